@@ -1,0 +1,90 @@
+{#-
+    Request cost by component, in USD, as DECIMAL(38, 12).
+
+    Expects, in scope, the event's token columns (input_tokens, cache_read_tokens,
+    cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens), the
+    matched price row's columns (model_prices) and `service_tier_multiplier`.
+
+    Rules (DESIGN.md, "Decisions already taken"):
+      - uncached input = input - cache_read - cache_write (input includes cached tokens);
+      - cache reads at the cache-read rate, writes at the 5m or 1h rate, never also at
+        the input rate; a missing cache price falls back to the input rate (1h -> 5m);
+      - reasoning tokens are output tokens unless reasoning_usd_per_mtok is set, in which
+        case they are billed at that rate and the rest of the output at the output rate;
+      - cliff tier: prompt (input incl. cached) > tier_threshold_tokens prices the whole
+        request at the tier_* prices;
+      - the service-tier multiplier applies to the whole request.
+    Money stays DECIMAL: per-token prices are per_mtok * 0.000001 (exact), products of an
+    integer and a decimal are exact, and each component is cast once to 12 decimals.
+-#}
+
+{% macro is_long_context_tier() -%}
+    (tier_threshold_tokens is not null and input_tokens > tier_threshold_tokens)
+{%- endmacro %}
+
+{% macro usd_per_token(price_expression) -%}
+    (({{ price_expression }}) * cast(0.000001 as decimal(7, 6)))
+{%- endmacro %}
+
+{% macro cost_component(tokens_expression, price_expression) -%}
+    cast(
+        cast({{ tokens_expression }} as decimal(18, 0))
+        * {{ usd_per_token(price_expression) }}
+        * service_tier_multiplier
+        as decimal(38, 12)
+    )
+{%- endmacro %}
+
+{% macro effective_input_price() -%}
+    case when {{ is_long_context_tier() }}
+        then tier_input_usd_per_mtok else input_usd_per_mtok end
+{%- endmacro %}
+
+{% macro effective_cache_read_price() -%}
+    case when {{ is_long_context_tier() }}
+        then coalesce(tier_cache_read_usd_per_mtok, tier_input_usd_per_mtok)
+        else coalesce(cache_read_usd_per_mtok, input_usd_per_mtok) end
+{%- endmacro %}
+
+{% macro effective_cache_write_5m_price() -%}
+    case when {{ is_long_context_tier() }}
+        then coalesce(tier_cache_write_5m_usd_per_mtok, tier_input_usd_per_mtok)
+        else coalesce(cache_write_5m_usd_per_mtok, input_usd_per_mtok) end
+{%- endmacro %}
+
+{% macro effective_cache_write_1h_price() -%}
+    case when {{ is_long_context_tier() }}
+        then coalesce(
+            tier_cache_write_1h_usd_per_mtok,
+            tier_cache_write_5m_usd_per_mtok,
+            tier_input_usd_per_mtok
+        )
+        else coalesce(
+            cache_write_1h_usd_per_mtok, cache_write_5m_usd_per_mtok, input_usd_per_mtok
+        ) end
+{%- endmacro %}
+
+{% macro effective_output_price() -%}
+    case when {{ is_long_context_tier() }}
+        then tier_output_usd_per_mtok else output_usd_per_mtok end
+{%- endmacro %}
+
+{% macro request_cost_columns() -%}
+    {{ cost_component(
+        'input_tokens - cache_read_tokens - cache_write_tokens',
+        effective_input_price()
+    ) }} as input_cost_usd,
+    {{ cost_component('cache_read_tokens', effective_cache_read_price()) }}
+        as cache_read_cost_usd,
+    {{ cost_component(
+        'cache_write_tokens - cache_write_1h_tokens', effective_cache_write_5m_price()
+    ) }}
+    + {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price()) }}
+        as cache_write_cost_usd,
+    case
+        when reasoning_usd_per_mtok is null
+            then {{ cost_component('output_tokens', effective_output_price()) }}
+        else {{ cost_component('output_tokens - reasoning_tokens', effective_output_price()) }}
+            + {{ cost_component('reasoning_tokens', 'reasoning_usd_per_mtok') }}
+    end as output_cost_usd
+{%- endmacro %}

@@ -1,0 +1,90 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='request_key',
+        on_schema_change='fail',
+    )
+}}
+
+-- One row per LLM request (deduplicated on provider + request_id), priced.
+-- Incremental: each refresh re-reads the landing days from (max landing_date - lookback)
+-- on, so late and re-delivered events are merged by request_key. When the same request
+-- is delivered more than once the latest delivery wins (landing day, file, line).
+
+with
+
+priced as (
+    select * from {{ ref('int_usage_events_priced') }}
+    {% if is_incremental() %}
+        where landing_date >= {{ landing_cutoff_date(this) }}
+    {% endif %}
+),
+
+deduplicated as (
+    select
+        *,
+        md5(provider || '|' || request_id) as request_key
+    from priced
+    qualify row_number() over (
+        partition by provider, request_id
+        order by landing_date desc, source_file desc, line_number desc
+    ) = 1
+),
+
+final as (
+    select
+        cast(request_key as varchar) as request_key,
+        cast(request_id as varchar) as request_id,
+        cast(provider as varchar) as provider,
+        cast(model as varchar) as model,
+        cast(model_reported as varchar) as model_reported,
+        cast(is_model_known as boolean) as is_model_known,
+        cast(occurred_at as timestamp) as occurred_at,
+        cast({{ to_reporting_date('occurred_at') }} as date) as usage_date,
+        cast(client as varchar) as client,
+        cast(team as varchar) as team,
+        cast(user_id as varchar) as user_id,
+        cast(workflow as varchar) as workflow,
+        cast(feature as varchar) as feature,
+        cast(task_type as varchar) as task_type,
+        cast(session_id as varchar) as session_id,
+        cast(prompt_version as varchar) as prompt_version,
+        cast(environment as varchar) as environment,
+        cast(service_tier as varchar) as service_tier,
+        cast(status as varchar) as status,
+        cast(status = 'success' as boolean) as is_success,
+        cast(error_type as varchar) as error_type,
+        cast(http_status as integer) as http_status,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(input_tokens - cache_read_tokens - cache_write_tokens as bigint)
+            as uncached_input_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
+        cast(output_tokens as bigint) as output_tokens,
+        cast(reasoning_tokens as bigint) as reasoning_tokens,
+        cast(input_tokens + output_tokens as bigint) as total_tokens,
+        cast(latency_ms as bigint) as latency_ms,
+        cast(ttft_ms as bigint) as ttft_ms,
+        cast(quality_score as double) as quality_score,
+        cast(passed_quality as boolean) as passed_quality,
+        cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,
+        cast(is_priced as boolean) as is_priced,
+        cast(unpriced_reason as varchar) as unpriced_reason,
+        cast(price_valid_from as timestamp) as price_valid_from,
+        cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
+        cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
+        cast(input_cost_usd as decimal(38, 12)) as input_cost_usd,
+        cast(cache_read_cost_usd as decimal(38, 12)) as cache_read_cost_usd,
+        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
+        cast(output_cost_usd as decimal(38, 12)) as output_cost_usd,
+        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+        cast(source_system as varchar) as source_system,
+        cast(source_file as varchar) as source_file,
+        cast(landing_date as date) as landing_date,
+        cast(line_number as bigint) as line_number
+    from deduplicated
+)
+
+select * from final

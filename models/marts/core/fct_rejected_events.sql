@@ -1,0 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='rejected_event_key',
+        on_schema_change='fail',
+    )
+}}
+
+-- Quarantine: every landed line that could not be used, with where it came from and why.
+
+with
+
+rejected as (
+    select * from {{ ref('stg_events__usage') }}
+    where
+        rejection_reason is not null
+        {% if is_incremental() %}
+            and landing_date >= {{ landing_cutoff_date(this) }}
+        {% endif %}
+),
+
+final as (
+    select
+        cast(md5(source_file || '|' || line_number) as varchar) as rejected_event_key,
+        cast('events' as varchar) as source_system,
+        cast(source_file as varchar) as source_file,
+        cast(landing_date as date) as landing_date,
+        cast(line_number as bigint) as line_number,
+        cast(rejection_reason as varchar) as rejection_reason,
+        cast(request_id as varchar) as request_id,
+        cast(raw_line as varchar) as raw_line
+    from rejected
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""aiusage: AI usage analytics warehouse (dbt + DuckDB, Dagster, Great Expectations)."""

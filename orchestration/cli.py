@@ -1,0 +1,164 @@
+"""`aiusage` command line: generate, build, report, demo.
+
+The CLI runs the same Dagster job as the schedule, in-process, so a command-line run and a
+scheduled run are one code path.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import click
+
+from orchestration.settings import Settings
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """AI usage analytics warehouse."""
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True)
+@click.option("--events-per-day", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last landing day (default: today, UTC).",
+)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def generate(days, events_per_day, seed, end_date, no_progress) -> None:
+    """Write realistic sample usage events into the landing folder."""
+    from orchestration.generate import generate as run_generate
+
+    settings = Settings.from_env()
+    summary = run_generate(
+        settings.landing_dir,
+        days=days,
+        events_per_day=events_per_day,
+        seed=seed,
+        end_date=end_date.date() if end_date else _today(),
+        progress=not no_progress,
+    )
+    click.echo(
+        f"Generated {summary.events_written:,} events in {summary.files_written} files "
+        f"({summary.start_date} .. {summary.end_date}) under {settings.landing_dir / 'events'}"
+    )
+
+
+def run_refresh(settings: Settings):
+    """Run the refresh_warehouse job in-process; returns the Dagster execution result."""
+    from orchestration.project import ensure_manifest
+
+    settings.apply_to_environ()
+    ensure_manifest(settings)
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def("refresh_warehouse")
+    return job.execute_in_process(raise_on_error=False)
+
+
+def explain_failure(result) -> str:
+    """One readable paragraph per failed step or failed blocking check."""
+    import dagster as dg
+
+    messages = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            text = error.message.strip() if error else "unknown error"
+            messages.append(f"step {event.step_key} failed: {text}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.event_specific_data
+            if not data.passed:
+                key = data.asset_key.to_user_string()
+                description = data.description or ""
+                messages.append(f"check {data.check_name} on {key} failed. {description}".strip())
+    return "\n".join(messages) or "the run failed (see the Dagster logs above)"
+
+
+@main.command()
+@click.option("--quiet", is_flag=True, help="Only print the outcome.")
+def build(quiet) -> None:
+    """Refresh the warehouse: landing inventory, expectations, dbt build, checks."""
+    settings = Settings.from_env()
+    if quiet:
+        import logging
+
+        logging.getLogger("dagster").setLevel(logging.WARNING)
+    result = run_refresh(settings)
+    if not result.success or _failed_checks(result):
+        click.echo("Refresh FAILED:\n" + explain_failure(result), err=True)
+        sys.exit(1)
+    click.echo(f"Refresh succeeded. Warehouse: {settings.duckdb_path}")
+
+
+def _failed_checks(result) -> list:
+    import dagster as dg
+
+    return [
+        e
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and not e.event_specific_data.passed
+    ]
+
+
+@main.command()
+@click.option("--last-days", type=click.IntRange(1, 366), default=7, show_default=True)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the period (default: today).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def report(last_days, end_date, fmt, output) -> None:
+    """Print the usage report for the last N days, read from the marts."""
+    from orchestration.report import ReportWindow, build_report, render_json, render_text
+
+    settings = Settings.from_env()
+    window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
+    try:
+        data = build_report(settings.duckdb_path, window)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from error
+    text = render_json(data) if fmt == "json" else render_text(data)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Report written to {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True)
+@click.option("--events-per-day", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.pass_context
+def demo(ctx, days, events_per_day, seed) -> None:
+    """The main job end to end: generate sample data, build the warehouse, print the report."""
+    settings = Settings.from_env()
+    ctx.invoke(generate, days=days, events_per_day=events_per_day, seed=seed)
+    ctx.invoke(build, quiet=True)
+    ctx.invoke(report, last_days=7)
+    click.echo(f"\nWarehouse file: {settings.duckdb_path}")
+    click.echo("Explore: duckdb -readonly " + str(settings.duckdb_path))
+
+
+if __name__ == "__main__":
+    main()

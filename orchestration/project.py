@@ -1,0 +1,64 @@
+"""The dbt project as Dagster sees it (dagster-dbt DbtProject)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from orchestration.settings import DEFAULT_PROJECT_DIR, Settings
+
+warehouse_project = DbtProject(
+    project_dir=DEFAULT_PROJECT_DIR,
+    profiles_dir=DEFAULT_PROJECT_DIR,
+)
+# Under `dagster dev` the manifest is re-parsed on every code reload.
+warehouse_project.prepare_if_dev()
+
+
+def dbt_executable() -> str:
+    """The dbt next to this interpreter (a venv that is not activated still works)."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for folder in ("models", "seeds", "macros", "tests/dbt"):
+        for path in (project_dir / folder).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        newest = max(newest, (project_dir / name).stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(settings: Settings | None = None) -> Path:
+    """Parse the dbt project when target/manifest.json is missing or older than its sources.
+
+    Called by the CLI before the Dagster definitions are loaded (they read the manifest).
+    """
+    settings = settings or Settings.from_env()
+    manifest = warehouse_project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(
+        warehouse_project.project_dir
+    ):
+        return manifest
+    env = {**settings.dbt_env()}
+    completed = subprocess.run(
+        [dbt_executable(), "parse", "--quiet"],
+        cwd=warehouse_project.project_dir,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            "dbt parse failed:\n" + (completed.stdout[-4000:] + completed.stderr[-4000:])
+        )
+    return manifest

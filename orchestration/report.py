@@ -1,0 +1,255 @@
+"""The usage report, read from the published marts (never from raw events)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class ReportWindow:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> ReportWindow:
+        return ReportWindow(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    @classmethod
+    def last_days(cls, days: int, end: date) -> ReportWindow:
+        if days < 1:
+            raise ValueError("--last-days must be at least 1")
+        return cls(end - timedelta(days=days - 1), end)
+
+
+def connect_readonly(duckdb_path: Path) -> duckdb.DuckDBPyConnection:
+    if not duckdb_path.exists():
+        raise FileNotFoundError(
+            f"No warehouse at {duckdb_path}: run `aiusage build` (or `aiusage demo`) first."
+        )
+    return duckdb.connect(str(duckdb_path), read_only=True)
+
+
+def _rows(con, sql: str, params: list) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+SUMMARY_SQL = """
+    select
+        coalesce(sum(requests), 0) as requests,
+        coalesce(sum(successful_requests), 0) as successful_requests,
+        coalesce(sum(input_tokens), 0) as input_tokens,
+        coalesce(sum(output_tokens), 0) as output_tokens,
+        coalesce(sum(total_tokens), 0) as total_tokens,
+        coalesce(sum(total_cost_usd), 0) as total_cost_usd,
+        coalesce(sum(unpriced_requests), 0) as unpriced_requests
+    from fct_daily_usage
+    where usage_date between ? and ?
+"""
+
+
+def summary(con, window: ReportWindow) -> dict:
+    current = _rows(con, SUMMARY_SQL, [window.start, window.end])[0]
+    previous = _rows(con, SUMMARY_SQL, [window.previous().start, window.previous().end])[0]
+    requests = current["requests"]
+    current["cost_per_request_usd"] = (
+        current["total_cost_usd"] / requests if requests else Decimal(0)
+    )
+    current["success_rate"] = current["successful_requests"] / requests if requests else None
+    current["previous_total_cost_usd"] = previous["total_cost_usd"]
+    current["cost_change_pct"] = (
+        float((current["total_cost_usd"] - previous["total_cost_usd"]) / previous["total_cost_usd"])
+        * 100
+        if previous["total_cost_usd"]
+        else None
+    )
+    return current
+
+
+def cost_by_team(con, window: ReportWindow) -> list[dict]:
+    return _rows(
+        con,
+        """
+        select
+            team,
+            sum(total_cost_usd) as total_cost_usd,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(quality_score_sum) / nullif(sum(scored_requests), 0) as avg_quality_score
+        from rpt_cost_by_team
+        where usage_date between ? and ?
+        group by team
+        order by total_cost_usd desc nulls last, team
+        """,
+        [window.start, window.end],
+    )
+
+
+def cost_by_model(con, window: ReportWindow) -> list[dict]:
+    return _rows(
+        con,
+        """
+        select
+            provider,
+            model,
+            sum(total_cost_usd) as total_cost_usd,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(unpriced_requests) as unpriced_requests
+        from fct_daily_usage
+        where usage_date between ? and ?
+        group by provider, model
+        order by total_cost_usd desc nulls last, provider, model
+        """,
+        [window.start, window.end],
+    )
+
+
+def cost_by_day(con, window: ReportWindow) -> list[dict]:
+    return _rows(
+        con,
+        """
+        select
+            usage_date,
+            sum(total_cost_usd) as total_cost_usd,
+            sum(requests) as requests,
+            count(distinct team) as active_teams
+        from fct_daily_usage
+        where usage_date between ? and ?
+        group by usage_date
+        order by usage_date
+        """,
+        [window.start, window.end],
+    )
+
+
+def unpriced_usage(con, window: ReportWindow) -> list[dict]:
+    return _rows(
+        con,
+        """
+        select provider, model, sum(unpriced_requests) as requests
+        from fct_daily_usage
+        where usage_date between ? and ? and unpriced_requests > 0
+        group by provider, model
+        order by requests desc, provider, model
+        """,
+        [window.start, window.end],
+    )
+
+
+def rejected_lines(con, window: ReportWindow) -> list[dict]:
+    return _rows(
+        con,
+        """
+        select rejection_reason, count(*) as lines
+        from fct_rejected_events
+        where landing_date between ? and ?
+        group by rejection_reason
+        order by lines desc, rejection_reason
+        """,
+        [window.start, window.end],
+    )
+
+
+def build_report(duckdb_path: Path, window: ReportWindow) -> dict:
+    with connect_readonly(duckdb_path) as con:
+        return {
+            "report_version": 1,
+            "period": {"start": window.start, "end": window.end, "days": window.days},
+            "summary": summary(con, window),
+            "by_team": cost_by_team(con, window),
+            "by_model": cost_by_model(con, window),
+            "by_day": cost_by_day(con, window),
+            "warnings": {
+                "unpriced_usage": unpriced_usage(con, window),
+                "rejected_lines": rejected_lines(con, window),
+            },
+        }
+
+
+def _money(value) -> str:
+    return "n/a" if value is None else f"${Decimal(value):,.2f}"
+
+
+def render_text(report: dict) -> str:
+    s = report["summary"]
+    period = report["period"]
+    change = (
+        "n/a (no cost in the previous period)"
+        if s["cost_change_pct"] is None
+        else f"{s['cost_change_pct']:+.1f}% vs previous {period['days']} days"
+    )
+    success = "n/a" if s["success_rate"] is None else f"{s['success_rate'] * 100:.1f}%"
+    lines = [
+        "=" * 72,
+        f"AI USAGE REPORT  {period['start']} .. {period['end']} ({period['days']} days)",
+        "=" * 72,
+        "",
+        "SUMMARY",
+        f"  Requests:          {s['requests']:,}",
+        f"  Tokens:            {s['total_tokens']:,} "
+        f"(input {s['input_tokens']:,}, output {s['output_tokens']:,})",
+        f"  Cost:              {_money(s['total_cost_usd'])}  ({change})",
+        f"  Cost per request:  ${Decimal(s['cost_per_request_usd']):.6f}",
+        f"  Success rate:      {success}",
+        "",
+        "COST BY TEAM",
+    ]
+    for row in report["by_team"]:
+        quality = (
+            "" if row["avg_quality_score"] is None else f", avg quality {row['avg_quality_score']:.2f}"
+        )
+        lines.append(
+            f"  {row['team']:<24} {_money(row['total_cost_usd']):>12}  "
+            f"{row['requests']:>9,} requests{quality}"
+        )
+    lines += ["", "COST BY MODEL"]
+    for row in report["by_model"]:
+        lines.append(
+            f"  {row['provider'] + '/' + row['model']:<36} {_money(row['total_cost_usd']):>12}  "
+            f"{row['requests']:>9,} requests"
+        )
+    lines += ["", "BY DAY"]
+    for row in report["by_day"]:
+        lines.append(
+            f"  {row['usage_date']}  {_money(row['total_cost_usd']):>12}  "
+            f"{row['requests']:>8,} requests  {row['active_teams']} teams"
+        )
+    unpriced = report["warnings"]["unpriced_usage"]
+    rejected = report["warnings"]["rejected_lines"]
+    lines += ["", "WARNINGS"]
+    if not unpriced and not rejected:
+        lines.append("  none")
+    for row in unpriced:
+        lines.append(
+            f"  UNPRICED: {row['requests']:,} requests of {row['provider']}/{row['model']} "
+            "have no price (cost not included; add a row to seeds/model_prices.csv)"
+        )
+    for row in rejected:
+        lines.append(
+            f"  REJECTED: {row['lines']:,} landed lines ({row['rejection_reason']}); "
+            "see fct_rejected_events"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def render_json(report: dict) -> str:
+    return json.dumps(report, default=_json_default, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,67 @@
+"""Runtime settings, read from the environment when called (never at import time).
+
+| variable | default | meaning |
+|---|---|---|
+| AIUSAGE_PROJECT_DIR | the repository root (parent of this package) | the dbt project |
+| AIUSAGE_DUCKDB_PATH | data/warehouse.duckdb | the warehouse file dbt builds |
+| AIUSAGE_LANDING_DIR | data/landing | landed files, <landing>/<source>/dt=YYYY-MM-DD/* |
+| AIUSAGE_REJECT_THRESHOLD | 0.05 | share of bad lines in a landed batch that stops a refresh |
+| AIUSAGE_LOOKBACK_DAYS | 3 | landing days re-read by every incremental refresh |
+| AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules |
+| AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
+
+Relative paths are resolved against the project directory, so the CLI, Dagster and dbt
+agree on one file whatever the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_PROJECT_DIR = PACKAGE_DIR.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    duckdb_path: Path
+    landing_dir: Path
+    reject_threshold: float
+    lookback_days: int
+    schedule_timezone: str
+    gx_docs_dir: Path
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        project_dir = Path(env.get("AIUSAGE_PROJECT_DIR") or DEFAULT_PROJECT_DIR).resolve()
+
+        def path(var: str, default: str) -> Path:
+            value = Path(env.get(var) or default).expanduser()
+            return value if value.is_absolute() else (project_dir / value)
+
+        return cls(
+            project_dir=project_dir,
+            duckdb_path=path("AIUSAGE_DUCKDB_PATH", "data/warehouse.duckdb"),
+            landing_dir=path("AIUSAGE_LANDING_DIR", "data/landing"),
+            reject_threshold=float(env.get("AIUSAGE_REJECT_THRESHOLD") or 0.05),
+            lookback_days=int(env.get("AIUSAGE_LOOKBACK_DAYS") or 3),
+            schedule_timezone=env.get("AIUSAGE_SCHEDULE_TIMEZONE") or "UTC",
+            gx_docs_dir=path("AIUSAGE_GX_DOCS_DIR", "data/gx_docs"),
+        )
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for dbt subprocesses: absolute paths, so dbt agrees with Python."""
+        return {
+            "AIUSAGE_DUCKDB_PATH": str(self.duckdb_path),
+            "AIUSAGE_LANDING_DIR": str(self.landing_dir),
+            "DBT_PROFILES_DIR": str(self.project_dir),
+        }
+
+    def apply_to_environ(self) -> None:
+        """Export the resolved paths so every dbt invocation of this process uses them."""
+        os.environ.update(self.dbt_env())
+        self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)

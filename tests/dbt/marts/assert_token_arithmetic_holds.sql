@@ -1,0 +1,17 @@
+-- Cached tokens are part of the prompt and reasoning tokens part of the output:
+-- a request breaking this would be billed twice (or lose tokens). Returns offending rows.
+select
+    request_key,
+    input_tokens,
+    cache_read_tokens,
+    cache_write_tokens,
+    cache_write_1h_tokens,
+    output_tokens,
+    reasoning_tokens
+from {{ ref('fct_llm_requests') }}
+where
+    cache_read_tokens + cache_write_tokens > input_tokens
+    or cache_write_1h_tokens > cache_write_tokens
+    or reasoning_tokens > output_tokens
+    or uncached_input_tokens != input_tokens - cache_read_tokens - cache_write_tokens
+    or total_tokens != input_tokens + output_tokens

@@ -1,0 +1,149 @@
+"""End to end: generate -> refresh job (Dagster, dbt, GX) -> marts, checked against an
+independent Python computation over the same landing files and price seeds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from orchestration.generate import generate
+from tests.conftest import PROJECT_DIR
+from tests.support.reference import PriceBook, read_landing
+
+pytestmark = pytest.mark.slow
+
+END_DATE = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def built_warehouse(tmp_path_factory):
+    """One generated data set, one refresh; shared by the assertions of this module."""
+    import os
+
+    from orchestration.cli import explain_failure, run_refresh
+    from orchestration.settings import Settings
+
+    root = tmp_path_factory.mktemp("e2e")
+    env = {
+        "AIUSAGE_LANDING_DIR": str(root / "landing"),
+        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+    }
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = Settings.from_env()
+        summary = generate(
+            settings.landing_dir, days=6, events_per_day=1000, seed=7, end_date=END_DATE,
+            progress=False,
+        )
+        result = run_refresh(settings)
+        assert result.success, explain_failure(result)
+        yield settings, summary
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def reference(built_warehouse):
+    settings, _ = built_warehouse
+    return read_landing(settings.landing_dir), PriceBook.load(PROJECT_DIR / "seeds")
+
+
+def _query(settings, sql):
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_landed_line_is_accounted_for(built_warehouse, reference):
+    settings, summary = built_warehouse
+    landing, _ = reference
+    (requests,) = _query(settings, "select count(*) from fct_llm_requests")[0]
+    rejected = dict(
+        _query(settings, "select rejection_reason, count(*) from fct_rejected_events group by 1")
+    )
+    assert requests == len(landing.requests)
+    assert rejected == dict(landing.rejected)
+    assert landing.duplicates > 0 and sum(rejected.values()) > 0
+    assert landing.landed_lines == requests + landing.duplicates + sum(rejected.values())
+
+
+def test_requests_and_tokens_per_model_match(built_warehouse, reference):
+    settings, _ = built_warehouse
+    landing, prices = reference
+    expected = defaultdict(lambda: [0, 0, 0, 0])
+    for event in landing.requests.values():
+        row = expected[(event["provider"], prices.canonical(event["provider"], event["model"]))]
+        row[0] += 1
+        row[1] += event["input_tokens"]
+        row[2] += event["output_tokens"]
+        row[3] += event["cache_read_tokens"]
+    actual = {
+        (p, m): [r, i, o, c]
+        for p, m, r, i, o, c in _query(
+            settings,
+            """select provider, model, sum(requests), sum(input_tokens), sum(output_tokens),
+                      sum(cache_read_tokens)
+               from fct_daily_usage group by 1, 2""",
+        )
+    }
+    assert actual == dict(expected)
+    assert len(actual) >= 10
+
+
+def test_cost_per_team_matches_independent_pricing(built_warehouse, reference):
+    settings, _ = built_warehouse
+    landing, prices = reference
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    unpriced = 0
+    for event in landing.requests.values():
+        cost = prices.cost(event)
+        if cost is None:
+            unpriced += 1
+        else:
+            expected[event["team"]] += cost
+    actual = dict(
+        _query(settings, "select team, sum(total_cost_usd) from rpt_cost_by_team group by 1")
+    )
+    assert set(actual) == set(expected)
+    for team, cost in expected.items():
+        assert abs(actual[team] - cost) < Decimal("0.000001"), team
+    (unpriced_actual,) = _query(settings, "select count(*) from fct_llm_requests where not is_priced")[0]
+    assert unpriced_actual == unpriced
+    (null_cost,) = _query(
+        settings, "select count(*) from fct_llm_requests where not is_priced and total_cost_usd is not null"
+    )[0]
+    assert null_cost == 0
+
+
+def test_daily_mart_totals_equal_request_fact(built_warehouse):
+    settings, _ = built_warehouse
+    fact, daily = _query(
+        settings,
+        """select (select sum(total_cost_usd) from fct_llm_requests),
+                  (select sum(total_cost_usd) from fct_daily_usage)""",
+    )[0]
+    assert fact == daily and fact > 0
+
+
+def test_second_refresh_changes_nothing(built_warehouse):
+    from orchestration.cli import run_refresh
+
+    settings, _ = built_warehouse
+    marts = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]
+
+    def checksums():
+        return {
+            m: _query(settings, f"select count(*), sum(hash(t)) from {m} as t")[0] for m in marts
+        }
+
+    before = checksums()
+    assert run_refresh(settings).success
+    assert checksums() == before
