@@ -15,6 +15,8 @@ from orchestration.settings import DEFAULT_PROJECT_DIR, Settings
 warehouse_project = DbtProject(
     project_dir=DEFAULT_PROJECT_DIR,
     profiles_dir=DEFAULT_PROJECT_DIR,
+    # dbt's own DBT_TARGET_PATH, so parallel checkouts or test sessions can keep apart.
+    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
 )
 # Under `dagster dev` the manifest is re-parsed on every code reload.
 warehouse_project.prepare_if_dev()

@@ -32,3 +32,47 @@ def warehouse_env(tmp_path, monkeypatch):
     from orchestration.settings import Settings
 
     return Settings.from_env()
+
+
+SAMPLE_END_DATE = "2026-11-20"
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory):
+    """One generated data set (10 days x 1,000 events, seed 11, ending SAMPLE_END_DATE),
+    refreshed once per test session (per xdist worker) by the real Dagster job.
+
+    Read-only for tests: open the DuckDB file with `duckdb.connect(path, read_only=True)`.
+    Tests that change landing files or the warehouse build their own.
+    Returns (settings, generate_summary).
+    """
+    from datetime import date
+
+    from orchestration.cli import explain_failure, run_refresh
+    from orchestration.generate import generate
+    from orchestration.settings import Settings
+
+    root = tmp_path_factory.mktemp("sample_warehouse")
+    keys = ["AIUSAGE_LANDING_DIR", "AIUSAGE_DUCKDB_PATH", "DBT_PROFILES_DIR"]
+    saved = {key: os.environ.get(key) for key in keys}
+    os.environ["AIUSAGE_LANDING_DIR"] = str(root / "landing")
+    os.environ["AIUSAGE_DUCKDB_PATH"] = str(root / "warehouse.duckdb")
+    try:
+        settings = Settings.from_env()
+        summary = generate(
+            settings.landing_dir,
+            days=10,
+            events_per_day=1000,
+            seed=11,
+            end_date=date.fromisoformat(SAMPLE_END_DATE),
+            progress=False,
+        )
+        result = run_refresh(settings)
+        assert result.success, explain_failure(result)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return settings, summary

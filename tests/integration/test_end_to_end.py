@@ -4,51 +4,21 @@ independent Python computation over the same landing files and price seeds."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from decimal import Decimal
 
 import duckdb
 import pytest
 
-from orchestration.generate import generate
 from tests.conftest import PROJECT_DIR
 from tests.support.reference import PriceBook, read_landing
 
 pytestmark = pytest.mark.slow
 
-END_DATE = date(2026, 11, 20)
-
 
 @pytest.fixture(scope="module")
-def built_warehouse(tmp_path_factory):
-    """One generated data set, one refresh; shared by the assertions of this module."""
-    import os
-
-    from orchestration.cli import explain_failure, run_refresh
-    from orchestration.settings import Settings
-
-    root = tmp_path_factory.mktemp("e2e")
-    env = {
-        "AIUSAGE_LANDING_DIR": str(root / "landing"),
-        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        settings = Settings.from_env()
-        summary = generate(
-            settings.landing_dir, days=6, events_per_day=1000, seed=7, end_date=END_DATE,
-            progress=False,
-        )
-        result = run_refresh(settings)
-        assert result.success, explain_failure(result)
-        yield settings, summary
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def built_warehouse(sample_warehouse):
+    """The session's sample warehouse (tests/conftest.py): generated, then refreshed once."""
+    return sample_warehouse
 
 
 @pytest.fixture(scope="module")
