@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo build test test-fast lint format docs dagster clean
+.PHONY: install demo build test test-fast lint format docs dagster bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ docs: install
 ## The Dagster UI on http://127.0.0.1:3000
 dagster: install
 	DBT_PROFILES_DIR=. $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+## Benchmarks (not part of `make test`): 90 days at ~1M and ~10M events, cached in bench/.cache.
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf target logs data/warehouse.duckdb data/landing data/gx_docs

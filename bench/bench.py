@@ -1,0 +1,333 @@
+"""Benchmarks of the warehouse on generated data (not part of the test suite).
+
+    python bench/bench.py --events-per-day 11111 --days 90 --repeats 3
+
+For each size it generates 90 days of events once (cached under bench/.cache/), then
+measures, each as the median of repeated runs, wall time and peak RSS of the whole process
+tree (sampled every 50 ms with psutil):
+
+- full build from an empty warehouse (`aiusage build` into a new DuckDB file);
+- incremental refresh after landing one more day;
+- a refresh with no new data;
+- report generation over the marts (`aiusage report --last-days 30`, in-process);
+- the floor: one hand-written DuckDB statement computing the priced daily mart straight
+  from the landing files;
+- the seed-000 approach: the requests in an indexed SQLite table, and its four report
+  queries (cost by team, by workflow, model efficiency, daily trend) over 30 days.
+
+Prints a Markdown table; the README quotes it with the command and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache"
+END_DATE = date(2026, 11, 20)
+AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
+
+
+class PeakRss:
+    """Samples the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                total = 0
+                for proc in procs:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_command(args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS (bytes) of a subprocess; raises on failure."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    with PeakRss(proc.pid) as rss:
+        output, _ = proc.communicate()
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{output.decode()[-3000:]}")
+    return elapsed, rss.peak
+
+
+def run_inprocess(fn) -> tuple[float, int]:
+    start = time.perf_counter()
+    with PeakRss(os.getpid()) as rss:
+        fn()
+    return time.perf_counter() - start, rss.peak
+
+
+def median_of(samples: list[tuple[float, int]]) -> tuple[float, int]:
+    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+
+
+def dataset(days: int, per_day: int) -> Path:
+    """Generated landing folder for this size, cached between runs."""
+    folder = CACHE / f"{days}d_{per_day}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        env = {"AIUSAGE_LANDING_DIR": str(folder / "landing")}
+        run_command(
+            [AIUSAGE, "generate", "--days", str(days), "--events-per-day", str(per_day),
+             "--seed", "42", "--end-date", str(END_DATE), "--no-progress"],
+            env,
+        )
+        marker.write_text("ok")
+    return folder / "landing"
+
+
+def floor_query(landing: Path) -> str:
+    prices = ROOT / "seeds" / "model_prices.csv"
+    aliases = ROOT / "seeds" / "model_aliases.csv"
+    tiers = ROOT / "seeds" / "service_tier_multipliers.csv"
+    return f"""
+    create or replace table floor_daily as
+    with ev as (
+        select * from read_json('{landing}/events/dt=*/*.jsonl',
+            format='newline_delimited', ignore_errors=true, filename=true,
+            columns={{request_id: 'varchar', occurred_at: 'timestamptz', provider: 'varchar',
+                     model: 'varchar', team: 'varchar', workflow: 'varchar',
+                     input_tokens: 'bigint', cache_read_tokens: 'bigint',
+                     cache_write_tokens: 'bigint', cache_write_1h_tokens: 'bigint',
+                     output_tokens: 'bigint', service_tier: 'varchar'}})
+        where request_id is not null and input_tokens >= 0
+        qualify row_number() over (partition by provider, request_id order by filename desc) = 1
+    ),
+    p as (select * from read_csv('{prices}', header=true, all_varchar=true)),
+    a as (select * from read_csv('{aliases}', header=true, all_varchar=true)),
+    t as (select * from read_csv('{tiers}', header=true, all_varchar=true))
+    select cast(ev.occurred_at as date) as usage_date, ev.team, ev.provider,
+        coalesce(a.model, ev.model) as model, count(*) as requests,
+        sum(
+            ((ev.input_tokens - coalesce(ev.cache_read_tokens, 0)
+              - coalesce(ev.cache_write_tokens, 0)) * cast(p.input_usd_per_mtok as decimal(18,6))
+             + coalesce(ev.cache_read_tokens, 0)
+               * cast(coalesce(nullif(p.cache_read_usd_per_mtok, ''), p.input_usd_per_mtok)
+                      as decimal(18,6))
+             + coalesce(ev.cache_write_tokens, 0)
+               * cast(coalesce(nullif(p.cache_write_5m_usd_per_mtok, ''), p.input_usd_per_mtok)
+                      as decimal(18,6))
+             + ev.output_tokens * cast(p.output_usd_per_mtok as decimal(18,6)))
+            * cast(0.000001 as decimal(7,6)) * cast(t.multiplier as decimal(9,4))
+        ) as cost_usd
+    from ev
+    left join a on ev.provider = a.provider and ev.model = a.model_alias
+    left join p on ev.provider = p.provider and coalesce(a.model, ev.model) = p.model
+        and cast(ev.occurred_at as timestamp) >= cast(p.valid_from as timestamp)
+        and (p.valid_to is null or p.valid_to = ''
+             or cast(ev.occurred_at as timestamp) < cast(p.valid_to as timestamp))
+    left join t on ev.provider = t.provider and coalesce(ev.service_tier, 'standard') = t.service_tier
+    group by all
+    """
+
+
+SEED000_QUERIES = {
+    "cost_by_team": """
+        SELECT team, SUM(cost_usd) as total_cost, COUNT(*) as requests,
+               SUM(input_tokens + output_tokens) as tokens, AVG(quality_score) as avg_quality
+        FROM ai_usage WHERE ts >= datetime(?, '-30 days') GROUP BY team ORDER BY total_cost DESC""",
+    "cost_by_workflow": """
+        SELECT workflow, task_type, model, SUM(cost_usd) as total_cost, COUNT(*) as requests,
+               AVG(cost_usd), AVG(latency_ms), AVG(quality_score),
+               SUM(CASE WHEN passed_quality THEN 1 ELSE 0 END) * 1.0 / COUNT(*)
+        FROM ai_usage WHERE ts >= datetime(?, '-30 days')
+        GROUP BY workflow, task_type, model ORDER BY total_cost DESC""",
+    "model_efficiency": """
+        SELECT model, SUM(cost_usd), AVG(cost_usd), AVG(latency_ms), AVG(quality_score), COUNT(*)
+        FROM ai_usage WHERE ts >= datetime(?, '-30 days') AND quality_score IS NOT NULL
+        GROUP BY model ORDER BY 5 DESC, 3""",
+    "daily_trend": """
+        SELECT DATE(ts), SUM(cost_usd), COUNT(*), COUNT(DISTINCT team)
+        FROM ai_usage WHERE ts >= datetime(?, '-30 days') GROUP BY DATE(ts) ORDER BY 1""",
+}
+
+
+def build_sqlite(warehouse: Path, target: Path) -> None:
+    """The seed-000 schema, filled from the request fact, with its four indexes."""
+    target.unlink(missing_ok=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute(
+        """select strftime(occurred_at, '%Y-%m-%d %H:%M:%S'), provider, model,
+                  coalesce(team, ''), coalesce(task_type, ''), workflow, input_tokens,
+                  output_tokens, cast(coalesce(total_cost_usd, 0) as double), latency_ms,
+                  quality_score, passed_quality, request_id, session_id
+           from fct_llm_requests"""
+    ).fetchall()
+    con.close()
+    lite = sqlite3.connect(target)
+    lite.executescript(
+        """CREATE TABLE ai_usage (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL,
+           provider TEXT NOT NULL, model TEXT NOT NULL, team TEXT NOT NULL,
+           task_type TEXT NOT NULL, workflow TEXT, input_tokens INTEGER DEFAULT 0,
+           output_tokens INTEGER DEFAULT 0, cost_usd REAL NOT NULL, latency_ms INTEGER,
+           quality_score REAL, passed_quality INTEGER, request_id TEXT, session_id TEXT);"""
+    )
+    lite.executemany(
+        "INSERT INTO ai_usage (ts, provider, model, team, task_type, workflow, input_tokens,"
+        " output_tokens, cost_usd, latency_ms, quality_score, passed_quality, request_id,"
+        " session_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    lite.executescript(
+        """CREATE INDEX idx_ts ON ai_usage(ts); CREATE INDEX idx_team ON ai_usage(team);
+           CREATE INDEX idx_workflow ON ai_usage(workflow); CREATE INDEX idx_model ON ai_usage(model);"""
+    )
+    lite.commit()
+    lite.close()
+
+
+def bench_size(days: int, per_day: int, repeats: int, work: Path) -> dict:
+    landing_src = dataset(days, per_day)
+    results: dict[str, tuple[float, int]] = {}
+    # Each build gets its own copy of the landing folder so the extra day can be added.
+    landing = work / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    shutil.copytree(landing_src, landing)
+    env = {"AIUSAGE_LANDING_DIR": str(landing), "DBT_TARGET_PATH": str(work / "target")}
+
+    full = []
+    for i in range(repeats):
+        db = work / f"full_{i}.duckdb"
+        db.unlink(missing_ok=True)
+        full.append(run_command([AIUSAGE, "build", "--quiet"], {**env, "AIUSAGE_DUCKDB_PATH": str(db)}))
+    results["full build"] = median_of(full)
+    warehouse = work / f"full_{repeats - 1}.duckdb"
+    env["AIUSAGE_DUCKDB_PATH"] = str(warehouse)
+
+    noop = [run_command([AIUSAGE, "build", "--quiet"], env) for _ in range(repeats)]
+    results["no-op refresh"] = median_of(noop)
+
+    # One more landing day (~1/days of the data), then the incremental refresh.
+    run_command(
+        [AIUSAGE, "generate", "--days", "1", "--events-per-day", str(per_day), "--seed", "43",
+         "--end-date", str(END_DATE + timedelta(days=1)), "--no-progress"],
+        env,
+    )
+    results["incremental refresh (+1 day)"] = run_command([AIUSAGE, "build", "--quiet"], env)
+
+    from orchestration.report import ReportWindow, build_report
+
+    window = ReportWindow.last_days(30, END_DATE)
+    report = [run_inprocess(lambda: build_report(warehouse, window)) for _ in range(repeats)]
+    results["report (30 days)"] = median_of(report)
+
+    def floor():
+        con = duckdb.connect(str(work / "floor.duckdb"))
+        con.execute("set threads = 2")
+        con.execute(floor_query(landing))
+        con.close()
+
+    results["floor: one DuckDB statement"] = median_of(
+        [run_inprocess(floor) for _ in range(repeats)]
+    )
+
+    lite = work / "seed000.sqlite"
+    build_sqlite(warehouse, lite)
+
+    def seed000():
+        con = sqlite3.connect(lite)
+        for sql in SEED000_QUERIES.values():
+            con.execute(sql, (f"{END_DATE} 23:59:59",)).fetchall()
+        con.close()
+
+    results["seed-000: 4 SQLite queries (30 days)"] = median_of(
+        [run_inprocess(seed000) for _ in range(repeats)]
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
+    return {"events": events, "results": results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument(
+        "--events-per-day", type=str, default="11111,111111",
+        help="comma-separated sizes (mean events per day)",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args()
+
+    all_results = {}
+    for per_day in [int(x) for x in args.events_per_day.split(",")]:
+        work = CACHE / f"work_{args.days}d_{per_day}"
+        work.mkdir(parents=True, exist_ok=True)
+        all_results[per_day] = bench_size(args.days, per_day, args.repeats, work)
+
+    print(f"\nMachine: {os.cpu_count()} cores, "
+          f"{psutil.virtual_memory().total / 2**30:.0f} GiB; repeats={args.repeats}\n")
+    print("| measure | " + " | ".join(
+        f"{r['events']:,} events: wall s / peak RSS MiB" for r in all_results.values()) + " |")
+    print("|---|" + "---|" * len(all_results))
+    names = next(iter(all_results.values()))["results"].keys()
+    for name in names:
+        cells = []
+        for r in all_results.values():
+            wall, rss = r["results"][name]
+            cells.append(f"{wall:.2f} / {rss / 2**20:.0f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    for per_day, r in all_results.items():
+        res = r["results"]
+        floor = res["floor: one DuckDB statement"][0]
+        print(
+            f"\n{r['events']:,} events: full build = {res['full build'][0] / floor:.1f}x floor; "
+            f"incremental = {res['incremental refresh (+1 day)'][0] / res['full build'][0]:.0%}"
+            f" of full; report is "
+            f"{res['seed-000: 4 SQLite queries (30 days)'][0] / res['report (30 days)'][0]:.0f}x"
+            " faster than the seed-000 queries"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(
+            {str(k): {"events": v["events"], "results": v["results"]} for k, v in all_results.items()},
+            indent=2,
+        ))
+
+
+if __name__ == "__main__":
+    main()
