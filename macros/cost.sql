@@ -16,6 +16,13 @@
       - the service-tier multiplier applies to the whole request.
     Money stays DECIMAL: per-token prices are per_mtok * 0.000001 (exact), products of an
     integer and a decimal are exact, and each component is cast once to 12 decimals.
+    Every operand is widened to DECIMAL(38, s) first: DuckDB keeps the width of the widest
+    operand in a product, so DECIMAL(18, 0) * DECIMAL(18, 12) * DECIMAL(9, 4) is a
+    DECIMAL(18, 16) that overflows at $100 (a 1.4M-token Opus output); DECIMAL(38, 16) holds
+    any request.
+
+    `request_cost_columns(priced_condition)` yields null components unless priced_condition
+    holds, so an unpriced request never gets a partial cost.
 -#}
 
 {% macro is_long_context_tier() -%}
@@ -23,14 +30,14 @@
 {%- endmacro %}
 
 {% macro usd_per_token(price_expression) -%}
-    (({{ price_expression }}) * cast(0.000001 as decimal(7, 6)))
+    (cast({{ price_expression }} as decimal(38, 6)) * cast(0.000001 as decimal(38, 6)))
 {%- endmacro %}
 
 {% macro cost_component(tokens_expression, price_expression) -%}
     cast(
-        cast({{ tokens_expression }} as decimal(18, 0))
+        cast({{ tokens_expression }} as decimal(38, 0))
         * {{ usd_per_token(price_expression) }}
-        * service_tier_multiplier
+        * cast(service_tier_multiplier as decimal(9, 4))
         as decimal(38, 12)
     )
 {%- endmacro %}
@@ -69,19 +76,21 @@
         then tier_output_usd_per_mtok else output_usd_per_mtok end
 {%- endmacro %}
 
-{% macro request_cost_columns() -%}
-    {{ cost_component(
+{% macro request_cost_columns(priced_condition='true') -%}
+    case when {{ priced_condition }} then {{ cost_component(
         'input_tokens - cache_read_tokens - cache_write_tokens',
         effective_input_price()
-    ) }} as input_cost_usd,
-    {{ cost_component('cache_read_tokens', effective_cache_read_price()) }}
-        as cache_read_cost_usd,
-    {{ cost_component(
+    ) }} end as input_cost_usd,
+    case when {{ priced_condition }} then {{ cost_component(
+        'cache_read_tokens', effective_cache_read_price()
+    ) }} end as cache_read_cost_usd,
+    case when {{ priced_condition }} then {{ cost_component(
         'cache_write_tokens - cache_write_1h_tokens', effective_cache_write_5m_price()
     ) }}
     + {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price()) }}
-        as cache_write_cost_usd,
+    end as cache_write_cost_usd,
     case
+        when not ({{ priced_condition }}) then null
         when reasoning_usd_per_mtok is null
             then {{ cost_component('output_tokens', effective_output_price()) }}
         else {{ cost_component('output_tokens - reasoning_tokens', effective_output_price()) }}

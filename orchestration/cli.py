@@ -127,15 +127,21 @@ def _failed_checks(result) -> list:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def report(last_days, end_date, fmt, output) -> None:
+@click.option(
+    "--currency",
+    default="USD",
+    show_default=True,
+    help="Show money in this currency (seeds/fx_rates.csv, rate valid at the period end).",
+)
+def report(last_days, end_date, fmt, output, currency="USD") -> None:
     """Print the usage report for the last N days, read from the marts."""
     from orchestration.report import ReportWindow, build_report, render_json, render_text
 
     settings = Settings.from_env()
     window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
     try:
-        data = build_report(settings.duckdb_path, window)
-    except FileNotFoundError as error:
+        data = build_report(settings.duckdb_path, window, currency=currency)
+    except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     text = render_json(data) if fmt == "json" else render_text(data)
     if output:
@@ -159,6 +165,10 @@ def demo(ctx, days, events_per_day, seed) -> None:
     click.echo(f"\nWarehouse file: {settings.duckdb_path}")
     click.echo("Explore: duckdb -readonly " + str(settings.duckdb_path))
 
+
+from orchestration.pricing import pricing  # noqa: E402
+
+main.add_command(pricing)
 
 if __name__ == "__main__":
     main()

@@ -87,11 +87,16 @@ PRICE_COLUMNS = [
     "tier_input_usd_per_mtok",
     "tier_output_usd_per_mtok",
     "tier_cache_read_usd_per_mtok",
+    "tier_cache_write_5m_usd_per_mtok",
+    "tier_cache_write_1h_usd_per_mtok",
+    "reasoning_usd_per_mtok",
 ]
 TIER_PRICE_COLUMNS = [
     "tier_input_usd_per_mtok",
     "tier_output_usd_per_mtok",
     "tier_cache_read_usd_per_mtok",
+    "tier_cache_write_5m_usd_per_mtok",
+    "tier_cache_write_1h_usd_per_mtok",
 ]
 PRICE_TEXT_COLUMNS = ["provider", "model", "valid_from", "valid_to", "source"]
 PRICE_NUMBER_COLUMNS = [*PRICE_COLUMNS, "tier_threshold_tokens"]
@@ -575,10 +580,16 @@ def prepare_prices(prices: pd.DataFrame) -> pd.DataFrame:
     bad: dict[str, tuple[pd.Series, pd.Series]] = {}
     for col in ("valid_from", "valid_to"):
         raw = df[col]
-        parsed, mask = _to_dates(raw)
+        # Timestamps, not dates: a price may change in the middle of a day, and two windows
+        # that meet at 12:00 must neither overlap nor collide on a truncated date.
+        parsed, mask = _to_timestamps(raw)
         bad[col] = (mask, raw)
         df[f"{col}_date"] = parsed
-        df[col] = raw.where(parsed.isna(), parsed.dt.strftime("%Y-%m-%d"))
+        is_midnight = parsed.notna() & (parsed == parsed.dt.normalize())
+        text = parsed.dt.strftime("%Y-%m-%d").where(
+            is_midnight, parsed.dt.strftime("%Y-%m-%d %H:%M:%S")
+        )
+        df[col] = raw.where(parsed.isna(), text)
     for col in PRICE_NUMBER_COLUMNS:
         raw = _clean_text(prices[col]) if col in prices.columns else _nulls(prices.index)
         df[col], mask = _to_numbers(raw)
@@ -681,6 +692,18 @@ def _to_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     parsed = parsed.dt.normalize()
     return parsed, raw.notna() & parsed.isna()
+
+
+def _to_timestamps(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(naive datetime64 timestamps, mask of present-but-unparseable values)."""
+    parsed, mask = _to_dates(raw)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        full = raw.dt.tz_localize(None) if raw.dt.tz is not None else raw
+    else:
+        full = pd.to_datetime(raw.astype(object), errors="coerce", format="ISO8601")
+        if getattr(full.dt, "tz", None) is not None:
+            full = full.dt.tz_convert("UTC").dt.tz_localize(None)
+    return full.where(parsed.notna()), mask
 
 
 def _to_utc(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -137,9 +137,16 @@ def unpriced_usage(con, window: ReportWindow) -> list[dict]:
     return _rows(
         con,
         """
-        select provider, model, sum(unpriced_requests) as requests
-        from fct_daily_usage
-        where usage_date between ? and ? and unpriced_requests > 0
+        select
+            provider,
+            model,
+            string_agg(distinct unpriced_reason, ', ' order by unpriced_reason) as reasons,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            min(first_seen_at) as first_seen_at,
+            max(last_seen_at) as last_seen_at
+        from rpt_unpriced_usage
+        where usage_date between ? and ?
         group by provider, model
         order by requests desc, provider, model
         """,
@@ -161,9 +168,9 @@ def rejected_lines(con, window: ReportWindow) -> list[dict]:
     )
 
 
-def build_report(duckdb_path: Path, window: ReportWindow) -> dict:
+def build_report(duckdb_path: Path, window: ReportWindow, currency: str = "USD") -> dict:
     with connect_readonly(duckdb_path) as con:
-        return {
+        report = {
             "report_version": 1,
             "period": {"start": window.start, "end": window.end, "days": window.days},
             "summary": summary(con, window),
@@ -175,13 +182,60 @@ def build_report(duckdb_path: Path, window: ReportWindow) -> dict:
                 "rejected_lines": rejected_lines(con, window),
             },
         }
+        if currency.upper() != "USD":
+            from orchestration.pricing import fx_rate
+
+            rate, valid_from = fx_rate(con, currency, window.end)
+            report = convert_currency(report, currency.upper(), rate, valid_from)
+        return report
 
 
-def _money(value) -> str:
-    return "n/a" if value is None else f"${Decimal(value):,.2f}"
+def convert_currency(report: dict, currency: str, rate: Decimal, valid_from: date) -> dict:
+    """Every money field (``*_usd``) converted at ``rate`` and renamed ``*_<currency>``; the
+    report is stamped with the currency, the rate and the day it became valid."""
+    suffix = "_" + currency.lower()
+
+    def convert(value):
+        if isinstance(value, dict):
+            return {
+                (k[: -len("_usd")] + suffix if k.endswith("_usd") else k): (
+                    (None if v is None else Decimal(v) * rate) if k.endswith("_usd") else convert(v)
+                )
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    converted = convert(report)
+    converted["currency"] = {"code": currency, "usd_rate": rate, "rate_valid_from": valid_from}
+    return converted
+
+
+def _money(value, currency: str = "USD") -> str:
+    """Display rounding only (the marts keep 12 decimals)."""
+    if value is None:
+        return "n/a"
+    return f"${Decimal(value):,.2f}" if currency == "USD" else f"{currency} {Decimal(value):,.2f}"
 
 
 def render_text(report: dict) -> str:
+    stamp = report.get("currency")
+    code = stamp["code"] if stamp else "USD"
+    sfx = "_" + code.lower() if stamp else "_usd"
+    report = {
+        **report,
+        "summary": {k.replace(sfx, "_usd"): v for k, v in report["summary"].items()},
+        "by_team": [{k.replace(sfx, "_usd"): v for k, v in r.items()} for r in report["by_team"]],
+        "by_model": [
+            {k.replace(sfx, "_usd"): v for k, v in r.items()} for r in report["by_model"]
+        ],
+        "by_day": [{k.replace(sfx, "_usd"): v for k, v in r.items()} for r in report["by_day"]],
+    }
+
+    def money(value) -> str:
+        return _money(value, code)
+
     s = report["summary"]
     period = report["period"]
     change = (
@@ -194,13 +248,21 @@ def render_text(report: dict) -> str:
         "=" * 72,
         f"AI USAGE REPORT  {period['start']} .. {period['end']} ({period['days']} days)",
         "=" * 72,
+        *(
+            [f"Currency: {code} (1 USD = {Decimal(stamp['usd_rate']).normalize():f} {code}, "
+             f"rate valid from "
+             f"{stamp['rate_valid_from']})"]
+            if stamp
+            else []
+        ),
         "",
         "SUMMARY",
         f"  Requests:          {s['requests']:,}",
         f"  Tokens:            {s['total_tokens']:,} "
         f"(input {s['input_tokens']:,}, output {s['output_tokens']:,})",
-        f"  Cost:              {_money(s['total_cost_usd'])}  ({change})",
-        f"  Cost per request:  ${Decimal(s['cost_per_request_usd']):.6f}",
+        f"  Cost:              {money(s['total_cost_usd'])}  ({change})",
+        f"  Cost per request:  {'$' if code == 'USD' else code + ' '}"
+        f"{Decimal(s['cost_per_request_usd']):.6f}",
         f"  Success rate:      {success}",
         "",
         "COST BY TEAM",
@@ -210,19 +272,19 @@ def render_text(report: dict) -> str:
             "" if row["avg_quality_score"] is None else f", avg quality {row['avg_quality_score']:.2f}"
         )
         lines.append(
-            f"  {row['team']:<24} {_money(row['total_cost_usd']):>12}  "
+            f"  {row['team']:<24} {money(row['total_cost_usd']):>12}  "
             f"{row['requests']:>9,} requests{quality}"
         )
     lines += ["", "COST BY MODEL"]
     for row in report["by_model"]:
         lines.append(
-            f"  {row['provider'] + '/' + row['model']:<36} {_money(row['total_cost_usd']):>12}  "
+            f"  {row['provider'] + '/' + row['model']:<36} {money(row['total_cost_usd']):>12}  "
             f"{row['requests']:>9,} requests"
         )
     lines += ["", "BY DAY"]
     for row in report["by_day"]:
         lines.append(
-            f"  {row['usage_date']}  {_money(row['total_cost_usd']):>12}  "
+            f"  {row['usage_date']}  {money(row['total_cost_usd']):>12}  "
             f"{row['requests']:>8,} requests  {row['active_teams']} teams"
         )
     unpriced = report["warnings"]["unpriced_usage"]
@@ -233,7 +295,8 @@ def render_text(report: dict) -> str:
     for row in unpriced:
         lines.append(
             f"  UNPRICED: {row['requests']:,} requests of {row['provider']}/{row['model']} "
-            "have no price (cost not included; add a row to seeds/model_prices.csv)"
+            f"have no price ({row['reasons']}; cost not included; add a row to "
+            "seeds/model_prices.csv or seeds/model_aliases.csv; see rpt_unpriced_usage)"
         )
     for row in rejected:
         lines.append(

@@ -1,7 +1,8 @@
 -- Each accepted event joined to its canonical model (model_aliases), the price row valid
 -- at its occurred_at (model_prices: valid_from inclusive, valid_to exclusive) and its
 -- service-tier multiplier, with cost by component (macro request_cost_columns).
--- An event without a price row or tier multiplier keeps null costs and is_priced = false.
+-- An event without a price row or tier multiplier keeps null costs (never 0),
+-- is_priced = false and an unpriced_reason.
 
 with
 
@@ -80,10 +81,10 @@ joined as (
             and resolved.service_tier = multipliers.service_tier
 ),
 
-costed as (
+judged as (
     select
         *,
-        {{ is_long_context_tier() }} as is_long_context_tier,
+        coalesce({{ is_long_context_tier() }}, false) as is_long_context_tier,
         case
             when not is_model_known then 'unknown_model'
             when price_valid_from is null then 'no_price_at_time'
@@ -91,15 +92,21 @@ costed as (
             when {{ is_long_context_tier() }} and (
                 tier_input_usd_per_mtok is null or tier_output_usd_per_mtok is null
             ) then 'missing_tier_price'
-        end as unpriced_reason,
-        {{ request_cost_columns() }}
+        end as unpriced_reason
     from joined
+),
+
+costed as (
+    select
+        *,
+        unpriced_reason is null as is_priced,
+        {{ request_cost_columns('unpriced_reason is null') }}
+    from judged
 ),
 
 final as (
     select
         *,
-        unpriced_reason is null as is_priced,
         input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
             as total_cost_usd
     from costed

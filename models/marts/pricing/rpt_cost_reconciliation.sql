@@ -1,0 +1,60 @@
+-- The callers' own cost figures (reported_cost_usd) against the warehouse's computed cost
+-- over the SAME requests, per usage_date x provider x model. Reads only the requests that
+-- carry a reported cost. drift_usd = reported - computed; drift_pct is relative to the
+-- computed cost; a row is flagged when |drift_pct| exceeds var reconciliation_drift_pct, or
+-- when some of its requests have no computed cost (unpriced).
+
+with
+
+requests as (
+    select * from {{ ref('fct_llm_requests') }}
+    where reported_cost_usd is not null
+),
+
+aggregated as (
+    select
+        usage_date,
+        provider,
+        model,
+        count(*) as reported_requests,
+        count(*) filter (where not is_priced) as unpriced_requests,
+        sum(reported_cost_usd) as reported_cost_usd,
+        sum(total_cost_usd) as computed_cost_usd
+    from requests
+    group by all
+),
+
+compared as (
+    select
+        *,
+        reported_cost_usd - computed_cost_usd as drift_usd,
+        cast(
+            (reported_cost_usd - computed_cost_usd) * 100 / nullif(computed_cost_usd, 0)
+            as decimal(18, 6)
+        ) as drift_pct
+    from aggregated
+),
+
+final as (
+    select
+        cast(md5(concat_ws('|', usage_date, provider, model)) as varchar)
+            as reconciliation_key,
+        cast(usage_date as date) as usage_date,
+        cast(provider as varchar) as provider,
+        cast(model as varchar) as model,
+        cast(reported_requests as bigint) as reported_requests,
+        cast(unpriced_requests as bigint) as unpriced_requests,
+        cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,
+        cast(computed_cost_usd as decimal(38, 12)) as computed_cost_usd,
+        cast(drift_usd as decimal(38, 12)) as drift_usd,
+        cast(drift_pct as decimal(18, 6)) as drift_pct,
+        cast(
+            unpriced_requests > 0
+            or (drift_pct is null and reported_cost_usd <> 0)
+            or abs(drift_pct) > {{ var('reconciliation_drift_pct') }}
+            as boolean
+        ) as is_drift_over_threshold
+    from compared
+)
+
+select * from final
