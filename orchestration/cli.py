@@ -160,5 +160,10 @@ def demo(ctx, days, events_per_day, seed) -> None:
     click.echo("Explore: duckdb -readonly " + str(settings.duckdb_path))
 
 
+from orchestration.ingest import ingest_command  # noqa: E402
+
+main.add_command(ingest_command)
+
+
 if __name__ == "__main__":
     main()
