@@ -120,7 +120,7 @@
     when not is_valid_json then 'malformed_json'
     when json_type(result) <> 'OBJECT' then 'result_not_an_object'
     when bucket_start_at is null then 'invalid_bucket_start'
-    when bucket_end_at is null or bucket_end_at <= bucket_start_at then 'invalid_bucket_end'
+    when bucket_end_at is null or bucket_end_at < bucket_start_at then 'invalid_bucket_end'
     {%- for col in ['input_tokens', 'cache_read_tokens', 'cache_write_tokens',
         'cache_write_1h_tokens', 'output_tokens', 'requests'] %}
     when {{ col }}_raw is not null and {{ col }} is null then 'invalid_{{ col }}'

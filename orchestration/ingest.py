@@ -3,10 +3,12 @@
 Every source lands under ``<landing>/<source>/dt=YYYY-MM-DD/`` in the one format its
 staging model reads in place:
 
-| source | delivered as | landed as |
-|---|---|---|
-| events, litellm_spend_logs, langfuse_observations | JSONL, JSON (array or ``{"data": [...]}``), CSV, Parquet; ``.gz`` for text | JSON Lines, one record per line |
-| openai_usage, anthropic_usage | a usage page as returned (``{"data": [buckets]}``), a JSON array of pages, or JSONL of pages; ``.gz`` | one JSON document (page or array of pages) |
+- events, litellm_spend_logs, langfuse_observations: delivered as JSONL, JSON (an array
+  or ``{"data": [...]}``), CSV or Parquet (``.gz`` for text); landed as JSON Lines, one
+  record per line.
+- openai_usage, anthropic_usage: delivered as a usage page as returned
+  (``{"data": [buckets]}``), a JSON array of pages or JSONL of pages (``.gz`` too); landed
+  as one JSON document (a page or an array of pages).
 
 Row numbers survive the conversion: line N of a landed JSONL file is line N of a delivered
 JSONL file, data row N of a CSV (header excluded), element N of a JSON array, row N of a
@@ -30,7 +32,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -156,10 +158,12 @@ def _records_from_csv(path: Path, text: str) -> list:
         elif len(row) != len(header):
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="").writerow(row)
-            records.append({
-                "_ingest_error": "csv_field_count_mismatch",
-                "_raw": buffer.getvalue(),
-            })
+            records.append(
+                {
+                    "_ingest_error": "csv_field_count_mismatch",
+                    "_raw": buffer.getvalue(),
+                }
+            )
         else:
             records.append({k: v for k, v in zip(header, row, strict=True) if v != ""})
     return records
@@ -313,7 +317,7 @@ def ingest(
     files = _expand(paths)
     if not files:
         raise IngestError("no files to ingest")
-    day = landing_date or datetime.now(timezone.utc).date()
+    day = landing_date or datetime.now(UTC).date()
     summary = IngestSummary(source)
     prepared = [prepare(source, path) for path in files]  # a refused file stops the call
     for path, converted in zip(files, prepared, strict=True):
