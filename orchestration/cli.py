@@ -169,6 +169,10 @@ def demo(ctx, days, events_per_day, seed) -> None:
 from orchestration.pricing import pricing  # noqa: E402
 
 main.add_command(pricing)
+from orchestration.ingest import ingest_command  # noqa: E402
+
+main.add_command(ingest_command)
+
 
 if __name__ == "__main__":
     main()

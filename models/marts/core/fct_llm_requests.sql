@@ -10,7 +10,9 @@
 -- One row per LLM request (deduplicated on provider + request_id), priced.
 -- Incremental: each refresh re-reads the landing days from (max landing_date - lookback)
 -- on, so late and re-delivered events are merged by request_key. When the same request
--- is delivered more than once the latest delivery wins (landing day, file, line).
+-- is delivered more than once the latest delivery wins (landing day, file, line);
+-- delivery_count counts every landed copy (all landing days, from fct_landed_rows) and
+-- is_conflicting flags copies whose canonical content differs.
 
 with
 
@@ -19,6 +21,18 @@ priced as (
     {% if is_incremental() %}
         where landing_date >= {{ landing_cutoff_date(this) }}
     {% endif %}
+),
+
+deliveries as (
+    select
+        record_key,
+        count(*) as delivery_count,
+        count(distinct content_hash) as content_versions
+    from {{ ref('fct_landed_rows') }}
+    where
+        is_accepted
+        and source_system in ('events', 'litellm_spend_logs', 'langfuse_observations')
+    group by record_key
 ),
 
 deduplicated as (
@@ -30,6 +44,15 @@ deduplicated as (
         partition by provider, request_id
         order by landing_date desc, source_file desc, line_number desc
     ) = 1
+),
+
+counted as (
+    select
+        deduplicated.*,
+        deliveries.delivery_count,
+        deliveries.content_versions > 1 as is_conflicting
+    from deduplicated
+    left join deliveries on deduplicated.request_key = deliveries.record_key
 ),
 
 final as (
@@ -83,8 +106,10 @@ final as (
         cast(source_system as varchar) as source_system,
         cast(source_file as varchar) as source_file,
         cast(landing_date as date) as landing_date,
-        cast(line_number as bigint) as line_number
-    from deduplicated
+        cast(line_number as bigint) as line_number,
+        cast(delivery_count as bigint) as delivery_count,
+        cast(is_conflicting as boolean) as is_conflicting
+    from counted
 )
 
 select * from final

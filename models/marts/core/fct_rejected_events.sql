@@ -7,12 +7,13 @@
     )
 }}
 
--- Quarantine: every landed line that could not be used, with where it came from and why.
+-- Quarantine: every landed row of every source that could not be used, with where it came
+-- from (file, line or row number) and why.
 
 with
 
 rejected as (
-    select * from {{ ref('stg_events__usage') }}
+    select * from {{ ref('int_landed_rows_unioned') }}
     where
         rejection_reason is not null
         {% if is_incremental() %}
@@ -23,7 +24,7 @@ rejected as (
 final as (
     select
         cast(md5(source_file || '|' || line_number) as varchar) as rejected_event_key,
-        cast('events' as varchar) as source_system,
+        cast(source_system as varchar) as source_system,
         cast(source_file as varchar) as source_file,
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number,

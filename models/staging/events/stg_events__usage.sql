@@ -49,6 +49,8 @@ typed as (
         line_number,
         raw_line,
         is_json_object,
+        case when is_json_object then json_extract_string(raw_line, '$._ingest_error') end
+            as ingest_error,
         nullif(trim(j.request_id), '') as request_id,
         j.occurred_at as occurred_at_raw,
         cast(try_cast(j.occurred_at as timestamptz) as timestamp) as occurred_at,
@@ -86,6 +88,7 @@ judged as (
         *,
         case
             when not is_json_object then 'malformed_json'
+            when ingest_error is not null then ingest_error
             when request_id is null then 'missing_request_id'
             when occurred_at_raw is null then 'missing_occurred_at'
             when occurred_at is null then 'invalid_occurred_at'

@@ -1,0 +1,42 @@
+-- Accepted rows of the bucketed provider usage reports (OpenAI usage API, Anthropic Admin
+-- usage report) in canonical columns, with the key of the bucket they describe.
+-- The same bucket delivered twice (overlapping downloads) has the same usage_key;
+-- fct_provider_usage keeps the latest delivery.
+
+with
+
+openai as (
+    select * from {{ ref('stg_openai__usage_results') }}
+    where rejection_reason is null
+),
+
+anthropic as (
+    select * from {{ ref('stg_anthropic__usage_results') }}
+    where rejection_reason is null
+),
+
+unioned as (
+    select 'openai_usage' as source_system, * exclude (raw_line, rejection_reason)
+    from openai
+    union all
+    select 'anthropic_usage' as source_system, * exclude (raw_line, rejection_reason)
+    from anthropic
+),
+
+keyed as (
+    select
+        md5(concat_ws(
+            '|', provider, cast(bucket_start_at as varchar), cast(bucket_end_at as varchar),
+            coalesce(model_reported, '\N'), coalesce(project_id, '\N'),
+            coalesce(api_key_id, '\N'), coalesce(user_id, '\N'), service_tier,
+            coalesce(context_window, '\N')
+        )) as usage_key,
+        *,
+        md5(concat_ws(
+            '|', input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+            output_tokens, coalesce(cast(requests as varchar), '\N')
+        )) as content_hash
+    from unioned
+)
+
+select * from keyed

@@ -1,0 +1,38 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='landing_date',
+        on_schema_change='fail',
+    )
+}}
+
+-- One row per landed row of every source (a line of a JSONL file, a result of a usage
+-- page): the record it describes and its content hash, or why it was rejected.
+-- Incremental: each refresh replaces the landing days of its look-back window, so it holds
+-- every delivery ever landed; row accounting and delivery counts are computed from it.
+
+with
+
+landed as (
+    select * from {{ ref('int_landed_rows_unioned') }}
+    {% if is_incremental() %}
+        where landing_date >= {{ landing_cutoff_date(this) }}
+    {% endif %}
+),
+
+final as (
+    select
+        cast(md5(source_file || '|' || line_number) as varchar) as landed_row_key,
+        cast(source_system as varchar) as source_system,
+        cast(source_file as varchar) as source_file,
+        cast(landing_date as date) as landing_date,
+        cast(line_number as bigint) as line_number,
+        cast(record_key as varchar) as record_key,
+        cast(content_hash as varchar) as content_hash,
+        cast(rejection_reason as varchar) as rejection_reason,
+        cast(rejection_reason is null as boolean) as is_accepted
+    from landed
+)
+
+select * from final

@@ -1,0 +1,87 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='usage_key',
+        on_schema_change='fail',
+    )
+}}
+
+-- One row per bucket result of the providers' own usage reports (OpenAI usage API,
+-- Anthropic Admin usage report): usage as the provider bills it, priced. A second grain,
+-- never added to fct_llm_requests: it reconciles against per-request data
+-- (rpt_provider_reconciliation). The same bucket delivered twice is one row (latest
+-- delivery kept). Incremental over the landing look-back window, like fct_llm_requests.
+
+with
+
+priced as (
+    select * from {{ ref('int_provider_usage_priced') }}
+    {% if is_incremental() %}
+        where landing_date >= {{ landing_cutoff_date(this) }}
+    {% endif %}
+),
+
+deliveries as (
+    select
+        record_key,
+        count(*) as delivery_count,
+        count(distinct content_hash) as content_versions
+    from {{ ref('fct_landed_rows') }}
+    where is_accepted and source_system in ('openai_usage', 'anthropic_usage')
+    group by record_key
+),
+
+deduplicated as (
+    select * from priced
+    qualify row_number() over (
+        partition by usage_key
+        order by landing_date desc, source_file desc, line_number desc
+    ) = 1
+),
+
+final as (
+    select
+        cast(deduplicated.usage_key as varchar) as usage_key,
+        cast(provider as varchar) as provider,
+        cast(bucket_start_at as timestamp) as bucket_start_at,
+        cast(bucket_end_at as timestamp) as bucket_end_at,
+        cast({{ to_reporting_date('bucket_start_at') }} as date) as usage_date,
+        cast(model as varchar) as model,
+        cast(model_reported as varchar) as model_reported,
+        cast(is_model_known as boolean) as is_model_known,
+        cast(project_id as varchar) as project_id,
+        cast(api_key_id as varchar) as api_key_id,
+        cast(user_id as varchar) as user_id,
+        cast(service_tier as varchar) as service_tier,
+        cast(context_window as varchar) as context_window,
+        cast(requests as bigint) as requests,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(input_tokens - cache_read_tokens - cache_write_tokens as bigint)
+            as uncached_input_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
+        cast(output_tokens as bigint) as output_tokens,
+        cast(input_tokens + output_tokens as bigint) as total_tokens,
+        cast(is_priced as boolean) as is_priced,
+        cast(unpriced_reason as varchar) as unpriced_reason,
+        cast(price_valid_from as timestamp) as price_valid_from,
+        cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
+        cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
+        cast(input_cost_usd as decimal(38, 12)) as input_cost_usd,
+        cast(cache_read_cost_usd as decimal(38, 12)) as cache_read_cost_usd,
+        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
+        cast(output_cost_usd as decimal(38, 12)) as output_cost_usd,
+        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+        cast(deliveries.delivery_count as bigint) as delivery_count,
+        cast(deliveries.content_versions > 1 as boolean) as is_conflicting,
+        cast(source_system as varchar) as source_system,
+        cast(source_file as varchar) as source_file,
+        cast(landing_date as date) as landing_date,
+        cast(line_number as bigint) as line_number
+    from deduplicated
+    left join deliveries on deduplicated.usage_key = deliveries.record_key
+)
+
+select * from final

@@ -1,0 +1,106 @@
+-- One row per result of every bucket of every landed Anthropic Admin usage report page
+-- (messages), in canonical token columns and judged (rejection_reason null = usable).
+-- Token convention: Anthropic splits input into uncached_input_tokens,
+-- cache_read_input_tokens and cache_creation.{ephemeral_5m,ephemeral_1h}_input_tokens;
+-- ours is input_tokens = uncached + cache read + both cache writes, cache_write_tokens =
+-- 5m + 1h. The report carries no request count (requests is null).
+
+with
+
+source as (
+    select * from {{ source('landing', 'anthropic_usage') }}
+),
+
+results as (
+    {{ usage_page_results('source') }}
+),
+
+typed as (
+    select
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        is_valid_json,
+        result,
+        'anthropic' as provider,
+        cast(try_cast(bucket ->> '$.starting_at' as timestamptz) as timestamp)
+            as bucket_start_at,
+        cast(try_cast(bucket ->> '$.ending_at' as timestamptz) as timestamp)
+            as bucket_end_at,
+        nullif(result ->> '$.model', '') as model_reported,
+        nullif(result ->> '$.workspace_id', '') as project_id,
+        nullif(result ->> '$.api_key_id', '') as api_key_id,
+        cast(null as varchar) as user_id,
+        lower(coalesce(nullif(result ->> '$.service_tier', ''), 'standard')) as service_tier,
+        nullif(result ->> '$.context_window', '') as context_window,
+        result ->> '$.uncached_input_tokens' as uncached_raw,
+        result ->> '$.cache_read_input_tokens' as cache_read_tokens_raw,
+        result ->> '$.cache_creation.ephemeral_5m_input_tokens' as cache_write_5m_raw,
+        result ->> '$.cache_creation.ephemeral_1h_input_tokens' as cache_write_1h_tokens_raw,
+        result ->> '$.output_tokens' as output_tokens_raw,
+        cast(null as varchar) as requests_raw
+    from results
+),
+
+tokens as (
+    select
+        *,
+        {{ token_value('uncached_raw') }} as uncached_tokens,
+        coalesce({{ token_value('cache_read_tokens_raw') }}, 0) as cache_read_tokens,
+        coalesce({{ token_value('cache_write_5m_raw') }}, 0) as cache_write_5m_tokens,
+        coalesce({{ token_value('cache_write_1h_tokens_raw') }}, 0) as cache_write_1h_tokens,
+        coalesce({{ token_value('output_tokens_raw') }}, 0) as output_tokens,
+        cast(null as bigint) as requests
+    from typed
+),
+
+canonical as (
+    select
+        *,
+        coalesce(uncached_tokens, 0) + cache_read_tokens + cache_write_5m_tokens
+        + cache_write_1h_tokens as input_tokens,
+        cache_write_5m_tokens + cache_write_1h_tokens as cache_write_tokens,
+        uncached_raw as input_tokens_raw,
+        cache_write_5m_raw as cache_write_tokens_raw
+    from tokens
+),
+
+judged as (
+    select
+        *,
+        case
+            when uncached_raw is not null and uncached_tokens is null
+                then 'invalid_input_tokens'
+            when uncached_tokens < 0 or cache_write_5m_tokens < 0 then 'negative_input_tokens'
+            {{ provider_usage_rejection_rules() }}
+        end as rejection_reason
+    from canonical
+),
+
+renamed as (
+    select
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        rejection_reason,
+        provider,
+        bucket_start_at,
+        bucket_end_at,
+        model_reported,
+        project_id,
+        api_key_id,
+        user_id,
+        service_tier,
+        context_window,
+        input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        cache_write_1h_tokens,
+        output_tokens,
+        requests
+    from judged
+)
+
+select * from renamed

@@ -1,0 +1,100 @@
+-- One row per result of every bucket of every landed OpenAI usage page (completions),
+-- in canonical token columns and judged (rejection_reason null = usable).
+-- Token convention: OpenAI's input_tokens already includes input_cached_tokens (and the
+-- optional input_cache_write_tokens), so input_tokens is kept as is and uncached =
+-- input - cached - cache writes; when input_uncached_tokens is given it must agree.
+-- A bucket is an aggregate: num_model_requests is its request count.
+
+with
+
+source as (
+    select * from {{ source('landing', 'openai_usage') }}
+),
+
+results as (
+    {{ usage_page_results('source') }}
+),
+
+typed as (
+    select
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        is_valid_json,
+        result,
+        'openai' as provider,
+        cast(to_timestamp(try_cast(bucket ->> '$.start_time' as bigint)) as timestamp)
+            as bucket_start_at,
+        cast(to_timestamp(try_cast(bucket ->> '$.end_time' as bigint)) as timestamp)
+            as bucket_end_at,
+        nullif(result ->> '$.model', '') as model_reported,
+        nullif(result ->> '$.project_id', '') as project_id,
+        nullif(result ->> '$.api_key_id', '') as api_key_id,
+        nullif(result ->> '$.user_id', '') as user_id,
+        case
+            when try_cast(result ->> '$.batch' as boolean) then 'batch'
+            when lower(result ->> '$.service_tier') in ('default', 'auto') then 'standard'
+            else lower(coalesce(nullif(result ->> '$.service_tier', ''), 'standard'))
+        end as service_tier,
+        cast(null as varchar) as context_window,
+        result ->> '$.input_tokens' as input_tokens_raw,
+        result ->> '$.input_cached_tokens' as cache_read_tokens_raw,
+        result ->> '$.input_cache_write_tokens' as cache_write_tokens_raw,
+        cast(null as varchar) as cache_write_1h_tokens_raw,
+        result ->> '$.output_tokens' as output_tokens_raw,
+        result ->> '$.num_model_requests' as requests_raw,
+        {{ token_value("result ->> '$.input_uncached_tokens'") }} as uncached_reported
+    from results
+),
+
+tokens as (
+    select
+        *,
+        coalesce({{ token_value('input_tokens_raw') }}, 0) as input_tokens,
+        coalesce({{ token_value('cache_read_tokens_raw') }}, 0) as cache_read_tokens,
+        coalesce({{ token_value('cache_write_tokens_raw') }}, 0) as cache_write_tokens,
+        cast(0 as bigint) as cache_write_1h_tokens,
+        coalesce({{ token_value('output_tokens_raw') }}, 0) as output_tokens,
+        {{ token_value('requests_raw') }} as requests
+    from typed
+),
+
+judged as (
+    select
+        *,
+        case
+            {{ provider_usage_rejection_rules() }}
+            when uncached_reported is not null
+                and uncached_reported <> input_tokens - cache_read_tokens - cache_write_tokens
+                then 'uncached_tokens_inconsistent'
+        end as rejection_reason
+    from tokens
+),
+
+renamed as (
+    select
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        rejection_reason,
+        provider,
+        bucket_start_at,
+        bucket_end_at,
+        model_reported,
+        project_id,
+        api_key_id,
+        user_id,
+        service_tier,
+        context_window,
+        input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        cache_write_1h_tokens,
+        output_tokens,
+        requests
+    from judged
+)
+
+select * from renamed
