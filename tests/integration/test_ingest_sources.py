@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from orchestration.ingest import ingest
+from orchestration.project import dbt_executable
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ DAY = date(2026, 11, 18)
 
 def dbt(env, *args):
     return subprocess.run(
-        [str(PROJECT / ".venv" / "bin" / "dbt"), *args, "--vars", '{"lookback_days": 3}'],
+        [dbt_executable(), *args, "--vars", '{"lookback_days": 3}'],
         cwd=PROJECT,
         env=env,
         capture_output=True,

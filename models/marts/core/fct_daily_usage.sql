@@ -72,6 +72,8 @@ aggregated as (
         sum(ttft_ms) as ttft_ms_sum,
         count(quality_score) as scored_requests,
         sum(cast(quality_score as decimal(18, 6))) as quality_score_sum,
+        sum(cast(quality_score as decimal(18, 6)) * cast(quality_score as decimal(18, 6)))
+            as quality_score_sq_sum,
         count(passed_quality) as quality_judged_requests,
         count(*) filter (where passed_quality) as passed_quality_requests
     from requests
@@ -119,6 +121,7 @@ final as (
         cast(ttft_ms_sum as bigint) as ttft_ms_sum,
         cast(scored_requests as bigint) as scored_requests,
         cast(quality_score_sum as decimal(38, 6)) as quality_score_sum,
+        cast(quality_score_sq_sum as decimal(38, 12)) as quality_score_sq_sum,
         cast(quality_judged_requests as bigint) as quality_judged_requests,
         cast(passed_quality_requests as bigint) as passed_quality_requests
     from aggregated

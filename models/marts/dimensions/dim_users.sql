@@ -1,0 +1,55 @@
+-- One row per user seen in the usage (including '(unattributed)'), with the user's team
+-- and main client (those with the most requests over the user's history; ties broken by
+-- name) and when the user was first and last active.
+
+with
+
+daily as (
+    select * from {{ ref('fct_daily_usage') }}
+),
+
+main_team as (
+    select
+        user_id,
+        team
+    from daily
+    group by user_id, team
+    qualify row_number() over (partition by user_id order by sum(requests) desc, team) = 1
+),
+
+main_client as (
+    select
+        user_id,
+        client
+    from daily
+    group by user_id, client
+    qualify row_number() over (partition by user_id order by sum(requests) desc, client) = 1
+),
+
+aggregated as (
+    select
+        user_id,
+        min(usage_date) as first_usage_date,
+        max(usage_date) as last_usage_date,
+        count(distinct team) as teams,
+        count(distinct client) as clients
+    from daily
+    group by user_id
+),
+
+final as (
+    select
+        cast(aggregated.user_id as varchar) as user_id,
+        cast(aggregated.user_id != '(unattributed)' as boolean) as is_attributed,
+        cast(main_team.team as varchar) as team,
+        cast(main_client.client as varchar) as main_client,
+        cast(teams as bigint) as teams,
+        cast(clients as bigint) as clients,
+        cast(first_usage_date as date) as first_usage_date,
+        cast(last_usage_date as date) as last_usage_date
+    from aggregated
+    inner join main_team on aggregated.user_id = main_team.user_id
+    inner join main_client on aggregated.user_id = main_client.user_id
+)
+
+select * from final

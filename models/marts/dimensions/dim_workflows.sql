@@ -1,0 +1,57 @@
+-- One row per workflow seen in the usage (including '(unattributed)'), with its owning
+-- team and main task type (those with the most requests; ties broken by name), how many
+-- task types and models it used, and when it was first and last active.
+
+with
+
+daily as (
+    select * from {{ ref('fct_daily_usage') }}
+),
+
+main_team as (
+    select
+        workflow,
+        team
+    from daily
+    group by workflow, team
+    qualify row_number() over (partition by workflow order by sum(requests) desc, team) = 1
+),
+
+main_task_type as (
+    select
+        workflow,
+        task_type
+    from daily
+    group by workflow, task_type
+    qualify row_number() over (
+        partition by workflow order by sum(requests) desc, task_type
+    ) = 1
+),
+
+aggregated as (
+    select
+        workflow,
+        min(usage_date) as first_usage_date,
+        max(usage_date) as last_usage_date,
+        count(distinct task_type) as task_types,
+        count(distinct provider || '/' || model) as models
+    from daily
+    group by workflow
+),
+
+final as (
+    select
+        cast(aggregated.workflow as varchar) as workflow,
+        cast(aggregated.workflow != '(unattributed)' as boolean) as is_attributed,
+        cast(main_team.team as varchar) as team,
+        cast(main_task_type.task_type as varchar) as main_task_type,
+        cast(task_types as bigint) as task_types,
+        cast(models as bigint) as models,
+        cast(first_usage_date as date) as first_usage_date,
+        cast(last_usage_date as date) as last_usage_date
+    from aggregated
+    inner join main_team on aggregated.workflow = main_team.workflow
+    inner join main_task_type on aggregated.workflow = main_task_type.workflow
+)
+
+select * from final
