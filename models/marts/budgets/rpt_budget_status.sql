@@ -52,7 +52,7 @@ weekday_expected as (
         scope_id,
         as_of_date,
         {{ iso_day_of_week('history_date') }} as day_of_week,
-        sum(cost_usd) / count(*) as expected_cost_usd
+        cast(sum(cost_usd) / count(*) as decimal(38, 12)) as expected_cost_usd
     from trailing_history
     group by scope, scope_id, as_of_date, {{ iso_day_of_week('history_date') }}
 ),
@@ -62,7 +62,7 @@ window_expected as (
         scope,
         scope_id,
         as_of_date,
-        sum(cost_usd) / count(*) as expected_cost_usd
+        cast(sum(cost_usd) / count(*) as decimal(38, 12)) as expected_cost_usd
     from trailing_history
     group by scope, scope_id, as_of_date
 ),
