@@ -1,8 +1,8 @@
 """Anomaly detection end to end: the generator's spend-spike days must be flagged, and few
 other days. The session sample warehouse (10 days) has too little history before its
 spikes, so this builds its own: 21 days x 1,000 events, seed 10 (spikes on 2026-11-09 and
-2026-11-18, with 9 and 18 days of history), anchored on 2026-11-18. Also checks that a second incremental run of
-the request-level percentile marts changes nothing."""
+2026-11-18, with 9 and 18 days of history), anchored on 2026-11-18. Also checks that a
+second incremental run of the request-level percentile marts changes nothing."""
 
 from __future__ import annotations
 
@@ -43,7 +43,11 @@ def _dbt(root: Path, *args: str) -> None:
     dbt = str(Path(sys.executable).parent / "dbt")
     result = subprocess.run(
         [dbt, *args, "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:]
 
@@ -51,8 +55,9 @@ def _dbt(root: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def spiky_warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("spiky_warehouse")
-    summary = generate(root / "landing", days=21, events_per_day=1000, seed=10,
-                       end_date=END_DATE, progress=False)
+    summary = generate(
+        root / "landing", days=21, events_per_day=1000, seed=10, end_date=END_DATE, progress=False
+    )
     # Anchor the monitoring marts on the last spike day, so rpt_alerts shows it.
     _dbt(root, "build", "--quiet", "--vars", AS_OF_VARS)
     return root, summary
@@ -71,7 +76,8 @@ def test_spike_days_are_flagged_and_few_others(spiky_warehouse):
         (scope_type, scope_id, day, metric)
         for scope_type, scope_id, day, metric in _query(
             root,
-            "select scope_type, scope_id, usage_date, metric from rpt_cost_anomalies where is_anomaly",
+            """select scope_type, scope_id, usage_date, metric
+               from rpt_cost_anomalies where is_anomaly""",
         )
     }
     expected = {
@@ -81,7 +87,9 @@ def test_spike_days_are_flagged_and_few_others(spiky_warehouse):
         for metric in ("cost_usd", "total_tokens")
     }
     assert expected <= flagged
-    (evaluable,) = _query(root, "select count(*) from rpt_cost_anomalies where history_days >= 7")[0]
+    (evaluable,) = _query(root, "select count(*) from rpt_cost_anomalies where history_days >= 7")[
+        0
+    ]
     others = flagged - expected
     assert len(others) <= 0.02 * evaluable, sorted(others)
 
@@ -126,12 +134,22 @@ def test_second_incremental_run_changes_nothing(spiky_warehouse):
     root, _ = spiky_warehouse
 
     def checksums():
-        return {m: _query(root, f"select count(*), sum(hash(t)) from {m} as t")[0]
-                for m in INCREMENTAL_MARTS}
+        return {
+            m: _query(root, f"select count(*), sum(hash(t)) from {m} as t")[0]
+            for m in INCREMENTAL_MARTS
+        }
 
     before = checksums()
-    _dbt(root, "run", "--quiet", "--vars", AS_OF_VARS, "--select", "fct_llm_requests",
-         *INCREMENTAL_MARTS)
+    _dbt(
+        root,
+        "run",
+        "--quiet",
+        "--vars",
+        AS_OF_VARS,
+        "--select",
+        "fct_llm_requests",
+        *INCREMENTAL_MARTS,
+    )
     assert checksums() == before
     (days,) = _query(root, "select count(distinct usage_date) from rpt_latency_percentiles")[0]
     assert days == 21

@@ -68,11 +68,18 @@ def test_success_and_error_rates_match_landing(sample_warehouse, landing):
         row[1] += event["status"] == "success"
         row[2] += event["status"] in FAILED
         if event["status"] != "success":
-            key = (day, event["provider"], model, event["status"], event["error_type"] or "(unknown)")
+            key = (
+                day,
+                event["provider"],
+                model,
+                event["status"],
+                event["error_type"] or "(unknown)",
+            )
             by_type[key] += 1
     rows = _query(
         settings,
-        "select usage_date, provider, model, requests, success_rate, error_rate from rpt_success_rates",
+        """select usage_date, provider, model, requests, success_rate, error_rate
+           from rpt_success_rates""",
     )
     assert len(rows) == len(counts)
     for day, provider, model, requests, success_rate, error_rate in rows:
@@ -93,7 +100,10 @@ def test_success_and_error_rates_match_landing(sample_warehouse, landing):
 
 def _budgets():
     with open(PROJECT_DIR / "seeds" / "budgets.csv", encoding="utf-8") as handle:
-        return [(r["scope"], r["scope_id"], Decimal(r["monthly_limit_usd"])) for r in csv.DictReader(handle)]
+        return [
+            (r["scope"], r["scope_id"], Decimal(r["monthly_limit_usd"]))
+            for r in csv.DictReader(handle)
+        ]
 
 
 def _status(ratio: Decimal) -> str:
@@ -136,8 +146,10 @@ def test_budget_status_matches_independent_forecast(sample_warehouse, landing):
     for scope, scope_id, limit in budgets:
         cost = {d: daily.get((scope, scope_id, d), Decimal(0)) for d in window}
         spent = sum(
-            (daily.get((scope, scope_id, month_start + timedelta(days=i)), Decimal(0))
-             for i in range((as_of - month_start).days + 1)),
+            (
+                daily.get((scope, scope_id, month_start + timedelta(days=i)), Decimal(0))
+                for i in range((as_of - month_start).days + 1)
+            ),
             Decimal(0),
         )
         window_mean = sum(cost.values(), Decimal(0)) / len(window)
@@ -170,8 +182,12 @@ def test_alerts_follow_thresholds_and_marts(sample_warehouse, landing):
     as_of = max(day for _e, _m, day in _events(landing))
     samples = defaultdict(list)
     for event, model, day in _events(landing):
-        if (day == as_of and event["status"] == "success" and event["service_tier"] != "batch"
-                and event["latency_ms"] is not None):
+        if (
+            day == as_of
+            and event["status"] == "success"
+            and event["service_tier"] != "batch"
+            and event["latency_ms"] is not None
+        ):
             samples[f"{event['provider']}/{model}"].append(event["latency_ms"])
     expected = {}
     for scope_id, values in samples.items():
