@@ -42,8 +42,9 @@ trailing_history as (
             current_day.scope = history.scope
             and current_day.scope_id = history.scope_id
             and history.usage_date <= current_day.usage_date
-            and history.usage_date
-            > cast({{ dbt.dateadd('day', -forecast_window_days, 'current_day.usage_date') }} as date)
+            and history.usage_date > cast(
+                {{ dbt.dateadd('day', -forecast_window_days, 'current_day.usage_date') }} as date
+            )
 ),
 
 weekday_expected as (
