@@ -168,6 +168,66 @@ def rejected_lines(con, window: ReportWindow) -> list[dict]:
     )
 
 
+ANOMALY_LOOKBACK_DAYS = 30
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_name = ?", [name]
+        ).fetchone()[0]
+    )
+
+
+def budget_status(con, window: ReportWindow) -> list[dict]:
+    """Each budget as it stood at the end of the report period (rpt_budget_status)."""
+    if not _has_table(con, "rpt_budget_status"):
+        return []
+    return _rows(
+        con,
+        """
+        select scope, scope_id, as_of_date, monthly_limit_usd, spent_mtd_usd, utilization,
+               forecast_month_end_usd, forecast_utilization, status, forecast_status
+        from rpt_budget_status
+        where as_of_date = (select max(as_of_date) from rpt_budget_status where as_of_date <= ?)
+        order by forecast_utilization desc, scope, scope_id
+        """,
+        [window.end],
+    )
+
+
+def cost_anomalies(con, window: ReportWindow) -> list[dict]:
+    """Flagged cost / token anomalies of the ANOMALY_LOOKBACK_DAYS days ending with the period."""
+    if not _has_table(con, "rpt_cost_anomalies"):
+        return []
+    return _rows(
+        con,
+        """
+        select usage_date, scope_type, scope_id, metric, metric_value, trailing_mean,
+               ratio_to_mean, z_score
+        from rpt_cost_anomalies
+        where is_anomaly and usage_date between ? and ?
+        order by usage_date desc, metric, scope_type, scope_id
+        """,
+        [window.end - timedelta(days=ANOMALY_LOOKBACK_DAYS - 1), window.end],
+    )
+
+
+def alerts(con) -> list[dict]:
+    if not _has_table(con, "rpt_alerts"):
+        return []
+    return _rows(
+        con,
+        """
+        select as_of_date, alert_type, scope_type, scope_id, severity, measured_value,
+               threshold_value, unit, message
+        from rpt_alerts
+        order by severity_rank desc, alert_type, scope_type, scope_id
+        """,
+        [],
+    )
+
+
 def build_report(duckdb_path: Path, window: ReportWindow, currency: str = "USD") -> dict:
     with connect_readonly(duckdb_path) as con:
         report = {
@@ -177,6 +237,9 @@ def build_report(duckdb_path: Path, window: ReportWindow, currency: str = "USD")
             "by_team": cost_by_team(con, window),
             "by_model": cost_by_model(con, window),
             "by_day": cost_by_day(con, window),
+            "budgets": budget_status(con, window),
+            "anomalies": cost_anomalies(con, window),
+            "alerts": alerts(con),
             "warnings": {
                 "unpriced_usage": unpriced_usage(con, window),
                 "rejected_lines": rejected_lines(con, window),
@@ -287,6 +350,9 @@ def render_text(report: dict) -> str:
             f"  {row['usage_date']}  {money(row['total_cost_usd']):>12}  "
             f"{row['requests']:>8,} requests  {row['active_teams']} teams"
         )
+    lines += _budget_lines(report.get("budgets", []))
+    lines += _anomaly_lines(report.get("anomalies", []))
+    lines += _alert_lines(report.get("alerts", []))
     unpriced = report["warnings"]["unpriced_usage"]
     rejected = report["warnings"]["rejected_lines"]
     lines += ["", "WARNINGS"]
@@ -304,6 +370,45 @@ def render_text(report: dict) -> str:
             "see fct_rejected_events"
         )
     return "\n".join(lines) + "\n"
+
+
+def _budget_lines(budgets: list[dict]) -> list[str]:
+    if not budgets:
+        return []
+    lines = ["", f"BUDGETS (month to date as of {budgets[0]['as_of_date']}, month-end forecast)"]
+    for row in budgets:
+        lines.append(
+            f"  {row['scope'] + ' ' + row['scope_id']:<30} {_money(row['spent_mtd_usd']):>10} "
+            f"of {_money(row['monthly_limit_usd']):>9} ({row['utilization'] * 100:5.1f}%, "
+            f"{row['status']})  forecast {_money(row['forecast_month_end_usd'])} "
+            f"({row['forecast_utilization'] * 100:.0f}%, {row['forecast_status']})"
+        )
+    return lines
+
+
+def _anomaly_lines(anomalies: list[dict]) -> list[str]:
+    lines = ["", f"ANOMALIES (last {ANOMALY_LOOKBACK_DAYS} days)"]
+    if not anomalies:
+        return [*lines, "  none"]
+    for row in anomalies:
+        value = (
+            _money(row["metric_value"])
+            if row["metric"] == "cost_usd"
+            else f"{int(row['metric_value']):,} tokens"
+        )
+        z = "flat history" if row["z_score"] is None else f"z {row['z_score']:.1f}"
+        lines.append(
+            f"  {row['usage_date']}  {row['scope_type']} {row['scope_id']:<24} {value:>16} "
+            f"= {row['ratio_to_mean']:.1f}x its trailing mean ({z})"
+        )
+    return lines
+
+
+def _alert_lines(alert_rows: list[dict]) -> list[str]:
+    lines = ["", "ALERTS" + (f" (as of {alert_rows[0]['as_of_date']})" if alert_rows else "")]
+    if not alert_rows:
+        return [*lines, "  none"]
+    return [*lines, *(f"  {row['severity'].upper():<8} {row['message']}" for row in alert_rows)]
 
 
 def _json_default(value):

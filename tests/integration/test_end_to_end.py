@@ -110,6 +110,8 @@ def test_second_refresh_changes_nothing(built_warehouse):
     marts = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]
     marts += ["rpt_usage_by_prompt_version", "rpt_model_substitution", "rpt_model_efficiency"]
     marts += ["rpt_daily_trend", "rpt_cost_per_active_user", "dim_dates", "dim_users"]
+    marts += ["rpt_latency_percentiles", "rpt_latency_by_hour", "rpt_error_rates"]
+    marts += ["rpt_token_distribution", "rpt_budget_status", "rpt_cost_anomalies", "rpt_alerts"]
 
     def checksums():
         return {

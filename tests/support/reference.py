@@ -188,6 +188,8 @@ def read_landing(landing: Path) -> LandingTotals:
             latency_ms=record.get("latency_ms"),
             quality_score=record.get("quality_score"),
             passed_quality=record.get("passed_quality"),
+            error_type=record.get("error_type"),
+            ttft_ms=record.get("ttft_ms"),
             service_tier=(record.get("service_tier") or "standard").lower(),
             occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(timezone.utc),
         )

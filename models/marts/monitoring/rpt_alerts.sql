@@ -1,0 +1,162 @@
+-- One row per condition that breaches a threshold of seeds/alert_thresholds.csv on the
+-- as-of day (var as_of_date, else the last usage day): p95 latency and error rate per
+-- model, budget utilization and forecast per budget, cost and token anomalies per team and
+-- workflow. severity is critical at or above critical_threshold, else warning.
+--
+-- alert_key = md5(alert_type | scope_type | scope_id | period_start_date) is stable across
+-- refreshes: the period is the as-of day, except for budget alerts whose period is the
+-- budget month (a budget at 90% on the 20th and the 21st is one alert). A delivery job
+-- that remembers (alert_key, severity_rank) sent can tell "already sent" from "new" (an
+-- unknown key) and "escalated" (a higher severity_rank).
+
+with
+
+daily as (
+    select * from {{ ref('fct_daily_usage') }}
+),
+
+thresholds as (
+    select * from {{ ref('alert_thresholds') }}
+),
+
+latency as (
+    select * from {{ ref('rpt_latency_percentiles') }}
+),
+
+success_rates as (
+    select * from {{ ref('rpt_success_rates') }}
+),
+
+budget_status as (
+    select * from {{ ref('rpt_budget_status') }}
+),
+
+anomalies as (
+    select * from {{ ref('rpt_cost_anomalies') }}
+),
+
+as_of as (
+    select {{ monitoring_as_of_date('daily') }} as as_of_date
+),
+
+candidates as (
+    select
+        'latency_p95' as alert_type,
+        'model' as scope_type,
+        latency.provider || '/' || latency.model as scope_id,
+        latency.usage_date as period_start_date,
+        latency.latency_p95_ms as measured_value,
+        latency.requests as sample_requests
+    from latency
+    inner join as_of on latency.usage_date = as_of.as_of_date
+
+    union all
+
+    select
+        'error_rate' as alert_type,
+        'model' as scope_type,
+        success_rates.provider || '/' || success_rates.model as scope_id,
+        success_rates.usage_date as period_start_date,
+        success_rates.error_rate as measured_value,
+        success_rates.requests as sample_requests
+    from success_rates
+    inner join as_of on success_rates.usage_date = as_of.as_of_date
+
+    union all
+
+    select
+        'budget_utilization' as alert_type,
+        budget_status.scope as scope_type,
+        budget_status.scope_id,
+        budget_status.month_start_date as period_start_date,
+        budget_status.utilization as measured_value,
+        null as sample_requests
+    from budget_status
+    inner join as_of on budget_status.as_of_date = as_of.as_of_date
+
+    union all
+
+    select
+        'budget_forecast' as alert_type,
+        budget_status.scope as scope_type,
+        budget_status.scope_id,
+        budget_status.month_start_date as period_start_date,
+        budget_status.forecast_utilization as measured_value,
+        null as sample_requests
+    from budget_status
+    inner join as_of on budget_status.as_of_date = as_of.as_of_date
+
+    union all
+
+    select
+        case anomalies.metric
+            when 'cost_usd' then 'cost_anomaly' else 'token_anomaly'
+        end as alert_type,
+        anomalies.scope_type,
+        anomalies.scope_id,
+        anomalies.usage_date as period_start_date,
+        anomalies.ratio_to_mean as measured_value,
+        null as sample_requests
+    from anomalies
+    inner join as_of on anomalies.usage_date = as_of.as_of_date
+    where anomalies.is_anomaly
+),
+
+judged as (
+    select
+        candidates.*,
+        thresholds.warning_threshold,
+        thresholds.critical_threshold,
+        thresholds.unit,
+        case
+            when candidates.measured_value >= thresholds.critical_threshold then 'critical'
+            when candidates.measured_value >= thresholds.warning_threshold then 'warning'
+        end as severity
+    from candidates
+    inner join thresholds on candidates.alert_type = thresholds.alert_type
+    where
+        thresholds.min_requests is null
+        or candidates.sample_requests >= thresholds.min_requests
+),
+
+final as (
+    select
+        cast(md5(concat_ws('|', alert_type, scope_type, scope_id, period_start_date)) as varchar)
+            as alert_key,
+        cast(as_of.as_of_date as date) as as_of_date,
+        cast(alert_type as varchar) as alert_type,
+        cast(scope_type as varchar) as scope_type,
+        cast(scope_id as varchar) as scope_id,
+        cast(period_start_date as date) as period_start_date,
+        cast(severity as varchar) as severity,
+        cast(case severity when 'critical' then 2 else 1 end as integer) as severity_rank,
+        cast(measured_value as double) as measured_value,
+        cast(
+            case severity when 'critical' then critical_threshold else warning_threshold end
+            as double
+        ) as threshold_value,
+        cast(unit as varchar) as unit,
+        cast(sample_requests as bigint) as sample_requests,
+        cast(
+            alert_type || ' ' || severity || ': ' || scope_type || ' ' || scope_id || ' at '
+            || case
+                when unit = 'ms' then cast(round(measured_value) as bigint) || ' ms'
+                else cast(round(measured_value * 100, 1) as varchar) || '%'
+            end
+            || ' (threshold '
+            || case
+                when unit = 'ms'
+                    then cast(round(case severity when 'critical' then critical_threshold
+                        else warning_threshold end) as bigint) || ' ms'
+                else cast(round(case severity when 'critical' then critical_threshold
+                    else warning_threshold end * 100, 1) as varchar) || '%'
+            end
+            || ')'
+            as varchar
+        ) as message
+    from judged
+    cross join as_of
+    where severity is not null
+)
+
+select * from final

@@ -1,0 +1,330 @@
+"""Monitoring marts end to end (budgets, latency, errors, tokens, anomalies, alerts, report),
+checked against independent Python computations over the landed files.
+
+The session sample warehouse (10 days) has too little history before its spend spikes, so
+this module builds its own with plain `dbt build`: 21 days x 1,000 events, seed 10 (spikes
+of the runaway pr-review-bot loop on 2026-11-09 and 2026-11-18, with 9 and 18 days of
+history), monitoring marts anchored on 2026-11-18 (var as_of_date)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from orchestration.generate import SPIKE_WORKFLOW, WORKFLOW_BY_NAME, generate
+from tests.conftest import PROJECT_DIR
+from tests.support.reference import PriceBook, read_landing
+
+pytestmark = pytest.mark.slow
+
+END_DATE = date(2026, 11, 20)
+AS_OF = date(2026, 11, 18)
+AS_OF_VARS = "{as_of_date: '2026-11-18'}"
+FAILED = {"error", "timeout", "rate_limited"}
+
+
+def _dbt(root: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "AIUSAGE_LANDING_DIR": str(root / "landing"),
+        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+    }
+    dbt = str(Path(sys.executable).parent / "dbt")
+    result = subprocess.run(
+        [dbt, *args, "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+@pytest.fixture(scope="module")
+def spiky_warehouse(tmp_path_factory):
+    root = tmp_path_factory.mktemp("spiky_warehouse")
+    summary = generate(
+        root / "landing", days=21, events_per_day=1000, seed=10, end_date=END_DATE, progress=False
+    )
+    # Anchor the monitoring marts on the last spike day, so rpt_alerts shows it.
+    # Models and seeds only: the dbt tests run in every other build (test_end_to_end).
+    _dbt(
+        root,
+        "build",
+        "--quiet",
+        "--resource-type",
+        "model",
+        "--resource-type",
+        "seed",
+        "--vars",
+        AS_OF_VARS,
+    )
+    return root, summary
+
+
+def _query(root: Path, sql: str, params=None):
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_spike_days_are_flagged_and_few_others(spiky_warehouse):
+    root, summary = spiky_warehouse
+    assert summary.spike_days == (date(2026, 11, 9), date(2026, 11, 18))
+    team = WORKFLOW_BY_NAME[SPIKE_WORKFLOW].team
+    flagged = {
+        (scope_type, scope_id, day, metric)
+        for scope_type, scope_id, day, metric in _query(
+            root,
+            """select scope_type, scope_id, usage_date, metric
+               from rpt_cost_anomalies where is_anomaly""",
+        )
+    }
+    expected = {
+        (scope_type, scope_id, day, metric)
+        for day in summary.spike_days
+        for scope_type, scope_id in (("workflow", SPIKE_WORKFLOW), ("team", team))
+        for metric in ("cost_usd", "total_tokens")
+    }
+    assert expected <= flagged
+    (evaluable,) = _query(root, "select count(*) from rpt_cost_anomalies where history_days >= 7")[
+        0
+    ]
+    others = flagged - expected
+    assert len(others) <= 0.02 * evaluable, sorted(others)
+
+
+def test_spike_day_statistics_match_python(spiky_warehouse):
+    """Ratio and z-score of the spike workflow's cost, from priced landed events."""
+    root, summary = spiky_warehouse
+    totals = read_landing(root / "landing")
+    prices = PriceBook.load(PROJECT_DIR / "seeds")
+    cost = defaultdict(float)
+    workflows = {}
+    for event in totals.requests.values():
+        workflows[event["workflow"]] = True
+        if event["workflow"] == SPIKE_WORKFLOW:
+            cost[event["occurred_at"].date()] += float(prices.cost(event) or 0)
+    day = summary.spike_days[-1]
+    history = [cost.get(day - timedelta(days=i), 0.0) for i in range(1, 15)]
+    mean, sd = statistics.fmean(history), statistics.stdev(history)
+    ((ratio, z),) = _query(
+        root,
+        f"""select ratio_to_mean, z_score from rpt_cost_anomalies
+            where scope_type = 'workflow' and scope_id = '{SPIKE_WORKFLOW}'
+              and metric = 'cost_usd' and usage_date = date '{day}'""",
+    )
+    assert ratio == pytest.approx(cost[day] / mean, rel=1e-6)
+    assert z == pytest.approx((cost[day] - mean) / sd, rel=1e-6)
+    assert ratio > 1.5 and z > 3
+
+
+def test_spike_raises_anomaly_alerts_on_the_spike_day(spiky_warehouse):
+    root, summary = spiky_warehouse
+    alerts = _query(
+        root,
+        "select alert_type, scope_type, scope_id, severity, as_of_date from rpt_alerts "
+        "where alert_type in ('cost_anomaly', 'token_anomaly')",
+    )
+    assert ("cost_anomaly", "workflow", SPIKE_WORKFLOW) in {a[:3] for a in alerts}
+    assert {a[4] for a in alerts} == {summary.spike_days[-1]}
+
+
+@pytest.fixture(scope="module")
+def landing(spiky_warehouse):
+    root, _ = spiky_warehouse
+    return read_landing(root / "landing"), PriceBook.load(PROJECT_DIR / "seeds")
+
+
+def _events(landing):
+    totals, prices = landing
+    for event in totals.requests.values():
+        model = prices.canonical(event["provider"], event["model"])
+        yield event, model, event["occurred_at"].date()  # reporting time zone: UTC
+
+
+def test_latency_percentiles_match_numpy(spiky_warehouse, landing):
+    root, _ = spiky_warehouse
+    samples = defaultdict(list)
+    for event, model, day in _events(landing):
+        interactive = event["service_tier"] != "batch"
+        if event["status"] == "success" and interactive and event["latency_ms"] is not None:
+            samples[(day, event["provider"], model)].append(event["latency_ms"])
+    rows = _query(
+        root,
+        """select usage_date, provider, model, requests, latency_p50_ms, latency_p95_ms,
+                  latency_p99_ms from rpt_latency_percentiles""",
+    )
+    assert {(d, p, m) for d, p, m, *_ in rows} == set(samples)
+    for day, provider, model, requests, p50, p95, p99 in rows:
+        values = np.array(samples[(day, provider, model)], dtype=float)
+        assert requests == len(values)
+        expected = np.percentile(values, [50, 95, 99])  # linear interpolation
+        assert [p50, p95, p99] == pytest.approx(expected.tolist(), rel=1e-9)
+
+
+def test_success_and_error_rates_match_landing(spiky_warehouse, landing):
+    root, _ = spiky_warehouse
+    counts = defaultdict(lambda: [0, 0, 0])
+    by_type = defaultdict(int)
+    for event, model, day in _events(landing):
+        row = counts[(day, event["provider"], model)]
+        row[0] += 1
+        row[1] += event["status"] == "success"
+        row[2] += event["status"] in FAILED
+        if event["status"] != "success":
+            key = (
+                day,
+                event["provider"],
+                model,
+                event["status"],
+                event["error_type"] or "(unknown)",
+            )
+            by_type[key] += 1
+    rows = _query(
+        root,
+        """select usage_date, provider, model, requests, success_rate, error_rate
+           from rpt_success_rates""",
+    )
+    assert len(rows) == len(counts)
+    for day, provider, model, requests, success_rate, error_rate in rows:
+        total, ok, failed = counts[(day, provider, model)]
+        assert requests == total
+        assert success_rate == pytest.approx(ok / total)
+        assert error_rate == pytest.approx(failed / total)
+    typed = _query(
+        root,
+        """select usage_date, provider, model, status, error_type, failed_requests,
+                  model_requests, error_rate from rpt_error_rates""",
+    )
+    assert {r[:5]: r[5] for r in typed} == dict(by_type)
+    for day, provider, model, _s, _t, failed, model_requests, rate in typed:
+        assert model_requests == counts[(day, provider, model)][0]
+        assert rate == pytest.approx(failed / model_requests)
+
+
+def _budgets():
+    with open(PROJECT_DIR / "seeds" / "budgets.csv", encoding="utf-8") as handle:
+        return [
+            (r["scope"], r["scope_id"], Decimal(r["monthly_limit_usd"]))
+            for r in csv.DictReader(handle)
+        ]
+
+
+def _status(ratio: Decimal) -> str:
+    if ratio >= 1:
+        return "over"
+    if ratio >= Decimal("0.95"):
+        return "critical"
+    if ratio >= Decimal("0.85"):
+        return "warning"
+    return "ok"
+
+
+def test_budget_status_matches_independent_forecast(spiky_warehouse, landing):
+    """Month to date and a weekday-shaped forecast, recomputed from priced landed events."""
+    root, _ = spiky_warehouse
+    totals, prices = landing
+    daily = defaultdict(Decimal)
+    days = set()
+    for event in totals.requests.values():
+        day = event["occurred_at"].date()
+        if day > AS_OF:
+            continue
+        days.add(day)
+        cost = prices.cost(event) or Decimal(0)
+        for scope, field in (("team", "team"), ("client", "client"), ("user", "user_id")):
+            daily[(scope, event[field], day)] += cost
+    first, as_of = min(days), AS_OF
+    month_start = as_of.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    window = [as_of - timedelta(days=i) for i in range(28) if as_of - timedelta(days=i) >= first]
+    actual = {
+        (scope, scope_id): (spent, forecast, status, forecast_status)
+        for scope, scope_id, spent, forecast, status, forecast_status in _query(
+            root,
+            """select scope, scope_id, spent_mtd_usd, forecast_month_end_usd, status,
+                      forecast_status
+               from rpt_budget_status where is_current""",
+        )
+    }
+    budgets = _budgets()
+    assert len(actual) == len(budgets)
+    for scope, scope_id, limit in budgets:
+        cost = {d: daily.get((scope, scope_id, d), Decimal(0)) for d in window}
+        spent = sum(
+            (
+                daily.get((scope, scope_id, month_start + timedelta(days=i)), Decimal(0))
+                for i in range((as_of - month_start).days + 1)
+            ),
+            Decimal(0),
+        )
+        window_mean = sum(cost.values(), Decimal(0)) / len(window)
+        forecast = spent
+        day = as_of + timedelta(days=1)
+        while day <= month_end:
+            same = [cost[d] for d in window if d.weekday() == day.weekday()]
+            forecast += sum(same, Decimal(0)) / len(same) if same else window_mean
+            day += timedelta(days=1)
+        got_spent, got_forecast, status, forecast_status = actual[(scope, scope_id)]
+        assert abs(got_spent - spent) < Decimal("0.000001"), scope_id
+        assert abs(got_forecast - forecast) < Decimal("0.00001"), scope_id
+        assert status == _status(spent / limit)
+        assert forecast_status == _status(forecast / limit)
+
+
+def test_alerts_follow_thresholds_and_marts(spiky_warehouse, landing):
+    root, _ = spiky_warehouse
+    alerts = _query(
+        root,
+        """select alert_type, scope_type, scope_id, severity, measured_value, threshold_value
+           from rpt_alerts""",
+    )
+    assert alerts, "the generated data breaches seed 003's latency thresholds"
+    for alert_type, _st, scope_id, severity, measured, threshold in alerts:
+        assert measured >= threshold, (alert_type, scope_id)
+        assert severity in {"warning", "critical"}
+    # latency alerts = models with >= 20 measured requests and p95 >= 5 s on the as-of day
+    as_of = AS_OF
+    samples = defaultdict(list)
+    for event, model, day in _events(landing):
+        if (
+            day == as_of
+            and event["status"] == "success"
+            and event["service_tier"] != "batch"
+            and event["latency_ms"] is not None
+        ):
+            samples[f"{event['provider']}/{model}"].append(event["latency_ms"])
+    expected = {}
+    for scope_id, values in samples.items():
+        p95 = float(np.percentile(np.array(values, dtype=float), 95))
+        if len(values) >= 20 and p95 >= 5000:
+            expected[scope_id] = "critical" if p95 >= 10000 else "warning"
+    got = {s: sev for t, _st, s, sev, _m, _th in alerts if t == "latency_p95"}
+    assert got == expected
+
+
+def test_report_shows_budgets_anomalies_and_alerts(spiky_warehouse):
+    from orchestration.report import ReportWindow, build_report, render_text
+
+    root, _ = spiky_warehouse
+    report = build_report(root / "warehouse.duckdb", ReportWindow.last_days(7, AS_OF))
+    assert len(report["budgets"]) == len(_budgets())
+    assert {row["as_of_date"] for row in report["budgets"]} == {AS_OF}
+    text = render_text(report)
+    headings = ("BUDGETS (month to date as of 2026-11-18", "ANOMALIES (last 30 days)", "ALERTS")
+    for heading in headings:
+        assert heading in text
+    assert any(row["alert_type"] == "latency_p95" for row in report["alerts"])
