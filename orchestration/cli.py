@@ -124,20 +124,35 @@ def _failed_checks(result) -> list:
     help="Last day of the period (default: today).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--start-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day of the period (with --end-date, replaces --last-days).",
+)
+@click.option("--client", default=None, help="Only this client.")
+@click.option("--team", default=None, help="Only this team.")
+@click.option("--user", default=None, help="Only this user id.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "csv"]),
+    default="text",
+    show_default=True,
 )
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def report(last_days, end_date, fmt, output) -> None:
-    """Print the usage report for the last N days, read from the marts."""
-    from orchestration.report import ReportWindow, build_report, render_json, render_text
+def report(last_days, end_date, fmt, output, start_date=None, client=None, team=None, user=None):
+    """Print the usage report for a period, read from the marts."""
+    from orchestration.delivery.report import RENDERERS, build_report, report_window
 
     settings = Settings.from_env()
-    window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
     try:
-        data = build_report(settings.duckdb_path, window)
-    except FileNotFoundError as error:
+        window = report_window(last_days, start_date, end_date, _today())
+        data = build_report(
+            settings.duckdb_path, window, {"client": client, "team": team, "user": user}
+        )
+    except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
-    text = render_json(data) if fmt == "json" else render_text(data)
+    text = RENDERERS[fmt](data)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"Report written to {output}")
@@ -159,6 +174,14 @@ def demo(ctx, days, events_per_day, seed) -> None:
     click.echo(f"\nWarehouse file: {settings.duckdb_path}")
     click.echo("Explore: duckdb -readonly " + str(settings.duckdb_path))
 
+
+from orchestration.delivery import commands as delivery_commands  # noqa: E402
+
+main.add_command(delivery_commands.send_report)
+main.add_command(delivery_commands.send_alerts)
+main.add_command(delivery_commands.tokens)
+main.add_command(delivery_commands.serve)
+main.add_command(delivery_commands.dashboard)
 
 if __name__ == "__main__":
     main()

@@ -179,6 +179,10 @@ def read_landing(landing: Path) -> LandingTotals:
             provider=record["provider"].lower(),
             model=record["model"],
             team=record.get("team") or "(unattributed)",
+            client=record.get("client") or "(unattributed)",
+            user_id=record.get("user_id") or "(unattributed)",
+            workflow=record.get("workflow") or "(unattributed)",
+            status=(record.get("status") or "success").lower(),
             service_tier=(record.get("service_tier") or "standard").lower(),
             occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(timezone.utc),
         )
