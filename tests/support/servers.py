@@ -186,8 +186,21 @@ class Browser:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
 
-    def navigate(self, url: str) -> None:
+    def navigate(self, url: str, timeout: float = 20.0) -> None:
+        """Open url and wait for its load event (console errors of the page are recorded)."""
         self.call("Page.navigate", url=url)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message.get("method") == "Page.loadEventFired":
+                return
+            self._record(message)
+        raise TimeoutError(f"{url} did not load")
+
+    def blank(self) -> None:
+        """Leave the current page (so none of its requests outlive a test's server)."""
+        self.navigate("about:blank")
+        self.console_errors.clear()
 
     def wait_for(self, expression: str, timeout: float = 15.0):
         deadline = time.monotonic() + timeout
