@@ -102,6 +102,11 @@ def build(quiet) -> None:
         click.echo("Refresh FAILED:\n" + explain_failure(result), err=True)
         sys.exit(1)
     click.echo(f"Refresh succeeded. Warehouse: {settings.duckdb_path}")
+    from orchestration.delivery.alerts import deliver_after_refresh
+
+    alerts_line = deliver_after_refresh(settings)
+    if alerts_line:
+        click.echo(alerts_line)
 
 
 def _failed_checks(result) -> list:

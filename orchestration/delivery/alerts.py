@@ -205,3 +205,29 @@ def configured_senders(env=None) -> dict:
 
         senders["email"] = send_mail
     return senders
+
+
+def deliver_after_refresh(settings) -> str | None:
+    """Called at the end of a successful refresh: deliver new alerts when rpt_alerts exists and
+    a channel is configured; returns a one-line summary, or None when there is nothing to do.
+    Delivery problems are reported, never raised: a refresh does not fail because Slack is down.
+    """
+    from orchestration.delivery.state import connect_state, state_path
+
+    senders = configured_senders()
+    if not senders:
+        return None
+    try:
+        current = read_alerts(settings.duckdb_path)
+    except AlertsUnavailable:
+        return None
+    con = connect_state(state_path(settings))
+    try:
+        result = deliver_alerts(current, con, senders)
+    finally:
+        con.close()
+    line = (
+        f"Alerts: {len(result.new)} new, {len(result.escalated)} escalated, "
+        f"{len(result.cleared)} cleared"
+    )
+    return line + (f"; delivery failed: {'; '.join(result.failures)}" if result.failures else "")

@@ -4,6 +4,7 @@ exported as a static file)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from datetime import date, timedelta
@@ -89,7 +90,9 @@ def browser():
 
 def _chart_points(browser) -> dict:
     return browser.evaluate(
-        """Object.fromEntries(%s.map((id) => {
+        "Object.fromEntries("
+        + json.dumps(CHARTS)
+        + """.map((id) => {
             const chart = echarts.getInstanceByDom(document.getElementById(id));
             if (!chart) return [id, 0];
             const series = chart.getOption().series || [];
@@ -97,7 +100,6 @@ def _chart_points(browser) -> dict:
                 n + (x && x.children ? count(x.children) : (x == null ? 0 : 1)), 0);
             return [id, series.reduce((n, s) => n + count(s.data), 0)];
         }))"""
-        % CHARTS
     )
 
 

@@ -39,7 +39,9 @@ def _get(api, path, token=None, **params):
 def test_tokens_are_stored_hashed(api):
     _, tokens, state_path = api
     con = connect_state(state_path)
-    stored = " ".join(" ".join(str(v) for v in tuple(r)) for r in con.execute("select * from api_tokens"))
+    stored = " ".join(
+        " ".join(str(v) for v in tuple(r)) for r in con.execute("select * from api_tokens")
+    )
     for token in tokens.values():
         assert token.split("_")[2] not in stored
 

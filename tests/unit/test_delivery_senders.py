@@ -216,3 +216,24 @@ def test_rpt_alerts_with_unknown_severity_is_refused(tmp_path):
     _write_alerts(warehouse, [_alert("x", "info")])
     with pytest.raises(ValueError, match="expected 'warning' or 'critical'"):
         read_alerts(warehouse)
+
+
+def test_refresh_hook_delivers_only_when_alerts_and_a_channel_exist(tmp_path, monkeypatch):
+    from orchestration.delivery.alerts import deliver_after_refresh
+    from orchestration.settings import Settings
+
+    warehouse = build_tiny_warehouse(tmp_path / "wh.duckdb")
+    monkeypatch.setenv("AIUSAGE_DUCKDB_PATH", str(warehouse))
+    monkeypatch.delenv("AIUSAGE_SMTP_HOST", raising=False)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    settings = Settings.from_env()
+    assert deliver_after_refresh(settings) is None  # no channel
+    with RecordingWebhook([(400, {})]) as hook:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", hook.url)
+        assert deliver_after_refresh(settings) is None  # no rpt_alerts yet
+        _write_alerts(warehouse, [_alert("a")])
+        failed = deliver_after_refresh(settings)
+        first = deliver_after_refresh(settings)
+        second = deliver_after_refresh(settings)
+    assert "delivery failed" in failed and "secret-part" not in failed
+    assert first.startswith("Alerts: 1 new") and second.startswith("Alerts: 0 new")
