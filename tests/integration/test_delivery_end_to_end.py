@@ -160,6 +160,8 @@ def test_static_dashboard_export_opens_from_disk(sample_warehouse, browser, tmp_
     assert browser.wait_for("window.AIUSAGE_RENDERED && window.AIUSAGE_RENDERED.length") == 6
     points = _chart_points(browser)
     scope = browser.evaluate("document.getElementById('scope').textContent")
+    form = browser.evaluate("getComputedStyle(document.getElementById('auth')).display")
+    assert form == "none"  # no token form on a static export
     shot = tmp_path / "dashboard-static.png"
     browser.screenshot(shot)
     keep_artifact(shot)
