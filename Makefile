@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo build test test-fast lint format docs dagster bench clean
+.PHONY: install demo build test test-fast lint format docs dagster bench clean browser serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,14 @@ demo: install
 build: install
 	$(BIN)/aiusage build
 
+## Headless Chromium for the dashboard test (Debian package; apt needs root, as in CI).
+browser:
+	@command -v chromium >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && apt-get install -y -q chromium; \
+	else echo "chromium missing and not root: the dashboard browser test will be skipped"; fi
+
 ## Every test (unit, integration, end to end).
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: install
@@ -49,6 +55,10 @@ dagster: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+## The team API and dashboard on http://127.0.0.1:8321 (tokens: aiusage tokens create).
+serve: install
+	$(BIN)/aiusage serve
 
 clean:
 	rm -rf target logs data/warehouse.duckdb data/landing data/gx_docs

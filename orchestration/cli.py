@@ -102,6 +102,11 @@ def build(quiet) -> None:
         click.echo("Refresh FAILED:\n" + explain_failure(result), err=True)
         sys.exit(1)
     click.echo(f"Refresh succeeded. Warehouse: {settings.duckdb_path}")
+    from orchestration.delivery.alerts import deliver_after_refresh
+
+    alerts_line = deliver_after_refresh(settings)
+    if alerts_line:
+        click.echo(alerts_line)
 
 
 def _failed_checks(result) -> list:
@@ -124,7 +129,20 @@ def _failed_checks(result) -> list:
     help="Last day of the period (default: today).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--start-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day of the period (with --end-date, replaces --last-days).",
+)
+@click.option("--client", default=None, help="Only this client.")
+@click.option("--team", default=None, help="Only this team.")
+@click.option("--user", default=None, help="Only this user id.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "csv"]),
+    default="text",
+    show_default=True,
 )
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
@@ -133,17 +151,23 @@ def _failed_checks(result) -> list:
     show_default=True,
     help="Show money in this currency (seeds/fx_rates.csv, rate valid at the period end).",
 )
-def report(last_days, end_date, fmt, output, currency="USD") -> None:
-    """Print the usage report for the last N days, read from the marts."""
-    from orchestration.report import ReportWindow, build_report, render_json, render_text
+def report(
+    last_days, end_date, fmt, output, currency="USD", start_date=None, client=None, team=None,
+    user=None,
+):
+    """Print the usage report for a period, read from the marts."""
+    from orchestration.delivery.report import RENDERERS, build_report, report_window
 
     settings = Settings.from_env()
-    window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
     try:
-        data = build_report(settings.duckdb_path, window, currency=currency)
+        window = report_window(last_days, start_date, end_date, _today())
+        data = build_report(
+            settings.duckdb_path, window, {"client": client, "team": team, "user": user},
+            currency=currency,
+        )
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
-    text = render_json(data) if fmt == "json" else render_text(data)
+    text = RENDERERS[fmt](data)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"Report written to {output}")
@@ -173,6 +197,13 @@ from orchestration.ingest import ingest_command  # noqa: E402
 
 main.add_command(ingest_command)
 
+from orchestration.delivery import commands as delivery_commands  # noqa: E402
+
+main.add_command(delivery_commands.send_report)
+main.add_command(delivery_commands.send_alerts)
+main.add_command(delivery_commands.tokens)
+main.add_command(delivery_commands.serve)
+main.add_command(delivery_commands.dashboard)
 
 if __name__ == "__main__":
     main()

@@ -16,8 +16,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 TOKEN_FIELDS = [
-    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "output_tokens", "reasoning_tokens",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
 ]
 STATUSES = {"success", "error", "timeout", "rate_limited", "cancelled"}
 TIERS = {"standard", "batch", "flex", "priority"}

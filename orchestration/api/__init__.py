@@ -1,0 +1,1 @@
+"""The read-only team self-service API."""

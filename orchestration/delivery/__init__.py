@@ -1,0 +1,1 @@
+"""Delivery of the published marts: report, Slack, e-mail, alerts."""
