@@ -73,7 +73,23 @@ class Settings:
             "DBT_PROFILES_DIR": str(self.project_dir),
         }
 
+    def environ(self) -> dict[str, str]:
+        """Every setting as its variable, so Settings.from_env() in this process (the Dagster
+        resources) resolves to these settings."""
+        return {
+            **self.dbt_env(),
+            "AIUSAGE_REJECT_THRESHOLD": str(self.reject_threshold),
+            "AIUSAGE_LOOKBACK_DAYS": str(self.lookback_days),
+            "AIUSAGE_SCHEDULE_TIMEZONE": self.schedule_timezone,
+            "AIUSAGE_GX_DOCS_DIR": str(self.gx_docs_dir),
+            "AIUSAGE_PUBLISHED_DIR": str(self.published_dir),
+            "AIUSAGE_PUBLISH_KEEP": str(self.publish_keep),
+            "AIUSAGE_REPORTS_DIR": str(self.reports_dir),
+            "AIUSAGE_FRESHNESS_HOURS": str(self.freshness_hours),
+        }
+
     def apply_to_environ(self) -> None:
-        """Export the resolved paths so every dbt invocation of this process uses them."""
-        os.environ.update(self.dbt_env())
+        """Export the resolved settings so every dbt invocation and every resource of this
+        process uses them."""
+        os.environ.update(self.environ())
         self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
