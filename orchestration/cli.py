@@ -7,7 +7,7 @@ scheduled run are one code path.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -16,7 +16,7 @@ from orchestration.settings import Settings
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

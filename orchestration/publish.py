@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -74,7 +74,7 @@ def published_duckdb_path(settings: Settings | None = None) -> Path:
 
 
 def new_build_id(run_id: str, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     short = re.sub(r"[^0-9a-z]", "", run_id.lower())[:8] or "local"
     return f"{now:%Y%m%dT%H%M%S%f}Z-{short}"
 
@@ -124,7 +124,7 @@ def publish(
         run = {
             "build_id": build_id,
             "run_id": run_id,
-            "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "source_duckdb": str(source),
             "marts": counts,
             **(metadata or {}),

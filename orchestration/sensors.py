@@ -1,6 +1,5 @@
 """Sensors: new landing files start a refresh; a failed run posts to Slack; freshness."""
 
-
 import hashlib
 import json
 import time
@@ -109,7 +108,13 @@ def slack_on_run_failure(context: dg.RunFailureSensorContext):
         step_errors.append((event.step_key or "?", error.message if error else ""))
     if not step_errors:
         step_errors.append(("run", context.failure_event.message or "the run failed"))
-    post_slack({"text": failure_text(context.dagster_run.job_name, context.dagster_run.run_id, step_errors)})
+    post_slack(
+        {
+            "text": failure_text(
+                context.dagster_run.job_name, context.dagster_run.run_id, step_errors
+            )
+        }
+    )
     return None
 
 

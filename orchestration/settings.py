@@ -9,7 +9,7 @@
 | AIUSAGE_LOOKBACK_DAYS | 3 | landing days re-read by every incremental refresh |
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules |
 | AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
-| AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (see orchestration.publish) |
+| AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (orchestration.publish) |
 | AIUSAGE_PUBLISH_KEEP | 5 | published snapshots kept (older ones are deleted) |
 | AIUSAGE_REPORTS_DIR | data/reports | where the weekly report asset writes its files |
 | AIUSAGE_FRESHNESS_HOURS | 26 | a mart not refreshed for this long fails its freshness check |

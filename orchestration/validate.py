@@ -29,7 +29,9 @@ def run_all_suites(settings: Settings, build_docs: bool = True) -> list[tuple[st
 
     docs = {"build_docs": build_docs, "docs_dir": settings.gx_docs_dir}
     options = RefreshOptions()
-    outcomes: list[tuple[str, object]] = [("model_prices", price_check(settings, build_docs=build_docs))]
+    outcomes: list[tuple[str, object]] = [
+        ("model_prices", price_check(settings, build_docs=build_docs))
+    ]
     batch = refresh_batch(settings, options)
     if batch:
         events = validate_events(
@@ -48,4 +50,3 @@ def run_all_suites(settings: Settings, build_docs: bool = True) -> list[tuple[st
     )
     outcomes.append(("warehouse_marts", validate_marts(read_marts(settings.duckdb_path), **docs)))
     return outcomes
-

@@ -15,7 +15,6 @@ as several subset steps. Groups and owners come from the dbt folders and `meta.o
 from lists of model names.
 """
 
-
 import json
 from collections.abc import Mapping
 from typing import Any

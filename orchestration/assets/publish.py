@@ -1,6 +1,5 @@
 """The publish step and what is read from it: the weekly report and the usage alerts."""
 
-
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -82,7 +81,9 @@ def weekly_usage_report(context: dg.AssetExecutionContext, warehouse: WarehouseS
     (folder / f"{window.end}.txt").write_text(text, encoding="utf-8")
     (folder / f"{window.end}.json").write_text(render_json(data), encoding="utf-8")
     posted = post_slack({"text": f"```\n{text}```"})
-    context.log.info("Weekly report %s .. %s, posted to Slack: %s", window.start, window.end, posted)
+    context.log.info(
+        "Weekly report %s .. %s, posted to Slack: %s", window.start, window.end, posted
+    )
     return dg.MaterializeResult(
         metadata={
             "period": f"{window.start} .. {window.end}",

@@ -11,7 +11,6 @@ Each check returns the suite's readable summary (failing rows named) as its desc
 metadata, and updates the Data Docs site in AIUSAGE_GX_DOCS_DIR.
 """
 
-
 import json
 from datetime import date
 from pathlib import Path

@@ -21,7 +21,9 @@ def _checksums(path, tables=MARTS, parquet_dir=None):
     with duckdb.connect(str(path) if parquet_dir is None else ":memory:", read_only=False) as con:
         out = {}
         for table in tables:
-            source = table if parquet_dir is None else f"read_parquet('{parquet_dir / table}.parquet')"
+            source = (
+                table if parquet_dir is None else f"read_parquet('{parquet_dir / table}.parquet')"
+            )
             out[table] = con.execute(f"select count(*), sum(hash(t)) from {source} as t").fetchone()
         return out
 
@@ -49,8 +51,14 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(project))
     settings = Settings.from_env()
     assert settings.duckdb_path == warehouse_env.duckdb_path  # absolute paths kept
-    generate(settings.landing_dir, days=2, events_per_day=50, seed=3,
-             end_date=date(2026, 11, 20), progress=False)
+    generate(
+        settings.landing_dir,
+        days=2,
+        events_per_day=50,
+        seed=3,
+        end_date=date(2026, 11, 20),
+        progress=False,
+    )
 
     result = run_refresh(settings)
 
@@ -64,7 +72,12 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     assert "model_prices" in built
     assert not built & {*MARTS, "stg_events__usage", "published_warehouse"}
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+            ).fetchall()
+        }
     assert "model_prices" in tables and not tables & set(MARTS)
     assert not (settings.published_dir / "CURRENT").exists()
 

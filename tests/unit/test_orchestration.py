@@ -254,7 +254,9 @@ def test_build_command_passes_the_backfill_range(monkeypatch):
             }
         }
     }
-    bad = CliRunner().invoke(cli.main, ["build", "--start-date", "2026-11-05", "--end-date", "2026-11-01"])
+    bad = CliRunner().invoke(
+        cli.main, ["build", "--start-date", "2026-11-05", "--end-date", "2026-11-01"]
+    )
     assert bad.exit_code == 2 and "before its start" in bad.output
 
 
@@ -351,11 +353,22 @@ def test_requests_suite_flags_priced_rows_without_cost():
     from orchestration.expectations import validate_requests
 
     row = {
-        "request_key": "k1", "usage_date": "2026-11-20", "model": "gpt-4o", "status": "success",
-        "is_priced": True, "input_tokens": 10, "uncached_input_tokens": 10,
-        "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": 5,
-        "reasoning_tokens": 0, "input_cost_usd": 0.1, "cache_read_cost_usd": 0.0,
-        "cache_write_cost_usd": 0.0, "output_cost_usd": 0.2, "total_cost_usd": 0.3,
+        "request_key": "k1",
+        "usage_date": "2026-11-20",
+        "model": "gpt-4o",
+        "status": "success",
+        "is_priced": True,
+        "input_tokens": 10,
+        "uncached_input_tokens": 10,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "output_tokens": 5,
+        "reasoning_tokens": 0,
+        "input_cost_usd": 0.1,
+        "cache_read_cost_usd": 0.0,
+        "cache_write_cost_usd": 0.0,
+        "output_cost_usd": 0.2,
+        "total_cost_usd": 0.3,
         "component_cost_gap_usd": 0.0,
     }
     broken = {**row, "request_key": "k2", "total_cost_usd": None, "component_cost_gap_usd": None}
