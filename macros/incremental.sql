@@ -3,9 +3,16 @@
     inlined as a literal so DuckDB prunes landed files by their dt= folder before reading
     them (a subquery cutoff would not be pushed down to the file scan). The look-back
     window (var lookback_days) re-reads recent days for late and re-delivered files.
+    A backfill (var backfill_start, YYYY-MM-DD, set by `aiusage build --start-date` or the
+    Dagster launchpad) moves the cutoff back to that day; the days after it are re-read as
+    well, so that the latest delivery of a request keeps winning the deduplication.
 -#}
 {% macro landing_cutoff_date(relation, column='landing_date') -%}
     {%- if not execute -%}{{ return("date '1900-01-01'") }}{%- endif -%}
+    {%- set backfill_start = var('backfill_start', none) -%}
+    {%- if backfill_start -%}
+        {%- set backfill_start = modules.datetime.date.fromisoformat(backfill_start | string) -%}
+    {%- endif -%}
     {%- set result = run_query(
         "select cast(max(" ~ column ~ ") as varchar) from " ~ relation
     ) -%}
@@ -13,5 +20,9 @@
     {%- if max_date is none -%}
         {{ return("date '1900-01-01'") }}
     {%- endif -%}
-    {{ return("(date '" ~ max_date ~ "' - " ~ var('lookback_days') ~ ")") }}
+    {%- set lookback = "(date '" ~ max_date ~ "' - " ~ var('lookback_days') ~ ")" -%}
+    {%- if backfill_start -%}
+        {{ return("least(date '" ~ backfill_start.isoformat() ~ "', " ~ lookback ~ ")") }}
+    {%- endif -%}
+    {{ return(lookback) }}
 {%- endmacro %}

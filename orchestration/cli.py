@@ -7,7 +7,7 @@ scheduled run are one code path.
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -16,7 +16,7 @@ from orchestration.settings import Settings
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,8 +54,12 @@ def generate(days, events_per_day, seed, end_date, no_progress) -> None:
     )
 
 
-def run_refresh(settings: Settings):
-    """Run the refresh_warehouse job in-process; returns the Dagster execution result."""
+def run_refresh(settings: Settings, options=None):
+    """Run the refresh_warehouse job in-process; returns the Dagster execution result.
+
+    `options` (orchestration.resources.RefreshOptions) sets a backfill range or a full
+    refresh, as the launchpad does through the warehouse resource's run config.
+    """
     from orchestration.project import ensure_manifest
 
     settings.apply_to_environ()
@@ -64,7 +68,8 @@ def run_refresh(settings: Settings):
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def("refresh_warehouse")
-    return job.execute_in_process(raise_on_error=False)
+    run_config = options.run_config() if options is not None else {}
+    return job.execute_in_process(run_config=run_config, raise_on_error=False)
 
 
 def explain_failure(result) -> str:
@@ -90,18 +95,47 @@ def explain_failure(result) -> str:
 
 @main.command()
 @click.option("--quiet", is_flag=True, help="Only print the outcome.")
-def build(quiet) -> None:
-    """Refresh the warehouse: landing inventory, expectations, dbt build, checks."""
+@click.option(
+    "--start-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Backfill: re-process the landing days from this day on.",
+)
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Backfill: last landing day of the range (needs --start-date).",
+)
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from all files.")
+def build(quiet, start_date=None, end_date=None, full_refresh=False) -> None:
+    """Refresh the warehouse: landing inventory, expectations, dbt build, checks, publish."""
+    from orchestration.resources import RefreshOptions
+
     settings = Settings.from_env()
+    try:
+        options = RefreshOptions(
+            backfill_start=start_date.date() if start_date else None,
+            backfill_end=end_date.date() if end_date else None,
+            full_refresh=full_refresh,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     if quiet:
         import logging
 
         logging.getLogger("dagster").setLevel(logging.WARNING)
-    result = run_refresh(settings)
+    result = run_refresh(settings, options)
     if not result.success or _failed_checks(result):
         click.echo("Refresh FAILED:\n" + explain_failure(result), err=True)
         sys.exit(1)
     click.echo(f"Refresh succeeded. Warehouse: {settings.duckdb_path}")
+    try:
+        from orchestration.publish import published_duckdb_path
+
+        click.echo(f"Published snapshot: {published_duckdb_path(settings)}")
+    except FileNotFoundError:
+        pass
     from orchestration.delivery.alerts import deliver_after_refresh
 
     alerts_line = deliver_after_refresh(settings)
@@ -118,6 +152,13 @@ def _failed_checks(result) -> list:
         if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         and not e.event_specific_data.passed
     ]
+
+
+def _report_source(settings: Settings) -> Path:
+    """The published snapshot when there is one (readers never touch the build file)."""
+    from orchestration.publish import reader_duckdb_path
+
+    return reader_duckdb_path(settings)
 
 
 @main.command()
@@ -162,7 +203,7 @@ def report(
     try:
         window = report_window(last_days, start_date, end_date, _today())
         data = build_report(
-            settings.duckdb_path, window, {"client": client, "team": team, "user": user},
+            _report_source(settings), window, {"client": client, "team": team, "user": user},
             currency=currency,
         )
     except (FileNotFoundError, ValueError) as error:
@@ -204,6 +245,30 @@ main.add_command(delivery_commands.send_alerts)
 main.add_command(delivery_commands.tokens)
 main.add_command(delivery_commands.serve)
 main.add_command(delivery_commands.dashboard)
+
+@click.command()
+@click.option("--no-docs", is_flag=True, help="Do not update the Data Docs site.")
+def validate(no_docs) -> None:
+    """Run every Great Expectations suite: prices, the landed batch, fct_llm_requests, marts."""
+    from orchestration.validate import run_all_suites
+
+    settings = Settings.from_env()
+    outcomes = run_all_suites(settings, build_docs=not no_docs)
+    failed = 0
+    for name, result in outcomes:
+        if isinstance(result, str):
+            click.echo(f"SKIPPED {name}: {result}")
+            continue
+        click.echo(("PASSED " if result.success else "FAILED ") + result.summary())
+        failed += not result.success
+    if not no_docs:
+        click.echo(f"Data Docs: {settings.gx_docs_dir / 'index.html'}")
+    if failed:
+        sys.exit(1)
+
+
+main.add_command(validate)
+
 
 if __name__ == "__main__":
     main()

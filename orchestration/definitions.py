@@ -1,26 +1,44 @@
-"""The one Dagster code location of the warehouse (`dagster dev -m orchestration.definitions`)."""
+"""The one Dagster code location of the warehouse (`dagster dev -m orchestration.definitions`).
+
+landing/events -> [blocking GX: landed batch]      model_prices -> [blocking GX: prices]
+            \\                                        /
+             staging views -> int views -> fct_llm_requests, fct_daily_usage (incremental)
+                                                -> [blocking GX: refreshed days, mart totals]
+                                                -> other marts -> published_warehouse
+                                                -> usage_alerts, weekly_usage_report
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.dbt import warehouse_models, warehouse_seeds
+from orchestration.assets.dbt import DBT_ASSETS
 from orchestration.assets.landing import landing_events
-from orchestration.checks.expectations import landed_events_expectations, model_prices_expectations
+from orchestration.assets.publish import published_warehouse, usage_alerts, weekly_usage_report
+from orchestration.checks.expectations import EXPECTATION_CHECKS
 from orchestration.project import dbt_executable, warehouse_project
 from orchestration.resources import WarehouseSettings
-from orchestration.schedules import build_schedules, refresh_warehouse_job
+from orchestration.schedules import build_jobs, build_schedules
+from orchestration.sensors import build_freshness, landing_files_sensor, slack_on_run_failure
 from orchestration.settings import Settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
+    freshness_checks, freshness_sensor = build_freshness(settings)
     return dg.Definitions(
-        assets=[landing_events, warehouse_seeds, warehouse_models],
-        asset_checks=[model_prices_expectations, landed_events_expectations],
-        jobs=[refresh_warehouse_job],
+        assets=[
+            landing_events,
+            *DBT_ASSETS,
+            published_warehouse,
+            usage_alerts,
+            weekly_usage_report,
+        ],
+        asset_checks=[*EXPECTATION_CHECKS, *freshness_checks],
+        jobs=build_jobs(freshness_checks),
         schedules=build_schedules(settings),
+        sensors=[landing_files_sensor, slack_on_run_failure, freshness_sensor],
         resources={
             "dbt": DbtCliResource(
                 project_dir=warehouse_project,

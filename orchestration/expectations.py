@@ -771,6 +771,129 @@ def _alias_targets(aliases: pd.DataFrame) -> dict[str, list[str]]:
     return targets
 
 
+# --------------------------------------------------------------------------- warehouse suites
+
+REQUESTS_SUITE = "fct_llm_requests"
+MARTS_SUITE = "warehouse_marts"
+
+REQUESTS_SQL = """
+    select
+        request_key, usage_date, model, status, is_priced,
+        input_tokens, uncached_input_tokens, cache_read_tokens, cache_write_tokens,
+        output_tokens, reasoning_tokens,
+        cast(input_cost_usd as double) as input_cost_usd,
+        cast(cache_read_cost_usd as double) as cache_read_cost_usd,
+        cast(cache_write_cost_usd as double) as cache_write_cost_usd,
+        cast(output_cost_usd as double) as output_cost_usd,
+        cast(total_cost_usd as double) as total_cost_usd,
+        cast(
+            total_cost_usd
+            - (input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd)
+            as double
+        ) as component_cost_gap_usd
+    from fct_llm_requests
+    where landing_date >= ?
+"""
+
+MARTS_SQL = """
+    with daily as (
+        select
+            usage_date,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(total_cost_usd) as total_cost_usd,
+            count(*) filter (where least(
+                input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd,
+                total_cost_usd
+            ) < 0) as negative_cost_rows
+        from fct_daily_usage
+        group by usage_date
+    ),
+    requests as (
+        select
+            usage_date,
+            count(*) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(total_cost_usd) as total_cost_usd,
+            count(*) filter (where least(
+                input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd,
+                total_cost_usd
+            ) < 0) as negative_cost_rows
+        from fct_llm_requests
+        group by usage_date
+    )
+    select
+        cast(coalesce(d.usage_date, r.usage_date) as varchar) as usage_date,
+        coalesce(d.negative_cost_rows, 0) as daily_negative_cost_rows,
+        coalesce(r.negative_cost_rows, 0) as requests_negative_cost_rows,
+        coalesce(d.requests, 0) - coalesce(r.requests, 0) as requests_gap,
+        coalesce(d.total_tokens, 0) - coalesce(r.total_tokens, 0) as total_tokens_gap,
+        cast(coalesce(d.total_cost_usd, 0) - coalesce(r.total_cost_usd, 0) as double)
+            as total_cost_gap_usd
+    from daily as d
+    full outer join requests as r on d.usage_date = r.usage_date
+    order by 1
+"""
+
+
+def read_requests(duckdb_path: Path | str, since: Any = None) -> pd.DataFrame:
+    """fct_llm_requests rows of the landing days from ``since`` on (all rows when None)."""
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return con.execute(REQUESTS_SQL, [since or "1900-01-01"]).df()
+
+
+def read_marts(duckdb_path: Path | str) -> pd.DataFrame:
+    """One row per usage_date reconciling fct_daily_usage with fct_llm_requests."""
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return con.execute(MARTS_SQL).df()
+
+
+def prepare_requests(requests: pd.DataFrame) -> pd.DataFrame:
+    """The request rows with the derived columns the ``fct_llm_requests`` suite checks."""
+    df = requests.copy()
+    priced = df["is_priced"].fillna(False).astype(bool)
+    has_cost = df["total_cost_usd"].notna()
+    df["priced_without_cost"] = priced & ~has_cost
+    df["cost_without_price"] = ~priced & has_cost
+    return df
+
+
+def validate_requests(
+    requests: pd.DataFrame,
+    context_root: Path | None = None,
+    build_docs: bool = False,
+    docs_dir: Path | None = None,
+) -> SuiteResult:
+    """Validate fct_llm_requests rows (as read by :func:`read_requests`)."""
+    return run_checkpoint(
+        REQUESTS_SUITE,
+        prepare_requests(requests),
+        context_root=context_root,
+        build_docs=build_docs,
+        docs_dir=docs_dir,
+    )
+
+
+def validate_marts(
+    reconciliation: pd.DataFrame,
+    context_root: Path | None = None,
+    build_docs: bool = False,
+    docs_dir: Path | None = None,
+) -> SuiteResult:
+    """Validate the per-day reconciliation of the key marts (as read by :func:`read_marts`)."""
+    return run_checkpoint(
+        MARTS_SUITE,
+        reconciliation,
+        context_root=context_root,
+        build_docs=build_docs,
+        docs_dir=docs_dir,
+    )
+
+
 # --------------------------------------------------------------------------- CLI
 
 

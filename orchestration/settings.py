@@ -9,6 +9,10 @@
 | AIUSAGE_LOOKBACK_DAYS | 3 | landing days re-read by every incremental refresh |
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules |
 | AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
+| AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (orchestration.publish) |
+| AIUSAGE_PUBLISH_KEEP | 5 | published snapshots kept (older ones are deleted) |
+| AIUSAGE_REPORTS_DIR | data/reports | where the weekly report asset writes its files |
+| AIUSAGE_FRESHNESS_HOURS | 26 | a mart not refreshed for this long fails its freshness check |
 
 Relative paths are resolved against the project directory, so the CLI, Dagster and dbt
 agree on one file whatever the working directory.
@@ -33,6 +37,10 @@ class Settings:
     lookback_days: int
     schedule_timezone: str
     gx_docs_dir: Path
+    published_dir: Path = Path("data/published")
+    publish_keep: int = 5
+    reports_dir: Path = Path("data/reports")
+    freshness_hours: float = 26.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -51,6 +59,10 @@ class Settings:
             lookback_days=int(env.get("AIUSAGE_LOOKBACK_DAYS") or 3),
             schedule_timezone=env.get("AIUSAGE_SCHEDULE_TIMEZONE") or "UTC",
             gx_docs_dir=path("AIUSAGE_GX_DOCS_DIR", "data/gx_docs"),
+            published_dir=path("AIUSAGE_PUBLISHED_DIR", "data/published"),
+            publish_keep=max(1, int(env.get("AIUSAGE_PUBLISH_KEEP") or 5)),
+            reports_dir=path("AIUSAGE_REPORTS_DIR", "data/reports"),
+            freshness_hours=float(env.get("AIUSAGE_FRESHNESS_HOURS") or 26),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -61,7 +73,23 @@ class Settings:
             "DBT_PROFILES_DIR": str(self.project_dir),
         }
 
+    def environ(self) -> dict[str, str]:
+        """Every setting as its variable, so Settings.from_env() in this process (the Dagster
+        resources) resolves to these settings."""
+        return {
+            **self.dbt_env(),
+            "AIUSAGE_REJECT_THRESHOLD": str(self.reject_threshold),
+            "AIUSAGE_LOOKBACK_DAYS": str(self.lookback_days),
+            "AIUSAGE_SCHEDULE_TIMEZONE": self.schedule_timezone,
+            "AIUSAGE_GX_DOCS_DIR": str(self.gx_docs_dir),
+            "AIUSAGE_PUBLISHED_DIR": str(self.published_dir),
+            "AIUSAGE_PUBLISH_KEEP": str(self.publish_keep),
+            "AIUSAGE_REPORTS_DIR": str(self.reports_dir),
+            "AIUSAGE_FRESHNESS_HOURS": str(self.freshness_hours),
+        }
+
     def apply_to_environ(self) -> None:
-        """Export the resolved paths so every dbt invocation of this process uses them."""
-        os.environ.update(self.dbt_env())
+        """Export the resolved settings so every dbt invocation and every resource of this
+        process uses them."""
+        os.environ.update(self.environ())
         self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,8 @@ def warehouse_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AIUSAGE_LANDING_DIR", str(landing))
     monkeypatch.setenv("AIUSAGE_DUCKDB_PATH", str(duckdb_path))
     monkeypatch.setenv("AIUSAGE_GX_DOCS_DIR", str(tmp_path / "gx_docs"))
+    monkeypatch.setenv("AIUSAGE_PUBLISHED_DIR", str(tmp_path / "published"))
+    monkeypatch.setenv("AIUSAGE_REPORTS_DIR", str(tmp_path / "reports"))
     from orchestration.settings import Settings
 
     return Settings.from_env()
@@ -54,9 +56,13 @@ def sample_warehouse(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("sample_warehouse")
     keys = ["AIUSAGE_LANDING_DIR", "AIUSAGE_DUCKDB_PATH", "DBT_PROFILES_DIR"]
+    keys += ["AIUSAGE_PUBLISHED_DIR", "AIUSAGE_GX_DOCS_DIR", "AIUSAGE_REPORTS_DIR"]
     saved = {key: os.environ.get(key) for key in keys}
     os.environ["AIUSAGE_LANDING_DIR"] = str(root / "landing")
     os.environ["AIUSAGE_DUCKDB_PATH"] = str(root / "warehouse.duckdb")
+    os.environ["AIUSAGE_PUBLISHED_DIR"] = str(root / "published")
+    os.environ["AIUSAGE_GX_DOCS_DIR"] = str(root / "gx_docs")
+    os.environ["AIUSAGE_REPORTS_DIR"] = str(root / "reports")
     try:
         settings = Settings.from_env()
         summary = generate(

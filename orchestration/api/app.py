@@ -9,6 +9,7 @@ Queries are parameterized (values bound as `?`); path and query parameters are v
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -71,7 +72,7 @@ class RateLimiter:
             return None
 
 
-def create_app(duckdb_path: Path, state_path: Path, *, rate_limit_per_minute: int = 120):
+def create_app(duckdb_path: Path | Callable[[], Path], state_path: Path, *, rate_limit_per_minute: int = 120):
     app = FastAPI(
         title="aiusage team API",
         version=API_VERSION,
@@ -84,10 +85,16 @@ def create_app(duckdb_path: Path, state_path: Path, *, rate_limit_per_minute: in
     auth_failures = RateLimiter(max(10, rate_limit_per_minute // 4))
 
     @contextmanager
+    def current_path() -> Path:
+        # A callable resolves the published snapshot on every request, so a new build is
+        # served as soon as it is published, without restarting the server.
+        return Path(duckdb_path() if callable(duckdb_path) else duckdb_path)
+
     def warehouse():
-        if not Path(duckdb_path).exists():
+        path = current_path()
+        if not path.exists():
             raise HTTPException(503, "the warehouse is not built or published yet")
-        con = duckdb.connect(str(duckdb_path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True)
         try:
             yield con
         finally:
@@ -139,7 +146,7 @@ def create_app(duckdb_path: Path, state_path: Path, *, rate_limit_per_minute: in
 
     @app.get("/health", tags=["meta"])
     def health() -> dict:
-        return {"status": "ok", "warehouse": Path(duckdb_path).exists()}
+        return {"status": "ok", "warehouse": current_path().exists()}
 
     @app.get("/api/v1/me", tags=["meta"])
     def me(who: Auth) -> dict:

@@ -4,7 +4,6 @@ dbt reads the files in place (external sources); this asset records what was the
 a refresh started, and is the asset the landing expectations guard.
 """
 
-
 import re
 from datetime import date
 from pathlib import Path

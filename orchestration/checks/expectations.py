@@ -1,22 +1,43 @@
-"""Great Expectations suites as blocking Dagster asset checks.
+"""Great Expectations suites as Dagster asset checks.
 
-The price check guards the `model_prices` seed and the landing check guards the landed
-events: both are blocking, so when either fails the dbt models downstream do not run.
+* `model_prices_expectations` guards the `model_prices` seed and `landed_events_expectations`
+  the landed batch a refresh re-reads: both are blocking, so when either fails the dbt
+  models downstream do not run and bad data never reaches the marts.
+* `fct_llm_requests_expectations` checks the rows of the refreshed landing days and
+  `warehouse_marts_expectations` reconciles fct_daily_usage with fct_llm_requests (non-negative
+  costs, equal totals per day). They are blocking too: a failing mart is never published.
+
+Each check returns the suite's readable summary (failing rows named) as its description and
+metadata, and updates the Data Docs site in AIUSAGE_GX_DOCS_DIR.
 """
 
-
 import json
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from orchestration.assets.landing import landed_files, recent_batch
-from orchestration.resources import WarehouseSettings
+from orchestration.assets.landing import landed_files
+from orchestration.resources import RefreshOptions, WarehouseSettings
+from orchestration.settings import Settings
 
 EVENT_COLUMNS = [
-    "request_id", "occurred_at", "provider", "model", "input_tokens", "cache_read_tokens",
-    "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
-    "service_tier", "latency_ms", "ttft_ms", "status", "quality_score",
+    "request_id",
+    "occurred_at",
+    "provider",
+    "model",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "service_tier",
+    "latency_ms",
+    "ttft_ms",
+    "status",
+    "quality_score",
 ]
 
 
@@ -41,19 +62,64 @@ def read_landed_events(paths) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 
-def _check_result(result) -> dg.AssetCheckResult:
+def warehouse_max_landing_day(duckdb_path: Path) -> date | None:
+    """The latest landing day already in fct_llm_requests (None before the first build)."""
+    if not duckdb_path.exists():
+        return None
+    import duckdb
+
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            (value,) = con.execute("select max(landing_date) from fct_llm_requests").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return value
+
+
+def refresh_first_day(settings: Settings, options: RefreshOptions) -> date | None:
+    """First landing day a refresh re-reads: the same cutoff as macros/incremental.sql."""
+    latest = warehouse_max_landing_day(settings.duckdb_path)
+    if latest is None:
+        return None
+    return options.first_landing_day(latest, settings.lookback_days)
+
+
+def refresh_batch(settings: Settings, options: RefreshOptions) -> list[Path]:
+    """The landed event files the next refresh reads."""
+    first = refresh_first_day(settings, options)
+    files = landed_files(settings.landing_dir, "events")
+    return [path for day, path in files if first is None or day >= first]
+
+
+def check_result(result, **extra) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=result.success,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=None if result.success else result.summary(),
+        description=result.summary(),
         metadata={
             "suite": result.suite,
             "rows": result.row_count,
             "expectations": result.evaluated,
             "failed_expectations": len(result.failed),
             "summary": dg.MetadataValue.md(result.summary()),
+            **(
+                {"data_docs": dg.MetadataValue.path(str(result.docs_index))}
+                if result.docs_index
+                else {}
+            ),
+            **extra,
         },
     )
+
+
+def price_check(settings: Settings, seeds_dir: Path | None = None, build_docs: bool = False):
+    """Run the model_prices suite on the price and alias seeds of the project."""
+    from orchestration.expectations import validate_prices
+
+    seeds = seeds_dir or settings.project_dir / "seeds"
+    prices = pd.read_csv(seeds / "model_prices.csv", dtype=str, keep_default_na=False)
+    aliases = pd.read_csv(seeds / "model_aliases.csv", dtype=str, keep_default_na=False)
+    return validate_prices(prices, aliases, build_docs=build_docs, docs_dir=settings.gx_docs_dir)
 
 
 @dg.asset_check(
@@ -64,34 +130,74 @@ def _check_result(result) -> dg.AssetCheckResult:
     "windows, known providers, tier consistency, every alias target priced.",
 )
 def model_prices_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
-    from orchestration.expectations import validate_prices
-
     settings = warehouse.resolve()
-    seeds = settings.project_dir / "seeds"
-    prices = pd.read_csv(seeds / "model_prices.csv", dtype=str, keep_default_na=False)
-    aliases = pd.read_csv(seeds / "model_aliases.csv", dtype=str, keep_default_na=False)
-    return _check_result(validate_prices(prices, aliases))
+    return check_result(price_check(settings, build_docs=True))
 
 
 @dg.asset_check(
     asset=dg.AssetKey(["landing", "events"]),
     name="landed_events_expectations",
     blocking=True,
-    description="GX suite usage_events over the landed batch a refresh reads (latest landing "
-    "day and the look-back window): token integrity, allowed values, timestamps. Fails when "
+    description="GX suite usage_events over the landed batch a refresh reads (the look-back "
+    "window, or the backfill range): token integrity, allowed values, timestamps. Fails when "
     "more than AIUSAGE_REJECT_THRESHOLD of the lines break an expectation.",
 )
 def landed_events_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
     from orchestration.expectations import validate_events
 
     settings = warehouse.resolve()
-    batch = recent_batch(landed_files(settings.landing_dir, "events"), settings.lookback_days)
+    options = warehouse.refresh_options()
+    batch = refresh_batch(settings, options)
     frame = read_landed_events(batch)
-    result = validate_events(frame, mostly=1.0 - settings.reject_threshold)
-    check = _check_result(result)
-    return dg.AssetCheckResult(
-        passed=check.passed,
-        severity=check.severity,
-        description=check.description,
-        metadata={**check.metadata, "files": len(batch)},
+    result = validate_events(
+        frame,
+        mostly=1.0 - settings.reject_threshold,
+        build_docs=True,
+        docs_dir=settings.gx_docs_dir,
     )
+    first = refresh_first_day(settings, options)
+    return check_result(result, files=len(batch), first_landing_day=str(first or "all"))
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["fct_llm_requests"]),
+    name="fct_llm_requests_expectations",
+    blocking=True,
+    description="GX suite fct_llm_requests over the rows of the refreshed landing days: unique "
+    "keys, non-negative tokens and costs, priced rows costed, unpriced rows never $0.",
+)
+def fct_llm_requests_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
+    from orchestration.expectations import read_requests, validate_requests
+
+    settings = warehouse.resolve()
+    # The rows this refresh re-read: the cutoff is recomputed against the built fact.
+    first = refresh_first_day(settings, warehouse.refresh_options())
+    frame = read_requests(settings.duckdb_path, first)
+    result = validate_requests(frame, build_docs=True, docs_dir=settings.gx_docs_dir)
+    return check_result(result, first_landing_day=str(first or "all"))
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["fct_daily_usage"]),
+    additional_deps=[dg.AssetKey(["fct_llm_requests"])],
+    name="warehouse_marts_expectations",
+    blocking=True,
+    description="GX suite warehouse_marts: per usage_date, fct_daily_usage and fct_llm_requests "
+    "have no negative cost and equal requests, tokens and cost.",
+)
+def warehouse_marts_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
+    from orchestration.expectations import read_marts, validate_marts
+
+    settings = warehouse.resolve()
+    result = validate_marts(
+        read_marts(settings.duckdb_path), build_docs=True, docs_dir=settings.gx_docs_dir
+    )
+    return check_result(result)
+
+
+EXPECTATION_CHECKS = [
+    model_prices_expectations,
+    landed_events_expectations,
+    fct_llm_requests_expectations,
+    warehouse_marts_expectations,
+]

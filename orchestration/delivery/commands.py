@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from orchestration.publish import reader_duckdb_path
 from orchestration.settings import Settings
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -53,7 +54,7 @@ def send_report(last_days, end_date, team, client, channels) -> None:
             raise click.ClickException(f"--to {name}: that channel is not configured")
     try:
         window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
-        report = build_report(settings.duckdb_path, window, {"team": team, "client": client})
+        report = build_report(reader_duckdb_path(settings), window, {"team": team, "client": client})
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     failed = []
@@ -87,7 +88,7 @@ def send_alerts() -> None:
 
     settings = Settings.from_env()
     try:
-        current = read_alerts(settings.duckdb_path)
+        current = read_alerts(reader_duckdb_path(settings))
         senders = configured_senders()
     except (FileNotFoundError, AlertsUnavailable, EmailDeliveryError, ValueError) as error:
         raise click.ClickException(str(error)) from error
@@ -187,7 +188,7 @@ def serve(host, port, rate_limit) -> None:
 
     settings = Settings.from_env()
     limit = rate_limit or int(os.environ.get("AIUSAGE_API_RATE_LIMIT") or 120)
-    app = create_app(settings.duckdb_path, state_path(settings), rate_limit_per_minute=limit)
+    app = create_app(lambda: reader_duckdb_path(settings), state_path(settings), rate_limit_per_minute=limit)
     click.echo(f"aiusage API on http://{host}:{port}/ (OpenAPI: /openapi.json)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
@@ -205,7 +206,7 @@ def dashboard(output, last_days, end_date, team) -> None:
 
     settings = Settings.from_env()
     try:
-        with connect_readonly(settings.duckdb_path) as con:
+        with connect_readonly(reader_duckdb_path(settings)) as con:
             end = end_date.date() if end_date else None
             if end is None:
                 (end,) = con.execute("select max(usage_date) from fct_daily_usage").fetchone()

@@ -6,13 +6,6 @@ message, log line or exception raised here contains it.
 
 from __future__ import annotations
 
-import json
-import os
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
-
 from orchestration.delivery.report import (
     SECTIONS,
     format_value,
@@ -21,12 +14,12 @@ from orchestration.delivery.report import (
     warning_lines,
 )
 
+
+# One webhook poster for the whole project (retries, back-off, URL never shown).
+from orchestration.notify import SlackError as SlackDeliveryError  # noqa: F401
+from orchestration.notify import post_slack  # noqa: F401
+
 MAX_SECTION_CHARS = 2900  # Slack refuses section text over 3000 characters
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-
-
-class SlackDeliveryError(RuntimeError):
-    """The webhook refused the payload or kept failing. The message never holds the URL."""
 
 
 def _truncate(text: str, limit: int = MAX_SECTION_CHARS) -> str:
@@ -151,49 +144,3 @@ def alerts_payload(alerts: list[dict], *, escalated: set[str] | None = None) -> 
     if chunk:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
     return {"text": _truncate(text, 3000), "blocks": blocks[:50]}
-
-
-def post_slack(
-    payload: dict,
-    webhook_url: str | None = None,
-    *,
-    attempts: int = 4,
-    backoff_seconds: float = 1.0,
-    timeout_seconds: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> int:
-    """POST a payload to a Slack incoming webhook; returns the number of attempts used.
-
-    Retries on 429 (honouring Retry-After) and 5xx with exponential back-off, and on
-    connection errors. Raises SlackDeliveryError (without the URL) when it gives up.
-    """
-    url = webhook_url or os.environ.get("SLACK_WEBHOOK_URL")
-    if not url:
-        raise SlackDeliveryError("SLACK_WEBHOOK_URL is not set")
-    if not url.startswith(("https://", "http://")):
-        raise SlackDeliveryError("the Slack webhook URL must be an http(s) URL")
-    body = json.dumps(payload).encode("utf-8")
-    last_problem = "no attempt made"
-    for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        retry_after = None
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_seconds) as response:  # noqa: S310
-                response.read()
-                return attempt
-        except urllib.error.HTTPError as error:
-            detail = error.read()[:200].decode("utf-8", "replace")
-            last_problem = f"HTTP {error.code} {detail}".strip()
-            if error.code not in RETRY_STATUSES:
-                raise SlackDeliveryError(f"Slack refused the message: {last_problem}") from None
-            header = error.headers.get("Retry-After") if error.headers else None
-            if header and header.strip().isdigit():
-                retry_after = min(float(header), 60.0)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            reason = getattr(error, "reason", error)
-            last_problem = f"connection failed ({type(reason).__name__})"
-        if attempt < attempts:
-            sleep(retry_after if retry_after is not None else backoff_seconds * 2 ** (attempt - 1))
-    raise SlackDeliveryError(f"Slack delivery failed after {attempts} attempts: {last_problem}")

@@ -384,7 +384,7 @@ def test_suite_json_is_native_gx_and_loads_in_the_file_context(tmp_path):
     shutil.copytree(ex.DEFAULT_CONTEXT_ROOT, copy)
     context = ex.open_file_context(copy)
     names = {s.name: len(s.expectations) for s in context.suites.all()}
-    assert set(names) == {"model_prices", "usage_events"}
+    assert set(names) == {"model_prices", "usage_events", "fct_llm_requests", "warehouse_marts"}
     for name, count in names.items():
         assert count == len(ex.load_suite_dict(name)["expectations"])
 

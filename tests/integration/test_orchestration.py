@@ -1,0 +1,146 @@
+"""The Dagster job end to end: blocking checks, backfill, publish, `aiusage validate`."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.slow
+
+MARTS = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]
+
+
+def _checksums(path, tables=MARTS, parquet_dir=None):
+    with duckdb.connect(str(path) if parquet_dir is None else ":memory:", read_only=False) as con:
+        out = {}
+        for table in tables:
+            source = (
+                table if parquet_dir is None else f"read_parquet('{parquet_dir / table}.parquet')"
+            )
+            out[table] = con.execute(f"select count(*), sum(hash(t)) from {source} as t").fetchone()
+        return out
+
+
+def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
+    warehouse_env, tmp_path, monkeypatch
+):
+    """A price seed with two open windows for one model: the blocking price check fails, no
+    model downstream of the seeds is built, nothing is published, and the message names the
+    rows."""
+    from orchestration.cli import explain_failure, run_refresh
+    from orchestration.generate import generate
+    from orchestration.settings import Settings
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR / "seeds", project / "seeds")
+    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    prices = project / "seeds" / "model_prices.csv"
+    with prices.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    victim = next(r for r in rows if r["model"] == "gpt-4o-mini" and not r["valid_to"])
+    overlapping = {**victim, "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "0.20"}
+    with prices.open("a", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=list(rows[0])).writerow(overlapping)
+    monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(project))
+    settings = Settings.from_env()
+    assert settings.duckdb_path == warehouse_env.duckdb_path  # absolute paths kept
+    generate(
+        settings.landing_dir,
+        days=2,
+        events_per_day=50,
+        seed=3,
+        end_date=date(2026, 11, 20),
+        progress=False,
+    )
+
+    result = run_refresh(settings)
+
+    assert not result.success
+    message = explain_failure(result)
+    assert "model_prices_expectations" in message
+    # both rows of the overlap, as written in the seed
+    assert "(openai, gpt-4o-mini, 2024-07-18" in message
+    assert "(openai, gpt-4o-mini, 2025-01-01" in message
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "model_prices" in built
+    assert not built & {*MARTS, "stg_events__usage", "published_warehouse"}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables"
+            ).fetchall()
+        }
+    assert "model_prices" in tables and not tables & set(MARTS)
+    assert not (settings.published_dir / "CURRENT").exists()
+
+
+def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_marts(
+    sample_warehouse,
+):
+    """A backfill from the first landing day (older than the look-back) on unchanged landing
+    files re-reads the range, changes no mart, and publishes a snapshot whose Parquet marts
+    are byte-identical to the previous snapshot's."""
+    from orchestration.cli import explain_failure, run_refresh
+    from orchestration.project import warehouse_project
+    from orchestration.publish import current_build_id, published_duckdb_path
+    from orchestration.resources import RefreshOptions
+
+    settings, summary = sample_warehouse
+    first_build = current_build_id(settings)
+    assert first_build is not None
+    before = _checksums(settings.duckdb_path)
+    start = summary.start_date
+
+    result = run_refresh(settings, RefreshOptions(backfill_start=start, backfill_end=start))
+
+    assert result.success, explain_failure(result)
+    assert _checksums(settings.duckdb_path) == before
+    second_build = current_build_id(settings)
+    assert second_build != first_build
+    published = published_duckdb_path(settings)
+    assert published.parent.name == second_build
+    assert _checksums(published) == before
+    old_marts = settings.published_dir / first_build / "marts"
+    new_marts = settings.published_dir / second_build / "marts"
+    for mart in MARTS:
+        old, new = old_marts / f"{mart}.parquet", new_marts / f"{mart}.parquet"
+        assert old.read_bytes() == new.read_bytes(), mart
+    # dbt re-read the landing days from the backfill start: the cutoff it compiled
+    target = warehouse_project.project_dir / warehouse_project.target_path
+    (compiled,) = target.glob(
+        f"warehouse_incremental_models-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
+    )
+    assert f"least(date '{start}'" in compiled.read_text(encoding="utf-8")
+    # ... and the checks covered every row from that day on
+    evaluations = {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    requests = evaluations["fct_llm_requests_expectations"]
+    assert requests.passed and requests.metadata["first_landing_day"].value == str(start)
+    assert requests.metadata["rows"].value == before["fct_llm_requests"][0]
+
+
+def test_validate_runs_every_suite_and_builds_data_docs(sample_warehouse, tmp_path):
+    from orchestration.cli import main
+
+    settings, _ = sample_warehouse
+    env = {**settings.environ(), "AIUSAGE_GX_DOCS_DIR": str(tmp_path / "docs")}
+
+    outcome = CliRunner().invoke(main, ["validate"], env=env)
+
+    assert outcome.exit_code == 0, outcome.output
+    for suite in ["model_prices", "usage_events", "fct_llm_requests", "warehouse_marts"]:
+        assert f"PASSED Suite {suite}:" in outcome.output
+    index = tmp_path / "docs" / "index.html"
+    assert index.exists()
+    assert "warehouse_marts" in index.read_text(encoding="utf-8")
