@@ -34,6 +34,15 @@ from pathlib import Path
 from typing import Any
 
 _THREAD_LOCK = threading.Lock()
+
+
+def _reset_lock_after_fork() -> None:
+    # A child forked while another thread held the lock would inherit it locked forever.
+    global _THREAD_LOCK
+    _THREAD_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_lock_after_fork)
 KNOWN_STATUSES = ("success", "error", "timeout", "rate_limited", "cancelled")
 
 

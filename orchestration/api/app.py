@@ -84,12 +84,12 @@ def create_app(duckdb_path: Path | Callable[[], Path], state_path: Path, *, rate
     limiter = RateLimiter(rate_limit_per_minute)
     auth_failures = RateLimiter(max(10, rate_limit_per_minute // 4))
 
-    @contextmanager
     def current_path() -> Path:
         # A callable resolves the published snapshot on every request, so a new build is
         # served as soon as it is published, without restarting the server.
         return Path(duckdb_path() if callable(duckdb_path) else duckdb_path)
 
+    @contextmanager
     def warehouse():
         path = current_path()
         if not path.exists():

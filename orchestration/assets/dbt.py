@@ -63,7 +63,11 @@ DBT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIA
 
 def dbt_build_args(settings: Settings, options: RefreshOptions | None = None) -> list[str]:
     options = options or RefreshOptions()
-    dbt_vars = {"lookback_days": settings.lookback_days, **options.dbt_vars()}
+    dbt_vars = {
+        "lookback_days": settings.lookback_days,
+        "reject_rate_threshold": settings.reject_threshold,
+        **options.dbt_vars(),
+    }
     args = ["build", "--vars", json.dumps(dbt_vars)]
     if options.full_refresh:
         args.append("--full-refresh")

@@ -40,32 +40,45 @@ def recent_batch(files: list[tuple[date, Path]], lookback_days: int) -> list[Pat
     return [path for day, path in files if (latest - day).days <= lookback_days]
 
 
+LANDING_SOURCES = (
+    "events",
+    "openai_usage",
+    "anthropic_usage",
+    "litellm_spend_logs",
+    "langfuse_observations",
+)
+
+
 @dg.asset(
     key=dg.AssetKey(["landing", "events"]),
     group_name="landing",
     owners=["team:data-platform"],
     description=(
-        "Canonical usage events landed as JSON Lines under "
-        "<landing>/events/dt=YYYY-MM-DD/. Materializing records an inventory of the files."
+        "Landed usage files under <landing>/<source>/dt=YYYY-MM-DD/ for every source "
+        "(canonical events, OpenAI and Anthropic usage reports, LiteLLM spend logs, Langfuse "
+        "observations). Materializing records an inventory per source; it fails only when "
+        "nothing at all has landed."
     ),
     kinds={"file", "json"},
 )
 def landing_events(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
     settings = warehouse.resolve()
-    files = landed_files(settings.landing_dir, "events")
+    inventory = {source: landed_files(settings.landing_dir, source) for source in LANDING_SOURCES}
+    files = [item for found in inventory.values() for item in found]
     if not files:
         raise dg.Failure(
             description=(
-                f"No landed events under {settings.landing_dir / 'events'}: "
-                "run `aiusage generate` or `aiusage ingest events <file>` first."
+                f"Nothing landed under {settings.landing_dir}: run `aiusage generate` or "
+                "`aiusage ingest <source> <file>` first."
             )
         )
     days = sorted({day for day, _ in files})
     total_bytes = sum(path.stat().st_size for _, path in files)
-    context.log.info("%d landed event files over %d days", len(files), len(days))
+    context.log.info("%d landed files over %d days", len(files), len(days))
     return dg.MaterializeResult(
         metadata={
             "files": len(files),
+            **{f"files_{source}": len(found) for source, found in inventory.items()},
             "landing_days": len(days),
             "first_landing_day": str(days[0]),
             "last_landing_day": str(days[-1]),

@@ -14,7 +14,6 @@ from orchestration.delivery.report import (
     warning_lines,
 )
 
-
 # One webhook poster for the whole project (retries, back-off, URL never shown).
 from orchestration.notify import SlackError as SlackDeliveryError  # noqa: F401
 from orchestration.notify import post_slack  # noqa: F401
