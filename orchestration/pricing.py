@@ -361,6 +361,22 @@ def structural_errors(price_rows: list[dict], alias_rows: list[dict]) -> list[st
     return errors
 
 
+def _positive_column_errors(path: Path, column: str) -> list[str]:
+    """Rows of a small seed whose ``column`` is missing, unparseable or not > 0."""
+    if not path.exists():
+        return []
+    errors = []
+    for i, row in enumerate(read_price_seed(path), start=2):
+        try:
+            value = _dec(row.get(column, ""))
+        except ValueError as error:
+            errors.append(f"{path.name} line {i}: {error}")
+            continue
+        if value is None or value <= 0:
+            errors.append(f"{path.name} line {i}: {column} must be > 0 (got {value})")
+    return errors
+
+
 def genai_differences(
     price_rows: list[dict], windows: list[Window], list_missing: bool = False
 ) -> list[str]:
@@ -531,6 +547,8 @@ def validate(seeds_dir, providers, list_missing) -> None:
     aliases_path = seeds_dir / "model_aliases.csv"
     aliases = read_price_seed(aliases_path) if aliases_path.exists() else []
     errors = structural_errors(prices, aliases)
+    errors += _positive_column_errors(seeds_dir / "service_tier_multipliers.csv", "multiplier")
+    errors += _positive_column_errors(seeds_dir / "fx_rates.csv", "usd_rate")
     diffs = genai_differences(prices, genai_windows(_providers_option(providers)), list_missing)
     click.echo(f"Differences with genai-prices ({len(diffs)}):")
     for line in diffs:

@@ -40,21 +40,27 @@ SAMPLE_END_DATE = "2026-11-20"
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory):
+def sample_warehouse(tmp_path_factory, worker_id):
     """One generated data set (10 days x 1,000 events, seed 11, ending SAMPLE_END_DATE),
-    refreshed once per test session (per xdist worker) by the real Dagster job.
+    refreshed once per test session by the real Dagster job and shared by the xdist
+    workers: the first worker to need it builds it under a file lock, the others wait and
+    reuse it (a second build would cost a minute of CPU on a 2-core runner).
 
     Read-only for tests: open the DuckDB file with `duckdb.connect(path, read_only=True)`.
     Tests that change landing files or the warehouse build their own.
     Returns (settings, generate_summary).
     """
+    import fcntl
+    import pickle
     from datetime import date
 
     from orchestration.cli import explain_failure, run_refresh
     from orchestration.generate import generate
     from orchestration.settings import Settings
 
-    root = tmp_path_factory.mktemp("sample_warehouse")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
+    root = shared / "sample_warehouse"
     keys = ["AIUSAGE_LANDING_DIR", "AIUSAGE_DUCKDB_PATH", "DBT_PROFILES_DIR"]
     keys += ["AIUSAGE_PUBLISHED_DIR", "AIUSAGE_GX_DOCS_DIR", "AIUSAGE_REPORTS_DIR"]
     saved = {key: os.environ.get(key) for key in keys}
@@ -64,17 +70,25 @@ def sample_warehouse(tmp_path_factory):
     os.environ["AIUSAGE_GX_DOCS_DIR"] = str(root / "gx_docs")
     os.environ["AIUSAGE_REPORTS_DIR"] = str(root / "reports")
     try:
-        settings = Settings.from_env()
-        summary = generate(
-            settings.landing_dir,
-            days=10,
-            events_per_day=1000,
-            seed=11,
-            end_date=date.fromisoformat(SAMPLE_END_DATE),
-            progress=False,
-        )
-        result = run_refresh(settings)
-        assert result.success, explain_failure(result)
+        with open(shared / "sample_warehouse.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            settings = Settings.from_env()
+            built = root / "summary.pickle"
+            if built.exists():
+                summary = pickle.loads(built.read_bytes())
+            else:
+                root.mkdir(exist_ok=True)
+                summary = generate(
+                    settings.landing_dir,
+                    days=10,
+                    events_per_day=1000,
+                    seed=11,
+                    end_date=date.fromisoformat(SAMPLE_END_DATE),
+                    progress=False,
+                )
+                result = run_refresh(settings)
+                assert result.success, explain_failure(result)
+                built.write_bytes(pickle.dumps(summary))
     finally:
         for key, value in saved.items():
             if value is None:

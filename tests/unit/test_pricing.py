@@ -199,6 +199,19 @@ def test_validate_fails_on_structural_errors_and_names_rows(seeds):
     assert "gpt-9-2027 -> gpt-9, which has no price row" in out
 
 
+def test_validate_fails_on_non_positive_multiplier_or_fx_rate(seeds):
+    rows = _rows(seeds / "service_tier_multipliers.csv")
+    rows[1]["multiplier"] = "-0.5"
+    _write(seeds / "service_tier_multipliers.csv", rows, list(rows[0]))
+    rows = _rows(seeds / "fx_rates.csv")
+    rows[0]["usd_rate"] = "0"
+    _write(seeds / "fx_rates.csv", rows, list(rows[0]))
+    result = _validate(seeds)
+    assert result.exit_code == 1
+    assert "service_tier_multipliers.csv line 3: multiplier must be > 0 (got -0.5)" in result.output
+    assert "fx_rates.csv line 2: usd_rate must be > 0 (got 0)" in result.output
+
+
 def test_fx_rate_takes_the_rate_valid_on_the_day(tmp_path):
     path = tmp_path / "fx.csv"
     path.write_text(
