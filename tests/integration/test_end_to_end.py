@@ -3,6 +3,8 @@ independent Python computation over the same landing files and price seeds."""
 
 from __future__ import annotations
 
+import os
+
 from collections import defaultdict
 from decimal import Decimal
 
@@ -103,21 +105,50 @@ def test_daily_mart_totals_equal_request_fact(built_warehouse):
     assert fact == daily and fact > 0
 
 
-def test_second_refresh_changes_nothing(built_warehouse):
+def test_second_refresh_changes_nothing(tmp_path):
+    """A refresh with no new data changes no mart. Its own small warehouse: other tests read
+    the shared one at the same time, DuckDB has one writer, and landed rows are keyed by
+    their file path, so a copy elsewhere would not be the same warehouse."""
+    from datetime import date
+
     from orchestration.cli import run_refresh
+    from orchestration.generate import generate
+    from orchestration.settings import Settings
 
-    settings, _ = built_warehouse
-    marts = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]
-    marts += ["rpt_usage_by_prompt_version", "rpt_model_substitution", "rpt_model_efficiency"]
-    marts += ["rpt_daily_trend", "rpt_cost_per_active_user", "dim_dates", "dim_users"]
-    marts += ["rpt_latency_percentiles", "rpt_latency_by_hour", "rpt_error_rates"]
-    marts += ["rpt_token_distribution", "rpt_budget_status", "rpt_cost_anomalies", "rpt_alerts"]
+    saved = dict(os.environ)
+    try:
+        os.environ.update(
+            {
+                "AIUSAGE_LANDING_DIR": str(tmp_path / "landing"),
+                "AIUSAGE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+                "AIUSAGE_PUBLISHED_DIR": str(tmp_path / "published"),
+                "AIUSAGE_GX_DOCS_DIR": str(tmp_path / "gx_docs"),
+                "AIUSAGE_REPORTS_DIR": str(tmp_path / "reports"),
+            }
+        )
+        settings = Settings.from_env()
+        generate(
+            settings.landing_dir, days=8, events_per_day=300, seed=5,
+            end_date=date(2026, 11, 20), progress=False,
+        )
+        assert run_refresh(settings).success
+        marts = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]
+        marts += ["rpt_usage_by_prompt_version", "rpt_model_substitution", "rpt_model_efficiency"]
+        marts += ["rpt_daily_trend", "rpt_cost_per_active_user", "dim_dates", "dim_users"]
+        marts += ["rpt_latency_percentiles", "rpt_latency_by_hour", "rpt_error_rates"]
+        marts += ["rpt_token_distribution", "rpt_budget_status", "rpt_cost_anomalies"]
+        marts += ["rpt_alerts", "fct_landed_rows", "rpt_landing_accounting"]
 
-    def checksums():
-        return {
-            m: _query(settings, f"select count(*), sum(hash(t)) from {m} as t")[0] for m in marts
-        }
+        def checksums():
+            return {
+                m: _query(settings, f"select count(*), sum(hash(t)) from {m} as t")[0]
+                for m in marts
+            }
 
-    before = checksums()
-    assert run_refresh(settings).success
-    assert checksums() == before
+        before = checksums()
+        assert before["fct_llm_requests"][0] > 0
+        assert run_refresh(settings).success
+        assert checksums() == before
+    finally:  # run_refresh exports the settings; give the other tests their environment back
+        os.environ.clear()
+        os.environ.update(saved)
