@@ -21,6 +21,7 @@ Prints a Markdown table; the README quotes it with the command and the machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -61,10 +62,8 @@ class PeakRss:
                 procs = [root, *root.children(recursive=True)]
                 total = 0
                 for proc in procs:
-                    try:
+                    with contextlib.suppress(psutil.NoSuchProcess):
                         total += proc.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        pass
                 self.peak = max(self.peak, total)
             except psutil.NoSuchProcess:
                 return
@@ -113,8 +112,19 @@ def dataset(days: int, per_day: int) -> Path:
         folder.mkdir(parents=True)
         env = {"AIUSAGE_LANDING_DIR": str(folder / "landing")}
         run_command(
-            [AIUSAGE, "generate", "--days", str(days), "--events-per-day", str(per_day),
-             "--seed", "42", "--end-date", str(END_DATE), "--no-progress"],
+            [
+                AIUSAGE,
+                "generate",
+                "--days",
+                str(days),
+                "--events-per-day",
+                str(per_day),
+                "--seed",
+                "42",
+                "--end-date",
+                str(END_DATE),
+                "--no-progress",
+            ],
             env,
         )
         marker.write_text("ok")
@@ -161,7 +171,8 @@ def floor_query(landing: Path) -> str:
         and cast(ev.occurred_at as timestamp) >= cast(p.valid_from as timestamp)
         and (p.valid_to is null or p.valid_to = ''
              or cast(ev.occurred_at as timestamp) < cast(p.valid_to as timestamp))
-    left join t on ev.provider = t.provider and coalesce(ev.service_tier, 'standard') = t.service_tier
+    left join t on ev.provider = t.provider
+        and coalesce(ev.service_tier, 'standard') = t.service_tier
     group by all
     """
 
@@ -215,7 +226,8 @@ def build_sqlite(warehouse: Path, target: Path) -> None:
     )
     lite.executescript(
         """CREATE INDEX idx_ts ON ai_usage(ts); CREATE INDEX idx_team ON ai_usage(team);
-           CREATE INDEX idx_workflow ON ai_usage(workflow); CREATE INDEX idx_model ON ai_usage(model);"""
+           CREATE INDEX idx_workflow ON ai_usage(workflow);
+           CREATE INDEX idx_model ON ai_usage(model);"""
     )
     lite.commit()
     lite.close()
@@ -234,7 +246,9 @@ def bench_size(days: int, per_day: int, repeats: int, work: Path) -> dict:
     for i in range(repeats):
         db = work / f"full_{i}.duckdb"
         db.unlink(missing_ok=True)
-        full.append(run_command([AIUSAGE, "build", "--quiet"], {**env, "AIUSAGE_DUCKDB_PATH": str(db)}))
+        full.append(
+            run_command([AIUSAGE, "build", "--quiet"], {**env, "AIUSAGE_DUCKDB_PATH": str(db)})
+        )
     results["full build"] = median_of(full)
     warehouse = work / f"full_{repeats - 1}.duckdb"
     env["AIUSAGE_DUCKDB_PATH"] = str(warehouse)
@@ -244,8 +258,19 @@ def bench_size(days: int, per_day: int, repeats: int, work: Path) -> dict:
 
     # One more landing day (~1/days of the data), then the incremental refresh.
     run_command(
-        [AIUSAGE, "generate", "--days", "1", "--events-per-day", str(per_day), "--seed", "43",
-         "--end-date", str(END_DATE + timedelta(days=1)), "--no-progress"],
+        [
+            AIUSAGE,
+            "generate",
+            "--days",
+            "1",
+            "--events-per-day",
+            str(per_day),
+            "--seed",
+            "43",
+            "--end-date",
+            str(END_DATE + timedelta(days=1)),
+            "--no-progress",
+        ],
         env,
     )
     results["incremental refresh (+1 day)"] = run_command([AIUSAGE, "build", "--quiet"], env)
@@ -287,7 +312,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument(
-        "--events-per-day", type=str, default="11111,111111",
+        "--events-per-day",
+        type=str,
+        default="11111,111111",
         help="comma-separated sizes (mean events per day)",
     )
     parser.add_argument("--repeats", type=int, default=3)
@@ -300,10 +327,15 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         all_results[per_day] = bench_size(args.days, per_day, args.repeats, work)
 
-    print(f"\nMachine: {os.cpu_count()} cores, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB; repeats={args.repeats}\n")
-    print("| measure | " + " | ".join(
-        f"{r['events']:,} events: wall s / peak RSS MiB" for r in all_results.values()) + " |")
+    print(
+        f"\nMachine: {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; repeats={args.repeats}\n"
+    )
+    print(
+        "| measure | "
+        + " | ".join(f"{r['events']:,} events: wall s / peak RSS MiB" for r in all_results.values())
+        + " |"
+    )
     print("|---|" + "---|" * len(all_results))
     names = next(iter(all_results.values()))["results"].keys()
     for name in names:
@@ -312,7 +344,7 @@ def main() -> None:
             wall, rss = r["results"][name]
             cells.append(f"{wall:.2f} / {rss / 2**20:.0f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
-    for per_day, r in all_results.items():
+    for r in all_results.values():
         res = r["results"]
         floor = res["floor: one DuckDB statement"][0]
         print(
@@ -323,10 +355,15 @@ def main() -> None:
             " faster than the seed-000 queries"
         )
     if args.json:
-        args.json.write_text(json.dumps(
-            {str(k): {"events": v["events"], "results": v["results"]} for k, v in all_results.items()},
-            indent=2,
-        ))
+        args.json.write_text(
+            json.dumps(
+                {
+                    str(k): {"events": v["events"], "results": v["results"]}
+                    for k, v in all_results.items()
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -193,7 +193,14 @@ def _report_source(settings: Settings) -> Path:
     help="Show money in this currency (seeds/fx_rates.csv, rate valid at the period end).",
 )
 def report(
-    last_days, end_date, fmt, output, currency="USD", start_date=None, client=None, team=None,
+    last_days,
+    end_date,
+    fmt,
+    output,
+    currency="USD",
+    start_date=None,
+    client=None,
+    team=None,
     user=None,
 ):
     """Print the usage report for a period, read from the marts."""
@@ -203,7 +210,9 @@ def report(
     try:
         window = report_window(last_days, start_date, end_date, _today())
         data = build_report(
-            _report_source(settings), window, {"client": client, "team": team, "user": user},
+            _report_source(settings),
+            window,
+            {"client": client, "team": team, "user": user},
             currency=currency,
         )
     except (FileNotFoundError, ValueError) as error:
@@ -245,6 +254,7 @@ main.add_command(delivery_commands.send_alerts)
 main.add_command(delivery_commands.tokens)
 main.add_command(delivery_commands.serve)
 main.add_command(delivery_commands.dashboard)
+
 
 @click.command()
 @click.option("--no-docs", is_flag=True, help="Do not update the Data Docs site.")

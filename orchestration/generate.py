@@ -229,9 +229,7 @@ def _build_users() -> dict[str, str]:
 #: user_id -> team (each user belongs to exactly one team)
 USERS: dict[str, str] = _build_users()
 #: team -> sorted user ids
-ORG: dict[str, tuple[str, ...]] = {
-    t: tuple(u for u, tt in USERS.items() if tt == t) for t in TEAMS
-}
+ORG: dict[str, tuple[str, ...]] = {t: tuple(u for u, tt in USERS.items() if tt == t) for t in TEAMS}
 
 
 @dataclass(frozen=True)
@@ -253,54 +251,167 @@ class Workflow:
 
 #: The twelve workflows. ``models[0]`` is the workflow's reference (most expensive) model.
 WORKFLOWS: tuple[Workflow, ...] = (
-    Workflow("ticket-summarizer", "customer-support", "summarize", "ticket_summary",
-             ("v1", "v2", "v3"), (0.15, 0.35, 0.50),
-             (("claude-sonnet-4", 0.45), ("claude-haiku-4-5", 0.40), ("gemini-2.5-flash", 0.15)),
-             0.12, 0.30, _EXTERNAL, 0.60, cache_1h_share=0.5),
-    Workflow("support-chatbot", "customer-support", "chat", "help_center_chat",
-             ("v1", "v2"), (0.4, 0.6),
-             (("gpt-4o", 0.35), ("gpt-4o-mini", 0.55), ("claude-3-5-haiku", 0.10)),
-             0.16, 0.0, _EXTERNAL, 0.70),
-    Workflow("ticket-triage", "customer-support", "classify", "ticket_routing",
-             ("v1", "v2"), (0.3, 0.7),
-             (("gpt-4o", 0.30), ("gpt-4o-mini", 0.60), ("gemini-2.0-flash", 0.10)),
-             0.12, 0.15, _EXTERNAL, 0.30),
-    Workflow("lead-enrichment", "sales-ops", "extract", "crm_enrichment",
-             ("v1", "v2"), (0.5, 0.5),
-             (("gpt-4o", 0.40), ("gpt-4o-mini", 0.45), ("gemini-2.5-flash-lite", 0.15)),
-             0.07, 0.30, (0.35, 0.35, 0.15, 0.15, 0.0), 0.20),
-    Workflow("email-drafter", "sales-ops", "chat", "outreach_email",
-             ("v1", "v2", "v3"), (0.2, 0.3, 0.5),
-             (("gpt-4.1", 0.50), ("gpt-4.1-mini", 0.50)),
-             0.06, 0.0, _INTERNAL, 0.40),
-    Workflow("contract-extraction", "legal", "extract", "contract_clauses",
-             ("v1", "v2", "v3"), (0.2, 0.3, 0.5),
-             (("claude-opus-4-1", 0.20), ("claude-sonnet-4-5", 0.50), ("claude-haiku-4-5", 0.30)),
-             0.04, 0.25, (0.30, 0.20, 0.10, 0.10, 0.30), 0.70, cache_1h_share=0.4),
-    Workflow("legal-research", "legal", "rag", "case_law_search",
-             ("v1", "v2"), (0.5, 0.5),
-             (("claude-sonnet-4-5", 0.50), ("gemini-2.5-pro", 0.30), ("gemini-2.5-flash", 0.20)),
-             0.05, 0.0, _INTERNAL, 0.60, cache_1h_share=0.3),
-    Workflow("social-listening", "marketing", "classify", "mention_sentiment",
-             ("v1",), (1.0,),
-             (("gemini-2.5-flash", 0.50), ("gemini-2.5-flash-lite", 0.50)),
-             0.08, 0.25, (0.40, 0.30, 0.20, 0.10, 0.0), 0.20),
-    Workflow("analytics-sql-assistant", "data-science", "code", "text_to_sql",
-             ("v1", "v2"), (0.6, 0.4),
-             (("gpt-5", 0.30), ("o4-mini", 0.30), ("gpt-5-mini", 0.40)),
-             0.06, 0.0, _INTERNAL, 0.50, flex_share=0.20),
-    Workflow("pr-review-bot", "developer-experience", "code", "pull_request_review",
-             ("v1", "v2", "v3"), (0.1, 0.4, 0.5),
-             (("claude-sonnet-4-5", 0.45), ("o3", 0.25), ("claude-haiku-4-5", 0.30)),
-             0.07, 0.0, _INTERNAL, 0.50, flex_share=0.25),
-    Workflow("incident-summarizer", "platform", "summarize", "incident_digest",
-             ("v1", "v2"), (0.5, 0.5),
-             (("gpt-4.1", 0.40), ("gpt-4.1-mini", 0.40), ("gemini-2.0-flash", 0.20)),
-             0.04, 0.0, _INTERNAL, 0.30),
-    Workflow("docs-qa", "search", "rag", "knowledge_base_qa",
-             ("v1", "v2", "v3"), (0.2, 0.3, 0.5),
-             (("claude-sonnet-4-5", 0.20), ("gpt-4.1", 0.35), ("gpt-4.1-mini", 0.45)),
-             0.13, 0.0, (0.30, 0.25, 0.15, 0.10, 0.20), 0.50),
+    Workflow(
+        "ticket-summarizer",
+        "customer-support",
+        "summarize",
+        "ticket_summary",
+        ("v1", "v2", "v3"),
+        (0.15, 0.35, 0.50),
+        (("claude-sonnet-4", 0.45), ("claude-haiku-4-5", 0.40), ("gemini-2.5-flash", 0.15)),
+        0.12,
+        0.30,
+        _EXTERNAL,
+        0.60,
+        cache_1h_share=0.5,
+    ),
+    Workflow(
+        "support-chatbot",
+        "customer-support",
+        "chat",
+        "help_center_chat",
+        ("v1", "v2"),
+        (0.4, 0.6),
+        (("gpt-4o", 0.35), ("gpt-4o-mini", 0.55), ("claude-3-5-haiku", 0.10)),
+        0.16,
+        0.0,
+        _EXTERNAL,
+        0.70,
+    ),
+    Workflow(
+        "ticket-triage",
+        "customer-support",
+        "classify",
+        "ticket_routing",
+        ("v1", "v2"),
+        (0.3, 0.7),
+        (("gpt-4o", 0.30), ("gpt-4o-mini", 0.60), ("gemini-2.0-flash", 0.10)),
+        0.12,
+        0.15,
+        _EXTERNAL,
+        0.30,
+    ),
+    Workflow(
+        "lead-enrichment",
+        "sales-ops",
+        "extract",
+        "crm_enrichment",
+        ("v1", "v2"),
+        (0.5, 0.5),
+        (("gpt-4o", 0.40), ("gpt-4o-mini", 0.45), ("gemini-2.5-flash-lite", 0.15)),
+        0.07,
+        0.30,
+        (0.35, 0.35, 0.15, 0.15, 0.0),
+        0.20,
+    ),
+    Workflow(
+        "email-drafter",
+        "sales-ops",
+        "chat",
+        "outreach_email",
+        ("v1", "v2", "v3"),
+        (0.2, 0.3, 0.5),
+        (("gpt-4.1", 0.50), ("gpt-4.1-mini", 0.50)),
+        0.06,
+        0.0,
+        _INTERNAL,
+        0.40,
+    ),
+    Workflow(
+        "contract-extraction",
+        "legal",
+        "extract",
+        "contract_clauses",
+        ("v1", "v2", "v3"),
+        (0.2, 0.3, 0.5),
+        (("claude-opus-4-1", 0.20), ("claude-sonnet-4-5", 0.50), ("claude-haiku-4-5", 0.30)),
+        0.04,
+        0.25,
+        (0.30, 0.20, 0.10, 0.10, 0.30),
+        0.70,
+        cache_1h_share=0.4,
+    ),
+    Workflow(
+        "legal-research",
+        "legal",
+        "rag",
+        "case_law_search",
+        ("v1", "v2"),
+        (0.5, 0.5),
+        (("claude-sonnet-4-5", 0.50), ("gemini-2.5-pro", 0.30), ("gemini-2.5-flash", 0.20)),
+        0.05,
+        0.0,
+        _INTERNAL,
+        0.60,
+        cache_1h_share=0.3,
+    ),
+    Workflow(
+        "social-listening",
+        "marketing",
+        "classify",
+        "mention_sentiment",
+        ("v1",),
+        (1.0,),
+        (("gemini-2.5-flash", 0.50), ("gemini-2.5-flash-lite", 0.50)),
+        0.08,
+        0.25,
+        (0.40, 0.30, 0.20, 0.10, 0.0),
+        0.20,
+    ),
+    Workflow(
+        "analytics-sql-assistant",
+        "data-science",
+        "code",
+        "text_to_sql",
+        ("v1", "v2"),
+        (0.6, 0.4),
+        (("gpt-5", 0.30), ("o4-mini", 0.30), ("gpt-5-mini", 0.40)),
+        0.06,
+        0.0,
+        _INTERNAL,
+        0.50,
+        flex_share=0.20,
+    ),
+    Workflow(
+        "pr-review-bot",
+        "developer-experience",
+        "code",
+        "pull_request_review",
+        ("v1", "v2", "v3"),
+        (0.1, 0.4, 0.5),
+        (("claude-sonnet-4-5", 0.45), ("o3", 0.25), ("claude-haiku-4-5", 0.30)),
+        0.07,
+        0.0,
+        _INTERNAL,
+        0.50,
+        flex_share=0.25,
+    ),
+    Workflow(
+        "incident-summarizer",
+        "platform",
+        "summarize",
+        "incident_digest",
+        ("v1", "v2"),
+        (0.5, 0.5),
+        (("gpt-4.1", 0.40), ("gpt-4.1-mini", 0.40), ("gemini-2.0-flash", 0.20)),
+        0.04,
+        0.0,
+        _INTERNAL,
+        0.30,
+    ),
+    Workflow(
+        "docs-qa",
+        "search",
+        "rag",
+        "knowledge_base_qa",
+        ("v1", "v2", "v3"),
+        (0.2, 0.3, 0.5),
+        (("claude-sonnet-4-5", 0.20), ("gpt-4.1", 0.35), ("gpt-4.1-mini", 0.45)),
+        0.13,
+        0.0,
+        (0.30, 0.25, 0.15, 0.10, 0.20),
+        0.50,
+    ),
 )
 WORKFLOW_BY_NAME: dict[str, Workflow] = {w.name: w for w in WORKFLOWS}
 
@@ -315,8 +426,12 @@ TASK_TOKENS: dict[str, tuple[float, float, float, float]] = {
 }
 # interactive session shape per task type: (mean requests per session, mean gap seconds)
 TASK_SESSIONS: dict[str, tuple[float, float]] = {
-    "summarize": (1.5, 30), "rag": (3.0, 60), "classify": (2.0, 15),
-    "extract": (2.0, 20), "chat": (6.0, 45), "code": (5.0, 90),
+    "summarize": (1.5, 30),
+    "rag": (3.0, 60),
+    "classify": (2.0, 15),
+    "extract": (2.0, 20),
+    "chat": (6.0, 45),
+    "code": (5.0, 90),
 }
 BATCH_SESSION_MEAN_LEN = 40.0
 BATCH_GAP_MS = 150.0
@@ -333,8 +448,11 @@ QUALITY_TOLERANCE = 0.03
 
 _PRIMARY_QUALITY: dict[str, dict[str, float]] = {
     # close pairs (cheap ~ expensive)
-    "ticket-summarizer": {"claude-sonnet-4": 0.88, "claude-haiku-4-5": 0.87,
-                          "gemini-2.5-flash": 0.86},
+    "ticket-summarizer": {
+        "claude-sonnet-4": 0.88,
+        "claude-haiku-4-5": 0.87,
+        "gemini-2.5-flash": 0.86,
+    },
     "support-chatbot": {"gpt-4o": 0.84, "gpt-4o-mini": 0.83, "claude-3-5-haiku": 0.68},
     "ticket-triage": {"gpt-4o": 0.91, "gpt-4o-mini": 0.90, "gemini-2.0-flash": 0.89},
     "lead-enrichment": {"gpt-4o": 0.91, "gpt-4o-mini": 0.90, "gemini-2.5-flash-lite": 0.89},
@@ -343,10 +461,12 @@ _PRIMARY_QUALITY: dict[str, dict[str, float]] = {
     "incident-summarizer": {"gpt-4.1": 0.87, "gpt-4.1-mini": 0.86, "gemini-2.0-flash": 0.85},
     "docs-qa": {"claude-sonnet-4-5": 0.87, "gpt-4.1": 0.86, "gpt-4.1-mini": 0.85},
     # hard tasks: the cheap model is clearly worse
-    "contract-extraction": {"claude-opus-4-1": 0.93, "claude-sonnet-4-5": 0.91,
-                            "claude-haiku-4-5": 0.74},
-    "legal-research": {"claude-sonnet-4-5": 0.85, "gemini-2.5-pro": 0.84,
-                       "gemini-2.5-flash": 0.64},
+    "contract-extraction": {
+        "claude-opus-4-1": 0.93,
+        "claude-sonnet-4-5": 0.91,
+        "claude-haiku-4-5": 0.74,
+    },
+    "legal-research": {"claude-sonnet-4-5": 0.85, "gemini-2.5-pro": 0.84, "gemini-2.5-flash": 0.64},
     "analytics-sql-assistant": {"gpt-5": 0.89, "o4-mini": 0.74, "gpt-5-mini": 0.72},
     "pr-review-bot": {"claude-sonnet-4-5": 0.86, "o3": 0.88, "claude-haiku-4-5": 0.66},
 }
@@ -398,8 +518,11 @@ def _build_substitution() -> tuple[SubstitutionPair, ...]:
         qr = _PRIMARY_QUALITY[wf.name][ref]
         for m, _w in wf.models[1:]:
             q = _PRIMARY_QUALITY[wf.name][m]
-            pairs.append(SubstitutionPair(wf.name, wf.task_type, ref, m, qr, q,
-                                          round(qr - q, 6) <= QUALITY_TOLERANCE))
+            pairs.append(
+                SubstitutionPair(
+                    wf.name, wf.task_type, ref, m, qr, q, round(qr - q, 6) <= QUALITY_TOLERANCE
+                )
+            )
     return tuple(pairs)
 
 
@@ -451,10 +574,34 @@ REPORTED_COST_WORKFLOW = "ticket-summarizer"
 
 STAGING_SHARE = 0.04
 _WEEKDAY_FACTOR = (1.0, 1.0, 1.0, 1.0, 0.97, 0.35, 0.32)  # Mon..Sun
-_HOUR_WEIGHTS = np.array([
-    0.15, 0.10, 0.08, 0.08, 0.10, 0.15, 0.30, 0.55, 0.85, 1.00, 1.00, 0.95,
-    0.90, 1.00, 1.00, 1.00, 0.95, 0.85, 0.70, 0.55, 0.45, 0.35, 0.25, 0.20,
-])
+_HOUR_WEIGHTS = np.array(
+    [
+        0.15,
+        0.10,
+        0.08,
+        0.08,
+        0.10,
+        0.15,
+        0.30,
+        0.55,
+        0.85,
+        1.00,
+        1.00,
+        0.95,
+        0.90,
+        1.00,
+        1.00,
+        1.00,
+        0.95,
+        0.85,
+        0.70,
+        0.55,
+        0.45,
+        0.35,
+        0.25,
+        0.20,
+    ]
+)
 _HOUR_P = _HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()
 _BATCH_HOURS = np.array([0, 1, 2, 3, 4, 22, 23])
 _BATCH_HOUR_P = np.array([0.18, 0.2, 0.2, 0.18, 0.12, 0.06, 0.06])
@@ -476,10 +623,12 @@ _M_PIN = np.array([MODELS[m].list_input_usd_per_mtok for m in _MODEL_IDS])
 _M_POUT = np.array([MODELS[m].list_output_usd_per_mtok for m in _MODEL_IDS])
 _M_LONGCTX = np.array([m in LONG_CONTEXT_MODELS for m in _MODEL_IDS])
 # implicit caching on Google: 2.5 family only
-_M_GOOGLE_CACHE = np.array([m.startswith("gemini-2.5") or m.startswith("gemini-3")
-                            for m in _MODEL_IDS])
-_M_MIN_CACHE = np.array([2048 if ("haiku" in m or m == "gemini-2.5-pro") else 1024
-                         for m in _MODEL_IDS])
+_M_GOOGLE_CACHE = np.array(
+    [m.startswith("gemini-2.5") or m.startswith("gemini-3") for m in _MODEL_IDS]
+)
+_M_MIN_CACHE = np.array(
+    [2048 if ("haiku" in m or m == "gemini-2.5-pro") else 1024 for m in _MODEL_IDS]
+)
 _ALIASES_BY_MODEL: dict[str, tuple[str, ...]] = {}
 for _a, _c in MODEL_ALIASES.items():
     _ALIASES_BY_MODEL[_c] = (*_ALIASES_BY_MODEL.get(_c, ()), _a)
@@ -770,8 +919,9 @@ def _sample_sessions(rng: np.random.Generator, n_events: int):
     share = _event_shares()
     bshare = np.array([w.batch_share for w in WORKFLOWS])
     ev_w = np.concatenate([share * (1 - bshare), share * bshare])
-    mlen = np.concatenate([[TASK_SESSIONS[t][0] for t in _WF_TASK],
-                           np.full(nw, BATCH_SESSION_MEAN_LEN)])
+    mlen = np.concatenate(
+        [[TASK_SESSIONS[t][0] for t in _WF_TASK], np.full(nw, BATCH_SESSION_MEAN_LEN)]
+    )
     sess_w = ev_w / mlen
     sess_w = sess_w / sess_w.sum()
     mean_len = float((sess_w * mlen).sum())
@@ -807,8 +957,7 @@ def _day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int
 
     # sessions: model, user, client, prompt version
     wf_models = [[_MIDX[resolve_model(m, day)] for m, _ in w.models] for w in WORKFLOWS]
-    wf_mp = [np.array([p for _, p in w.models]) / sum(p for _, p in w.models)
-             for w in WORKFLOWS]
+    wf_mp = [np.array([p for _, p in w.models]) / sum(p for _, p in w.models) for w in WORKFLOWS]
     s_model = _choice_by_group(rng, s_wf, nw, wf_models, wf_mp)
 
     # spike sessions: a runaway loop of one user on the expensive model
@@ -829,22 +978,39 @@ def _day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int
 
     team_users = [ORG[w.team] for w in WORKFLOWS]
     s_user_local = _choice_by_group(
-        rng, s_wf, nw, [np.arange(len(u)) for u in team_users],
-        [_USER_WEIGHTS[w.team] for w in WORKFLOWS])
+        rng,
+        s_wf,
+        nw,
+        [np.arange(len(u)) for u in team_users],
+        [_USER_WEIGHTS[w.team] for w in WORKFLOWS],
+    )
     s_user_local = np.where(s_spike, 0, s_user_local)
     s_client = _choice_by_group(
-        rng, s_wf, nw, [np.arange(len(CLIENTS))] * nw,
-        [np.array(w.client_weights) / sum(w.client_weights) for w in WORKFLOWS])
+        rng,
+        s_wf,
+        nw,
+        [np.arange(len(CLIENTS))] * nw,
+        [np.array(w.client_weights) / sum(w.client_weights) for w in WORKFLOWS],
+    )
     s_client = np.where(s_spike, CLIENTS.index("internal"), s_client)
     s_pv = _choice_by_group(
-        rng, s_wf, nw, [np.arange(len(w.prompt_versions)) for w in WORKFLOWS],
-        [np.array(w.prompt_weights) / sum(w.prompt_weights) for w in WORKFLOWS])
+        rng,
+        s_wf,
+        nw,
+        [np.arange(len(w.prompt_versions)) for w in WORKFLOWS],
+        [np.array(w.prompt_weights) / sum(w.prompt_weights) for w in WORKFLOWS],
+    )
     s_env_staging = (~s_batch) & (~s_spike) & (rng.random(ns) < STAGING_SHARE)
     s_provider = _M_PROVIDER[s_model]
     flex_share = np.array([w.flex_share for w in WORKFLOWS])[s_wf]
     s_tier = np.where(s_batch, 1, 0)
-    s_flex = ((~s_batch) & (~s_spike) & (s_provider == 0) & (_M_REASON[s_model] > 0)
-              & (rng.random(ns) < flex_share))
+    s_flex = (
+        (~s_batch)
+        & (~s_spike)
+        & (s_provider == 0)
+        & (_M_REASON[s_model] > 0)
+        & (rng.random(ns) < flex_share)
+    )
     s_tier = np.where(s_flex, 2, s_tier)
     s_alias_u = rng.random(ns)
     s_alias_pick = rng.integers(0, 1 << 30, size=ns)
@@ -926,8 +1092,7 @@ def _day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int
     inp = np.where(chat, inp * (1.0 + 0.3 * pos), inp)  # conversations grow
     inp = np.where(spike, inp * (1.0 + 0.02 * np.minimum(pos, 200)), inp)  # loop context
     inp = np.clip(inp, 1, 150_000).astype(np.int64)
-    longctx = (_M_LONGCTX[model] & _W_LONGCTX_TASK[wf]
-               & (rng.random(n) < LONG_CONTEXT_SHARE))
+    longctx = _M_LONGCTX[model] & _W_LONGCTX_TASK[wf] & (rng.random(n) < LONG_CONTEXT_SHARE)
     inp = np.where(longctx, rng.integers(LONG_CONTEXT_THRESHOLD_TOKENS + 1, 480_000, n), inp)
     vis = np.clip(rng.lognormal(_T_OUT_MED[task], _T_OUT_SIG[task]), 1, 16_000)
     rratio = _M_REASON[model]
@@ -990,9 +1155,12 @@ def _day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int
     lat = np.where(batch, batch_lat, lat)
     fail_lat = np.select(
         [status == 6, (status >= 1) & (status <= 3), status >= 4],
-        [rng.lognormal(np.log(120), 0.5, n), rng.lognormal(np.log(700), 0.6, n),
-         np.array([30_000.0, 60_000.0, 120_000.0, 600_000.0])[rng.integers(0, 4, n)]
-         + rng.integers(0, 250, n)],
+        [
+            rng.lognormal(np.log(120), 0.5, n),
+            rng.lognormal(np.log(700), 0.6, n),
+            np.array([30_000.0, 60_000.0, 120_000.0, 600_000.0])[rng.integers(0, 4, n)]
+            + rng.integers(0, 250, n),
+        ],
         default=lat,
     )
     lat = np.where(ok, lat, fail_lat)
@@ -1029,8 +1197,8 @@ def _day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int
     q_s = np.full(n, '"quality_score":null,"passed_quality":null', dtype=object)
     idx = np.flatnonzero(scored)
     q_s[idx] = [
-        '"quality_score":%.3f,"passed_quality":%s' % (x, "true" if x >= QUALITY_PASS_THRESHOLD
-                                                       else "false")
+        '"quality_score":%.3f,"passed_quality":%s'
+        % (x, "true" if x >= QUALITY_PASS_THRESHOLD else "false")
         for x in q[idx].tolist()
     ]
     cost_s = np.full(n, "null", dtype=object)
@@ -1042,10 +1210,23 @@ def _day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int
     lines = [
         _LINE % row
         for row in zip(
-            rid, ts, chunk_arr[sess].tolist(), inp.tolist(), cr.tolist(), cw.tolist(),
-            cw1.tolist(), out.tolist(), reas.tolist(), tier_arr[sess].tolist(), lat.tolist(),
-            ttft_s.tolist(), status_arr.tolist(), q_s.tolist(), cost_s.tolist(),
-            meta_arr[sess].tolist(), strict=True,
+            rid,
+            ts,
+            chunk_arr[sess].tolist(),
+            inp.tolist(),
+            cr.tolist(),
+            cw.tolist(),
+            cw1.tolist(),
+            out.tolist(),
+            reas.tolist(),
+            tier_arr[sess].tolist(),
+            lat.tolist(),
+            ttft_s.tolist(),
+            status_arr.tolist(),
+            q_s.tolist(),
+            cost_s.tolist(),
+            meta_arr[sess].tolist(),
+            strict=True,
         )
     ]
     return lines, ms

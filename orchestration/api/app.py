@@ -24,9 +24,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from orchestration.api.tokens import TEAM_PATTERN, Principal, verify_token
 from orchestration.dashboard.data import dashboard_data
 from orchestration.dashboard.render import render_page
-from orchestration.delivery.report import alerts as report_alerts
-from orchestration.delivery.report import budgets as report_budgets
-from orchestration.delivery.report import substitution as report_substitution
 from orchestration.delivery.report import (
     ReportQuery,
     ReportWindow,
@@ -36,6 +33,9 @@ from orchestration.delivery.report import (
     relation_exists,
     to_jsonable,
 )
+from orchestration.delivery.report import alerts as report_alerts
+from orchestration.delivery.report import budgets as report_budgets
+from orchestration.delivery.report import substitution as report_substitution
 from orchestration.delivery.state import connect_state
 
 API_VERSION = "1"
@@ -72,7 +72,9 @@ class RateLimiter:
             return None
 
 
-def create_app(duckdb_path: Path | Callable[[], Path], state_path: Path, *, rate_limit_per_minute: int = 120):
+def create_app(
+    duckdb_path: Path | Callable[[], Path], state_path: Path, *, rate_limit_per_minute: int = 120
+):
     app = FastAPI(
         title="aiusage team API",
         version=API_VERSION,
@@ -232,8 +234,9 @@ def create_app(duckdb_path: Path | Callable[[], Path], state_path: Path, *, rate
             w = window(con, days, end_date)
             return dashboard_data(con, ReportQuery(w, {"team": team} if team else {}))
 
-    def section_rows(mart: str, section, who: Principal, team: str | None,
-                     days: int, end_date) -> dict:
+    def section_rows(
+        mart: str, section, who: Principal, team: str | None, days: int, end_date
+    ) -> dict:
         """Rows of a report section over a mart of the marts layer, through the same
         parameterized query as the report; team tokens get their team's scope only."""
         team = scoped_team(who, team)

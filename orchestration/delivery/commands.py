@@ -54,7 +54,9 @@ def send_report(last_days, end_date, team, client, channels) -> None:
             raise click.ClickException(f"--to {name}: that channel is not configured")
     try:
         window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
-        report = build_report(reader_duckdb_path(settings), window, {"team": team, "client": client})
+        report = build_report(
+            reader_duckdb_path(settings), window, {"team": team, "client": client}
+        )
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     failed = []
@@ -188,7 +190,9 @@ def serve(host, port, rate_limit) -> None:
 
     settings = Settings.from_env()
     limit = rate_limit or int(os.environ.get("AIUSAGE_API_RATE_LIMIT") or 120)
-    app = create_app(lambda: reader_duckdb_path(settings), state_path(settings), rate_limit_per_minute=limit)
+    app = create_app(
+        lambda: reader_duckdb_path(settings), state_path(settings), rate_limit_per_minute=limit
+    )
     click.echo(f"aiusage API on http://{host}:{port}/ (OpenAPI: /openapi.json)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 

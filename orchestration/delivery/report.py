@@ -657,6 +657,7 @@ SECTIONS: list[Section] = [
     ),
 ]
 
+
 def build_report_from_connection(con, q: ReportQuery) -> dict:
     report = {
         "report_version": REPORT_VERSION,

@@ -159,7 +159,9 @@ def test_static_dashboard_export_opens_from_disk(sample_warehouse, browser, tmp_
     assert "<script src=" not in html and "cdn" not in html.lower()
     browser.blank()
     browser.navigate(output.as_uri())
-    assert browser.wait_for("window.AIUSAGE_RENDERED && window.AIUSAGE_RENDERED.length") == len(CHARTS)
+    assert browser.wait_for("window.AIUSAGE_RENDERED && window.AIUSAGE_RENDERED.length") == len(
+        CHARTS
+    )
     points = _chart_points(browser)
     scope = browser.evaluate("document.getElementById('scope').textContent")
     form = browser.evaluate("getComputedStyle(document.getElementById('auth')).display")

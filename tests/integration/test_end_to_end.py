@@ -4,7 +4,6 @@ independent Python computation over the same landing files and price seeds."""
 from __future__ import annotations
 
 import os
-
 from collections import defaultdict
 from decimal import Decimal
 
@@ -87,10 +86,13 @@ def test_cost_per_team_matches_independent_pricing(built_warehouse, reference):
     assert set(actual) == set(expected)
     for team, cost in expected.items():
         assert abs(actual[team] - cost) < Decimal("0.000001"), team
-    (unpriced_actual,) = _query(settings, "select count(*) from fct_llm_requests where not is_priced")[0]
+    (unpriced_actual,) = _query(
+        settings, "select count(*) from fct_llm_requests where not is_priced"
+    )[0]
     assert unpriced_actual == unpriced
     (null_cost,) = _query(
-        settings, "select count(*) from fct_llm_requests where not is_priced and total_cost_usd is not null"
+        settings,
+        "select count(*) from fct_llm_requests where not is_priced and total_cost_usd is not null",
     )[0]
     assert null_cost == 0
 
@@ -128,8 +130,12 @@ def test_second_refresh_changes_nothing(tmp_path):
         )
         settings = Settings.from_env()
         generate(
-            settings.landing_dir, days=8, events_per_day=300, seed=5,
-            end_date=date(2026, 11, 20), progress=False,
+            settings.landing_dir,
+            days=8,
+            events_per_day=300,
+            seed=5,
+            end_date=date(2026, 11, 20),
+            progress=False,
         )
         assert run_refresh(settings).success
         marts = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]

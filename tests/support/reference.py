@@ -11,7 +11,7 @@ import csv
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -36,7 +36,7 @@ def _dec(value: str) -> Decimal | None:
 def _ts(value: str) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(value.replace(" ", "T")).replace(tzinfo=UTC)
 
 
 @dataclass
@@ -195,7 +195,7 @@ def read_landing(landing: Path) -> LandingTotals:
             error_type=record.get("error_type"),
             ttft_ms=record.get("ttft_ms"),
             service_tier=(record.get("service_tier") or "standard").lower(),
-            occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(timezone.utc),
+            occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(UTC),
         )
         totals.requests[key] = event
     return totals

@@ -32,46 +32,46 @@ accepted_usage as (
 per_request as (
     {%- for name, system in [('events', 'events'), ('litellm', 'litellm_spend_logs'),
         ('langfuse', 'langfuse_observations')] %}
-    select
-        '{{ system }}' as source_system,
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        rejection_reason,
-        request_id,
-        case
-            when rejection_reason is null then md5(provider || '|' || request_id)
-        end as record_key,
-        case when rejection_reason is null then {{ canonical_content_hash() }} end
-            as content_hash
-    from {{ name }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ system }}' as source_system,
+            source_file,
+            landing_date,
+            line_number,
+            raw_line,
+            rejection_reason,
+            request_id,
+            case
+                when rejection_reason is null then md5(provider || '|' || request_id)
+            end as record_key,
+            case when rejection_reason is null then {{ canonical_content_hash() }} end
+                as content_hash
+        from {{ name }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
 provider_reports as (
     {%- for name, system in [('openai', 'openai_usage'), ('anthropic', 'anthropic_usage')] %}
-    select
-        '{{ system }}' as source_system,
-        {{ name }}.source_file,
-        {{ name }}.landing_date,
-        {{ name }}.line_number,
-        {{ name }}.raw_line,
-        {{ name }}.rejection_reason,
-        cast(null as varchar) as request_id,
-        accepted_usage.usage_key as record_key,
-        accepted_usage.content_hash
-    from {{ name }}
-    left join accepted_usage
-        on
-            {{ name }}.source_file = accepted_usage.source_file
-            and {{ name }}.line_number = accepted_usage.line_number
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ system }}' as source_system,
+            {{ name }}.source_file,
+            {{ name }}.landing_date,
+            {{ name }}.line_number,
+            {{ name }}.raw_line,
+            {{ name }}.rejection_reason,
+            cast(null as varchar) as request_id,
+            accepted_usage.usage_key as record_key,
+            accepted_usage.content_hash
+        from {{ name }}
+        left join accepted_usage
+            on
+                {{ name }}.source_file = accepted_usage.source_file
+                and {{ name }}.line_number = accepted_usage.line_number
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 

@@ -23,7 +23,10 @@ prices as (
 ),
 
 priced_models as (
-    select distinct provider, model from prices
+    select distinct
+        provider,
+        model
+    from prices
 ),
 
 multipliers as (

@@ -16,10 +16,14 @@ anthropic as (
 ),
 
 unioned as (
-    select 'openai_usage' as source_system, * exclude (raw_line, rejection_reason)
+    select
+        'openai_usage' as source_system,
+        * exclude (raw_line, rejection_reason)
     from openai
     union all
-    select 'anthropic_usage' as source_system, * exclude (raw_line, rejection_reason)
+    select
+        'anthropic_usage' as source_system,
+        * exclude (raw_line, rejection_reason)
     from anthropic
 ),
 

@@ -33,16 +33,16 @@ langfuse as (
 unioned as (
     {%- for name, system in [('events', 'events'), ('litellm', 'litellm_spend_logs'),
         ('langfuse', 'langfuse_observations')] %}
-    select
-        '{{ system }}' as source_system,
-        {%- for col in columns %}
-        {{ col }},
-        {%- endfor %}
-        {{ canonical_content_hash() }} as content_hash
-    from {{ name }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ system }}' as source_system,
+            {%- for col in columns %}
+                {{ col }},
+            {%- endfor %}
+            {{ canonical_content_hash() }} as content_hash
+        from {{ name }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 )
 

@@ -16,7 +16,7 @@ rejected as (
     select * from {{ ref('int_landed_rows_unioned') }}
     where
         rejection_reason is not null
-        {% if is_incremental() %}
+    {% if is_incremental() %}
             and landing_date >= {{ landing_cutoff_date(this) }}
         {% endif %}
 ),

@@ -34,8 +34,10 @@ revenue_by_client as (
 final as (
     select
         cast(coalesce(usage_by_client.client, revenue_by_client.client) as varchar) as client,
-        cast(coalesce(usage_by_client.client, revenue_by_client.client) != '(unattributed)'
-            as boolean) as is_attributed,
+        cast(
+            coalesce(usage_by_client.client, revenue_by_client.client) != '(unattributed)'
+            as boolean
+        ) as is_attributed,
         cast(revenue_by_client.client is not null as boolean) as has_revenue,
         cast(revenue_by_client.first_revenue_month as date) as first_revenue_month,
         cast(revenue_by_client.last_revenue_month as date) as last_revenue_month,

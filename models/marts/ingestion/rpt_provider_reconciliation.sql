@@ -31,7 +31,10 @@ reported as (
 ),
 
 covered_days as (
-    select distinct usage_date, provider from reported
+    select distinct
+        usage_date,
+        provider
+    from reported
 ),
 
 observed as (

@@ -146,10 +146,14 @@ final as (
             || ' (threshold '
             || case
                 when unit = 'ms'
-                    then cast(round(case severity when 'critical' then critical_threshold
-                        else warning_threshold end) as bigint) || ' ms'
-                else cast(round(case severity when 'critical' then critical_threshold
-                    else warning_threshold end * 100, 1) as varchar) || '%'
+                    then cast(round(case severity
+                        when 'critical' then critical_threshold
+                        else warning_threshold
+                    end) as bigint) || ' ms'
+                else cast(round(case severity
+                    when 'critical' then critical_threshold
+                    else warning_threshold
+                end * 100, 1) as varchar) || '%'
             end
             || ')'
             as varchar

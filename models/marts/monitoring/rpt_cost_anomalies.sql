@@ -45,7 +45,10 @@ scoped as (
 ),
 
 scopes as (
-    select distinct scope_type, scope_id from scoped
+    select distinct
+        scope_type,
+        scope_id
+    from scoped
 ),
 
 dense as (

@@ -21,7 +21,10 @@ ranked as (
 ),
 
 alias_counts as (
-    select provider, model, count(*) as aliases
+    select
+        provider,
+        model,
+        count(*) as aliases
     from aliases
     group by provider, model
 ),

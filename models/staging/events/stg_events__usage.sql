@@ -66,8 +66,8 @@ typed as (
         nullif(j.prompt_version, '') as prompt_version,
         nullif(j.environment, '') as environment,
         {%- for col in events_token_columns() %}
-        j.{{ col }} as {{ col }}_raw,
-        try_cast(j.{{ col }} as bigint) as {{ col }},
+            j.{{ col }} as {{ col }}_raw,
+            try_cast(j.{{ col }} as bigint) as {{ col }},
         {%- endfor %}
         lower(coalesce(nullif(j.service_tier, ''), 'standard')) as service_tier,
         try_cast(j.latency_ms as bigint) as latency_ms,
@@ -95,10 +95,11 @@ judged as (
             when provider is null then 'missing_provider'
             when model_reported is null then 'missing_model'
             {%- for col in events_token_columns() %}
-            when {{ col }}_raw is not null and {{ col }} is null then 'invalid_{{ col }}'
-            when {{ col }} < 0 then 'negative_{{ col }}'
+                when {{ col }}_raw is not null and {{ col }} is null then 'invalid_{{ col }}'
+                when {{ col }} < 0 then 'negative_{{ col }}'
             {%- endfor %}
-            when coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)
+            when
+                coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)
                 > coalesce(input_tokens, 0) then 'cached_tokens_exceed_input'
             when coalesce(cache_write_1h_tokens, 0) > coalesce(cache_write_tokens, 0)
                 then 'cache_write_1h_exceeds_cache_write'
@@ -113,7 +114,8 @@ judged as (
             when quality_score < 0 or quality_score > 1 then 'quality_score_out_of_range'
             when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
             when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
-            when occurred_at > cast(now() as timestamp)
+            when
+                occurred_at > cast(now() as timestamp)
                 + to_hours({{ var('max_future_skew_hours') }}) then 'timestamp_in_future'
         end as rejection_reason
     from typed

@@ -128,10 +128,12 @@ canonical as (
     select
         *,
         case
-            when uncached_input_raw is not null or cache_read_tokens_raw is not null
+            when
+                uncached_input_raw is not null or cache_read_tokens_raw is not null
                 or cache_write_tokens_raw is not null
-                then coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
-                + coalesce(cache_write_tokens, 0)
+                then
+                    coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
+                    + coalesce(cache_write_tokens, 0)
         end as input_tokens,
         case
             when visible_output_raw is not null or reasoning_tokens_raw is not null

@@ -86,7 +86,7 @@ tokens as (
     select
         *,
         {%- for col in events_token_columns() %}
-        {{ token_value(col ~ '_raw') }} as {{ col }},
+            {{ token_value(col ~ '_raw') }} as {{ col }},
         {%- endfor %}
         'standard' as service_tier,
         coalesce(

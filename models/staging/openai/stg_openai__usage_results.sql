@@ -65,7 +65,8 @@ judged as (
         *,
         case
             {{ provider_usage_rejection_rules() }}
-            when uncached_reported is not null
+            when
+                uncached_reported is not null
                 and uncached_reported <> input_tokens - cache_read_tokens - cache_write_tokens
                 then 'uncached_tokens_inconsistent'
         end as rejection_reason

@@ -1,5 +1,9 @@
 -- Budgets: one row per (scope, scope_id) and a positive monthly limit.
-select scope, scope_id, count(*) as rows_per_scope, min(monthly_limit_usd) as lowest_limit
+select
+    scope,
+    scope_id,
+    count(*) as rows_per_scope,
+    min(monthly_limit_usd) as lowest_limit
 from {{ ref('budgets') }}
 group by scope, scope_id
 having count(*) > 1 or min(monthly_limit_usd) <= 0
