@@ -414,8 +414,12 @@ def budgets(con, q):
     )
 
 
+ANOMALY_LOOKBACK_DAYS = 30
+
+
 def anomalies(con, q):
-    """Flagged cost and token anomalies of teams and workflows during the period."""
+    """Flagged cost and token anomalies of teams and workflows in the ANOMALY_LOOKBACK_DAYS
+    days ending with the period (a weekly report still shows last month's spikes)."""
     if not relation_exists(con, "rpt_cost_anomalies"):
         return []
     scope, params = _scope_clause(q, "scope_type")
@@ -428,7 +432,11 @@ def anomalies(con, q):
         where is_anomaly and usage_date between ? and ? {scope}
         order by usage_date desc, metric, scope_type, scope_id
         """,
-        [q.window.start, q.window.end, *params],
+        [
+            min(q.window.start, q.window.end - timedelta(days=ANOMALY_LOOKBACK_DAYS - 1)),
+            q.window.end,
+            *params,
+        ],
     )
 
 
@@ -613,7 +621,7 @@ SECTIONS: list[Section] = [
     ),
     Section(
         "anomalies",
-        "Anomalies",
+        f"Anomalies (last {ANOMALY_LOOKBACK_DAYS} days)",
         [
             Column("usage_date", "Day", "date"),
             Column("scope_type", "Scope"),
