@@ -25,8 +25,9 @@ build: install
 ## Headless Chromium for the dashboard test (Debian package; apt needs root, as in CI).
 browser:
 	@command -v chromium >/dev/null || if [ "$$(id -u)" = 0 ]; then \
-		apt-get update -q && apt-get install -y -q chromium; \
-	else echo "chromium missing and not root: the dashboard browser test will be skipped"; fi
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
+		|| echo "could not install chromium: the dashboard browser tests will be skipped"; \
+	else echo "chromium missing and not root: the dashboard browser tests will be skipped"; fi
 
 ## Every Great Expectations suite; Data Docs into $$AIUSAGE_GX_DOCS_DIR (data/gx_docs).
 validate: install
