@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 
 from orchestration.settings import DEFAULT_PROJECT_DIR, Settings
 
@@ -18,14 +19,23 @@ warehouse_project = DbtProject(
     # dbt's own DBT_TARGET_PATH, so parallel checkouts or test sessions can keep apart.
     target_path=os.environ.get("DBT_TARGET_PATH", "target"),
 )
-# Under `dagster dev` the manifest is re-parsed on every code reload.
-warehouse_project.prepare_if_dev()
 
 
 def dbt_executable() -> str:
-    """The dbt next to this interpreter (a venv that is not activated still works)."""
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+    """The dbt of this installation, found even when its venv is not activated (the Dagster
+    code server of `dagster dev` may run with a resolved interpreter path and a PATH without
+    the venv): AIUSAGE_DBT_EXECUTABLE, then next to the interpreter, in the interpreter's
+    prefix, in the project's .venv, then on PATH."""
+    candidates = [
+        os.environ.get("AIUSAGE_DBT_EXECUTABLE"),
+        Path(sys.executable).with_name("dbt"),
+        Path(sys.prefix) / "bin" / "dbt",
+        DEFAULT_PROJECT_DIR / ".venv" / "bin" / "dbt",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -64,3 +74,10 @@ def ensure_manifest(settings: Settings | None = None) -> Path:
             "dbt parse failed:\n" + (completed.stdout[-4000:] + completed.stderr[-4000:])
         )
     return manifest
+
+
+if using_dagster_dev():
+    # Under `dagster dev` the manifest is refreshed on every code reload when the project
+    # changed. Not DbtProject.prepare_if_dev(): it looks for `dbt` on PATH, which a venv
+    # that is not activated does not provide.
+    ensure_manifest()

@@ -55,3 +55,18 @@ def test_price_check_is_blocking():
     (spec,) = model_prices_expectations.check_specs
     assert spec.blocking
     assert spec.asset_key == dg.AssetKey(["model_prices"])
+
+
+def test_dbt_is_found_without_the_venv_on_path(monkeypatch, tmp_path):
+    """`dagster dev` may run the code server with a resolved interpreter and a PATH without
+    the venv: the project's dbt must still be found (it is what every dbt step runs)."""
+    import sys
+    from pathlib import Path
+
+    from orchestration.project import dbt_executable
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("AIUSAGE_DBT_EXECUTABLE", raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    found = Path(dbt_executable())
+    assert found.is_absolute() and found.exists() and found.name == "dbt"
