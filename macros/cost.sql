@@ -97,3 +97,85 @@
             + {{ cost_component('reasoning_tokens', 'reasoning_usd_per_mtok') }}
     end as output_cost_usd
 {%- endmacro %}
+
+{#-
+    The price lookup shared by every priced model (requests and provider usage buckets):
+    import CTEs for aliases, prices and tier multipliers, the price columns of the matched
+    row, the time-valid joins and the reason a row stays unpriced. One definition, so the
+    two grains can never price differently.
+-#}
+
+{% macro price_lookup_ctes() -%}
+aliases as (
+    select
+        lower(provider) as provider,
+        lower(model_alias) as model_alias,
+        model
+    from {{ ref('model_aliases') }}
+),
+
+prices as (
+    select * from {{ ref('model_prices') }}
+),
+
+priced_models as (
+    select distinct
+        provider,
+        model
+    from prices
+),
+
+multipliers as (
+    select
+        lower(provider) as provider,
+        lower(service_tier) as service_tier,
+        multiplier
+    from {{ ref('service_tier_multipliers') }}
+),
+{%- endmacro %}
+
+{% macro price_row_columns(tier_threshold_expression='prices.tier_threshold_tokens') -%}
+        priced_models.model is not null as is_model_known,
+        prices.valid_from as price_valid_from,
+        prices.input_usd_per_mtok,
+        prices.output_usd_per_mtok,
+        prices.cache_read_usd_per_mtok,
+        prices.cache_write_5m_usd_per_mtok,
+        prices.cache_write_1h_usd_per_mtok,
+        {{ tier_threshold_expression }} as tier_threshold_tokens,
+        prices.tier_input_usd_per_mtok,
+        prices.tier_output_usd_per_mtok,
+        prices.tier_cache_read_usd_per_mtok,
+        prices.tier_cache_write_5m_usd_per_mtok,
+        prices.tier_cache_write_1h_usd_per_mtok,
+        prices.reasoning_usd_per_mtok,
+        multipliers.multiplier as service_tier_multiplier
+{%- endmacro %}
+
+{% macro price_joins(rows, priced_at) -%}
+    left join priced_models
+        on
+            {{ rows }}.provider = priced_models.provider
+            and {{ rows }}.model = priced_models.model
+    left join prices
+        on
+            {{ rows }}.provider = prices.provider
+            and {{ rows }}.model = prices.model
+            and {{ rows }}.{{ priced_at }} >= prices.valid_from
+            and (prices.valid_to is null or {{ rows }}.{{ priced_at }} < prices.valid_to)
+    left join multipliers
+        on
+            {{ rows }}.provider = multipliers.provider
+            and {{ rows }}.service_tier = multipliers.service_tier
+{%- endmacro %}
+
+{% macro unpriced_reason() -%}
+        case
+            when not is_model_known then 'unknown_model'
+            when price_valid_from is null then 'no_price_at_time'
+            when service_tier_multiplier is null then 'no_service_tier_multiplier'
+            when {{ is_long_context_tier() }} and (
+                tier_input_usd_per_mtok is null or tier_output_usd_per_mtok is null
+            ) then 'missing_tier_price'
+        end
+{%- endmacro %}
