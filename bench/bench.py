@@ -6,8 +6,10 @@ For each size it generates 90 days of events once (cached under bench/.cache/), 
 measures, each as the median of repeated runs, wall time and peak RSS of the whole process
 tree (sampled every 50 ms with psutil):
 
+- the fixed overhead: a full refresh of a nearly empty landing (one day of 100 events);
 - full build from an empty warehouse (`aiusage build` into a new DuckDB file);
-- incremental refresh after landing one more day;
+- incremental refresh after landing one more day (warehouse and snapshot put back between
+  repeats);
 - a refresh with no new data;
 - report generation over the marts (`aiusage report --last-days 30`, in-process);
 - the floor: one hand-written DuckDB statement computing the priced daily mart straight
@@ -15,7 +17,8 @@ tree (sampled every 50 ms with psutil):
 - the seed-000 approach: the requests in an indexed SQLite table, and its four report
   queries (cost by team, by workflow, model efficiency, daily trend) over 30 days.
 
-Prints a Markdown table; the README quotes it with the command and the machine.
+Prints a Markdown table and each target of issue 8 with PASS / MISS; the README quotes
+them with the command and the machine.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 END_DATE = date(2026, 11, 20)
+# Size of the new day in the history-independence measure (the 1M size's daily volume).
+FIXED_DAY_EVENTS = 11111
 AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
@@ -233,30 +238,7 @@ def build_sqlite(warehouse: Path, target: Path) -> None:
     lite.close()
 
 
-def bench_size(days: int, per_day: int, repeats: int, work: Path) -> dict:
-    landing_src = dataset(days, per_day)
-    results: dict[str, tuple[float, int]] = {}
-    # Each build gets its own copy of the landing folder so the extra day can be added.
-    landing = work / "landing"
-    shutil.rmtree(landing, ignore_errors=True)
-    shutil.copytree(landing_src, landing)
-    env = {"AIUSAGE_LANDING_DIR": str(landing), "DBT_TARGET_PATH": str(work / "target")}
-
-    full = []
-    for i in range(repeats):
-        db = work / f"full_{i}.duckdb"
-        db.unlink(missing_ok=True)
-        full.append(
-            run_command([AIUSAGE, "build", "--quiet"], {**env, "AIUSAGE_DUCKDB_PATH": str(db)})
-        )
-    results["full build"] = median_of(full)
-    warehouse = work / f"full_{repeats - 1}.duckdb"
-    env["AIUSAGE_DUCKDB_PATH"] = str(warehouse)
-
-    noop = [run_command([AIUSAGE, "build", "--quiet"], env) for _ in range(repeats)]
-    results["no-op refresh"] = median_of(noop)
-
-    # One more landing day (~1/days of the data), then the incremental refresh.
+def generate_day(env: dict[str, str], per_day: int, day: date, seed: int) -> None:
     run_command(
         [
             AIUSAGE,
@@ -266,14 +248,92 @@ def bench_size(days: int, per_day: int, repeats: int, work: Path) -> dict:
             "--events-per-day",
             str(per_day),
             "--seed",
-            "43",
+            str(seed),
             "--end-date",
-            str(END_DATE + timedelta(days=1)),
+            str(day),
             "--no-progress",
         ],
         env,
     )
-    results["incremental refresh (+1 day)"] = run_command([AIUSAGE, "build", "--quiet"], env)
+
+
+def fixed_overhead(repeats: int, work: Path) -> tuple[float, int]:
+    """A full refresh of a nearly empty landing (one day of 100 events): what a refresh costs
+    whatever the data (Python and Dagster start-up, two dbt invocations, checks, publish)."""
+    landing = work / "tiny_landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    env = {
+        "AIUSAGE_LANDING_DIR": str(landing),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "AIUSAGE_PUBLISHED_DIR": str(work / "tiny_published"),
+    }
+    generate_day(env, 100, END_DATE, 7)
+    samples = []
+    for i in range(repeats):
+        db = work / f"tiny_{i}.duckdb"
+        db.unlink(missing_ok=True)
+        samples.append(
+            run_command([AIUSAGE, "build", "--quiet"], {**env, "AIUSAGE_DUCKDB_PATH": str(db)})
+        )
+    return median_of(samples)
+
+
+def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: Path) -> dict:
+    landing_src = dataset(days, per_day)
+    results: dict[str, tuple[float, int]] = {}
+    # Each build gets its own copy of the landing folder so the extra day can be added.
+    landing = work / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    shutil.copytree(landing_src, landing)
+    published = work / "published"
+    shutil.rmtree(published, ignore_errors=True)
+    env = {
+        "AIUSAGE_LANDING_DIR": str(landing),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "AIUSAGE_PUBLISHED_DIR": str(published),
+        # every snapshot of the run is kept, so CURRENT can be put back between repeats
+        "AIUSAGE_PUBLISH_KEEP": "100",
+    }
+
+    full = []
+    for i in range(full_repeats):
+        db = work / f"full_{i}.duckdb"
+        db.unlink(missing_ok=True)
+        full.append(
+            run_command([AIUSAGE, "build", "--quiet"], {**env, "AIUSAGE_DUCKDB_PATH": str(db)})
+        )
+    results["full build"] = median_of(full)
+    warehouse = work / f"full_{full_repeats - 1}.duckdb"
+    env["AIUSAGE_DUCKDB_PATH"] = str(warehouse)
+
+    noop = [run_command([AIUSAGE, "build", "--quiet"], env) for _ in range(repeats)]
+    results["no-op refresh"] = median_of(noop)
+
+    # One more landing day, then the incremental refresh; between repeats the warehouse, the
+    # landing folder and the CURRENT snapshot are put back. Measured with a day of ~1/days
+    # of the data (the 15% target) and with a day of FIXED_DAY_EVENTS whatever the history
+    # (the same new data on a 1M and a 10M history: the 1.3x target).
+    base = work / "base.duckdb"
+    shutil.copyfile(warehouse, base)
+    base_build = (published / "CURRENT").read_text(encoding="utf-8")
+    extra_day = landing / "events" / f"dt={END_DATE + timedelta(days=1)}"
+
+    def incremental(events: int) -> tuple[float, int]:
+        samples = []
+        for _ in range(repeats):
+            shutil.copyfile(base, warehouse)
+            (published / "CURRENT").write_text(base_build, encoding="utf-8")
+            shutil.rmtree(extra_day, ignore_errors=True)
+            generate_day(env, events, END_DATE + timedelta(days=1), 43)
+            samples.append(run_command([AIUSAGE, "build", "--quiet"], env))
+        return median_of(samples)
+
+    results["incremental refresh (+1 day)"] = incremental(per_day)
+    results[f"incremental refresh (+{FIXED_DAY_EVENTS:,} events)"] = (
+        results["incremental refresh (+1 day)"]
+        if per_day == FIXED_DAY_EVENTS
+        else incremental(FIXED_DAY_EVENTS)
+    )
 
     from orchestration.report import ReportWindow, build_report
 
@@ -308,6 +368,50 @@ def bench_size(days: int, per_day: int, repeats: int, work: Path) -> dict:
     return {"events": events, "results": results}
 
 
+def verdicts(all_results: dict, overhead: float) -> list[str]:
+    """Each target of the issue, with the measured figures and PASS / MISS."""
+    lines = []
+    sizes = list(all_results.values())
+    for r in sizes:
+        res = r["results"]
+        full = res["full build"][0]
+        floor = res["floor: one DuckDB statement"][0]
+        incremental = res["incremental refresh (+1 day)"][0]
+        noop = res["no-op refresh"][0]
+        report = res["report (30 days)"][0]
+        seed000 = res["seed-000: 4 SQLite queries (30 days)"][0]
+        peak = max(v[1] for v in res.values())
+        checks = [
+            (
+                f"full build {full:.0f} s <= 3 x floor {floor:.1f} s + overhead {overhead:.0f} s",
+                full <= 3 * floor + overhead,
+            ),
+            (
+                f"incremental {incremental:.0f} s = {incremental / full:.0%} of full <= 15%",
+                incremental <= 0.15 * full,
+            ),
+            (f"no-op {noop:.0f} s <= overhead {overhead:.0f} s", noop <= overhead),
+            (
+                f"report {seed000 / report:.0f}x faster than the seed-000 queries (>= 100x)",
+                seed000 >= 100 * report,
+            ),
+            (f"peak memory {peak / 2**30:.2f} GiB <= 4 GiB", peak <= 4 * 2**30),
+        ]
+        for text, ok in checks:
+            lines.append(f"- {r['events']:,} events: {text}: {'PASS' if ok else 'MISS'}")
+    if len(sizes) >= 2:
+        key = f"incremental refresh (+{FIXED_DAY_EVENTS:,} events)"
+        small = sizes[0]["results"][key][0]
+        large = sizes[-1]["results"][key][0]
+        lines.append(
+            f"- the same new day ({FIXED_DAY_EVENTS:,} events) on a history of "
+            f"{sizes[-1]['events']:,} events: {large:.0f} s, on {sizes[0]['events']:,}: "
+            f"{small:.0f} s: {large / small:.2f}x <= 1.3x: "
+            f"{'PASS' if large <= 1.3 * small else 'MISS'}"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
@@ -318,18 +422,26 @@ def main() -> None:
         help="comma-separated sizes (mean events per day)",
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--full-repeats", type=int, default=None, help="full builds per size (default: repeats)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args()
+    full_repeats = args.full_repeats or args.repeats
 
+    CACHE.mkdir(parents=True, exist_ok=True)
+    overhead = fixed_overhead(args.repeats, CACHE / "work_overhead")
     all_results = {}
     for per_day in [int(x) for x in args.events_per_day.split(",")]:
         work = CACHE / f"work_{args.days}d_{per_day}"
         work.mkdir(parents=True, exist_ok=True)
-        all_results[per_day] = bench_size(args.days, per_day, args.repeats, work)
+        all_results[per_day] = bench_size(args.days, per_day, args.repeats, full_repeats, work)
+        print(f"done: {per_day} events per day", file=sys.stderr, flush=True)
 
     print(
         f"\nMachine: {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; repeats={args.repeats}\n"
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; repeats={args.repeats}, "
+        f"full builds={full_repeats}\n"
     )
     print(
         "| measure | "
@@ -337,6 +449,11 @@ def main() -> None:
         + " |"
     )
     print("|---|" + "---|" * len(all_results))
+    print(
+        "| fixed overhead (full refresh of 100 events) | "
+        + " | ".join(f"{overhead[0]:.2f} / {overhead[1] / 2**20:.0f}" for _ in all_results)
+        + " |"
+    )
     names = next(iter(all_results.values()))["results"].keys()
     for name in names:
         cells = []
@@ -344,22 +461,17 @@ def main() -> None:
             wall, rss = r["results"][name]
             cells.append(f"{wall:.2f} / {rss / 2**20:.0f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
-    for r in all_results.values():
-        res = r["results"]
-        floor = res["floor: one DuckDB statement"][0]
-        print(
-            f"\n{r['events']:,} events: full build = {res['full build'][0] / floor:.1f}x floor; "
-            f"incremental = {res['incremental refresh (+1 day)'][0] / res['full build'][0]:.0%}"
-            f" of full; report is "
-            f"{res['seed-000: 4 SQLite queries (30 days)'][0] / res['report (30 days)'][0]:.0f}x"
-            " faster than the seed-000 queries"
-        )
+    print()
+    print("\n".join(verdicts(all_results, overhead[0])))
     if args.json:
         args.json.write_text(
             json.dumps(
                 {
-                    str(k): {"events": v["events"], "results": v["results"]}
-                    for k, v in all_results.items()
+                    "overhead": overhead,
+                    **{
+                        str(k): {"events": v["events"], "results": v["results"]}
+                        for k, v in all_results.items()
+                    },
                 },
                 indent=2,
             )

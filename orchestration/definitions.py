@@ -1,11 +1,11 @@
 """The one Dagster code location of the warehouse (`dagster dev -m orchestration.definitions`).
 
-landing/events -> [blocking GX: landed batch]      model_prices -> [blocking GX: prices]
+landing/events -> [blocking GX: landed batch]      seeds -> [blocking GX: prices]
             \\                                        /
-             staging views -> int views -> fct_llm_requests, fct_daily_usage (incremental)
-                                                -> [blocking GX: refreshed days, mart totals]
-                                                -> other marts -> published_warehouse
-                                                -> usage_alerts, weekly_usage_report
+             one `dbt build` of every model (staging views, int_request_rows_parsed,
+             incremental facts, report tables; dbt tests inside)
+                 -> [blocking GX: refreshed requests, mart totals]
+                 -> published_warehouse -> usage_alerts, weekly_usage_report
 """
 
 from __future__ import annotations

@@ -2,15 +2,23 @@
 
 After a successful, checked build the publish asset writes a new versioned folder
 
-    <published>/<build_id>/warehouse.duckdb      a copy of the built DuckDB file
-    <published>/<build_id>/marts/<model>.parquet  one Parquet file per mart (models/marts)
-    <published>/<build_id>/run.json               run metadata (build id, run id, row counts)
+    <published>/<build_id>/warehouse.duckdb             the marts, for readers and BI tools
+    <published>/<build_id>/marts/<model>.parquet         one Parquet file per mart ...
+    <published>/<build_id>/marts/<model>/<day>.parquet   ... or per landing day (see below)
+    <published>/<build_id>/run.json                      build id, run id, row counts, parts
 
 then swaps the `<published>/CURRENT` pointer (a one-line file, replaced atomically with
 os.replace). Readers call `published_duckdb_path(settings)` and open that file read-only:
 they never see a half-built warehouse and never hold the builder's write lock. The last
 AIUSAGE_PUBLISH_KEEP snapshots are kept. Marts carry no build timestamps; run metadata lives
 in run.json beside them.
+
+Cost grows with new data, not with history: marts with a `landing_date` column (the request,
+landed-row and quarantine facts, which hold the whole history) are written as one Parquet
+file per landing day, and a day whose rows did not change since the previous snapshot (same
+row count and content fingerprint, sum of row hashes) is hard-linked from it instead of
+written again. In warehouse.duckdb those marts are views over their day files (with the
+builder's column types); every other mart is a table.
 """
 
 from __future__ import annotations
@@ -102,10 +110,58 @@ def mart_relations(manifest_path: Path) -> list[Mart]:
     return sorted(marts, key=lambda m: m.name)
 
 
+PARTITION_COLUMN = "landing_date"
+
+
+def _previous_parts(root: Path) -> tuple[Path | None, dict]:
+    """The current snapshot's folder and its partition record (run.json "parts")."""
+    build_id = None
+    try:
+        build_id = (root / POINTER).read_text(encoding="utf-8").strip()
+        run = json.loads((root / build_id / "run.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None, {}
+    return root / build_id, run.get("parts", {})
+
+
+def _export_partitioned(
+    con, relation: str, name: str, staging: Path, previous: Path | None, previous_parts: dict
+) -> tuple[dict, int, int]:
+    """One Parquet file per landing day; unchanged days are hard-linked from `previous`.
+    Returns the parts record {day: [rows, fingerprint]}, days written, days linked."""
+    folder = staging / "marts" / name
+    folder.mkdir(parents=True)
+    prints = con.execute(
+        f"""select cast({PARTITION_COLUMN} as varchar), count(*), cast(sum(hash(t)) as varchar)
+            from {relation} as t group by 1 order by 1"""
+    ).fetchall()
+    parts: dict = {}
+    written = linked = 0
+    for day, rows, fingerprint in prints:
+        label = day or "null"
+        parts[label] = [rows, fingerprint]
+        target = folder / f"{label}.parquet"
+        old = previous / "marts" / name / target.name if previous else None
+        if old is not None and previous_parts.get(label) == [rows, fingerprint] and old.exists():
+            os.link(old, target)
+            linked += 1
+            continue
+        where = f"{PARTITION_COLUMN} is null" if day is None else f"{PARTITION_COLUMN} = ?"
+        params = [] if day is None else [day]
+        # Sorted rows: the same day gives the same Parquet bytes, build after build.
+        con.execute(
+            f"copy (select * from {relation} where {where} order by all) to '{target}' "
+            "(format parquet, compression zstd)",
+            params,
+        )
+        written += 1
+    return parts, written, linked
+
+
 def publish(
     settings: Settings, marts: list[Mart], run_id: str, metadata: dict | None = None
 ) -> PublishedSnapshot:
-    """Copy the built warehouse into a new snapshot folder, export the marts, swap CURRENT."""
+    """Write a new snapshot folder from the built warehouse, then swap CURRENT."""
     source = settings.duckdb_path
     if not source.exists():
         raise FileNotFoundError(f"No warehouse to publish at {source}")
@@ -116,33 +172,78 @@ def publish(
     folder = root / build_id
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "marts").mkdir(parents=True)
+    previous, previous_parts = _previous_parts(root)
     try:
-        shutil.copyfile(source, staging / DUCKDB_NAME)
         parquet: dict[str, Path] = {}
         counts: dict[str, int] = {}
-        with duckdb.connect(str(staging / DUCKDB_NAME), read_only=True) as con:
+        parts: dict[str, dict] = {}
+        reuse = {"written": 0, "linked": 0}
+        views: list[str] = []
+        with duckdb.connect(str(staging / DUCKDB_NAME)) as con:
+            con.execute(f"attach '{source}' as built (read_only)")
             for mart in marts:
-                relation = f'"{mart.schema}"."{mart.name}"'
+                relation = f'built."{mart.schema}"."{mart.name}"'
+                columns = con.execute(
+                    """select column_name, data_type from information_schema.columns
+                       where table_catalog = 'built' and table_schema = ?
+                       and table_name = ? order by ordinal_position""",
+                    [mart.schema, mart.name],
+                ).fetchall()
+                if not columns:
+                    raise duckdb.CatalogException(f"Mart {mart.schema}.{mart.name} not built")
+                (counts[mart.name],) = con.execute(f"select count(*) from {relation}").fetchone()
+                if PARTITION_COLUMN in {c for c, _ in columns} and counts[mart.name]:
+                    parts[mart.name], written, linked = _export_partitioned(
+                        con,
+                        relation,
+                        mart.name,
+                        staging,
+                        previous,
+                        previous_parts.get(mart.name, {}),
+                    )
+                    reuse["written"] += written
+                    reuse["linked"] += linked
+                    files = ", ".join(
+                        f"'{folder / 'marts' / mart.name / f'{day}.parquet'}'"
+                        for day in parts[mart.name]
+                    )
+                    casts = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns)
+                    # created once the folder has its final name (DuckDB binds a view's
+                    # files when it creates it)
+                    views.append(
+                        f'create view main."{mart.name}" as '
+                        f"select {casts} from read_parquet([{files}])"
+                    )
+                    parquet[mart.name] = folder / "marts" / mart.name
+                    continue
+                con.execute(f'create table main."{mart.name}" as select * from {relation}')
                 target = staging / "marts" / f"{mart.name}.parquet"
                 # Sorted rows: the same marts give the same Parquet files run after run.
                 con.execute(
-                    f"copy (select * from {relation} order by all) to '{target}' "
+                    f"copy (select * from main.\"{mart.name}\" order by all) to '{target}' "
                     "(format parquet, compression zstd)"
                 )
-                (counts[mart.name],) = con.execute(f"select count(*) from {relation}").fetchone()
                 parquet[mart.name] = folder / "marts" / target.name
+            con.execute("detach built")
         run = {
             "build_id": build_id,
             "run_id": run_id,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "source_duckdb": str(source),
             "marts": counts,
+            "parts": parts,
+            "parquet_days": reuse,
             **(metadata or {}),
         }
         (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
         os.replace(staging, folder)
+        if views:
+            with duckdb.connect(str(folder / DUCKDB_NAME)) as con:
+                for view in views:
+                    con.execute(view)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     _swap_pointer(root, build_id)
     removed = prune(settings)

@@ -1,21 +1,23 @@
 """dbt resources as Dagster assets.
 
-Three `@dbt_assets`, split by what a refresh has to do with them:
+Two `@dbt_assets`, so that a refresh runs two `dbt build` invocations whatever the size of
+the project: every invocation costs a process start, adapter set-up and manifest loading
+(10-20 s on 2 cores), a fixed overhead a refresh should pay as few times as it can.
 
 * `warehouse_seeds`: the seeds (prices, aliases, ...). The blocking price expectations run
   right after them, so a broken price seed never reaches a model.
-* `warehouse_incremental_models`: models with `materialized='incremental'`. These carry the
-  history; a refresh merges only the landing days it re-reads, a backfill moves that window,
-  `--full-refresh` rebuilds them.
-* `warehouse_models`: every other model (views and tables rebuilt from their inputs).
+* `warehouse_models`: every model (staging views, incremental facts, report tables) in one
+  invocation; dbt orders the nodes, and its tests stop the models downstream of a failing
+  test within the invocation.
 
-Dagster orders the steps from the asset dependencies: when one multi-asset is both upstream
-and downstream of another (staging views -> incremental facts -> report tables), it runs it
-as several subset steps. Groups and owners come from the dbt folders and `meta.owner`, never
-from lists of model names.
+The landed-batch expectations (on landing/events) run before the models; the expectations
+on the refreshed requests and the mart totals run after them and block what reads the
+warehouse: published_warehouse (the readers' snapshot), the alerts and the reports.
+
+Groups and owners come from the dbt folders and `meta.owner`, never from lists of model
+names.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,11 +29,9 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.project import warehouse_project
+from orchestration.project import dbt_vars, warehouse_project
 from orchestration.resources import RefreshOptions, WarehouseSettings
 from orchestration.settings import Settings
-
-INCREMENTAL = "config.materialized:incremental"
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -63,12 +63,17 @@ DBT_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIA
 
 def dbt_build_args(settings: Settings, options: RefreshOptions | None = None) -> list[str]:
     options = options or RefreshOptions()
-    dbt_vars = {
-        "lookback_days": settings.lookback_days,
-        "reject_rate_threshold": settings.reject_threshold,
-        **options.dbt_vars(),
-    }
-    args = ["build", "--vars", json.dumps(dbt_vars)]
+    # The same vars as the parse of ensure_manifest (plus a backfill's range), so that dbt
+    # partially parses instead of re-parsing the project in every invocation.
+    # dbt unit tests check SQL logic against fixed inputs, not the data: they run in the test
+    # suite (tests/integration/test_dbt_unit_tests.py), not in every refresh.
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        dbt_vars(settings, options.dbt_vars()),
+    ]
     if options.full_refresh:
         args.append("--full-refresh")
     return args
@@ -105,21 +110,7 @@ def warehouse_seeds(
 @dbt_assets(
     manifest=warehouse_project.manifest_path,
     project=warehouse_project,
-    select=f"resource_type:model,{INCREMENTAL}",
-    name="warehouse_incremental_models",
-    dagster_dbt_translator=translator,
-    retry_policy=DBT_RETRY,
-)
-def warehouse_incremental_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
-):
-    yield from _run_dbt(context, dbt, warehouse)
-
-
-@dbt_assets(
-    manifest=warehouse_project.manifest_path,
-    project=warehouse_project,
-    exclude=f"resource_type:seed {INCREMENTAL}",
+    exclude="resource_type:seed",
     name="warehouse_models",
     dagster_dbt_translator=translator,
     retry_policy=DBT_RETRY,
@@ -130,7 +121,7 @@ def warehouse_models(
     yield from _run_dbt(context, dbt, warehouse)
 
 
-DBT_ASSETS = [warehouse_seeds, warehouse_incremental_models, warehouse_models]
+DBT_ASSETS = [warehouse_seeds, warehouse_models]
 
 
 def mart_asset_keys() -> list[dg.AssetKey]:

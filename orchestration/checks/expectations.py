@@ -12,7 +12,7 @@ metadata, and updates the Data Docs site in AIUSAGE_GX_DOCS_DIR.
 """
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -77,11 +77,21 @@ def warehouse_max_landing_day(duckdb_path: Path) -> date | None:
 
 
 def refresh_first_day(settings: Settings, options: RefreshOptions) -> date | None:
-    """First landing day a refresh re-reads: the same cutoff as macros/incremental.sql."""
+    """First landing day of the batch the expectations validate: the same cutoff as
+    macros/incremental.sql for an incremental refresh or a backfill. A first build or a full
+    refresh re-reads every file, but the expectations still validate a bounded batch, the
+    look-back window before the latest landing day: history was validated when it landed,
+    and the dbt tests (reject-rate gate, token integrity) judge every row of every build.
+    None only when nothing has landed."""
     latest = warehouse_max_landing_day(settings.duckdb_path)
-    if latest is None:
-        return None
-    return options.first_landing_day(latest, settings.lookback_days)
+    first = None
+    if latest is not None:
+        first = options.first_landing_day(latest, settings.lookback_days)
+    if first is None:
+        days = [day for day, _ in landed_files(settings.landing_dir, "events")]
+        if days:
+            first = max(days) - timedelta(days=settings.lookback_days)
+    return first
 
 
 def refresh_batch(settings: Settings, options: RefreshOptions) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -83,7 +84,7 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
 
 
 def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_marts(
-    sample_warehouse,
+    sample_warehouse, tmp_path, monkeypatch
 ):
     """A backfill from the first landing day (older than the look-back) on unchanged landing
     files re-reads the range, changes no mart, and publishes a snapshot whose Parquet marts
@@ -92,8 +93,25 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
     from orchestration.project import warehouse_project
     from orchestration.publish import current_build_id, published_duckdb_path
     from orchestration.resources import RefreshOptions
+    from orchestration.settings import Settings
 
-    settings, summary = sample_warehouse
+    shared, summary = sample_warehouse
+    # a copy of the warehouse and its snapshots: the shared one is read by the other
+    # worker's tests meanwhile. The landing files are only read: the same folder (row keys
+    # hold the landed file's path).
+    root = tmp_path / "sample"
+    root.mkdir()
+    shutil.copyfile(shared.duckdb_path, root / shared.duckdb_path.name)
+    shutil.copytree(shared.published_dir, root / "published")
+    for key, value in {
+        "AIUSAGE_LANDING_DIR": shared.landing_dir,
+        "AIUSAGE_DUCKDB_PATH": root / shared.duckdb_path.name,
+        "AIUSAGE_PUBLISHED_DIR": root / "published",
+        "AIUSAGE_GX_DOCS_DIR": tmp_path / "gx_docs",
+        "AIUSAGE_REPORTS_DIR": tmp_path / "reports",
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    settings = Settings.from_env()
     first_build = current_build_id(settings)
     assert first_build is not None
     before = _checksums(settings.duckdb_path)
@@ -111,12 +129,17 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
     old_marts = settings.published_dir / first_build / "marts"
     new_marts = settings.published_dir / second_build / "marts"
     for mart in MARTS:
-        old, new = old_marts / f"{mart}.parquet", new_marts / f"{mart}.parquet"
-        assert old.read_bytes() == new.read_bytes(), mart
+        # one file per mart, or one per landing day for the marts holding the history
+        old_files = sorted(p.relative_to(old_marts) for p in old_marts.glob(f"{mart}*/**/*"))
+        old_files = old_files or [Path(f"{mart}.parquet")]
+        new_files = sorted(p.relative_to(new_marts) for p in new_marts.glob(f"{mart}*/**/*"))
+        assert old_files == (new_files or [Path(f"{mart}.parquet")]), mart
+        for name in old_files:
+            assert (old_marts / name).read_bytes() == (new_marts / name).read_bytes(), name
     # dbt re-read the landing days from the backfill start: the cutoff it compiled
     target = warehouse_project.project_dir / warehouse_project.target_path
     (compiled,) = target.glob(
-        f"warehouse_incremental_models-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
+        f"warehouse_models-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
     )
     assert f"least(date '{start}'" in compiled.read_text(encoding="utf-8")
     # ... and the checks covered every row from that day on

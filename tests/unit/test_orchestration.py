@@ -186,27 +186,24 @@ def test_schedules_load_with_their_time_zones(monkeypatch):
     assert request is not None
 
 
-def test_asset_graph_orders_incremental_and_full_models():
-    from orchestration.assets.dbt import (
-        mart_asset_keys,
-        warehouse_incremental_models,
-        warehouse_models,
-    )
+def test_asset_graph_runs_two_dbt_invocations():
+    from orchestration.assets.dbt import mart_asset_keys, warehouse_models, warehouse_seeds
     from orchestration.definitions import build_definitions
 
-    incremental = {k.to_user_string() for k in warehouse_incremental_models.keys}
-    assert {"fct_llm_requests", "fct_daily_usage"} <= incremental
-    full = {k.to_user_string() for k in warehouse_models.keys}
-    assert not incremental & full
-    assert {"stg_events__usage", "int_usage_events_priced", "rpt_cost_by_team"} <= full
+    seeds = {k.to_user_string() for k in warehouse_seeds.keys}
+    models = {k.to_user_string() for k in warehouse_models.keys}
+    assert {"model_prices", "model_aliases"} <= seeds and not seeds & models
+    assert {"stg_events__usage", "int_usage_events_priced", "fct_llm_requests"} <= models
+    assert {"rpt_cost_by_team", "int_request_rows_parsed"} <= models
     marts = {k.to_user_string() for k in mart_asset_keys()}
     assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts and "stg_events__usage" not in marts
 
     defs = build_definitions()
     job = defs.resolve_job_def("refresh_warehouse")
     steps = list(job.graph.node_dict)
-    # the full-model multi-asset runs twice: views before the facts, reports after them
-    assert {"warehouse_models", "warehouse_models_2", "warehouse_incremental_models"} <= set(steps)
+    # one dbt build for the seeds, one for every model: no subset steps
+    assert {"warehouse_seeds", "warehouse_models"} <= set(steps)
+    assert not [s for s in steps if s.startswith("warehouse_models_")]
     repo = defs.get_repository_def()
     published = repo.asset_graph.get(dg.AssetKey("published_warehouse"))
     assert {k.to_user_string() for k in published.parent_keys} == marts
@@ -376,3 +373,46 @@ def test_requests_suite_flags_priced_rows_without_cost():
     assert not result.success
     (failure,) = result.failed
     assert failure["column"] == "priced_without_cost" and "k2" in failure["detail"]
+
+
+def test_publish_rewrites_only_changed_landing_days(tmp_path):
+    """A mart with landing_date is published as one Parquet file per day; the next publish
+    hard-links the days whose rows did not change and writes the others, and the snapshot's
+    view returns the builder's rows with the builder's types."""
+    import os
+
+    from orchestration.publish import Mart, publish
+
+    settings = _settings(tmp_path, keep=5)
+    create = """create or replace table fct_x as
+        select cast(n as bigint) as n, cast(n * 1.5 as decimal(38, 12)) as cost,
+               date '2026-11-01' + cast(n % 3 as integer) as landing_date
+        from range(9) as t(n)"""
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(create)
+    first = publish(settings, [Mart("fct_x", "main")], run_id="one")
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        # a re-delivered row moves from 2026-11-01 to 2026-11-03; 2026-11-02 is untouched
+        con.execute("update fct_x set landing_date = date '2026-11-03' where n = 0")
+    second = publish(settings, [Mart("fct_x", "main")], run_id="two")
+
+    def inode(build, day):
+        return os.stat(build.folder / "marts" / "fct_x" / f"{day}.parquet").st_ino
+
+    assert inode(first, "2026-11-02") == inode(second, "2026-11-02")
+    assert inode(first, "2026-11-01") != inode(second, "2026-11-01")
+    assert inode(first, "2026-11-03") != inode(second, "2026-11-03")
+    run = json.loads((second.folder / "run.json").read_text())
+    assert run["parquet_days"] == {"written": 2, "linked": 1}
+    with duckdb.connect(str(second.duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "select landing_date, count(*), sum(cost) from fct_x group by 1 order by 1"
+        ).fetchall()
+        columns = "select column_name, data_type from duckdb_columns() where table_name = 'fct_x'"
+        types = dict(con.execute(columns).fetchall())
+    assert [(str(d), c, float(s)) for d, c, s in rows] == [
+        ("2026-11-01", 2, 1.5 * (3 + 6)),
+        ("2026-11-02", 3, 1.5 * (1 + 4 + 7)),
+        ("2026-11-03", 4, 1.5 * (0 + 2 + 5 + 8)),
+    ]
+    assert types == {"n": "BIGINT", "cost": "DECIMAL(38,12)", "landing_date": "DATE"}

@@ -5,16 +5,8 @@
 
 with
 
-events as (
-    select * from {{ ref('stg_events__usage') }}
-),
-
-litellm as (
-    select * from {{ ref('stg_litellm__spend_logs') }}
-),
-
-langfuse as (
-    select * from {{ ref('stg_langfuse__observations') }}
+request_rows as (
+    select * from {{ ref('int_request_rows_parsed') }}
 ),
 
 openai as (
@@ -30,26 +22,17 @@ accepted_usage as (
 ),
 
 per_request as (
-    {%- for name, system in [('events', 'events'), ('litellm', 'litellm_spend_logs'),
-        ('langfuse', 'langfuse_observations')] %}
-        select
-            '{{ system }}' as source_system,
-            source_file,
-            landing_date,
-            line_number,
-            raw_line,
-            rejection_reason,
-            request_id,
-            case
-                when rejection_reason is null then md5(provider || '|' || request_id)
-            end as record_key,
-            case when rejection_reason is null then {{ canonical_content_hash() }} end
-                as content_hash
-        from {{ name }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    select
+        source_system,
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        rejection_reason,
+        request_id,
+        record_key,
+        content_hash
+    from request_rows
 ),
 
 provider_reports as (

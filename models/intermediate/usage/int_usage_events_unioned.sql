@@ -1,8 +1,9 @@
 -- Accepted per-request events of every per-request source (canonical events, LiteLLM
 -- SpendLogs, Langfuse generations), in canonical columns, each with the hash of its
 -- canonical content (to tell identical re-deliveries from conflicting ones).
--- Deduplication happens in fct_llm_requests (per refresh batch and by unique key), so
--- that filters on landing_date push down to the landed-file scans through this view.
+-- Read from int_request_rows_parsed (parsed once per refresh); deduplication happens in
+-- fct_llm_requests (per refresh batch and by unique key), so that filters on landing_date
+-- push down through this view to the stored rows.
 
 {%- set columns = [
     'source_file', 'landing_date', 'line_number', 'request_id', 'occurred_at', 'provider',
@@ -15,35 +16,19 @@
 
 with
 
-events as (
-    select * from {{ ref('stg_events__usage') }}
+parsed as (
+    select * from {{ ref('int_request_rows_parsed') }}
     where rejection_reason is null
 ),
 
-litellm as (
-    select * from {{ ref('stg_litellm__spend_logs') }}
-    where rejection_reason is null
-),
-
-langfuse as (
-    select * from {{ ref('stg_langfuse__observations') }}
-    where rejection_reason is null
-),
-
-unioned as (
-    {%- for name, system in [('events', 'events'), ('litellm', 'litellm_spend_logs'),
-        ('langfuse', 'langfuse_observations')] %}
-        select
-            '{{ system }}' as source_system,
-            {%- for col in columns %}
-                {{ col }},
-            {%- endfor %}
-            {{ canonical_content_hash() }} as content_hash
-        from {{ name }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+final as (
+    select
+        source_system,
+        {%- for col in columns %}
+            {{ col }},
+        {%- endfor %}
+        content_hash
+    from parsed
 )
 
-select * from unioned
+select * from final

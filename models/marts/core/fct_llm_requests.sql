@@ -23,18 +23,6 @@ priced as (
     {% endif %}
 ),
 
-deliveries as (
-    select
-        record_key,
-        count(*) as delivery_count,
-        count(distinct content_hash) as content_versions
-    from {{ ref('fct_landed_rows') }}
-    where
-        is_accepted
-        and source_system in ('events', 'litellm_spend_logs', 'langfuse_observations')
-    group by record_key
-),
-
 deduplicated as (
     select
         *,
@@ -44,6 +32,21 @@ deduplicated as (
         partition by provider, request_id
         order by landing_date desc, source_file desc, line_number desc
     ) = 1
+),
+
+-- Delivery counts over every landing day, for the requests of this batch only: the
+-- semi-join keeps the aggregate proportional to the batch, not to the history.
+deliveries as (
+    select
+        record_key,
+        count(*) as delivery_count,
+        count(distinct content_hash) as content_versions
+    from {{ ref('fct_landed_rows') }}
+    where
+        is_accepted
+        and source_system in ('events', 'litellm_spend_logs', 'langfuse_observations')
+        and record_key in (select deduplicated.request_key from deduplicated)
+    group by record_key
 ),
 
 counted as (
