@@ -919,23 +919,40 @@ def render_json(report: dict) -> str:
 CSV_HEADER = ["section", "row", "field", "value"]
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV
+# injection"): = + - @, and tab / carriage return, which some of them strip first.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_csv_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: prefixed with ' when it could start a
+    formula. Only for text: numbers (negative ones too) are written as numbers."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        return str(value)  # a number, e.g. -0.25: never a formula, left as is
+    return neutralize_csv_text(str(value))
 
 
 def render_csv(report: dict) -> str:
-    """Long format: one line per (section, row, field) with the exact value (see docs)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    """Long format: one line per (section, row, field) with the exact value (see docs).
+    RFC 4180 line ends (CRLF), so a carriage return inside a name is quoted too; text that
+    a spreadsheet would run as a formula is neutralized (`neutralize_csv_text`)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for key, value in report["period"].items():
         writer.writerow(["period", 1, key, _csv_value(value)])
     for key, value in report["filters"].items():
-        writer.writerow(["filters", 1, key, value])
+        writer.writerow(["filters", 1, key, _csv_value(value)])
     for key, value in report["summary"].items():
         writer.writerow(["summary", 1, key, _csv_value(value)])
     tables = [(s.key, report.get(s.key, [])) for s in SECTIONS] + [
@@ -944,7 +961,7 @@ def render_csv(report: dict) -> str:
     for name, rows in tables:
         for number, row in enumerate(rows, start=1):
             for key, value in row.items():
-                writer.writerow([name, number, key, _csv_value(value)])
+                writer.writerow([name, number, neutralize_csv_text(key), _csv_value(value)])
     return out.getvalue()
 
 
