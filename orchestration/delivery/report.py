@@ -387,11 +387,26 @@ _SCOPE_FILTERS = {"team": "team", "client": "client", "user": "user"}
 
 def _scope_clause(q, scope_column: str) -> tuple[str, list]:
     """Budgets, anomalies and alerts are per scope: a --team/--client/--user filter keeps the
-    rows of that scope only."""
+    rows of that scope only.
+
+    Within a team's view (a --team filter, always there for a team token of the API) a
+    client's rows are left out (a client's spend spans teams) and a user's rows are kept
+    only for a user whose usage is all in that team: a team never reads another team's
+    figures through a user or client filter."""
     clauses, params = [], []
+    team = q.filters.get("team")
     for name in sorted(q.filters):
-        clauses.append(f"({scope_column} = ? and scope_id = ?)")
+        if team is not None and name == "client":
+            continue
+        clause = f"{scope_column} = ? and scope_id = ?"
         params += [_SCOPE_FILTERS[name], q.filters[name]]
+        if team is not None and name == "user":
+            clause += (
+                " and scope_id in (select user_id from fct_daily_usage group by user_id"
+                " having min(team) = ? and max(team) = ?)"
+            )
+            params += [team, team]
+        clauses.append(f"({clause})")
     return (" and (" + " or ".join(clauses) + ")" if clauses else ""), params
 
 
@@ -460,8 +475,12 @@ def alerts(con, q):
 
 def latency_percentiles(con, q):
     """Latency and TTFT percentiles per model on the last day of the period with traffic
-    (percentiles do not add up over days, so the report shows one day)."""
-    if not relation_exists(con, "rpt_latency_percentiles"):
+    (percentiles do not add up over days, so the report shows one day).
+
+    The mart is per model over every team's requests: with a --team/--client/--user filter
+    the section is left out, so a team's report (and a team token of the API) never shows
+    figures made of other teams' requests."""
+    if q.filters or not relation_exists(con, "rpt_latency_percentiles"):
         return []
     return _rows(
         con,
