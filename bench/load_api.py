@@ -5,9 +5,10 @@
 Builds a sample warehouse once (generated data, `aiusage build`, cached under
 bench/.cache/api_<days>d_<events>/, reused while it is published there), creates a team token and an
 admin token, starts `aiusage serve` on 127.0.0.1 in a subprocess, and drives `--clients`
-concurrent clients (asyncio + httpx, keep-alive, each sending its next request as soon as the
-previous answer arrives) for `--duration` seconds against the main endpoints, half of them
-with the team token, half with the admin token, over two periods (7 and 30 days). One pass
+concurrent clients (asyncio, one keep-alive HTTP/1.1 connection each, sending the next
+request as soon as the previous answer arrives) for `--duration` seconds against the main
+endpoints, half of them with the team token, half with the admin token, over two periods (7
+and 30 days). One pass
 over every request shape warms the server up first (not measured).
 
 Prints a Markdown table: requests, requests/s, p50/p95/p99/max latency and errors (any
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -29,6 +32,7 @@ import time
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -116,43 +120,85 @@ def request_shapes(team: str, tokens: dict[str, str]) -> list[tuple[str, str, di
     return shapes
 
 
-async def drive(base: str, shapes, clients: int, duration: float):
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client connection (GET only): far less client CPU per
+    request than a full client library, so the numbers measure the server."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def get(self, target: str, token: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\n{auth}\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        if length is None:
+            raise ConnectionError(f"no Content-Length in the answer to {target}")
+        await self.reader.readexactly(int(length.group(1)))
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+
+
+async def drive(port: int, shapes, clients: int, duration: float):
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+    targets = [
+        (label, path + ("?" + urlencode(params) if params else ""), token)
+        for label, path, params, token in shapes
+    ]
 
-        async def call(shape) -> tuple[float, bool]:
-            _, path, params, token = shape
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            start = time.perf_counter()
-            try:
-                response = await http.get(path, params=params, headers=headers)
-                await response.aread()
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            return time.perf_counter() - start, ok
+    async def call(connection: Connection, target) -> tuple[float, bool]:
+        _, url, token = target
+        start = time.perf_counter()
+        try:
+            ok = await connection.get(url, token) == 200
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+            await connection.close()
+            connection.writer = None
+            ok = False
+        return time.perf_counter() - start, ok
 
-        for shape in shapes:  # warm-up, not measured
-            await call(shape)
+    warm = Connection("127.0.0.1", port)
+    for target in targets:  # warm-up, not measured
+        await call(warm, target)
+    await warm.close()
 
-        deadline = time.perf_counter() + duration
+    deadline = time.perf_counter() + duration
 
-        async def client(offset: int):
-            i = offset
-            while time.perf_counter() < deadline:
-                shape = shapes[i % len(shapes)]
-                elapsed, ok = await call(shape)
-                latencies[shape[0]].append(elapsed)
-                if not ok:
-                    errors[shape[0]] += 1
-                i += 1
+    async def client(offset: int):
+        connection = Connection("127.0.0.1", port)
+        i = offset
+        while time.perf_counter() < deadline:
+            target = targets[i % len(targets)]
+            elapsed, ok = await call(connection, target)
+            latencies[target[0]].append(elapsed)
+            if not ok:
+                errors[target[0]] += 1
+            i += 1
+        await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(n * 7) for n in range(clients)))
-        wall = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n * 7) for n in range(clients)))
+    wall = time.perf_counter() - started
     return latencies, errors, wall
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -222,7 +268,9 @@ def main() -> None:
                 raise SystemExit("aiusage serve did not start")
             time.sleep(0.2)
         shapes = request_shapes(team, tokens)
-        latencies, errors, wall = asyncio.run(drive(base, shapes, args.clients, args.duration))
+        cpu_before = cpu_seconds(server.pid)
+        latencies, errors, wall = asyncio.run(drive(port, shapes, args.clients, args.duration))
+        server_cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         try:
@@ -235,6 +283,13 @@ def main() -> None:
         f"{platform.python_implementation()} {platform.python_version()})\n"
     )
     print(table(latencies, errors, wall))
+    served = sum(len(v) for v in latencies.values())
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"\nServer CPU: {server_cpu:.1f} s for {served} requests "
+        f"({1000 * server_cpu / max(served, 1):.2f} ms per request, warm-up excluded); "
+        f"1-minute load average at the end: {load:.1f}."
+    )
 
 
 if __name__ == "__main__":

@@ -409,7 +409,7 @@ def create_app(
         return JSONResponse({"detail": str(error)}, status_code=400)
 
     @app.get("/health", tags=["meta"], response_model=Health)
-    def health() -> dict:
+    async def health() -> dict:
         return {"status": "ok", "warehouse": store.exists()}
 
     @app.get("/api/v1/me", tags=["meta"], response_model=Me, responses=ERRORS)
