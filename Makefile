@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo build test test-fast lint format format-sql validate docs dagster bench clean browser serve
+.PHONY: install demo build test test-fast lint format format-sql validate docs dagster bench clean browser serve bench-api
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ dagster: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+## API load benchmark (not part of `make test`): 50 clients for 30 s against `aiusage serve`.
+bench-api: install
+	$(BIN)/python bench/load_api.py $(BENCH_API_ARGS)
 
 ## The team API and dashboard on http://127.0.0.1:8321 (tokens: aiusage tokens create).
 serve: install

@@ -189,9 +189,20 @@ def serve(host, port, rate_limit) -> None:
     from orchestration.delivery.state import state_path
 
     settings = Settings.from_env()
-    limit = rate_limit or int(os.environ.get("AIUSAGE_API_RATE_LIMIT") or 120)
+    try:
+        limit = rate_limit or int(os.environ.get("AIUSAGE_API_RATE_LIMIT") or 120)
+    except ValueError as error:
+        raise click.ClickException(
+            "AIUSAGE_API_RATE_LIMIT must be a whole number of requests per minute"
+        ) from error
+    if limit < 1:
+        raise click.ClickException("AIUSAGE_API_RATE_LIMIT must be at least 1")
     app = create_app(
-        lambda: reader_duckdb_path(settings), state_path(settings), rate_limit_per_minute=limit
+        lambda: reader_duckdb_path(settings),
+        state_path(settings),
+        rate_limit_per_minute=limit,
+        # a published snapshot never changes: keep it open; the build file is the builder's
+        hold_open=lambda path: path != settings.duckdb_path,
     )
     click.echo(f"aiusage API on http://{host}:{port}/ (OpenAPI: /openapi.json)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

@@ -387,11 +387,26 @@ _SCOPE_FILTERS = {"team": "team", "client": "client", "user": "user"}
 
 def _scope_clause(q, scope_column: str) -> tuple[str, list]:
     """Budgets, anomalies and alerts are per scope: a --team/--client/--user filter keeps the
-    rows of that scope only."""
+    rows of that scope only.
+
+    Within a team's view (a --team filter, always there for a team token of the API) a
+    client's rows are left out (a client's spend spans teams) and a user's rows are kept
+    only for a user whose usage is all in that team: a team never reads another team's
+    figures through a user or client filter."""
     clauses, params = [], []
+    team = q.filters.get("team")
     for name in sorted(q.filters):
-        clauses.append(f"({scope_column} = ? and scope_id = ?)")
+        if team is not None and name == "client":
+            continue
+        clause = f"{scope_column} = ? and scope_id = ?"
         params += [_SCOPE_FILTERS[name], q.filters[name]]
+        if team is not None and name == "user":
+            clause += (
+                " and scope_id in (select user_id from fct_daily_usage group by user_id"
+                " having min(team) = ? and max(team) = ?)"
+            )
+            params += [team, team]
+        clauses.append(f"({clause})")
     return (" and (" + " or ".join(clauses) + ")" if clauses else ""), params
 
 
@@ -460,8 +475,12 @@ def alerts(con, q):
 
 def latency_percentiles(con, q):
     """Latency and TTFT percentiles per model on the last day of the period with traffic
-    (percentiles do not add up over days, so the report shows one day)."""
-    if not relation_exists(con, "rpt_latency_percentiles"):
+    (percentiles do not add up over days, so the report shows one day).
+
+    The mart is per model over every team's requests: with a --team/--client/--user filter
+    the section is left out, so a team's report (and a team token of the API) never shows
+    figures made of other teams' requests."""
+    if q.filters or not relation_exists(con, "rpt_latency_percentiles"):
         return []
     return _rows(
         con,
@@ -919,23 +938,40 @@ def render_json(report: dict) -> str:
 CSV_HEADER = ["section", "row", "field", "value"]
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV
+# injection"): = + - @, and tab / carriage return, which some of them strip first.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_csv_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text: prefixed with ' when it could start a
+    formula. Only for text: numbers (negative ones too) are written as numbers."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def _csv_value(value) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        return str(value)  # a number, e.g. -0.25: never a formula, left as is
+    return neutralize_csv_text(str(value))
 
 
 def render_csv(report: dict) -> str:
-    """Long format: one line per (section, row, field) with the exact value (see docs)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    """Long format: one line per (section, row, field) with the exact value (see docs).
+    RFC 4180 line ends (CRLF), so a carriage return inside a name is quoted too; text that
+    a spreadsheet would run as a formula is neutralized (`neutralize_csv_text`)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for key, value in report["period"].items():
         writer.writerow(["period", 1, key, _csv_value(value)])
     for key, value in report["filters"].items():
-        writer.writerow(["filters", 1, key, value])
+        writer.writerow(["filters", 1, key, _csv_value(value)])
     for key, value in report["summary"].items():
         writer.writerow(["summary", 1, key, _csv_value(value)])
     tables = [(s.key, report.get(s.key, [])) for s in SECTIONS] + [
@@ -944,7 +980,7 @@ def render_csv(report: dict) -> str:
     for name, rows in tables:
         for number, row in enumerate(rows, start=1):
             for key, value in row.items():
-                writer.writerow([name, number, key, _csv_value(value)])
+                writer.writerow([name, number, neutralize_csv_text(key), _csv_value(value)])
     return out.getvalue()
 
 

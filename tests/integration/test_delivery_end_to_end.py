@@ -170,5 +170,7 @@ def test_static_dashboard_export_opens_from_disk(sample_warehouse, browser, tmp_
     browser.screenshot(shot)
     keep_artifact(shot)
     assert browser.console_errors == []
-    assert all(points[c] > 0 for c in CHARTS), points
+    # latency percentiles are per model over every team: left out of a team's export
+    assert points["chart-latency-percentiles"] == 0
+    assert all(points[c] > 0 for c in CHARTS if c != "chart-latency-percentiles"), points
     assert scope.endswith("team=legal")
