@@ -18,34 +18,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_DIR
-from tests.support.hostile import CANARY, CSV_INJECTION, SQL_LOOKING, good_event, line
+from tests.support.hostile import CANARY, CSV_INJECTION, SQL_LOOKING, draw, good_event, line
 
 pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
 
 AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
-
-
-def _draw(strategy, examples: int) -> list:
-    """`examples` values of a strategy, the same on every run (derandomized hypothesis)."""
-    drawn: list = []
-
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(value):
-        drawn.append(value)
-
-    collect()
-    return drawn
 
 
 def _content_lines(text: str) -> list[str]:
@@ -70,8 +50,8 @@ def hostile_warehouse(tmp_path_factory):
     inbox = root / "inbox"
     inbox.mkdir()
 
-    good = [{**event, "request_id": f"good-{n}"} for n, event in enumerate(_draw(good_event, 60))]
-    hostile = [row for rows in _draw(st.lists(line, min_size=5, max_size=10), 60) for row in rows]
+    good = [{**event, "request_id": f"good-{n}"} for n, event in enumerate(draw(good_event, 60))]
+    hostile = [row for rows in draw(st.lists(line, min_size=5, max_size=10), 60) for row in rows]
     jsonl = [json.dumps(e, ensure_ascii=False) for e in good] + hostile
     jsonl += [json.dumps(e, ensure_ascii=False) for e in good[:5]]  # re-delivered: duplicates
     (inbox / "hostile.jsonl").write_bytes(("\n".join(jsonl) + "\n").encode("utf-8"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 CANARY = "aiusage_pwned"  # a file or table of this name must never appear
@@ -117,3 +118,23 @@ line = st.one_of(
     hostile_event.map(dumps),
     not_json,
 )
+
+
+def draw(strategy, examples: int) -> list:
+    """`examples` values of a strategy, the same on every run (derandomized hypothesis), for
+    tests that feed many generated rows to one expensive step (a build, a GX suite)."""
+    drawn: list = []
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(value):
+        drawn.append(value)
+
+    collect()
+    return drawn

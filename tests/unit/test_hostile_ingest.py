@@ -1,5 +1,6 @@
-"""Property-based: `aiusage ingest` never crashes on hostile records and accounts for every
-row. The build over hostile landed files is in tests/integration/test_hostile_build.py."""
+"""Property-based: `aiusage ingest` and the blocking GX check of the landed batch never crash
+on hostile records and account for every row. The build over hostile landed files:
+tests/integration/test_hostile_build.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from orchestration.ingest import ingest
-from tests.support.hostile import hostile_event, line
+from tests.support.hostile import draw, hostile_event, line
 
 REQUIRED = ("request_id", "occurred_at", "provider", "model")
 PROPERTY = settings(
@@ -110,3 +111,23 @@ def test_hostile_records_in_any_format_land_one_line_per_row(tmp_path_factory, r
     else:
         assert parsed == content
     assert landed.invalid_rows == sum(_expected_invalid(json.dumps(row)) for row in content)
+
+
+def test_landed_batch_check_reads_hostile_lines_without_crashing(tmp_path):
+    """The blocking landed-batch suite (Great Expectations) over a few hundred generated
+    hostile lines: one row per line that staging counts, no exception (a crash there would
+    stop every refresh); the expectations fail, as they should."""
+    from orchestration.checks.expectations import read_landed_events
+    from orchestration.expectations import validate_events
+
+    lines = [row for rows in draw(st.lists(line, min_size=5, max_size=10), 40) for row in rows]
+    lines += ['{"request_id": "x", "input_tokens": ' + "9" * 400 + "}", "[" * 5000 + "]" * 5000]
+    lines += ["a\rb", "\r", '{"request_id": "y"}\r']
+    landed = tmp_path / "hostile.jsonl"
+    landed.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+    frame = read_landed_events([landed])
+    result = validate_events(frame, mostly=1.0, build_docs=False, docs_dir=tmp_path / "docs")
+
+    assert len(frame) == sum(1 for row in lines if row.strip(" \t\r"))
+    assert not result.success
