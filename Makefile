@@ -41,7 +41,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 ## Fault injection (killed refreshes, concurrent readers, full disk, hostile input builds):
-## several real refreshes, about 15 minutes on 2 cores; run by CI after `make test`.
+## several real refreshes (about 10 minutes of CPU on 2 cores); run by CI after `make test`.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow_ci
 

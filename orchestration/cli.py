@@ -127,14 +127,12 @@ def build(quiet, start_date=None, end_date=None, full_refresh=False) -> None:
     from orchestration.failures import diagnose, preflight
 
     preflight(settings)  # a missing seed or unreadable landing folder: one line, no run
-    if quiet:
-        import logging
-
-        logging.getLogger("dagster").setLevel(logging.WARNING)
     if quiet:  # only the outcome: no step logs, no dbt output (dagster-dbt writes to stdout)
         import contextlib
+        import logging
         import os
 
+        logging.getLogger("dagster").setLevel(logging.WARNING)
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             result = run_refresh(settings, options, log_level="CRITICAL")
     else:

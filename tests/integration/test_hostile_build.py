@@ -61,7 +61,9 @@ def hostile_warehouse(tmp_path_factory):
         for n, text in enumerate(CSV_INJECTION + SQL_LOOKING)
     ]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(injected[0]), lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(injected[0]), lineterminator="\n", quoting=csv.QUOTE_ALL
+    )
     writer.writeheader()
     writer.writerows(injected)
     writer.writerow({"request_id": "csv-broken"})  # a row missing required fields
