@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo build test test-fast lint format format-sql validate docs dagster bench clean browser serve bench-api
+.PHONY: install demo build test test-fast test-slow lint format format-sql validate docs dagster bench clean browser serve bench-api
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: install browser
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+## Fault injection (killed refreshes, concurrent readers, full disk, hostile input builds):
+## several real refreshes (about 10 minutes of CPU on 2 cores); run by CI after `make test`.
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow_ci
 
 ## Conventions checked by tools: ruff (Python), sqlfluff (SQL, dbt templater, DuckDB
 ## dialect), dbt-score (manifest: names by layer, descriptions, primary-key tests, layering,

@@ -11,6 +11,12 @@
     from {{ relation }}
 {%- endmacro %}
 
+{#- True for a line with content: not only spaces, tabs and carriage returns (a blank line of a
+    CRLF file is blank, not malformed). `aiusage ingest` counts rows with the same rule. -#}
+{% macro is_content_line(text) -%}
+    trim({{ text }}, ' ' || chr(9) || chr(13)) <> ''
+{%- endmacro %}
+
 {#- The line as a JSON object, or null when it is not one (-> malformed_json). -#}
 {% macro json_object_or_null(text) -%}
     case

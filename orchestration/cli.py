@@ -54,11 +54,12 @@ def generate(days, events_per_day, seed, end_date, no_progress) -> None:
     )
 
 
-def run_refresh(settings: Settings, options=None):
+def run_refresh(settings: Settings, options=None, log_level: str | None = None):
     """Run the refresh_warehouse job in-process; returns the Dagster execution result.
 
     `options` (orchestration.resources.RefreshOptions) sets a backfill range or a full
-    refresh, as the launchpad does through the warehouse resource's run config.
+    refresh, as the launchpad does through the warehouse resource's run config; `log_level`
+    the level of the console log (e.g. CRITICAL: no step logs, no stack traces).
     """
     from orchestration.project import ensure_manifest
 
@@ -69,6 +70,8 @@ def run_refresh(settings: Settings, options=None):
     defs = build_definitions(settings)
     job = defs.resolve_job_def("refresh_warehouse")
     run_config = options.run_config() if options is not None else {}
+    if log_level:
+        run_config = {**run_config, "loggers": {"console": {"config": {"log_level": log_level}}}}
     return job.execute_in_process(run_config=run_config, raise_on_error=False)
 
 
@@ -121,13 +124,26 @@ def build(quiet, start_date=None, end_date=None, full_refresh=False) -> None:
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    if quiet:
+    from orchestration.failures import diagnose, preflight
+
+    preflight(settings)  # a missing seed or unreadable landing folder: one line, no run
+    if quiet:  # only the outcome: no step logs, no dbt output (dagster-dbt writes to stdout)
+        import contextlib
         import logging
+        import os
 
         logging.getLogger("dagster").setLevel(logging.WARNING)
-    result = run_refresh(settings, options)
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            result = run_refresh(settings, options, log_level="CRITICAL")
+    else:
+        result = run_refresh(settings, options)
     if not result.success or _failed_checks(result):
-        click.echo("Refresh FAILED:\n" + explain_failure(result), err=True)
+        explanation = explain_failure(result)
+        diagnosis = diagnose(explanation, settings)
+        if diagnosis:
+            click.echo(f"Refresh FAILED: {diagnosis}", err=True)
+        else:
+            click.echo("Refresh FAILED:\n" + explanation, err=True)
         sys.exit(1)
     click.echo(f"Refresh succeeded. Warehouse: {settings.duckdb_path}")
     try:

@@ -678,8 +678,19 @@ def _to_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         raw = raw.astype(object)
     if pd.api.types.is_numeric_dtype(raw):
         return raw.astype("float64"), pd.Series(False, index=raw.index)
-    num = pd.to_numeric(raw, errors="coerce").astype("float64")
+    # An integer beyond the float range (JSON allows 1e400 written out) is unparseable here,
+    # as it is for the warehouse (try_cast to bigint), never an OverflowError.
+    num = pd.to_numeric(raw.map(_float_or_nan), errors="coerce").astype("float64")
     return num, raw.notna() & num.isna()
+
+
+def _float_or_nan(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool):
+        try:
+            float(v)
+        except OverflowError:
+            return float("nan")
+    return v
 
 
 def _to_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -24,6 +24,7 @@ refresh never reads half a file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -51,7 +52,19 @@ HASH_IN_NAME = re.compile(r"\.([0-9a-f]{16})\.(jsonl|json)$")
 
 
 class IngestError(click.ClickException):
-    """A delivered file that cannot be landed (wrong format or shape)."""
+    """A delivered file that cannot be landed (wrong format or shape), or a landing folder
+    that cannot be written. The message is one line naming the file and what to fix."""
+
+    def format_message(self) -> str:
+        return " ".join(self.message.split())
+
+
+# Parsers that recurse (json) hit Python's recursion limit on deeply nested input: such a
+# record is malformed for the warehouse, never a crash of the ingest.
+PARSE_ERRORS = (json.JSONDecodeError, RecursionError)
+# A JSONL line of only these characters is blank (not a row); staging uses the same rule
+# (macro is_content_line), so the rows counted here are the rows the warehouse accounts for.
+BLANK = " \t\r"
 
 
 @dataclass
@@ -137,6 +150,8 @@ def _records_from_json(path: Path, text: str) -> list:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise IngestError(f"{path}: invalid JSON ({error}); JSON Lines need .jsonl") from error
+    except RecursionError as error:
+        raise IngestError(f"{path}: JSON nested too deeply to read; flatten it") from error
     if isinstance(document, list):
         return document
     if isinstance(document, dict) and isinstance(document.get("data"), list):
@@ -147,7 +162,12 @@ def _records_from_json(path: Path, text: str) -> list:
 
 
 def _records_from_csv(path: Path, text: str) -> list:
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    # A field may be as long as the file (the csv module's default limit is 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise IngestError(f"{path}: not a readable CSV file ({error}); re-export it") from error
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise IngestError(f"{path}: empty CSV (no header row)")
     header = [cell.strip() for cell in rows[0]]
@@ -175,7 +195,10 @@ def _records_from_parquet(path: Path) -> list:
     try:
         table = pq.read_table(path)
     except Exception as error:  # pyarrow raises several types for a bad file
-        raise IngestError(f"{path}: not a readable Parquet file ({error})") from error
+        raise IngestError(
+            f"{path}: not a readable Parquet file ({error}); re-export it or deliver it as "
+            "JSONL or CSV"
+        ) from error
     return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
 
 
@@ -190,12 +213,12 @@ def normalize_records(source: str, path: Path) -> tuple[str, int, int]:
             lines = text.split("\n")
             rows = invalid = 0
             for line in lines:
-                if not line.strip():
+                if not line.strip(BLANK):
                     continue
                 rows += 1
                 try:
                     record = json.loads(line)
-                except json.JSONDecodeError:
+                except PARSE_ERRORS:
                     invalid += 1
                     continue
                 invalid += _record_problem(source, record) is not None
@@ -241,7 +264,7 @@ def normalize_pages(source: str, path: Path) -> tuple[str, int, int]:
             landed = "[" + ",\n".join(_dumps(page) for page in document) + "]\n"
         pages = document if isinstance(document, list) else [document]
         counts = [_page_results(page) for page in pages]
-    except (json.JSONDecodeError, ValueError) as error:
+    except (*PARSE_ERRORS, ValueError) as error:
         raise IngestError(f"{path}: not a {source} page ({error})") from error
     return landed, sum(c[0] for c in counts), sum(c[1] for c in counts)
 
@@ -286,11 +309,20 @@ def land_file(
     if existing is not None:
         return LandedFile(path, existing, rows, invalid, skipped=True)
     target_dir = source_dir / f"dt={landing_date.isoformat()}"
-    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{_stem(path)}.{digest}.{extension}"
     temporary = target_dir / f".{target.name}.{os.getpid()}.tmp"
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # a half-written temporary never stays behind
+            temporary.unlink(missing_ok=True)
+        from orchestration.failures import os_error_message
+
+        raise IngestError(
+            os_error_message(error, "to the landing folder", "AIUSAGE_LANDING_DIR")
+        ) from error
     return LandedFile(path, target, rows, invalid, skipped=False)
 
 

@@ -167,8 +167,9 @@ def publish(
         raise FileNotFoundError(f"No warehouse to publish at {source}")
     root = settings.published_dir
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(root)
     build_id = new_build_id(run_id)
-    staging = root / f".{build_id}.tmp"
+    staging = root / f".{build_id}.{os.getpid()}.tmp"
     folder = root / build_id
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "marts").mkdir(parents=True)
@@ -236,6 +237,8 @@ def publish(
             **(metadata or {}),
         }
         (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+        _fsync(staging / DUCKDB_NAME)
+        fault_point("publish")
         os.replace(staging, folder)
         if views:
             with duckdb.connect(str(folder / DUCKDB_NAME)) as con:
@@ -260,7 +263,62 @@ def publish(
 def _swap_pointer(root: Path, build_id: str) -> None:
     tmp = root / f".{POINTER}.{os.getpid()}.tmp"
     tmp.write_text(build_id + "\n", encoding="utf-8")
+    _fsync(tmp)
     os.replace(tmp, root / POINTER)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file to disk before it is renamed into place (no empty file after a crash)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_TEMPORARY = re.compile(r"^\.(?:.+)\.(\d+)\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(root: Path) -> list[str]:
+    """Delete what a killed publish left behind: `.<build_id>.<pid>.tmp` folders and
+    `.CURRENT.<pid>.tmp` files whose process is gone (a live publisher's are kept)."""
+    removed = []
+    for path in root.iterdir() if root.is_dir() else []:
+        match = _TEMPORARY.match(path.name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
+
+
+def fault_point(name: str) -> None:
+    """Test hook for the crash-recovery tests: when AIUSAGE_FAULT_POINT names this point,
+    write `<AIUSAGE_FAULT_MARKER>` and wait there to be killed. Inert when the variable is
+    unset (the default)."""
+    if os.environ.get("AIUSAGE_FAULT_POINT") != name:
+        return
+    import time
+
+    marker = os.environ.get("AIUSAGE_FAULT_MARKER")
+    if marker:
+        Path(marker).write_text(f"{name} {os.getpid()}\n", encoding="utf-8")
+    time.sleep(float(os.environ.get("AIUSAGE_FAULT_SECONDS") or 600))
 
 
 def snapshots(settings: Settings) -> list[str]:

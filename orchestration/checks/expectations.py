@@ -43,22 +43,24 @@ EVENT_COLUMNS = [
 
 def read_landed_events(paths) -> pd.DataFrame:
     """Landed JSONL lines as rows; a line that is not a JSON object becomes an all-null row,
-    so it counts against the batch instead of vanishing."""
+    so it counts against the batch instead of vanishing. Lines and blank lines as staging
+    sees them (split on newline only; blank = spaces, tabs, carriage returns); a line
+    nested too deeply for Python's parser is not an object either."""
     rows = []
     for path in paths:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
-                rows.append(
-                    {c: record.get(c) for c in EVENT_COLUMNS}
-                    if isinstance(record, dict)
-                    else dict.fromkeys(EVENT_COLUMNS)
-                )
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        for line in text.split("\n"):
+            if not line.strip(" \t\r"):
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                record = None
+            rows.append(
+                {c: record.get(c) for c in EVENT_COLUMNS}
+                if isinstance(record, dict)
+                else dict.fromkeys(EVENT_COLUMNS)
+            )
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 

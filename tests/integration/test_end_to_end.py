@@ -108,13 +108,20 @@ def test_daily_mart_totals_equal_request_fact(built_warehouse):
 
 
 def test_second_refresh_changes_nothing(tmp_path):
-    """A refresh with no new data changes no mart. Its own small warehouse: other tests read
-    the shared one at the same time, DuckDB has one writer, and landed rows are keyed by
-    their file path, so a copy elsewhere would not be the same warehouse."""
+    """Idempotency: a refresh with no new data, after the same delivered file is ingested a
+    second time, changes no mart (every mart under models/marts, found from the manifest)
+    and publishes byte-identical Parquet marts. Its own small warehouse: other tests read the
+    shared one at the same time, DuckDB has one writer, and landed rows are keyed by their
+    file path, so a copy elsewhere would not be the same warehouse."""
+    import json
     from datetime import date
 
-    from orchestration.cli import run_refresh
+    from click.testing import CliRunner
+
+    from orchestration.cli import main, run_refresh
     from orchestration.generate import generate
+    from orchestration.project import warehouse_project
+    from orchestration.publish import current_build_id, mart_relations
     from orchestration.settings import Settings
 
     saved = dict(os.environ)
@@ -137,24 +144,59 @@ def test_second_refresh_changes_nothing(tmp_path):
             end_date=date(2026, 11, 20),
             progress=False,
         )
+        # one delivered file, landed through `aiusage ingest` (late events of a known day)
+        delivered = tmp_path / "inbox" / "late.jsonl"
+        delivered.parent.mkdir()
+        late = [
+            {
+                "request_id": f"late-{n}",
+                "occurred_at": f"2026-11-19T10:{n:02d}:00Z",
+                "provider": "openai",
+                "model": "gpt-4o-mini",
+                "team": "search",
+                "input_tokens": 100 + n,
+                "output_tokens": 10,
+            }
+            for n in range(5)
+        ]
+        delivered.write_text("".join(json.dumps(e) + "\n" for e in late), encoding="utf-8")
+        ingest = ["ingest", "events", str(delivered), "--landing-date", "2026-11-20"]
+        assert CliRunner().invoke(main, ingest).exit_code == 0
         assert run_refresh(settings).success
-        marts = ["fct_llm_requests", "fct_daily_usage", "fct_rejected_events", "rpt_cost_by_team"]
-        marts += ["rpt_usage_by_prompt_version", "rpt_model_substitution", "rpt_model_efficiency"]
-        marts += ["rpt_daily_trend", "rpt_cost_per_active_user", "dim_dates", "dim_users"]
-        marts += ["rpt_latency_percentiles", "rpt_latency_by_hour", "rpt_error_rates"]
-        marts += ["rpt_token_distribution", "rpt_budget_status", "rpt_cost_anomalies"]
-        marts += ["rpt_alerts", "fct_landed_rows", "rpt_landing_accounting"]
+        marts = mart_relations(warehouse_project.manifest_path)
+        assert len(marts) > 20
+        first = current_build_id(settings)
+
+        def landed():
+            return sorted(
+                p.relative_to(settings.landing_dir) for p in settings.landing_dir.rglob("*")
+            )
 
         def checksums():
             return {
-                m: _query(settings, f"select count(*), sum(hash(t)) from {m} as t")[0]
+                m.name: _query(
+                    settings, f'select count(*), sum(hash(t)) from "{m.schema}"."{m.name}" as t'
+                )[0]
                 for m in marts
             }
 
-        before = checksums()
+        before, files = checksums(), landed()
         assert before["fct_llm_requests"][0] > 0
+        late_rows = _query(
+            settings, "select count(*) from fct_llm_requests where request_id like 'late-%'"
+        )
+        assert late_rows == [(5,)]
+        again = CliRunner().invoke(main, ingest)
+        assert again.exit_code == 0 and "1 skipped as already landed" in again.output
+        assert landed() == files
         assert run_refresh(settings).success
         assert checksums() == before
+        second = current_build_id(settings)
+        assert second != first
+        for mart in marts:  # the published Parquet files are byte-identical
+            name = f"marts/{mart.name}.parquet"
+            old = (settings.published_dir / first / name).read_bytes()
+            assert (settings.published_dir / second / name).read_bytes() == old, mart.name
     finally:  # run_refresh exports the settings; give the other tests their environment back
         os.environ.clear()
         os.environ.update(saved)

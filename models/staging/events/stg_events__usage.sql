@@ -25,7 +25,7 @@ non_blank as (
         line_number,
         rtrim(raw_line, chr(13)) as raw_line
     from lines
-    where trim(raw_line) <> ''
+    where {{ is_content_line('raw_line') }}
 ),
 
 parsed as (

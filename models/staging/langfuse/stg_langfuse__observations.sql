@@ -28,7 +28,7 @@ parsed as (
         rtrim(raw_line, chr(13)) as raw_line,
         {{ json_object_or_null('rtrim(raw_line, chr(13))') }} as j
     from lines
-    where trim(raw_line) <> ''
+    where {{ is_content_line('raw_line') }}
 ),
 
 extracted as (

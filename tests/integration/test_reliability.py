@@ -1,0 +1,312 @@
+"""Reliability under faults, in `make test-slow` (several real refreshes, minutes each):
+
+* a refresh killed with SIGKILL during staging, during an incremental merge and during
+  publish is followed by a refresh that completes, and the marts then equal those of a
+  clean build of the same landing files; the DuckDB file stays readable after every kill;
+* a reader querying the published snapshot in another process during a refresh that lands
+  new data never gets a lock error and only ever sees the old or the new complete state;
+* a full disk under the warehouse fails the refresh with one readable line and leaves the
+  published snapshot untouched.
+
+Every refresh is `aiusage build` in a subprocess of its own process group, killed as a
+crash would (the whole group: the Dagster process and its dbt child).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import PROJECT_DIR
+
+pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
+
+AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
+TOTALS_SQL = """
+    select
+        (select count(*) from fct_llm_requests),
+        (select sum(requests) from fct_daily_usage),
+        (select sum(landed_rows) from rpt_landing_accounting),
+        (select sum(rejected_rows) from rpt_landing_accounting)
+"""
+READER = """
+import json, sys, time, duckdb
+from pathlib import Path
+from orchestration.publish import reader_duckdb_path
+out, stop = Path(sys.argv[1]), Path(sys.argv[2])
+with out.open("w") as handle:
+    while not stop.exists():
+        try:
+            path = reader_duckdb_path()
+            with duckdb.connect(str(path), read_only=True) as con:
+                row = con.execute(sys.argv[3]).fetchone()
+            handle.write(json.dumps({"build": path.parent.name, "totals": list(row)}) + "\\n")
+        except Exception as error:  # every failure is recorded; the test wants none
+            handle.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\\n")
+        handle.flush()
+        time.sleep(0.02)
+"""
+
+
+def _env(root: Path, **extra) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "AIUSAGE_LANDING_DIR": str(root / "landing"),
+        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
+        "AIUSAGE_GX_DOCS_DIR": str(root / "gx_docs"),
+        "AIUSAGE_REPORTS_DIR": str(root / "reports"),
+        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.json"),
+    }
+    env.pop("SLACK_WEBHOOK_URL", None)
+    env.pop("AIUSAGE_SMTP_HOST", None)
+    env.update(extra)
+    return env
+
+
+class Build:
+    """`aiusage build` in its own process group, its output collected line by line."""
+
+    def __init__(self, env: dict[str, str], argv: list[str] | None = None):
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            argv or [AIUSAGE, "build"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, predicate, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return
+            if self.process.poll() is not None:
+                self._reader.join(5)
+                if predicate(self):
+                    return
+                tail = "".join(self.lines[-40:])
+                raise AssertionError(f"the refresh ended before the kill point:\n{tail}")
+            time.sleep(0.05)
+        raise AssertionError("kill point not reached in time")
+
+    def saw(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        self._reader.join(5)
+
+    def finish(self, timeout: float = 900) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+def _checksums(duckdb_path: Path) -> dict:
+    from orchestration.project import warehouse_project
+    from orchestration.publish import mart_relations
+
+    marts = mart_relations(warehouse_project.manifest_path)
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return {
+            m.name: con.execute(
+                f'select count(*), sum(hash(t)) from "{m.schema}"."{m.name}" as t'
+            ).fetchone()
+            for m in marts
+        }
+
+
+def _readable(duckdb_path: Path) -> int:
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        (tables,) = con.execute("select count(*) from information_schema.tables").fetchone()
+    return tables
+
+
+def _current(root: Path) -> str:
+    return (root / "published" / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+def _generate(landing: Path, days: int, end: date, seed: int) -> None:
+    from orchestration.generate import generate
+
+    generate(landing, days=days, events_per_day=150, seed=seed, end_date=end, progress=False)
+
+
+@pytest.fixture(scope="module")
+def crashed_then_recovered(tmp_path_factory):
+    """A warehouse built from 3 landing days; a 4th day lands; refreshes are killed during
+    staging, during the merge of fct_llm_requests and during publish; then a refresh runs
+    to the end while a reader queries the published snapshot in a loop."""
+    root = tmp_path_factory.mktemp("crash")
+    env = _env(root)
+    _generate(root / "landing", days=3, end=date(2026, 11, 19), seed=7)
+    base = Build(env)
+    assert base.finish() == 0, base.output[-3000:]
+    old_build = _current(root)
+    old_totals = list(_query(root / "published" / old_build / "warehouse.duckdb"))
+    _generate(root / "landing", days=1, end=date(2026, 11, 20), seed=8)  # new data
+
+    kills = {}
+    staging = Build(env)
+    staging.wait_for(lambda b: b.saw("START sql view model main.stg_"))
+    staging.kill()
+    kills["staging"] = (_readable(root / "warehouse.duckdb"), _current(root))
+
+    merge = Build(env)
+    merge.wait_for(lambda b: b.saw("START sql incremental model main.fct_llm_requests"))
+    time.sleep(0.5)  # inside the delete+insert of the merge
+    merge.kill()
+    kills["merge"] = (_readable(root / "warehouse.duckdb"), _current(root))
+
+    marker = root / "fault_marker"
+    publish = Build(env | {"AIUSAGE_FAULT_POINT": "publish", "AIUSAGE_FAULT_MARKER": str(marker)})
+    publish.wait_for(lambda b: marker.exists())
+    publish.kill()
+    leftovers = sorted(p.name for p in (root / "published").iterdir() if p.name.startswith("."))
+    kills["publish"] = (_readable(root / "warehouse.duckdb"), _current(root))
+
+    stop, answers = root / "reader.stop", root / "reader.jsonl"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(answers), str(stop), TOTALS_SQL],
+        cwd=PROJECT_DIR,
+        env=env,
+    )
+    try:
+        time.sleep(2)  # the reader is answering from the old snapshot
+        final = Build(env)
+        code = final.finish()
+        time.sleep(2)  # ... and then from the new one
+    finally:
+        stop.touch()
+        reader.wait(60)
+    assert code == 0, final.output[-3000:]
+    return {
+        "root": root,
+        "env": env,
+        "old_build": old_build,
+        "old_totals": old_totals,
+        "kills": kills,
+        "publish_leftovers": leftovers,
+        "answers": [json.loads(line) for line in answers.read_text().splitlines()],
+        "remaining": sorted(p.name for p in (root / "published").iterdir()),
+    }
+
+
+def _query(path: Path) -> tuple:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(TOTALS_SQL).fetchone()
+
+
+def test_killed_refreshes_recover_to_the_marts_of_a_clean_build(crashed_then_recovered):
+    run = crashed_then_recovered
+    root = run["root"]
+    for point, (tables, current) in run["kills"].items():
+        assert tables > 0, point  # the DuckDB file opened and answered after the kill
+        assert current == run["old_build"], point  # no kill changed what readers see
+    assert any(name.endswith(".tmp") for name in run["publish_leftovers"])  # killed mid-publish
+    new_build = _current(root)
+    assert new_build != run["old_build"]
+    # the killed publish left nothing behind once a publish completed
+    assert not [name for name in run["remaining"] if name.startswith(".")]
+    recovered = _checksums(root / "warehouse.duckdb")
+    assert recovered == _checksums(root / "published" / new_build / "warehouse.duckdb")
+
+    clean_env = run["env"] | {
+        "AIUSAGE_DUCKDB_PATH": str(root / "clean.duckdb"),
+        "AIUSAGE_PUBLISHED_DIR": str(root / "clean_published"),
+    }
+    clean = Build(clean_env)  # same landing files, from nothing
+    assert clean.finish() == 0, clean.output[-3000:]
+    assert recovered == _checksums(root / "clean.duckdb")
+    (new_requests, *_) = _query(root / "clean.duckdb")
+    assert new_requests > run["old_totals"][0]
+
+
+def test_readers_never_block_and_see_only_whole_snapshots(crashed_then_recovered):
+    run = crashed_then_recovered
+    answers = run["answers"]
+    errors = [a["error"] for a in answers if "error" in a]
+    assert errors == []
+    new_build = _current(run["root"])
+    new_totals = list(_query(run["root"] / "published" / new_build / "warehouse.duckdb"))
+    assert new_totals != run["old_totals"]
+    seen = {a["build"]: a["totals"] for a in answers}
+    assert set(seen) == {run["old_build"], new_build}  # the swap happened while reading
+    for answer in answers:
+        expected = run["old_totals"] if answer["build"] == run["old_build"] else new_totals
+        assert answer["totals"] == expected, answer
+    # requests = daily requests, landed = accepted + duplicates + rejected: whole states only
+    for totals in (run["old_totals"], new_totals):
+        assert totals[0] == totals[1]
+    assert len(answers) > 50
+
+
+def test_full_disk_fails_with_one_line_and_keeps_the_published_snapshot(tmp_path):
+    """The warehouse folder on a 2 MB tmpfs (a user + mount namespace): the refresh fails
+    with one line naming the full disk; CURRENT still names the same readable snapshot."""
+    from orchestration.publish import Mart, publish
+    from orchestration.settings import Settings
+
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare not available")
+    probe = subprocess.run(
+        ["unshare", "-r", "-m", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {tmp_path}"],
+        capture_output=True,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {probe.stderr.decode().strip()}")
+    root = tmp_path / "warehouse"
+    full = tmp_path / "full"
+    full.mkdir()
+    env = _env(root, AIUSAGE_DUCKDB_PATH=str(full / "warehouse.duckdb"))
+    _generate(root / "landing", days=2, end=date(2026, 11, 20), seed=9)
+    previous = root / "previous.duckdb"  # the snapshot readers have now
+    with duckdb.connect(str(previous)) as con:
+        con.execute("create table fct_daily_usage as select 7 as requests")
+    settings = Settings.from_env({**env, "AIUSAGE_DUCKDB_PATH": str(previous)})
+    publish(settings, [Mart("fct_daily_usage", "main")], run_id="previous")
+    before = _current(root)
+    snapshot = root / "published" / before / "warehouse.duckdb"
+    snapshot_bytes = snapshot.read_bytes()
+
+    script = f'mount -t tmpfs -o size=2m tmpfs "{full}" && exec "{AIUSAGE}" build --quiet'
+    build = Build(env, ["unshare", "-r", "-m", "sh", "-c", script])
+    code = build.finish()
+
+    assert code == 1, build.output[-3000:]
+    lines = [line for line in build.output.splitlines() if line.strip()]
+    assert "Traceback" not in build.output
+    assert len(lines) == 1, build.output[-3000:]
+    assert lines[0].startswith("Refresh FAILED: no space left on the device writing ")
+    assert str(full) in lines[0] and "free disk space" in lines[0]
+    assert _current(root) == before
+    assert snapshot.read_bytes() == snapshot_bytes
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("select requests from fct_daily_usage").fetchall() == [(7,)]
