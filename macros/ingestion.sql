@@ -105,7 +105,7 @@
     md5(concat_ws(
         '|'
         {%- for f in fields %},
-        coalesce(cast({{ f }} as varchar), '\\N')
+        coalesce(cast({{ f }} as string), '\\N')
         {%- endfor %}
     ))
 {%- endmacro %}

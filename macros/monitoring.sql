@@ -81,7 +81,7 @@
     {%- set touched_days = [] -%}
     {%- if execute -%}
         {%- set days_query -%}
-            select distinct cast(usage_date as varchar)
+            select distinct cast(usage_date as string)
             from {{ ref('fct_llm_requests') }}
             where landing_date >= {{ landing_cutoff_date(ref('fct_llm_requests')) }}
             order by 1

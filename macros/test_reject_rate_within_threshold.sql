@@ -35,7 +35,7 @@
     select source_file
     from offending
     where error(
-        'reject rate above ' || cast({{ limit }} * 100 as varchar) || '% in '
+        'reject rate above ' || cast({{ limit }} * 100 as string) || '% in '
         || source_file || ' (' || rejected_rows || ' of ' || landed_rows
         || ' rows rejected; see fct_rejected_events)'
     ) is null

@@ -104,7 +104,7 @@
                 'bucket_end', bucket -> '$.end_time',
                 'bucket_end_at', bucket -> '$.ending_at',
                 'result', result
-            ) as varchar) as content_text
+            ) as string) as content_text
         from numbered
         union all
         select

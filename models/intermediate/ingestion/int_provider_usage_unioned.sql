@@ -30,7 +30,7 @@ unioned as (
 keyed as (
     select
         md5(concat_ws(
-            '|', provider, cast(bucket_start_at as varchar), cast(bucket_end_at as varchar),
+            '|', provider, cast(bucket_start_at as string), cast(bucket_end_at as string),
             coalesce(model_reported, '\N'), coalesce(project_id, '\N'),
             coalesce(api_key_id, '\N'), coalesce(user_id, '\N'), service_tier,
             coalesce(context_window, '\N')
@@ -38,7 +38,7 @@ keyed as (
         *,
         md5(concat_ws(
             '|', input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-            output_tokens, coalesce(cast(requests as varchar), '\N')
+            output_tokens, coalesce(cast(requests as string), '\N')
         )) as content_hash
     from unioned
 )

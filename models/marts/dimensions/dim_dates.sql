@@ -32,14 +32,14 @@ final as (
         cast(year(spine.date_day) as integer) as year_number,
         cast(quarter(spine.date_day) as integer) as quarter_number,
         cast(month(spine.date_day) as integer) as month_number,
-        cast(strftime(spine.date_day, '%B') as varchar) as month_name,
+        cast(strftime(spine.date_day, '%B') as string) as month_name,
         cast(date_trunc('month', spine.date_day) as date) as month_start_date,
         cast(day(last_day(spine.date_day)) as integer) as days_in_month,
         cast(isoyear(spine.date_day) as integer) as iso_year_number,
         cast(week(spine.date_day) as integer) as iso_week_number,
         cast(date_trunc('week', spine.date_day) as date) as week_start_date,
         cast(isodow(spine.date_day) as integer) as iso_day_of_week,
-        cast(strftime(spine.date_day, '%A') as varchar) as day_name,
+        cast(strftime(spine.date_day, '%A') as string) as day_name,
         cast(isodow(spine.date_day) >= 6 as boolean) as is_weekend,
         cast(usage_days.usage_date is not null as boolean) as has_usage
     from spine

@@ -39,10 +39,10 @@ aggregated as (
 
 final as (
     select
-        cast(aggregated.user_id as varchar) as user_id,
+        cast(aggregated.user_id as string) as user_id,
         cast(aggregated.user_id != '(unattributed)' as boolean) as is_attributed,
-        cast(main_team.team as varchar) as team,
-        cast(main_client.client as varchar) as main_client,
+        cast(main_team.team as string) as team,
+        cast(main_client.client as string) as main_client,
         cast(teams as bigint) as teams,
         cast(clients as bigint) as clients,
         cast(first_usage_date as date) as first_usage_date,

@@ -41,10 +41,10 @@ aggregated as (
 
 final as (
     select
-        cast(aggregated.workflow as varchar) as workflow,
+        cast(aggregated.workflow as string) as workflow,
         cast(aggregated.workflow != '(unattributed)' as boolean) as is_attributed,
-        cast(main_team.team as varchar) as team,
-        cast(main_task_type.task_type as varchar) as main_task_type,
+        cast(main_team.team as string) as team,
+        cast(main_task_type.task_type as string) as main_task_type,
         cast(task_types as bigint) as task_types,
         cast(models as bigint) as models,
         cast(first_usage_date as date) as first_usage_date,

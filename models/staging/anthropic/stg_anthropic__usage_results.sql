@@ -31,7 +31,7 @@ typed as (
         nullif(result ->> '$.model', '') as model_reported,
         nullif(result ->> '$.workspace_id', '') as project_id,
         nullif(result ->> '$.api_key_id', '') as api_key_id,
-        cast(null as varchar) as user_id,
+        cast(null as string) as user_id,
         lower(coalesce(nullif(result ->> '$.service_tier', ''), 'standard')) as service_tier,
         nullif(result ->> '$.context_window', '') as context_window,
         result ->> '$.uncached_input_tokens' as uncached_raw,
@@ -39,7 +39,7 @@ typed as (
         result ->> '$.cache_creation.ephemeral_5m_input_tokens' as cache_write_5m_raw,
         result ->> '$.cache_creation.ephemeral_1h_input_tokens' as cache_write_1h_tokens_raw,
         result ->> '$.output_tokens' as output_tokens_raw,
-        cast(null as varchar) as requests_raw
+        cast(null as string) as requests_raw
     from results
 ),
 

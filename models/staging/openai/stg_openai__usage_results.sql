@@ -37,11 +37,11 @@ typed as (
             when lower(result ->> '$.service_tier') in ('default', 'auto') then 'standard'
             else lower(coalesce(nullif(result ->> '$.service_tier', ''), 'standard'))
         end as service_tier,
-        cast(null as varchar) as context_window,
+        cast(null as string) as context_window,
         result ->> '$.input_tokens' as input_tokens_raw,
         result ->> '$.input_cached_tokens' as cache_read_tokens_raw,
         result ->> '$.input_cache_write_tokens' as cache_write_tokens_raw,
-        cast(null as varchar) as cache_write_1h_tokens_raw,
+        cast(null as string) as cache_write_1h_tokens_raw,
         result ->> '$.output_tokens' as output_tokens_raw,
         result ->> '$.num_model_requests' as requests_raw,
         {{ token_value("result ->> '$.input_uncached_tokens'") }} as uncached_reported
