@@ -1,26 +1,16 @@
 {#- Helpers shared by the staging models of every landed source (issue: ingestion). -#}
 
-{#- One row per line of each landed text file of the `source` CTE (read_text relation):
-    source_file, landing_date (from the dt= folder), line_number (1-based), raw_line. -#}
-{% macro landed_lines(relation='source') -%}
-    select
-        filename as source_file,
-        cast(regexp_extract(filename, 'dt=(\d{4}-\d{2}-\d{2})', 1) as date) as landing_date,
-        unnest(string_split(content, chr(10))) as raw_line,
-        unnest(generate_series(1, len(string_split(content, chr(10))))) as line_number
-    from {{ relation }}
-{%- endmacro %}
-
 {#- The line as a JSON object, or null when it is not one (-> malformed_json). -#}
 {% macro json_object_or_null(text) -%}
-    case
-        when json_valid({{ text }}) and left(ltrim({{ text }}), 1) = '{'
-            then json({{ text }})
-    end
+    case when {{ is_json_object(text) }} then {{ as_json(text) }} end
 {%- endmacro %}
 
 {#- A field that is a JSON object, or a string holding one (CSV exports, LiteLLM). -#}
 {% macro json_field_object(json_expression) -%}
+    {{ return(adapter.dispatch('json_field_object', 'aiusage')(json_expression)) }}
+{%- endmacro %}
+
+{% macro default__json_field_object(json_expression) -%}
     case
         when json_type({{ json_expression }}) = 'OBJECT' then {{ json_expression }}
         when json_type({{ json_expression }}) = 'VARCHAR'
@@ -28,6 +18,12 @@
             and json_type(json({{ json_expression }} ->> '$')) = 'OBJECT'
             then json({{ json_expression }} ->> '$')
     end
+{%- endmacro %}
+
+{#- Spark: json_value already unquotes a string, so an object or a string holding one is
+    the object's text. -#}
+{% macro spark__json_field_object(json_expression) -%}
+    case when {{ is_json_object(json_expression) }} then {{ json_expression }} end
 {%- endmacro %}
 
 {#- A token count: null when absent, the integer when valid; `_raw` keeps the text so that
@@ -42,7 +38,10 @@
     case
         when {{ model_expression }} like '%/%'
             then lower(split_part({{ model_expression }}, '/', 1))
-        when regexp_matches(lower({{ model_expression }}), '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)')
+        when {{ regex_matches(
+            'lower(' ~ model_expression ~ ')',
+            '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)'
+        ) }}
             then 'openai'
         when lower({{ model_expression }}) like 'claude%' then 'anthropic'
         when lower({{ model_expression }}) like 'gemini%' then 'google'
@@ -58,7 +57,7 @@
 {% macro model_without_provider(model_expression) -%}
     case
         when {{ model_expression }} like '%/%'
-            then substr({{ model_expression }}, strpos({{ model_expression }}, '/') + 1)
+            then substr({{ model_expression }}, instr({{ model_expression }}, '/') + 1)
         else {{ model_expression }}
     end
 {%- endmacro %}
@@ -87,8 +86,7 @@
         then 'unknown_service_tier'
     when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
     when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
-    when occurred_at > cast(now() as timestamp)
-        + to_hours({{ var('max_future_skew_hours') }}) then 'timestamp_in_future'
+    when occurred_at > {{ future_skew_limit() }} then 'timestamp_in_future'
 {%- endmacro %}
 
 {#- Hash of the canonical fields of a delivery: two copies of one request with different
@@ -105,7 +103,7 @@
     md5(concat_ws(
         '|'
         {%- for f in fields %},
-        coalesce(cast({{ f }} as string), '\\N')
+        coalesce(cast({{ f }} as string), {{ hash_null_marker(2) }})
         {%- endfor %}
     ))
 {%- endmacro %}

@@ -59,6 +59,10 @@
     ) as integer)
 {%- endmacro %}
 
+{% macro spark__to_reporting_hour(utc_timestamp_column) -%}
+    hour(from_utc_timestamp({{ utc_timestamp_column }}, '{{ var("reporting_timezone") }}'))
+{%- endmacro %}
+
 {#- Day of week, 1 = Monday .. 7 = Sunday (ISO). -#}
 {% macro iso_day_of_week(date_expression) -%}
     {{ return(adapter.dispatch('iso_day_of_week', 'aiusage')(date_expression)) }}
@@ -66,6 +70,10 @@
 
 {% macro default__iso_day_of_week(date_expression) -%}
     cast(extract(isodow from {{ date_expression }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date_expression) -%}
+    cast(extract(dayofweek_iso from {{ date_expression }}) as integer)
 {%- endmacro %}
 
 {#-

@@ -26,7 +26,7 @@ period as (
     select
         min(usage_date) as window_start_date,
         max(usage_date) as window_end_date,
-        date_diff('day', min(usage_date), max(usage_date)) + 1 as period_days
+        {{ dbt.datediff('min(usage_date)', 'max(usage_date)', 'day') }} + 1 as period_days
     from windowed
 ),
 

@@ -1,7 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
+        materialized=incremental_materialization(by_partition=false),
+        incremental_strategy=incremental_strategy(),
         unique_key='usage_key',
         on_schema_change='fail',
     )

@@ -43,7 +43,7 @@ final as (
                 then 'gemini-' || coalesce(nullif(
                     regexp_extract(ranked.model, '(flash-lite|flash|pro)', 1), ''
                 ), 'other')
-            when regexp_matches(ranked.model, '^o[0-9]') then 'o-series'
+            when {{ regex_matches('ranked.model', '^o[0-9]') }} then 'o-series'
             else coalesce(nullif(
                 regexp_extract(ranked.model, '^(gpt-[0-9.]+o?)', 1), ''
             ), ranked.model)
