@@ -264,6 +264,20 @@
     '{{ '\\' * (2 * backslashes) }}N'
 {%- endmacro %}
 
+{#- A DECIMAL(38, 12) as plain text with its 12 decimals (Spark prints 0 as 0E-12 and
+    values below 1e-6 in scientific notation). -#}
+{% macro decimal_as_text(decimal_expression) -%}
+    {{ return(adapter.dispatch('decimal_as_text', 'aiusage')(decimal_expression)) }}
+{%- endmacro %}
+
+{% macro default__decimal_as_text(decimal_expression) -%}
+    cast({{ decimal_expression }} as string)
+{%- endmacro %}
+
+{% macro spark__decimal_as_text(decimal_expression) -%}
+    replace(format_number({{ decimal_expression }}, 12), ',', '')
+{%- endmacro %}
+
 {#- `select *` without some columns. -#}
 {% macro star_except(columns) -%}
     {{ return(adapter.dispatch('star_except', 'aiusage')(columns)) }}
@@ -300,6 +314,31 @@
 
 {% macro spark__day_name(date_expression) -%}
     date_format({{ date_expression }}, 'EEEE')
+{%- endmacro %}
+
+{#- ISO-8601 year and week number of a date. -#}
+{% macro iso_year(date_expression) -%}
+    {{ return(adapter.dispatch('iso_year', 'aiusage')(date_expression)) }}
+{%- endmacro %}
+
+{% macro default__iso_year(date_expression) -%}
+    cast(isoyear({{ date_expression }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_year(date_expression) -%}
+    cast(extract(yearofweek from {{ date_expression }}) as integer)
+{%- endmacro %}
+
+{% macro iso_week(date_expression) -%}
+    {{ return(adapter.dispatch('iso_week', 'aiusage')(date_expression)) }}
+{%- endmacro %}
+
+{% macro default__iso_week(date_expression) -%}
+    cast(week({{ date_expression }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_week(date_expression) -%}
+    cast(weekofyear({{ date_expression }}) as integer)
 {%- endmacro %}
 
 {#- Stops the query with `message` (a SQL text expression); used in a filter. -#}

@@ -103,7 +103,10 @@
     md5(concat_ws(
         '|'
         {%- for f in fields %},
-        coalesce(cast({{ f }} as string), {{ hash_null_marker(2) }})
+        coalesce(
+            {{ decimal_as_text(f) if f == 'reported_cost_usd' else 'cast(' ~ f ~ ' as string)' }},
+            {{ hash_null_marker(2) }}
+        )
         {%- endfor %}
     ))
 {%- endmacro %}

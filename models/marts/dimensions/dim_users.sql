@@ -11,19 +11,21 @@ daily as (
 main_team as (
     select
         user_id,
-        team
+        team,
+        sum(requests) as group_requests
     from daily
     group by user_id, team
-    qualify row_number() over (partition by user_id order by sum(requests) desc, team) = 1
+    qualify row_number() over (partition by user_id order by group_requests desc, team) = 1
 ),
 
 main_client as (
     select
         user_id,
-        client
+        client,
+        sum(requests) as group_requests
     from daily
     group by user_id, client
-    qualify row_number() over (partition by user_id order by sum(requests) desc, client) = 1
+    qualify row_number() over (partition by user_id order by group_requests desc, client) = 1
 ),
 
 aggregated as (

@@ -11,20 +11,22 @@ daily as (
 main_team as (
     select
         workflow,
-        team
+        team,
+        sum(requests) as group_requests
     from daily
     group by workflow, team
-    qualify row_number() over (partition by workflow order by sum(requests) desc, team) = 1
+    qualify row_number() over (partition by workflow order by group_requests desc, team) = 1
 ),
 
 main_task_type as (
     select
         workflow,
-        task_type
+        task_type,
+        sum(requests) as group_requests
     from daily
     group by workflow, task_type
     qualify row_number() over (
-        partition by workflow order by sum(requests) desc, task_type
+        partition by workflow order by group_requests desc, task_type
     ) = 1
 ),
 

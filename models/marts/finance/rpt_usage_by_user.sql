@@ -13,11 +13,12 @@ user_team as (
     select
         usage_date,
         user_id,
-        team
+        team,
+        sum(requests) as group_requests
     from daily
     group by usage_date, user_id, team
     qualify row_number() over (
-        partition by usage_date, user_id order by sum(requests) desc, team
+        partition by usage_date, user_id order by group_requests desc, team
     ) = 1
 ),
 
