@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo build test test-fast test-slow lint format format-sql validate docs dagster bench clean browser serve bench-api
+.PHONY: install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ validate: install
 ## Every test (unit, integration, end to end).
 test: install browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+## The whole project on local Spark (dbt-spark session) vs DuckDB over one small sample;
+## every mart must match (tests/integration/test_spark_parity.py). Needs Java 17.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,spark]'
+	touch $(SPARK_STAMP)
+
+test-spark: install $(SPARK_STAMP)
+	$(BIN)/python -m pytest -q -m spark -p no:cacheprovider tests/integration/test_spark_parity.py
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -34,10 +34,30 @@
 {%- endmacro %}
 
 {% macro cost_component(tokens_expression, price_expression) -%}
+    {{ return(adapter.dispatch('cost_component', 'aiusage')(tokens_expression, price_expression)) }}
+{%- endmacro %}
+
+{% macro default__cost_component(tokens_expression, price_expression) -%}
     cast(
         cast({{ tokens_expression }} as decimal(38, 0))
         * {{ usd_per_token(price_expression) }}
         * cast(service_tier_multiplier as decimal(9, 4))
+        as decimal(38, 12)
+    )
+{%- endmacro %}
+
+{#- Spark cuts the scale of a product wider than 38 digits down to 6 decimals (a cache
+    read at $0.30/Mtok would cost 0), so its operands are narrow: prices below $1M/Mtok
+    with 6 decimals, times 1e-6 and the multiplier (30, 16), times at most 10^10 - 1 tokens
+    gives DECIMAL(38, 13), rounded to 12 like DuckDB. -#}
+{% macro spark__cost_component(tokens_expression, price_expression) -%}
+    cast(
+        cast({{ tokens_expression }} as decimal(10, 0))
+        * (
+            cast({{ price_expression }} as decimal(12, 6))
+            * cast(0.000001 as decimal(7, 6))
+            * cast(service_tier_multiplier as decimal(9, 4))
+        )
         as decimal(38, 12)
     )
 {%- endmacro %}

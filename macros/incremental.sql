@@ -14,7 +14,7 @@
         {%- set backfill_start = modules.datetime.date.fromisoformat(backfill_start | string) -%}
     {%- endif -%}
     {%- set result = run_query(
-        "select cast(max(" ~ column ~ ") as varchar) from " ~ relation
+        "select cast(max(" ~ column ~ ") as string) from " ~ relation
     ) -%}
     {%- set max_date = result.columns[0].values()[0] -%}
     {%- if max_date is none -%}

@@ -1,32 +1,30 @@
 {#- Helpers shared by the staging models of every landed source (issue: ingestion). -#}
 
-{#- One row per line of each landed text file of the `source` CTE (read_text relation):
-    source_file, landing_date (from the dt= folder), line_number (1-based), raw_line. -#}
-{% macro landed_lines(relation='source') -%}
-    select
-        filename as source_file,
-        cast(regexp_extract(filename, 'dt=(\d{4}-\d{2}-\d{2})', 1) as date) as landing_date,
-        unnest(string_split(content, chr(10))) as raw_line,
-        unnest(generate_series(1, len(string_split(content, chr(10))))) as line_number
-    from {{ relation }}
-{%- endmacro %}
-
 {#- True for a line with content: not only spaces, tabs and carriage returns (a blank line of a
     CRLF file is blank, not malformed). `aiusage ingest` counts rows with the same rule. -#}
 {% macro is_content_line(text) -%}
+    {{ return(adapter.dispatch('is_content_line', 'aiusage')(text)) }}
+{%- endmacro %}
+
+{% macro default__is_content_line(text) -%}
     trim({{ text }}, ' ' || chr(9) || chr(13)) <> ''
+{%- endmacro %}
+
+{% macro spark__is_content_line(text) -%}
+    trim(both concat(' ', chr(9), chr(13)) from {{ text }}) <> ''
 {%- endmacro %}
 
 {#- The line as a JSON object, or null when it is not one (-> malformed_json). -#}
 {% macro json_object_or_null(text) -%}
-    case
-        when json_valid({{ text }}) and left(ltrim({{ text }}), 1) = '{'
-            then json({{ text }})
-    end
+    case when {{ is_json_object(text) }} then {{ as_json(text) }} end
 {%- endmacro %}
 
 {#- A field that is a JSON object, or a string holding one (CSV exports, LiteLLM). -#}
 {% macro json_field_object(json_expression) -%}
+    {{ return(adapter.dispatch('json_field_object', 'aiusage')(json_expression)) }}
+{%- endmacro %}
+
+{% macro default__json_field_object(json_expression) -%}
     case
         when json_type({{ json_expression }}) = 'OBJECT' then {{ json_expression }}
         when json_type({{ json_expression }}) = 'VARCHAR'
@@ -34,6 +32,12 @@
             and json_type(json({{ json_expression }} ->> '$')) = 'OBJECT'
             then json({{ json_expression }} ->> '$')
     end
+{%- endmacro %}
+
+{#- Spark: json_value already unquotes a string, so an object or a string holding one is
+    the object's text. -#}
+{% macro spark__json_field_object(json_expression) -%}
+    case when {{ is_json_object(json_expression) }} then {{ json_expression }} end
 {%- endmacro %}
 
 {#- A token count: null when absent, the integer when valid; `_raw` keeps the text so that
@@ -48,7 +52,10 @@
     case
         when {{ model_expression }} like '%/%'
             then lower(split_part({{ model_expression }}, '/', 1))
-        when regexp_matches(lower({{ model_expression }}), '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)')
+        when {{ regex_matches(
+            'lower(' ~ model_expression ~ ')',
+            '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)'
+        ) }}
             then 'openai'
         when lower({{ model_expression }}) like 'claude%' then 'anthropic'
         when lower({{ model_expression }}) like 'gemini%' then 'google'
@@ -64,7 +71,7 @@
 {% macro model_without_provider(model_expression) -%}
     case
         when {{ model_expression }} like '%/%'
-            then substr({{ model_expression }}, strpos({{ model_expression }}, '/') + 1)
+            then substr({{ model_expression }}, instr({{ model_expression }}, '/') + 1)
         else {{ model_expression }}
     end
 {%- endmacro %}
@@ -93,8 +100,7 @@
         then 'unknown_service_tier'
     when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
     when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
-    when occurred_at > cast(now() as timestamp)
-        + to_hours({{ var('max_future_skew_hours') }}) then 'timestamp_in_future'
+    when occurred_at > {{ future_skew_limit() }} then 'timestamp_in_future'
 {%- endmacro %}
 
 {#- Hash of the canonical fields of a delivery: two copies of one request with different
@@ -111,7 +117,10 @@
     md5(concat_ws(
         '|'
         {%- for f in fields %},
-        coalesce(cast({{ f }} as varchar), '\\N')
+        coalesce(
+            {{ decimal_as_text(f) if f == 'reported_cost_usd' else 'cast(' ~ f ~ ' as string)' }},
+            {{ hash_null_marker(2) }}
+        )
         {%- endfor %}
     ))
 {%- endmacro %}

@@ -10,7 +10,7 @@
 {% macro usage_days_touched() -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set days_query -%}
-        select distinct cast(usage_date as varchar)
+        select distinct cast(usage_date as string)
         from {{ ref('fct_llm_requests') }}
         where landing_date >= {{ landing_cutoff_date(ref('fct_llm_requests')) }}
         order by 1

@@ -59,6 +59,10 @@
     ) as integer)
 {%- endmacro %}
 
+{% macro spark__to_reporting_hour(utc_timestamp_column) -%}
+    hour(from_utc_timestamp({{ utc_timestamp_column }}, '{{ var("reporting_timezone") }}'))
+{%- endmacro %}
+
 {#- Day of week, 1 = Monday .. 7 = Sunday (ISO). -#}
 {% macro iso_day_of_week(date_expression) -%}
     {{ return(adapter.dispatch('iso_day_of_week', 'aiusage')(date_expression)) }}
@@ -66,6 +70,10 @@
 
 {% macro default__iso_day_of_week(date_expression) -%}
     cast(extract(isodow from {{ date_expression }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date_expression) -%}
+    cast(extract(dayofweek_iso from {{ date_expression }}) as integer)
 {%- endmacro %}
 
 {#-
@@ -81,7 +89,7 @@
     {%- set touched_days = [] -%}
     {%- if execute -%}
         {%- set days_query -%}
-            select distinct cast(usage_date as varchar)
+            select distinct cast(usage_date as string)
             from {{ ref('fct_llm_requests') }}
             where landing_date >= {{ landing_cutoff_date(ref('fct_llm_requests')) }}
             order by 1

@@ -9,3 +9,7 @@
         as date
     )
 {%- endmacro %}
+
+{% macro spark__to_reporting_date(utc_timestamp_column) -%}
+    cast(from_utc_timestamp({{ utc_timestamp_column }}, '{{ var("reporting_timezone") }}') as date)
+{%- endmacro %}

@@ -34,9 +34,9 @@
     -- error() sits in the filter so that it runs even under dbt's count(*) wrapper.
     select source_file
     from offending
-    where error(
-        'reject rate above ' || cast({{ limit }} * 100 as varchar) || '% in '
+    where {{ raise_error_sql(
+        "'reject rate above ' || cast(" ~ limit ~ " * 100 as string) || '% in '
         || source_file || ' (' || rejected_rows || ' of ' || landed_rows
-        || ' rows rejected; see fct_rejected_events)'
-    ) is null
+        || ' rows rejected; see fct_rejected_events)'"
+    ) }} is null
 {% endtest %}

@@ -2,11 +2,14 @@
     bucket result, numbered in file order. A landed file holds one page or an array of
     pages; a file that is not JSON gives one row with is_valid_json = false. -#}
 {% macro usage_page_results(relation='source') -%}
+    {{ return(adapter.dispatch('usage_page_results', 'aiusage')(relation)) }}
+{%- endmacro %}
+
+{% macro default__usage_page_results(relation) -%}
     with files as (
         select
             filename as source_file,
-            cast(regexp_extract(filename, 'dt=(\d{4}-\d{2}-\d{2})', 1) as date)
-                as landing_date,
+            {{ landing_date_from_path('filename') }} as landing_date,
             content,
             json_valid(content) as is_valid_json
         from {{ relation }}
@@ -104,7 +107,7 @@
                 'bucket_end', bucket -> '$.end_time',
                 'bucket_end_at', bucket -> '$.ending_at',
                 'result', result
-            ) as varchar) as content_text
+            ) as string) as content_text
         from numbered
         union all
         select
@@ -115,10 +118,116 @@
     )
 {%- endmacro %}
 
+{#- Spark: JSON stays text; arrays are split with from_json(..., 'array<string>'), which
+    keeps each element's JSON text. -#}
+{% macro spark__usage_page_results(relation) -%}
+    with files as (
+        select
+            filename as source_file,
+            {{ landing_date_from_path('filename') }} as landing_date,
+            content,
+            from_json(content, 'array<string>') as page_array,
+            json_object_keys(content) is not null as is_object
+        from {{ relation }}
+    ),
+
+    page_lists as (
+        select
+            source_file,
+            landing_date,
+            case when is_object then array(content) else page_array end as pages
+        from files
+        where is_object or page_array is not null
+    ),
+
+    pages as (
+        select
+            page_lists.source_file,
+            page_lists.landing_date,
+            page.page,
+            page.page_index + 1 as page_index
+        from page_lists
+        lateral view posexplode(page_lists.pages) page as page_index, page
+    ),
+
+    buckets as (
+        select
+            pages.source_file,
+            pages.landing_date,
+            pages.page_index,
+            bucket.bucket,
+            bucket.bucket_index + 1 as bucket_index
+        from pages
+        lateral view posexplode(
+            coalesce(from_json(get_json_object(pages.page, '$.data'), 'array<string>'), array())
+        ) bucket as bucket_index, bucket
+    ),
+
+    results as (
+        select
+            buckets.source_file,
+            buckets.landing_date,
+            buckets.page_index,
+            buckets.bucket_index,
+            buckets.bucket,
+            result.result,
+            result.result_index + 1 as result_index
+        from buckets
+        lateral view posexplode(
+            coalesce(
+                from_json(get_json_object(buckets.bucket, '$.results'), 'array<string>'),
+                array()
+            )
+        ) result as result_index, result
+    ),
+
+    numbered as (
+        select
+            source_file,
+            landing_date,
+            cast(row_number() over (
+                partition by source_file order by page_index, bucket_index, result_index
+            ) as bigint) as line_number,
+            true as is_valid_json,
+            bucket,
+            result
+        from results
+    ),
+
+    unreadable as (
+        select
+            source_file,
+            landing_date,
+            cast(1 as bigint) as line_number,
+            false as is_valid_json,
+            cast(null as string) as bucket,
+            cast(null as string) as result,
+            content as content_text
+        from files
+        where not is_object and page_array is null
+    )
+
+    select *, left(content_text, 20000) as raw_line
+    from (
+        select
+            *,
+            to_json(named_struct(
+                'bucket_start', get_json_object(bucket, '$.start_time'),
+                'bucket_start_at', get_json_object(bucket, '$.starting_at'),
+                'bucket_end', get_json_object(bucket, '$.end_time'),
+                'bucket_end_at', get_json_object(bucket, '$.ending_at'),
+                'result', result
+            )) as content_text
+        from numbered
+        union all
+        select * from unreadable
+    )
+{%- endmacro %}
+
 {#- Rejection rules shared by the provider usage report staging models. -#}
 {% macro provider_usage_rejection_rules() -%}
     when not is_valid_json then 'malformed_json'
-    when json_type(result) <> 'OBJECT' then 'result_not_an_object'
+    when not {{ is_json_object('result') }} then 'result_not_an_object'
     when bucket_start_at is null then 'invalid_bucket_start'
     when bucket_end_at is null or bucket_end_at < bucket_start_at then 'invalid_bucket_end'
     {%- for col in ['input_tokens', 'cache_read_tokens', 'cache_write_tokens',
@@ -129,6 +238,5 @@
     when cache_read_tokens + cache_write_tokens > input_tokens
         then 'cached_tokens_exceed_input'
     when bucket_start_at < timestamp '2020-01-01' then 'timestamp_before_2020'
-    when bucket_start_at > cast(now() as timestamp)
-        + to_hours({{ var('max_future_skew_hours') }}) then 'timestamp_in_future'
+    when bucket_start_at > {{ future_skew_limit() }} then 'timestamp_in_future'
 {%- endmacro %}

@@ -44,7 +44,7 @@ provider_reports as (
             {{ name }}.line_number,
             {{ name }}.raw_line,
             {{ name }}.rejection_reason,
-            cast(null as varchar) as request_id,
+            cast(null as string) as request_id,
             accepted_usage.usage_key as record_key,
             accepted_usage.content_hash
         from {{ name }}

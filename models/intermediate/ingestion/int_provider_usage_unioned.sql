@@ -18,27 +18,27 @@ anthropic as (
 unioned as (
     select
         'openai_usage' as source_system,
-        * exclude (raw_line, rejection_reason)
+        {{ star_except(['raw_line', 'rejection_reason']) }}
     from openai
     union all
     select
         'anthropic_usage' as source_system,
-        * exclude (raw_line, rejection_reason)
+        {{ star_except(['raw_line', 'rejection_reason']) }}
     from anthropic
 ),
 
 keyed as (
     select
         md5(concat_ws(
-            '|', provider, cast(bucket_start_at as varchar), cast(bucket_end_at as varchar),
-            coalesce(model_reported, '\N'), coalesce(project_id, '\N'),
-            coalesce(api_key_id, '\N'), coalesce(user_id, '\N'), service_tier,
-            coalesce(context_window, '\N')
+            '|', provider, cast(bucket_start_at as string), cast(bucket_end_at as string),
+            coalesce(model_reported, {{ hash_null_marker() }}), coalesce(project_id, {{ hash_null_marker() }}),
+            coalesce(api_key_id, {{ hash_null_marker() }}), coalesce(user_id, {{ hash_null_marker() }}), service_tier,
+            coalesce(context_window, {{ hash_null_marker() }})
         )) as usage_key,
         *,
         md5(concat_ws(
             '|', input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-            output_tokens, coalesce(cast(requests as varchar), '\N')
+            output_tokens, coalesce(cast(requests as string), {{ hash_null_marker() }})
         )) as content_hash
     from unioned
 )

@@ -95,9 +95,9 @@ month_to_date as (
 
 final as (
     select
-        cast(md5(concat_ws('|', scope, scope_id, usage_date)) as varchar) as budget_daily_key,
-        cast(scope as varchar) as scope,
-        cast(scope_id as varchar) as scope_id,
+        cast(md5(concat_ws('|', scope, scope_id, usage_date)) as string) as budget_daily_key,
+        cast(scope as string) as scope,
+        cast(scope_id as string) as scope_id,
         cast(usage_date as date) as usage_date,
         cast(month_start_date as date) as month_start_date,
         cast(monthly_limit_usd as decimal(38, 12)) as monthly_limit_usd,

@@ -140,9 +140,9 @@ ratios as (
 
 final as (
     select
-        cast(md5(concat_ws('|', scope, scope_id, as_of_date)) as varchar) as budget_status_key,
-        cast(scope as varchar) as scope,
-        cast(scope_id as varchar) as scope_id,
+        cast(md5(concat_ws('|', scope, scope_id, as_of_date)) as string) as budget_status_key,
+        cast(scope as string) as scope,
+        cast(scope_id as string) as scope_id,
         cast(as_of_date as date) as as_of_date,
         cast(is_current as boolean) as is_current,
         cast(month_start_date as date) as month_start_date,
@@ -158,8 +158,8 @@ final as (
         cast(forecast_remaining_usd as decimal(38, 12)) as forecast_remaining_usd,
         cast(forecast_month_end_usd as decimal(38, 12)) as forecast_month_end_usd,
         cast(forecast_utilization as double) as forecast_utilization,
-        cast({{ budget_status('utilization') }} as varchar) as status,
-        cast({{ budget_status('forecast_utilization') }} as varchar) as forecast_status,
+        cast({{ budget_status('utilization') }} as string) as status,
+        cast({{ budget_status('forecast_utilization') }} as string) as forecast_status,
         cast(unpriced_requests_mtd as bigint) as unpriced_requests_mtd
     from ratios
 )

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('usage_date'),
         unique_key='usage_date',
         on_schema_change='fail',
     )
@@ -15,7 +16,7 @@
 {% set touched_days = [] %}
 {% if is_incremental() and execute %}
     {% set days_query %}
-        select distinct cast(usage_date as varchar)
+        select distinct cast(usage_date as string)
         from {{ ref('fct_llm_requests') }}
         where landing_date >= {{ landing_cutoff_date(ref('fct_llm_requests')) }}
         order by 1
@@ -85,16 +86,16 @@ final as (
         cast(md5(concat_ws(
             '|', usage_date, client, team, user_id, workflow, task_type, provider, model,
             service_tier
-        )) as varchar) as daily_usage_key,
+        )) as string) as daily_usage_key,
         cast(usage_date as date) as usage_date,
-        cast(client as varchar) as client,
-        cast(team as varchar) as team,
-        cast(user_id as varchar) as user_id,
-        cast(workflow as varchar) as workflow,
-        cast(task_type as varchar) as task_type,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
-        cast(service_tier as varchar) as service_tier,
+        cast(client as string) as client,
+        cast(team as string) as team,
+        cast(user_id as string) as user_id,
+        cast(workflow as string) as workflow,
+        cast(task_type as string) as task_type,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(service_tier as string) as service_tier,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(error_requests as bigint) as error_requests,

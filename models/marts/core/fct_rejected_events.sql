@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('landing_date'),
         unique_key='rejected_event_key',
         on_schema_change='fail',
     )
@@ -23,14 +24,14 @@ rejected as (
 
 final as (
     select
-        cast(md5(source_file || '|' || line_number) as varchar) as rejected_event_key,
-        cast(source_system as varchar) as source_system,
-        cast(source_file as varchar) as source_file,
+        cast(md5(source_file || '|' || line_number) as string) as rejected_event_key,
+        cast(source_system as string) as source_system,
+        cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number,
-        cast(rejection_reason as varchar) as rejection_reason,
-        cast(request_id as varchar) as request_id,
-        cast(raw_line as varchar) as raw_line
+        cast(rejection_reason as string) as rejection_reason,
+        cast(request_id as string) as request_id,
+        cast(raw_line as string) as raw_line
     from rejected
 )
 

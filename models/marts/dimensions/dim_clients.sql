@@ -33,7 +33,7 @@ revenue_by_client as (
 
 final as (
     select
-        cast(coalesce(usage_by_client.client, revenue_by_client.client) as varchar) as client,
+        cast(coalesce(usage_by_client.client, revenue_by_client.client) as string) as client,
         cast(
             coalesce(usage_by_client.client, revenue_by_client.client) != '(unattributed)'
             as boolean

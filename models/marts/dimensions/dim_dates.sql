@@ -21,9 +21,10 @@ usage_days as (
 ),
 
 spine as (
-    select cast(day as date) as date_day
-    from bounds,
-        range(bounds.first_date, bounds.last_date + interval 1 day, interval 1 day) as t (day)
+    select calendar_date as date_day
+    from (
+        {{ calendar_days('(select first_date from bounds)', '(select last_date from bounds)') }}
+    ) as calendar
 ),
 
 final as (
@@ -32,15 +33,15 @@ final as (
         cast(year(spine.date_day) as integer) as year_number,
         cast(quarter(spine.date_day) as integer) as quarter_number,
         cast(month(spine.date_day) as integer) as month_number,
-        cast(strftime(spine.date_day, '%B') as varchar) as month_name,
+        cast({{ month_name('spine.date_day') }} as string) as month_name,
         cast(date_trunc('month', spine.date_day) as date) as month_start_date,
         cast(day(last_day(spine.date_day)) as integer) as days_in_month,
-        cast(isoyear(spine.date_day) as integer) as iso_year_number,
-        cast(week(spine.date_day) as integer) as iso_week_number,
+        {{ iso_year('spine.date_day') }} as iso_year_number,
+        {{ iso_week('spine.date_day') }} as iso_week_number,
         cast(date_trunc('week', spine.date_day) as date) as week_start_date,
-        cast(isodow(spine.date_day) as integer) as iso_day_of_week,
-        cast(strftime(spine.date_day, '%A') as varchar) as day_name,
-        cast(isodow(spine.date_day) >= 6 as boolean) as is_weekend,
+        {{ iso_day_of_week('spine.date_day') }} as iso_day_of_week,
+        cast({{ day_name('spine.date_day') }} as string) as day_name,
+        cast({{ iso_day_of_week('spine.date_day') }} >= 6 as boolean) as is_weekend,
         cast(usage_days.usage_date is not null as boolean) as has_usage
     from spine
     left join usage_days on spine.date_day = usage_days.usage_date

@@ -20,7 +20,7 @@ aggregated as (
 
 final as (
     select
-        cast(team as varchar) as team,
+        cast(team as string) as team,
         cast(team != '(unattributed)' as boolean) as is_attributed,
         cast(first_usage_date as date) as first_usage_date,
         cast(last_usage_date as date) as last_usage_date,

@@ -11,19 +11,21 @@ daily as (
 main_team as (
     select
         user_id,
-        team
+        team,
+        sum(requests) as group_requests
     from daily
     group by user_id, team
-    qualify row_number() over (partition by user_id order by sum(requests) desc, team) = 1
+    qualify row_number() over (partition by user_id order by group_requests desc, team) = 1
 ),
 
 main_client as (
     select
         user_id,
-        client
+        client,
+        sum(requests) as group_requests
     from daily
     group by user_id, client
-    qualify row_number() over (partition by user_id order by sum(requests) desc, client) = 1
+    qualify row_number() over (partition by user_id order by group_requests desc, client) = 1
 ),
 
 aggregated as (
@@ -39,10 +41,10 @@ aggregated as (
 
 final as (
     select
-        cast(aggregated.user_id as varchar) as user_id,
+        cast(aggregated.user_id as string) as user_id,
         cast(aggregated.user_id != '(unattributed)' as boolean) as is_attributed,
-        cast(main_team.team as varchar) as team,
-        cast(main_client.client as varchar) as main_client,
+        cast(main_team.team as string) as team,
+        cast(main_client.client as string) as main_client,
         cast(teams as bigint) as teams,
         cast(clients as bigint) as clients,
         cast(first_usage_date as date) as first_usage_date,

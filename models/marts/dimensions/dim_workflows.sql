@@ -11,20 +11,22 @@ daily as (
 main_team as (
     select
         workflow,
-        team
+        team,
+        sum(requests) as group_requests
     from daily
     group by workflow, team
-    qualify row_number() over (partition by workflow order by sum(requests) desc, team) = 1
+    qualify row_number() over (partition by workflow order by group_requests desc, team) = 1
 ),
 
 main_task_type as (
     select
         workflow,
-        task_type
+        task_type,
+        sum(requests) as group_requests
     from daily
     group by workflow, task_type
     qualify row_number() over (
-        partition by workflow order by sum(requests) desc, task_type
+        partition by workflow order by group_requests desc, task_type
     ) = 1
 ),
 
@@ -41,10 +43,10 @@ aggregated as (
 
 final as (
     select
-        cast(aggregated.workflow as varchar) as workflow,
+        cast(aggregated.workflow as string) as workflow,
         cast(aggregated.workflow != '(unattributed)' as boolean) as is_attributed,
-        cast(main_team.team as varchar) as team,
-        cast(main_task_type.task_type as varchar) as main_task_type,
+        cast(main_team.team as string) as team,
+        cast(main_task_type.task_type as string) as main_task_type,
         cast(task_types as bigint) as task_types,
         cast(models as bigint) as models,
         cast(first_usage_date as date) as first_usage_date,

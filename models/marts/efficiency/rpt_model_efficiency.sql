@@ -29,7 +29,7 @@ period as (
     select
         min(usage_date) as window_start_date,
         max(usage_date) as window_end_date,
-        date_diff('day', min(usage_date), max(usage_date)) + 1 as period_days
+        {{ dbt.datediff('min(usage_date)', 'max(usage_date)', 'day') }} + 1 as period_days
     from daily_windowed
 ),
 
@@ -102,14 +102,14 @@ metrics as (
 
 final as (
     select
-        cast(md5(concat_ws('|', metrics.task_type, provider, model)) as varchar)
+        cast(md5(concat_ws('|', metrics.task_type, provider, model)) as string)
             as model_efficiency_key,
         cast(period.window_start_date as date) as window_start_date,
         cast(period.window_end_date as date) as window_end_date,
         cast(period.period_days as integer) as period_days,
-        cast(metrics.task_type as varchar) as task_type,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(metrics.task_type as string) as task_type,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(unpriced_requests as bigint) as unpriced_requests,

@@ -26,7 +26,7 @@ period as (
     select
         min(usage_date) as window_start_date,
         max(usage_date) as window_end_date,
-        date_diff('day', min(usage_date), max(usage_date)) + 1 as period_days
+        {{ dbt.datediff('min(usage_date)', 'max(usage_date)', 'day') }} + 1 as period_days
     from windowed
 ),
 
@@ -155,16 +155,16 @@ final as (
         cast(md5(concat_ws(
             '|', workflow, task_type, current_provider, current_model,
             candidate_provider, candidate_model
-        )) as varchar) as model_substitution_key,
+        )) as string) as model_substitution_key,
         cast(window_start_date as date) as window_start_date,
         cast(window_end_date as date) as window_end_date,
         cast(period_days as integer) as period_days,
-        cast(workflow as varchar) as workflow,
-        cast(task_type as varchar) as task_type,
-        cast(current_provider as varchar) as current_provider,
-        cast(current_model as varchar) as current_model,
-        cast(candidate_provider as varchar) as candidate_provider,
-        cast(candidate_model as varchar) as candidate_model,
+        cast(workflow as string) as workflow,
+        cast(task_type as string) as task_type,
+        cast(current_provider as string) as current_provider,
+        cast(current_model as string) as current_model,
+        cast(candidate_provider as string) as candidate_provider,
+        cast(candidate_model as string) as candidate_model,
         cast(current_requests as bigint) as current_requests,
         cast(current_successful_requests as bigint) as current_successful_requests,
         cast(current_cost_usd as decimal(38, 12)) as current_cost_usd,

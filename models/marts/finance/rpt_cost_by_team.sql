@@ -27,9 +27,9 @@ aggregated as (
 
 final as (
     select
-        cast(md5(usage_date || '|' || team) as varchar) as cost_by_team_key,
+        cast(md5(usage_date || '|' || team) as string) as cost_by_team_key,
         cast(usage_date as date) as usage_date,
-        cast(team as varchar) as team,
+        cast(team as string) as team,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(unpriced_requests as bigint) as unpriced_requests,

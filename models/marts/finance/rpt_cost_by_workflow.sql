@@ -32,13 +32,13 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, workflow, task_type, provider, model)) as varchar)
+        cast(md5(concat_ws('|', usage_date, workflow, task_type, provider, model)) as string)
             as cost_by_workflow_key,
         cast(usage_date as date) as usage_date,
-        cast(workflow as varchar) as workflow,
-        cast(task_type as varchar) as task_type,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(workflow as string) as workflow,
+        cast(task_type as string) as task_type,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(unpriced_requests as bigint) as unpriced_requests,

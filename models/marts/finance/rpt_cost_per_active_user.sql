@@ -51,14 +51,14 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', aggregated.window_days, team)) as varchar)
+        cast(md5(concat_ws('|', aggregated.window_days, team)) as string)
             as cost_per_active_user_key,
         cast(aggregated.window_days as integer) as window_days,
         cast(anchor.last_date - aggregated.window_days + 1 as date) as window_start_date,
         cast(anchor.last_date as date) as window_end_date,
         cast(anchor.first_date <= anchor.last_date - aggregated.window_days + 1 as boolean)
             as is_window_complete,
-        cast(team as varchar) as team,
+        cast(team as string) as team,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(cast(successful_requests as double) / requests as double) as success_rate,

@@ -17,9 +17,10 @@ bounds as (
 ),
 
 calendar as (
-    select cast(day as date) as usage_date
-    from bounds,
-        range(bounds.first_date, bounds.last_date + interval 1 day, interval 1 day) as t (day)
+    select calendar_date as usage_date
+    from (
+        {{ calendar_days('(select first_date from bounds)', '(select last_date from bounds)') }}
+    ) as days
 ),
 
 aggregated as (

@@ -57,10 +57,10 @@ joined as (
 
 final as (
     select
-        cast(md5(concat_ws('|', month_start_date, client)) as varchar)
+        cast(md5(concat_ws('|', month_start_date, client)) as string)
             as gross_margin_by_client_key,
         cast(month_start_date as date) as month_start_date,
-        cast(client as varchar) as client,
+        cast(client as string) as client,
         cast(
             bounds.first_date <= month_start_date
             and bounds.last_date >= last_day(month_start_date)

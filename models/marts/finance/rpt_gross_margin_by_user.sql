@@ -43,11 +43,11 @@ allocated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', month_start_date, client, user_id)) as varchar)
+        cast(md5(concat_ws('|', month_start_date, client, user_id)) as string)
             as gross_margin_by_user_key,
         cast(month_start_date as date) as month_start_date,
-        cast(client as varchar) as client,
-        cast(user_id as varchar) as user_id,
+        cast(client as string) as client,
+        cast(user_id as string) as user_id,
         cast(is_complete_month as boolean) as is_complete_month,
         cast(has_revenue as boolean) as has_revenue,
         cast(requests as bigint) as requests,

@@ -28,9 +28,9 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, client)) as varchar) as usage_by_client_key,
+        cast(md5(concat_ws('|', usage_date, client)) as string) as usage_by_client_key,
         cast(usage_date as date) as usage_date,
-        cast(client as varchar) as client,
+        cast(client as string) as client,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(cast(successful_requests as double) / requests as double) as success_rate,

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('usage_date'),
         unique_key='usage_date',
         on_schema_change='fail',
     )
@@ -45,12 +46,12 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, client, workflow, prompt_version)) as varchar)
+        cast(md5(concat_ws('|', usage_date, client, workflow, prompt_version)) as string)
             as usage_by_prompt_version_key,
         cast(usage_date as date) as usage_date,
-        cast(client as varchar) as client,
-        cast(workflow as varchar) as workflow,
-        cast(prompt_version as varchar) as prompt_version,
+        cast(client as string) as client,
+        cast(workflow as string) as workflow,
+        cast(prompt_version as string) as prompt_version,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(unpriced_requests as bigint) as unpriced_requests,

@@ -13,11 +13,12 @@ user_team as (
     select
         usage_date,
         user_id,
-        team
+        team,
+        sum(requests) as group_requests
     from daily
     group by usage_date, user_id, team
     qualify row_number() over (
-        partition by usage_date, user_id order by sum(requests) desc, team
+        partition by usage_date, user_id order by group_requests desc, team
     ) = 1
 ),
 
@@ -39,12 +40,12 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', aggregated.usage_date, aggregated.user_id, client)) as varchar)
+        cast(md5(concat_ws('|', aggregated.usage_date, aggregated.user_id, client)) as string)
             as usage_by_user_key,
         cast(aggregated.usage_date as date) as usage_date,
-        cast(aggregated.user_id as varchar) as user_id,
-        cast(user_team.team as varchar) as team,
-        cast(client as varchar) as client,
+        cast(aggregated.user_id as string) as user_id,
+        cast(user_team.team as string) as team,
+        cast(client as string) as client,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(unpriced_requests as bigint) as unpriced_requests,

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('landing_date'),
         unique_key='landing_date',
         on_schema_change='fail',
     )
@@ -23,14 +24,14 @@ landed as (
 
 final as (
     select
-        cast(md5(source_file || '|' || line_number) as varchar) as landed_row_key,
-        cast(source_system as varchar) as source_system,
-        cast(source_file as varchar) as source_file,
+        cast(md5(source_file || '|' || line_number) as string) as landed_row_key,
+        cast(source_system as string) as source_system,
+        cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number,
-        cast(record_key as varchar) as record_key,
-        cast(content_hash as varchar) as content_hash,
-        cast(rejection_reason as varchar) as rejection_reason,
+        cast(record_key as string) as record_key,
+        cast(content_hash as string) as content_hash,
+        cast(rejection_reason as string) as rejection_reason,
         cast(rejection_reason is null as boolean) as is_accepted
     from landed
 )

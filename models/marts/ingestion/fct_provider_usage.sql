@@ -1,7 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
+        materialized=incremental_materialization(by_partition=false),
+        incremental_strategy=incremental_strategy(),
         unique_key='usage_key',
         on_schema_change='fail',
     )
@@ -42,19 +42,19 @@ deduplicated as (
 
 final as (
     select
-        cast(deduplicated.usage_key as varchar) as usage_key,
-        cast(provider as varchar) as provider,
+        cast(deduplicated.usage_key as string) as usage_key,
+        cast(provider as string) as provider,
         cast(bucket_start_at as timestamp) as bucket_start_at,
         cast(bucket_end_at as timestamp) as bucket_end_at,
         cast({{ to_reporting_date('bucket_start_at') }} as date) as usage_date,
-        cast(model as varchar) as model,
-        cast(model_reported as varchar) as model_reported,
+        cast(model as string) as model,
+        cast(model_reported as string) as model_reported,
         cast(is_model_known as boolean) as is_model_known,
-        cast(project_id as varchar) as project_id,
-        cast(api_key_id as varchar) as api_key_id,
-        cast(user_id as varchar) as user_id,
-        cast(service_tier as varchar) as service_tier,
-        cast(context_window as varchar) as context_window,
+        cast(project_id as string) as project_id,
+        cast(api_key_id as string) as api_key_id,
+        cast(user_id as string) as user_id,
+        cast(service_tier as string) as service_tier,
+        cast(context_window as string) as context_window,
         cast(requests as bigint) as requests,
         cast(input_tokens as bigint) as input_tokens,
         cast(input_tokens - cache_read_tokens - cache_write_tokens as bigint)
@@ -65,7 +65,7 @@ final as (
         cast(output_tokens as bigint) as output_tokens,
         cast(input_tokens + output_tokens as bigint) as total_tokens,
         cast(is_priced as boolean) as is_priced,
-        cast(unpriced_reason as varchar) as unpriced_reason,
+        cast(unpriced_reason as string) as unpriced_reason,
         cast(price_valid_from as timestamp) as price_valid_from,
         cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
         cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
@@ -76,8 +76,8 @@ final as (
         cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
         cast(deliveries.delivery_count as bigint) as delivery_count,
         cast(deliveries.content_versions > 1 as boolean) as is_conflicting,
-        cast(source_system as varchar) as source_system,
-        cast(source_file as varchar) as source_file,
+        cast(source_system as string) as source_system,
+        cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number
     from deduplicated

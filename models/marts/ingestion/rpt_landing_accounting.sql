@@ -41,8 +41,8 @@ per_file as (
 
 final as (
     select
-        cast(source_file as varchar) as source_file,
-        cast(source_system as varchar) as source_system,
+        cast(source_file as string) as source_file,
+        cast(source_system as string) as source_system,
         cast(landing_date as date) as landing_date,
         cast(landed_rows as bigint) as landed_rows,
         cast(accepted_rows as bigint) as accepted_rows,

@@ -87,11 +87,11 @@ joined as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model)) as varchar)
+        cast(md5(concat_ws('|', usage_date, provider, model)) as string)
             as reconciliation_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(provider_requests as bigint) as provider_requests,
         cast(request_requests as bigint) as request_requests,
         cast(provider_requests - request_requests as bigint) as requests_gap,

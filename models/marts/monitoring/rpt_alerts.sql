@@ -121,27 +121,27 @@ judged as (
 
 final as (
     select
-        cast(md5(concat_ws('|', alert_type, scope_type, scope_id, period_start_date)) as varchar)
+        cast(md5(concat_ws('|', alert_type, scope_type, scope_id, period_start_date)) as string)
             as alert_key,
         cast(as_of.as_of_date as date) as as_of_date,
-        cast(alert_type as varchar) as alert_type,
-        cast(scope_type as varchar) as scope_type,
-        cast(scope_id as varchar) as scope_id,
+        cast(alert_type as string) as alert_type,
+        cast(scope_type as string) as scope_type,
+        cast(scope_id as string) as scope_id,
         cast(period_start_date as date) as period_start_date,
-        cast(severity as varchar) as severity,
+        cast(severity as string) as severity,
         cast(case severity when 'critical' then 2 else 1 end as integer) as severity_rank,
         cast(measured_value as double) as measured_value,
         cast(
             case severity when 'critical' then critical_threshold else warning_threshold end
             as double
         ) as threshold_value,
-        cast(unit as varchar) as unit,
+        cast(unit as string) as unit,
         cast(sample_requests as bigint) as sample_requests,
         cast(
             alert_type || ' ' || severity || ': ' || scope_type || ' ' || scope_id || ' at '
             || case
                 when unit = 'ms' then cast(round(measured_value) as bigint) || ' ms'
-                else cast(round(measured_value * 100, 1) as varchar) || '%'
+                else cast(round(measured_value * 100, 1) as string) || '%'
             end
             || ' (threshold '
             || case
@@ -153,10 +153,10 @@ final as (
                 else cast(round(case severity
                     when 'critical' then critical_threshold
                     else warning_threshold
-                end * 100, 1) as varchar) || '%'
+                end * 100, 1) as string) || '%'
             end
             || ')'
-            as varchar
+            as string
         ) as message
     from judged
     cross join as_of

@@ -129,12 +129,12 @@ flagged as (
 
 final as (
     select
-        cast(md5(concat_ws('|', scope_type, scope_id, usage_date, metric)) as varchar)
+        cast(md5(concat_ws('|', scope_type, scope_id, usage_date, metric)) as string)
             as cost_anomaly_key,
-        cast(scope_type as varchar) as scope_type,
-        cast(scope_id as varchar) as scope_id,
+        cast(scope_type as string) as scope_type,
+        cast(scope_id as string) as scope_id,
         cast(usage_date as date) as usage_date,
-        cast(metric as varchar) as metric,
+        cast(metric as string) as metric,
         cast(metric_value as decimal(38, 12)) as metric_value,
         cast(history_days as integer) as history_days,
         cast(trailing_mean as double) as trailing_mean,

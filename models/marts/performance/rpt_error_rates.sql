@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('usage_date'),
         unique_key='usage_date',
         on_schema_change='fail',
     )
@@ -47,12 +48,12 @@ final as (
         cast(md5(concat_ws(
             '|', failures.usage_date, failures.provider, failures.model, failures.status,
             failures.error_type
-        )) as varchar) as error_rate_key,
+        )) as string) as error_rate_key,
         cast(failures.usage_date as date) as usage_date,
-        cast(failures.provider as varchar) as provider,
-        cast(failures.model as varchar) as model,
-        cast(failures.status as varchar) as status,
-        cast(failures.error_type as varchar) as error_type,
+        cast(failures.provider as string) as provider,
+        cast(failures.model as string) as model,
+        cast(failures.status as string) as status,
+        cast(failures.error_type as string) as error_type,
         cast(failures.failed_requests as bigint) as failed_requests,
         cast(model_days.model_requests as bigint) as model_requests,
         cast(failures.failed_requests / model_days.model_requests as double) as error_rate

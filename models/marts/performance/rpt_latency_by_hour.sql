@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('usage_date'),
         unique_key='usage_date',
         on_schema_change='fail',
     )
@@ -47,12 +48,12 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, hour_of_day, provider, model)) as varchar)
+        cast(md5(concat_ws('|', usage_date, hour_of_day, provider, model)) as string)
             as latency_by_hour_key,
         cast(usage_date as date) as usage_date,
         cast(hour_of_day as integer) as hour_of_day,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(requests as bigint) as requests,
         cast(latency_p50_ms as double) as latency_p50_ms,
         cast(latency_p95_ms as double) as latency_p95_ms,

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('usage_date'),
         unique_key='usage_date',
         on_schema_change='fail',
     )
@@ -61,11 +62,11 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model)) as varchar)
+        cast(md5(concat_ws('|', usage_date, provider, model)) as string)
             as latency_percentiles_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(requests as bigint) as requests,
         cast(ttft_requests as bigint) as ttft_requests,
         cast(latency_p50_ms as double) as latency_p50_ms,

@@ -26,10 +26,10 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model)) as varchar) as success_rate_key,
+        cast(md5(concat_ws('|', usage_date, provider, model)) as string) as success_rate_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(error_requests as bigint) as error_requests,

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('usage_date'),
         unique_key='usage_date',
         on_schema_change='fail',
     )
@@ -44,12 +45,12 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model, task_type)) as varchar)
+        cast(md5(concat_ws('|', usage_date, provider, model, task_type)) as string)
             as token_distribution_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
-        cast(task_type as varchar) as task_type,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(task_type as string) as task_type,
         cast(requests as bigint) as requests,
         cast(input_tokens_p50 as double) as input_tokens_p50,
         cast(input_tokens_p90 as double) as input_tokens_p90,

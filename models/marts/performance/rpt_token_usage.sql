@@ -29,12 +29,12 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model, task_type)) as varchar)
+        cast(md5(concat_ws('|', usage_date, provider, model, task_type)) as string)
             as token_usage_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
-        cast(task_type as varchar) as task_type,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(task_type as string) as task_type,
         cast(requests as bigint) as requests,
         cast(input_tokens as bigint) as input_tokens,
         cast(uncached_input_tokens as bigint) as uncached_input_tokens,

@@ -31,9 +31,9 @@ alias_counts as (
 
 final as (
     select
-        cast(md5(ranked.provider || '|' || ranked.model) as varchar) as model_key,
-        cast(ranked.provider as varchar) as provider,
-        cast(ranked.model as varchar) as model,
+        cast(md5(ranked.provider || '|' || ranked.model) as string) as model_key,
+        cast(ranked.provider as string) as provider,
+        cast(ranked.model as string) as model,
         cast(case
             when ranked.provider = 'anthropic'
                 then 'claude-' || coalesce(
@@ -43,11 +43,11 @@ final as (
                 then 'gemini-' || coalesce(nullif(
                     regexp_extract(ranked.model, '(flash-lite|flash|pro)', 1), ''
                 ), 'other')
-            when regexp_matches(ranked.model, '^o[0-9]') then 'o-series'
+            when {{ regex_matches('ranked.model', '^o[0-9]') }} then 'o-series'
             else coalesce(nullif(
                 regexp_extract(ranked.model, '^(gpt-[0-9.]+o?)', 1), ''
             ), ranked.model)
-        end as varchar) as family,
+        end as string) as family,
         cast(ranked.price_versions as bigint) as price_versions,
         cast(coalesce(alias_counts.aliases, 0) as bigint) as aliases,
         cast(ranked.first_valid_from as timestamp) as first_priced_at,
@@ -65,7 +65,7 @@ final as (
         cast(ranked.tier_input_usd_per_mtok as decimal(18, 6)) as tier_input_usd_per_mtok,
         cast(ranked.tier_output_usd_per_mtok as decimal(18, 6)) as tier_output_usd_per_mtok,
         cast(ranked.reasoning_usd_per_mtok as decimal(18, 6)) as reasoning_usd_per_mtok,
-        cast(ranked.source as varchar) as price_source
+        cast(ranked.source as string) as price_source
     from ranked
     left join alias_counts
         on ranked.provider = alias_counts.provider and ranked.model = alias_counts.model

@@ -37,11 +37,11 @@ compared as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model)) as varchar)
+        cast(md5(concat_ws('|', usage_date, provider, model)) as string)
             as reconciliation_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
         cast(reported_requests as bigint) as reported_requests,
         cast(unpriced_requests as bigint) as unpriced_requests,
         cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,

@@ -28,12 +28,12 @@ aggregated as (
 
 final as (
     select
-        cast(md5(concat_ws('|', usage_date, provider, model, unpriced_reason)) as varchar)
+        cast(md5(concat_ws('|', usage_date, provider, model, unpriced_reason)) as string)
             as unpriced_usage_key,
         cast(usage_date as date) as usage_date,
-        cast(provider as varchar) as provider,
-        cast(model as varchar) as model,
-        cast(unpriced_reason as varchar) as unpriced_reason,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(unpriced_reason as string) as unpriced_reason,
         cast(requests as bigint) as requests,
         cast(reported_model_ids as bigint) as reported_model_ids,
         cast(input_tokens as bigint) as input_tokens,

@@ -24,22 +24,22 @@ typed as (
         is_valid_json,
         result,
         'anthropic' as provider,
-        cast(try_cast(bucket ->> '$.starting_at' as timestamptz) as timestamp)
+        {{ try_to_utc_timestamp(json_text('bucket', '$.starting_at')) }}
             as bucket_start_at,
-        cast(try_cast(bucket ->> '$.ending_at' as timestamptz) as timestamp)
+        {{ try_to_utc_timestamp(json_text('bucket', '$.ending_at')) }}
             as bucket_end_at,
-        nullif(result ->> '$.model', '') as model_reported,
-        nullif(result ->> '$.workspace_id', '') as project_id,
-        nullif(result ->> '$.api_key_id', '') as api_key_id,
-        cast(null as varchar) as user_id,
-        lower(coalesce(nullif(result ->> '$.service_tier', ''), 'standard')) as service_tier,
-        nullif(result ->> '$.context_window', '') as context_window,
-        result ->> '$.uncached_input_tokens' as uncached_raw,
-        result ->> '$.cache_read_input_tokens' as cache_read_tokens_raw,
-        result ->> '$.cache_creation.ephemeral_5m_input_tokens' as cache_write_5m_raw,
-        result ->> '$.cache_creation.ephemeral_1h_input_tokens' as cache_write_1h_tokens_raw,
-        result ->> '$.output_tokens' as output_tokens_raw,
-        cast(null as varchar) as requests_raw
+        nullif({{ json_text('result', '$.model') }}, '') as model_reported,
+        nullif({{ json_text('result', '$.workspace_id') }}, '') as project_id,
+        nullif({{ json_text('result', '$.api_key_id') }}, '') as api_key_id,
+        cast(null as string) as user_id,
+        lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard')) as service_tier,
+        nullif({{ json_text('result', '$.context_window') }}, '') as context_window,
+        {{ json_text('result', '$.uncached_input_tokens') }} as uncached_raw,
+        {{ json_text('result', '$.cache_read_input_tokens') }} as cache_read_tokens_raw,
+        {{ json_text('result', '$.cache_creation.ephemeral_5m_input_tokens') }} as cache_write_5m_raw,
+        {{ json_text('result', '$.cache_creation.ephemeral_1h_input_tokens') }} as cache_write_1h_tokens_raw,
+        {{ json_text('result', '$.output_tokens') }} as output_tokens_raw,
+        cast(null as string) as requests_raw
     from results
 ),
 

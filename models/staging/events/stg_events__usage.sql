@@ -10,12 +10,7 @@ source as (
 ),
 
 lines as (
-    select
-        filename as source_file,
-        cast(regexp_extract(filename, 'dt=(\d{4}-\d{2}-\d{2})', 1) as date) as landing_date,
-        unnest(string_split(content, chr(10))) as raw_line,
-        unnest(generate_series(1, len(string_split(content, chr(10))))) as line_number
-    from source
+    {{ landed_lines('source') }}
 ),
 
 non_blank as (
@@ -23,7 +18,7 @@ non_blank as (
         source_file,
         landing_date,
         line_number,
-        rtrim(raw_line, chr(13)) as raw_line
+        {{ strip_carriage_return('raw_line') }} as raw_line
     from lines
     where {{ is_content_line('raw_line') }}
 ),
@@ -31,13 +26,10 @@ non_blank as (
 parsed as (
     select
         *,
-        json_valid(raw_line) and left(ltrim(raw_line), 1) = '{' as is_json_object,
+        {{ is_json_object('raw_line') }} as is_json_object,
         case
-            when json_valid(raw_line) and left(ltrim(raw_line), 1) = '{'
-                then json_transform(
-                    raw_line,
-                    '{{ events_json_structure() }}'
-                )
+            when {{ is_json_object('raw_line') }}
+                then {{ parse_event_record('raw_line') }}
         end as j
     from non_blank
 ),
@@ -49,11 +41,11 @@ typed as (
         line_number,
         raw_line,
         is_json_object,
-        case when is_json_object then json_extract_string(raw_line, '$._ingest_error') end
+        case when is_json_object then {{ json_text('raw_line', '$._ingest_error') }} end
             as ingest_error,
         nullif(trim(j.request_id), '') as request_id,
         j.occurred_at as occurred_at_raw,
-        cast(try_cast(j.occurred_at as timestamptz) as timestamp) as occurred_at,
+        {{ try_to_utc_timestamp('j.occurred_at') }} as occurred_at,
         lower(nullif(trim(j.provider), '')) as provider,
         nullif(trim(j.model), '') as model_reported,
         nullif(j.client, '') as client,
@@ -115,8 +107,7 @@ judged as (
             when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
             when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
             when
-                occurred_at > cast(now() as timestamp)
-                + to_hours({{ var('max_future_skew_hours') }}) then 'timestamp_in_future'
+                occurred_at > {{ future_skew_limit() }} then 'timestamp_in_future'
         end as rejection_reason
     from typed
 ),

@@ -25,8 +25,8 @@ parsed as (
         source_file,
         landing_date,
         line_number,
-        rtrim(raw_line, chr(13)) as raw_line,
-        {{ json_object_or_null('rtrim(raw_line, chr(13))') }} as j
+        {{ strip_carriage_return('raw_line') }} as raw_line,
+        {{ json_object_or_null(strip_carriage_return('raw_line')) }} as j
     from lines
     where {{ is_content_line('raw_line') }}
 ),
@@ -35,16 +35,16 @@ extracted as (
     select
         *,
         coalesce(
-            {{ json_field_object("j -> '$.usage_details'") }},
-            {{ json_field_object("j -> '$.usageDetails'") }}
+            {{ json_field_object(json_value('j', '$.usage_details')) }},
+            {{ json_field_object(json_value('j', '$.usageDetails')) }}
         ) as usage_details,
-        {{ json_field_object("j -> '$.metadata'") }} as metadata,
+        {{ json_field_object(json_value('j', '$.metadata')) }} as metadata,
         nullif(trim(coalesce(
-            j ->> '$.provided_model_name', j ->> '$.providedModelName', j ->> '$.model'
+            {{ json_text('j', '$.provided_model_name') }}, {{ json_text('j', '$.providedModelName') }}, {{ json_text('j', '$.model') }}
         )), '') as model_raw,
-        coalesce(j ->> '$.start_time', j ->> '$.startTime') as start_time_raw,
-        coalesce(j ->> '$.end_time', j ->> '$.endTime') as end_time_raw,
-        coalesce(j ->> '$.completion_start_time', j ->> '$.completionStartTime')
+        coalesce({{ json_text('j', '$.start_time') }}, {{ json_text('j', '$.startTime') }}) as start_time_raw,
+        coalesce({{ json_text('j', '$.end_time') }}, {{ json_text('j', '$.endTime') }}) as end_time_raw,
+        coalesce({{ json_text('j', '$.completion_start_time') }}, {{ json_text('j', '$.completionStartTime') }})
             as completion_start_time_raw
     from parsed
 ),
@@ -56,57 +56,57 @@ typed as (
         line_number,
         raw_line,
         j is not null as is_json_object,
-        j ->> '$._ingest_error' as ingest_error,
-        upper(coalesce(nullif(j ->> '$.type', ''), 'GENERATION')) as observation_type,
-        nullif(trim(j ->> '$.id'), '') as request_id,
+        {{ json_text('j', '$._ingest_error') }} as ingest_error,
+        upper(coalesce(nullif({{ json_text('j', '$.type') }}, ''), 'GENERATION')) as observation_type,
+        nullif(trim({{ json_text('j', '$.id') }}), '') as request_id,
         nullif(start_time_raw, '') as occurred_at_raw,
-        cast(try_cast(start_time_raw as timestamptz) as timestamp) as occurred_at,
-        cast(try_cast(end_time_raw as timestamptz) as timestamp) as ended_at,
-        cast(try_cast(completion_start_time_raw as timestamptz) as timestamp)
+        {{ try_to_utc_timestamp('start_time_raw') }} as occurred_at,
+        {{ try_to_utc_timestamp('end_time_raw') }} as ended_at,
+        {{ try_to_utc_timestamp('completion_start_time_raw') }}
             as first_token_at,
         coalesce(
-            lower(nullif(metadata ->> '$.provider', '')),
-            lower(nullif(metadata ->> '$.ls_provider', '')),
+            lower(nullif({{ json_text('metadata', '$.provider') }}, '')),
+            lower(nullif({{ json_text('metadata', '$.ls_provider') }}, '')),
             {{ provider_from_model('model_raw') }}
         ) as provider,
         {{ model_without_provider('model_raw') }} as model_reported,
-        nullif(coalesce(j ->> '$.user_id', j ->> '$.userId'), '') as user_id,
-        nullif(coalesce(j ->> '$.session_id', j ->> '$.sessionId'), '') as session_id,
-        nullif(coalesce(j ->> '$.prompt_name', j ->> '$.promptName'), '') as workflow,
-        nullif(coalesce(j ->> '$.prompt_version', j ->> '$.promptVersion'), '')
+        nullif(coalesce({{ json_text('j', '$.user_id') }}, {{ json_text('j', '$.userId') }}), '') as user_id,
+        nullif(coalesce({{ json_text('j', '$.session_id') }}, {{ json_text('j', '$.sessionId') }}), '') as session_id,
+        nullif(coalesce({{ json_text('j', '$.prompt_name') }}, {{ json_text('j', '$.promptName') }}), '') as workflow,
+        nullif(coalesce({{ json_text('j', '$.prompt_version') }}, {{ json_text('j', '$.promptVersion') }}), '')
             as prompt_version,
-        nullif(j ->> '$.environment', '') as environment,
-        nullif(metadata ->> '$.team', '') as team,
-        nullif(metadata ->> '$.client', '') as client,
-        nullif(metadata ->> '$.feature', '') as feature,
-        lower(nullif(metadata ->> '$.task_type', '')) as task_type,
-        usage_details ->> '$.input' as uncached_input_raw,
+        nullif({{ json_text('j', '$.environment') }}, '') as environment,
+        nullif({{ json_text('metadata', '$.team') }}, '') as team,
+        nullif({{ json_text('metadata', '$.client') }}, '') as client,
+        nullif({{ json_text('metadata', '$.feature') }}, '') as feature,
+        lower(nullif({{ json_text('metadata', '$.task_type') }}, '')) as task_type,
+        {{ json_text('usage_details', '$.input') }} as uncached_input_raw,
         coalesce(
-            usage_details ->> '$.input_cached_tokens',
-            usage_details ->> '$.cache_read_input_tokens',
-            usage_details ->> '$.input_cache_read'
+            {{ json_text('usage_details', '$.input_cached_tokens') }},
+            {{ json_text('usage_details', '$.cache_read_input_tokens') }},
+            {{ json_text('usage_details', '$.input_cache_read') }}
         ) as cache_read_tokens_raw,
         coalesce(
-            usage_details ->> '$.input_cache_creation',
-            usage_details ->> '$.cache_creation_input_tokens'
+            {{ json_text('usage_details', '$.input_cache_creation') }},
+            {{ json_text('usage_details', '$.cache_creation_input_tokens') }}
         ) as cache_write_tokens_raw,
         coalesce(
-            usage_details ->> '$.input_cache_creation_1h',
-            usage_details ->> '$.ephemeral_1h_input_tokens'
+            {{ json_text('usage_details', '$.input_cache_creation_1h') }},
+            {{ json_text('usage_details', '$.ephemeral_1h_input_tokens') }}
         ) as cache_write_1h_tokens_raw,
-        usage_details ->> '$.output' as visible_output_raw,
+        {{ json_text('usage_details', '$.output') }} as visible_output_raw,
         coalesce(
-            usage_details ->> '$.output_reasoning_tokens',
-            usage_details ->> '$.output_reasoning'
+            {{ json_text('usage_details', '$.output_reasoning_tokens') }},
+            {{ json_text('usage_details', '$.output_reasoning') }}
         ) as reasoning_tokens_raw,
-        upper(coalesce(nullif(j ->> '$.level', ''), 'DEFAULT')) as level,
-        nullif(coalesce(j ->> '$.status_message', j ->> '$.statusMessage'), '')
+        upper(coalesce(nullif({{ json_text('j', '$.level') }}, ''), 'DEFAULT')) as level,
+        nullif(coalesce({{ json_text('j', '$.status_message') }}, {{ json_text('j', '$.statusMessage') }}), '')
             as status_message,
         try_cast(coalesce(
-            j ->> '$.total_cost',
-            j ->> '$.totalCost',
-            j ->> '$.calculated_total_cost',
-            j ->> '$.calculatedTotalCost'
+            {{ json_text('j', '$.total_cost') }},
+            {{ json_text('j', '$.totalCost') }},
+            {{ json_text('j', '$.calculated_total_cost') }},
+            {{ json_text('j', '$.calculatedTotalCost') }}
         ) as decimal(38, 12)) as reported_cost_usd,
         metadata
     from extracted
@@ -143,10 +143,10 @@ canonical as (
         visible_output_raw as output_tokens_raw,
         'standard' as service_tier,
         case when level = 'ERROR' then 'error' else 'success' end as status,
-        datediff('millisecond', occurred_at, ended_at) as latency_ms,
+        {{ milliseconds_between('occurred_at', 'ended_at') }} as latency_ms,
         case
             when first_token_at >= occurred_at
-                then datediff('millisecond', occurred_at, first_token_at)
+                then {{ milliseconds_between('occurred_at', 'first_token_at') }}
         end as ttft_ms
     from tokens
 ),

@@ -22,8 +22,8 @@ parsed as (
         source_file,
         landing_date,
         line_number,
-        rtrim(raw_line, chr(13)) as raw_line,
-        {{ json_object_or_null('rtrim(raw_line, chr(13))') }} as j
+        {{ strip_carriage_return('raw_line') }} as raw_line,
+        {{ json_object_or_null(strip_carriage_return('raw_line')) }} as j
     from lines
     where {{ is_content_line('raw_line') }}
 ),
@@ -31,8 +31,8 @@ parsed as (
 extracted as (
     select
         *,
-        {{ json_field_object("j -> '$.metadata'") }} as metadata,
-        {{ json_field_object(json_field_object("j -> '$.metadata'") ~ " -> '$.usage_object'") }}
+        {{ json_field_object(json_value('j', '$.metadata')) }} as metadata,
+        {{ json_field_object(json_value(json_field_object(json_value('j', '$.metadata')), '$.usage_object')) }}
             as usage_object
     from parsed
 ),
@@ -44,40 +44,40 @@ typed as (
         line_number,
         raw_line,
         j is not null as is_json_object,
-        j ->> '$._ingest_error' as ingest_error,
-        nullif(trim(j ->> '$.request_id'), '') as request_id,
-        nullif(j ->> '$.startTime', '') as occurred_at_raw,
-        cast(try_cast(j ->> '$.startTime' as timestamptz) as timestamp) as occurred_at,
-        cast(try_cast(j ->> '$.endTime' as timestamptz) as timestamp) as ended_at,
-        cast(try_cast(j ->> '$.completionStartTime' as timestamptz) as timestamp)
+        {{ json_text('j', '$._ingest_error') }} as ingest_error,
+        nullif(trim({{ json_text('j', '$.request_id') }}), '') as request_id,
+        nullif({{ json_text('j', '$.startTime') }}, '') as occurred_at_raw,
+        {{ try_to_utc_timestamp(json_text('j', '$.startTime')) }} as occurred_at,
+        {{ try_to_utc_timestamp(json_text('j', '$.endTime')) }} as ended_at,
+        {{ try_to_utc_timestamp(json_text('j', '$.completionStartTime')) }}
             as first_token_at,
         coalesce(
-            lower(nullif(trim(j ->> '$.custom_llm_provider'), '')),
-            {{ provider_from_model("nullif(trim(j ->> '$.model'), '')") }}
+            lower(nullif(trim({{ json_text('j', '$.custom_llm_provider') }}), '')),
+            {{ provider_from_model("nullif(trim(" ~ json_text('j', '$.model') ~ "), '')") }}
         ) as provider,
-        {{ model_without_provider("nullif(trim(j ->> '$.model'), '')") }} as model_reported,
-        nullif(j ->> '$.organization_id', '') as client,
-        nullif(j ->> '$.team_id', '') as team,
-        coalesce(nullif(j ->> '$.end_user', ''), nullif(j ->> '$.user', '')) as user_id,
-        nullif(j ->> '$.session_id', '') as session_id,
-        j ->> '$.prompt_tokens' as input_tokens_raw,
+        {{ model_without_provider("nullif(trim(" ~ json_text('j', '$.model') ~ "), '')") }} as model_reported,
+        nullif({{ json_text('j', '$.organization_id') }}, '') as client,
+        nullif({{ json_text('j', '$.team_id') }}, '') as team,
+        coalesce(nullif({{ json_text('j', '$.end_user') }}, ''), nullif({{ json_text('j', '$.user') }}, '')) as user_id,
+        nullif({{ json_text('j', '$.session_id') }}, '') as session_id,
+        {{ json_text('j', '$.prompt_tokens') }} as input_tokens_raw,
         coalesce(
-            usage_object ->> '$.prompt_tokens_details.cached_tokens',
-            usage_object ->> '$.cache_read_input_tokens'
+            {{ json_text('usage_object', '$.prompt_tokens_details.cached_tokens') }},
+            {{ json_text('usage_object', '$.cache_read_input_tokens') }}
         ) as cache_read_tokens_raw,
-        usage_object ->> '$.cache_creation_input_tokens' as cache_write_tokens_raw,
-        usage_object ->> '$.cache_creation_token_details.ephemeral_1h_input_tokens'
+        {{ json_text('usage_object', '$.cache_creation_input_tokens') }} as cache_write_tokens_raw,
+        {{ json_text('usage_object', '$.cache_creation_token_details.ephemeral_1h_input_tokens') }}
             as cache_write_1h_tokens_raw,
-        j ->> '$.completion_tokens' as output_tokens_raw,
-        usage_object ->> '$.completion_tokens_details.reasoning_tokens'
+        {{ json_text('j', '$.completion_tokens') }} as output_tokens_raw,
+        {{ json_text('usage_object', '$.completion_tokens_details.reasoning_tokens') }}
             as reasoning_tokens_raw,
-        try_cast(j ->> '$.request_duration_ms' as bigint) as request_duration_ms,
-        case lower(coalesce(nullif(j ->> '$.status', ''), 'success'))
+        try_cast({{ json_text('j', '$.request_duration_ms') }} as bigint) as request_duration_ms,
+        case lower(coalesce(nullif({{ json_text('j', '$.status') }}, ''), 'success'))
             when 'failure' then 'error'
             when 'failed' then 'error'
-            else lower(coalesce(nullif(j ->> '$.status', ''), 'success'))
+            else lower(coalesce(nullif({{ json_text('j', '$.status') }}, ''), 'success'))
         end as status,
-        try_cast(j ->> '$.spend' as decimal(38, 12)) as reported_cost_usd,
+        try_cast({{ json_text('j', '$.spend') }} as decimal(38, 12)) as reported_cost_usd,
         metadata
     from extracted
 ),
@@ -91,11 +91,11 @@ tokens as (
         'standard' as service_tier,
         coalesce(
             request_duration_ms,
-            datediff('millisecond', occurred_at, ended_at)
+            {{ milliseconds_between('occurred_at', 'ended_at') }}
         ) as latency_ms,
         case
             when first_token_at > occurred_at
-                then datediff('millisecond', occurred_at, first_token_at)
+                then {{ milliseconds_between('occurred_at', 'first_token_at') }}
         end as ttft_ms
     from typed
 ),
@@ -125,12 +125,12 @@ renamed as (
         client,
         team,
         user_id,
-        nullif(metadata ->> '$.spend_logs_metadata.workflow', '') as workflow,
-        nullif(metadata ->> '$.spend_logs_metadata.feature', '') as feature,
-        nullif(metadata ->> '$.spend_logs_metadata.task_type', '') as task_type,
+        nullif({{ json_text('metadata', '$.spend_logs_metadata.workflow') }}, '') as workflow,
+        nullif({{ json_text('metadata', '$.spend_logs_metadata.feature') }}, '') as feature,
+        nullif({{ json_text('metadata', '$.spend_logs_metadata.task_type') }}, '') as task_type,
         session_id,
-        nullif(metadata ->> '$.spend_logs_metadata.prompt_version', '') as prompt_version,
-        nullif(metadata ->> '$.spend_logs_metadata.environment', '') as environment,
+        nullif({{ json_text('metadata', '$.spend_logs_metadata.prompt_version') }}, '') as prompt_version,
+        nullif({{ json_text('metadata', '$.spend_logs_metadata.environment') }}, '') as environment,
         coalesce(input_tokens, 0) as input_tokens,
         coalesce(cache_read_tokens, 0) as cache_read_tokens,
         coalesce(cache_write_tokens, 0) as cache_write_tokens,
@@ -141,7 +141,7 @@ renamed as (
         latency_ms,
         ttft_ms,
         status,
-        nullif(metadata ->> '$.error_information.error_class', '') as error_type,
+        nullif({{ json_text('metadata', '$.error_information.error_class') }}, '') as error_type,
         cast(null as integer) as http_status,
         cast(null as double) as quality_score,
         cast(null as boolean) as passed_quality,

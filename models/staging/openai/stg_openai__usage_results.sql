@@ -24,27 +24,31 @@ typed as (
         is_valid_json,
         result,
         'openai' as provider,
-        cast(to_timestamp(try_cast(bucket ->> '$.start_time' as bigint)) as timestamp)
+        {{ timestamp_from_epoch_seconds(
+            'try_cast(' ~ json_text('bucket', '$.start_time') ~ ' as bigint)'
+        ) }}
             as bucket_start_at,
-        cast(to_timestamp(try_cast(bucket ->> '$.end_time' as bigint)) as timestamp)
+        {{ timestamp_from_epoch_seconds(
+            'try_cast(' ~ json_text('bucket', '$.end_time') ~ ' as bigint)'
+        ) }}
             as bucket_end_at,
-        nullif(result ->> '$.model', '') as model_reported,
-        nullif(result ->> '$.project_id', '') as project_id,
-        nullif(result ->> '$.api_key_id', '') as api_key_id,
-        nullif(result ->> '$.user_id', '') as user_id,
+        nullif({{ json_text('result', '$.model') }}, '') as model_reported,
+        nullif({{ json_text('result', '$.project_id') }}, '') as project_id,
+        nullif({{ json_text('result', '$.api_key_id') }}, '') as api_key_id,
+        nullif({{ json_text('result', '$.user_id') }}, '') as user_id,
         case
-            when try_cast(result ->> '$.batch' as boolean) then 'batch'
-            when lower(result ->> '$.service_tier') in ('default', 'auto') then 'standard'
-            else lower(coalesce(nullif(result ->> '$.service_tier', ''), 'standard'))
+            when try_cast({{ json_text('result', '$.batch') }} as boolean) then 'batch'
+            when lower({{ json_text('result', '$.service_tier') }}) in ('default', 'auto') then 'standard'
+            else lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
         end as service_tier,
-        cast(null as varchar) as context_window,
-        result ->> '$.input_tokens' as input_tokens_raw,
-        result ->> '$.input_cached_tokens' as cache_read_tokens_raw,
-        result ->> '$.input_cache_write_tokens' as cache_write_tokens_raw,
-        cast(null as varchar) as cache_write_1h_tokens_raw,
-        result ->> '$.output_tokens' as output_tokens_raw,
-        result ->> '$.num_model_requests' as requests_raw,
-        {{ token_value("result ->> '$.input_uncached_tokens'") }} as uncached_reported
+        cast(null as string) as context_window,
+        {{ json_text('result', '$.input_tokens') }} as input_tokens_raw,
+        {{ json_text('result', '$.input_cached_tokens') }} as cache_read_tokens_raw,
+        {{ json_text('result', '$.input_cache_write_tokens') }} as cache_write_tokens_raw,
+        cast(null as string) as cache_write_1h_tokens_raw,
+        {{ json_text('result', '$.output_tokens') }} as output_tokens_raw,
+        {{ json_text('result', '$.num_model_requests') }} as requests_raw,
+        {{ token_value(json_text('result', '$.input_uncached_tokens')) }} as uncached_reported
     from results
 ),
 
