@@ -57,11 +57,19 @@ def read_landed_events(paths) -> pd.DataFrame:
             except (ValueError, RecursionError):
                 record = None
             rows.append(
-                {c: record.get(c) for c in EVENT_COLUMNS}
+                {c: _scalar(record.get(c)) for c in EVENT_COLUMNS}
                 if isinstance(record, dict)
                 else dict.fromkeys(EVENT_COLUMNS)
             )
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+
+
+def _scalar(value):
+    """An object or array where a field wants a scalar becomes its JSON text: it still fails
+    the field's expectations, and pandas and GX can hash it (a dict or list cannot be)."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return value
 
 
 def warehouse_max_landing_day(duckdb_path: Path) -> date | None:
