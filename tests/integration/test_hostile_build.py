@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_DIR
+from tests.support.cli_env import warehouse_env
 from tests.support.hostile import CANARY, CSV_INJECTION, SQL_LOOKING, draw, good_event, line
 
 pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
@@ -35,18 +35,8 @@ def _content_lines(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def hostile_warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    env = {
-        **os.environ,
-        "AIUSAGE_LANDING_DIR": str(root / "landing"),
-        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
-        "AIUSAGE_GX_DOCS_DIR": str(root / "gx_docs"),
-        "AIUSAGE_REPORTS_DIR": str(root / "reports"),
-        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.json"),
-        "AIUSAGE_REJECT_THRESHOLD": "1",  # hostile files are mostly rejects, on purpose
-    }
-    env.pop("SLACK_WEBHOOK_URL", None)
-    env.pop("AIUSAGE_SMTP_HOST", None)
+    # hostile files are mostly rejects, on purpose
+    env = warehouse_env(root, AIUSAGE_REJECT_THRESHOLD="1")
     inbox = root / "inbox"
     inbox.mkdir()
 

@@ -29,6 +29,7 @@ import duckdb
 import pytest
 
 from tests.conftest import PROJECT_DIR
+from tests.support.cli_env import warehouse_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
 
@@ -57,22 +58,6 @@ with out.open("w") as handle:
         handle.flush()
         time.sleep(0.02)
 """
-
-
-def _env(root: Path, **extra) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "AIUSAGE_LANDING_DIR": str(root / "landing"),
-        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
-        "AIUSAGE_GX_DOCS_DIR": str(root / "gx_docs"),
-        "AIUSAGE_REPORTS_DIR": str(root / "reports"),
-        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.json"),
-    }
-    env.pop("SLACK_WEBHOOK_URL", None)
-    env.pop("AIUSAGE_SMTP_HOST", None)
-    env.update(extra)
-    return env
 
 
 class Build:
@@ -165,7 +150,7 @@ def crashed_then_recovered(tmp_path_factory):
     staging, during the merge of fct_llm_requests and during publish; then a refresh runs
     to the end while a reader queries the published snapshot in a loop."""
     root = tmp_path_factory.mktemp("crash")
-    env = _env(root)
+    env = warehouse_env(root)
     _generate(root / "landing", days=3, end=date(2026, 11, 19), seed=7)
     base = Build(env)
     assert base.finish() == 0, base.output[-3000:]
@@ -285,7 +270,7 @@ def test_full_disk_fails_with_one_line_and_keeps_the_published_snapshot(tmp_path
     root = tmp_path / "warehouse"
     full = tmp_path / "full"
     full.mkdir()
-    env = _env(root, AIUSAGE_DUCKDB_PATH=str(full / "warehouse.duckdb"))
+    env = warehouse_env(root, AIUSAGE_DUCKDB_PATH=str(full / "warehouse.duckdb"))
     _generate(root / "landing", days=2, end=date(2026, 11, 20), seed=9)
     previous = root / "previous.duckdb"  # the snapshot readers have now
     with duckdb.connect(str(previous)) as con:
