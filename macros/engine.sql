@@ -67,13 +67,20 @@
     {{ return(adapter.dispatch('landed_lines', 'aiusage')(relation)) }}
 {%- endmacro %}
 
+{#- Each file is split once (splitting in both unnests took 4x as long). -#}
 {% macro default__landed_lines(relation) -%}
     select
-        filename as source_file,
-        {{ landing_date_from_path('filename') }} as landing_date,
-        unnest(string_split(content, chr(10))) as raw_line,
-        unnest(generate_series(1, len(string_split(content, chr(10))))) as line_number
-    from {{ relation }}
+        source_file,
+        landing_date,
+        unnest(file_lines) as raw_line,
+        unnest(generate_series(1, len(file_lines))) as line_number
+    from (
+        select
+            filename as source_file,
+            {{ landing_date_from_path('filename') }} as landing_date,
+            string_split(content, chr(10)) as file_lines
+        from {{ relation }}
+    ) as split_files
 {%- endmacro %}
 
 {% macro spark__landed_lines(relation) -%}
@@ -91,8 +98,10 @@
     {{ return(adapter.dispatch('strip_carriage_return', 'aiusage')(text)) }}
 {%- endmacro %}
 
+{#- DuckDB's rtrim with a character list walks the whole line (~1.8 s per million 700-byte
+    lines); testing the last character first keeps the common line-feed-only file free. -#}
 {% macro default__strip_carriage_return(text) -%}
-    rtrim({{ text }}, chr(13))
+    case when ends_with({{ text }}, chr(13)) then rtrim({{ text }}, chr(13)) else {{ text }} end
 {%- endmacro %}
 
 {% macro spark__strip_carriage_return(text) -%}
@@ -106,8 +115,10 @@
     {{ return(adapter.dispatch('is_json_object', 'aiusage')(text)) }}
 {%- endmacro %}
 
+{#- The regular expression stops at the first non-blank character; ltrim copied the line. JSON
+    whitespace (space, tab, line feed, carriage return) may precede the brace. -#}
 {% macro default__is_json_object(text) -%}
-    (json_valid({{ text }}) and left(ltrim({{ text }}), 1) = '{')
+    (json_valid({{ text }}) and regexp_matches({{ text }}, '^[ \t\n\r]*\{'))
 {%- endmacro %}
 
 {% macro spark__is_json_object(text) -%}

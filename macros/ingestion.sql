@@ -6,8 +6,10 @@
     {{ return(adapter.dispatch('is_content_line', 'aiusage')(text)) }}
 {%- endmacro %}
 
+{#- A regular expression that stops at the first non-blank character: DuckDB's trim with a
+    character list walks the whole line (~2 s per million 700-byte lines). -#}
 {% macro default__is_content_line(text) -%}
-    trim({{ text }}, ' ' || chr(9) || chr(13)) <> ''
+    regexp_matches({{ text }}, '[^ \t\r]')
 {%- endmacro %}
 
 {% macro spark__is_content_line(text) -%}

@@ -11,9 +11,7 @@ landing/events -> [blocking GX: landed batch]      seeds -> [blocking GX: prices
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
-
-from orchestration.assets.dbt import DBT_ASSETS
+from orchestration.assets.dbt import DBT_ASSETS, WarehouseDbtCliResource
 from orchestration.assets.landing import landing_events
 from orchestration.assets.publish import published_warehouse, usage_alerts, weekly_usage_report
 from orchestration.checks.expectations import EXPECTATION_CHECKS
@@ -40,7 +38,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=build_schedules(settings),
         sensors=[landing_files_sensor, slack_on_run_failure, freshness_sensor],
         resources={
-            "dbt": DbtCliResource(
+            "dbt": WarehouseDbtCliResource(
                 project_dir=warehouse_project,
                 profiles_dir=str(warehouse_project.profiles_dir),
                 dbt_executable=dbt_executable(),

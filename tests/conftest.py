@@ -21,6 +21,26 @@ def pytest_configure(config):
     ensure_manifest()
 
 
+@pytest.fixture(autouse=True)
+def _no_repository_data(tmp_path_factory, monkeypatch):
+    """No test reads or writes the repository's data/ folder: a `make demo` before `make
+    test` leaves a published snapshot in data/published, which the report and delivery
+    commands would otherwise read instead of the warehouse a test built. Every warehouse
+    path a test does not set points into an empty temporary folder."""
+    defaults = {
+        "AIUSAGE_DUCKDB_PATH": "warehouse.duckdb",
+        "AIUSAGE_LANDING_DIR": "landing",
+        "AIUSAGE_PUBLISHED_DIR": "published",
+        "AIUSAGE_GX_DOCS_DIR": "gx_docs",
+        "AIUSAGE_REPORTS_DIR": "reports",
+    }
+    unset = [key for key in defaults if not os.environ.get(key)]
+    if unset:
+        root = tmp_path_factory.mktemp("no_repository_data")
+        for key in unset:
+            monkeypatch.setenv(key, str(root / defaults[key]))
+
+
 @pytest.fixture
 def warehouse_env(tmp_path, monkeypatch):
     """Point the warehouse at a fresh landing folder and DuckDB file under tmp_path."""

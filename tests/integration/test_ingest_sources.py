@@ -472,3 +472,66 @@ def test_real_samples_land_with_known_totals(warehouse):
     )[0]
     assert bg == (real["rows"], real["input"], real["output"], real["failed"])
     assert real["failed"] == 17  # as the data README states
+
+
+def _accounting(db_path):
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.sql(
+            "select source_file, landing_date, landed_rows, accepted_rows, duplicate_rows, "
+            "conflicting_duplicate_rows, rejected_rows, reject_rate "
+            "from rpt_landing_accounting order by source_file"
+        ).fetchall()
+    return {Path(r[0]).name: r[1:] for r in rows}
+
+
+def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
+    """rpt_landing_accounting is incremental: a refresh recounts its window's files and the
+    older files whose records it delivers again, and then equals a full rebuild."""
+    landing = tmp_path / "landing"
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "AIUSAGE_LANDING_DIR": str(landing),
+        "AIUSAGE_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
+
+    def land(name, day, lines):
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        return ingest(landing, "events", [path], day).files[0].landed.name
+
+    old = land(
+        "old.jsonl",
+        date(2026, 11, 10),
+        [json.dumps(event("a1")), json.dumps(event("a2")), "{not json"],
+    )
+    other = land("other.jsonl", date(2026, 11, 15), [json.dumps(event("b1"))])
+    result = dbt(env, "build", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _accounting(tmp_path / "wh.duckdb")[old][1:6] == (3, 2, 0, 0, 1)
+
+    # 2026-11-16: the window starts at 2026-11-12 (lookback 3 from 2026-11-15), so the
+    # old file is outside it; a1 comes again unchanged, a2 with another output count.
+    new = land(
+        "new.jsonl",
+        date(2026, 11, 16),
+        [
+            json.dumps(event("a1")),
+            json.dumps(event("a2", output_tokens="7")),
+            json.dumps(event("c1")),
+        ],
+    )
+    result = dbt(env, "build", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    incremental = _accounting(tmp_path / "wh.duckdb")
+    # (landed, accepted, duplicates, conflicting duplicates, rejected)
+    assert incremental[old][1:6] == (3, 0, 2, 1, 1)
+    assert incremental[other][1:6] == (1, 1, 0, 0, 0)
+    assert incremental[new][1:6] == (3, 3, 0, 0, 0)
+
+    full_env = {**env, "AIUSAGE_DUCKDB_PATH": str(tmp_path / "full.duckdb")}
+    result = dbt(full_env, "build", "--quiet", "--full-refresh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _accounting(tmp_path / "full.duckdb") == incremental

@@ -70,3 +70,31 @@ def test_dbt_is_found_without_the_venv_on_path(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     found = Path(dbt_executable())
     assert found.is_absolute() and found.exists() and found.name == "dbt"
+
+
+def test_dbt_resource_skips_the_version_subprocess_and_the_in_process_adapter(monkeypatch):
+    """The two dagster-dbt start-up costs WarehouseDbtCliResource overrides: the overridden
+    private methods must still exist and still be called by DbtCliResource.cli()."""
+    import inspect
+    import subprocess
+    from functools import cached_property
+    from importlib.metadata import version
+
+    from dagster_dbt import DbtCliResource
+    from packaging.version import Version
+
+    from orchestration.definitions import build_definitions
+
+    assert isinstance(DbtCliResource.__dict__["_cli_version"], cached_property)
+    assert "_initialize_dbt_core_adapter" in DbtCliResource.__dict__
+    cli_source = inspect.getsource(DbtCliResource.cli)
+    assert "self._initialize_dbt_core_adapter(" in cli_source
+    assert "self._cli_version" in cli_source
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"unexpected subprocess {args}")
+
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    resource = build_definitions().resources["dbt"]
+    assert resource._cli_version == Version(version("dbt-core"))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

@@ -14,6 +14,12 @@
 -- Incremental: each refresh replaces the landing days of its look-back window, so the
 -- JSON of a landed file is parsed once per refresh that re-reads it, never again after.
 -- raw_line is kept for rejected rows only (the quarantine shows it).
+-- The rows are the staging views' SQL (macros stg_*_rows) run over the landed files of
+-- the refresh window only (landing_window_files): a view over every landed file cannot be
+-- pruned by landing day on DuckDB, so reading through it would cost the whole history.
+-- depends_on: {{ ref('stg_events__usage') }}
+-- depends_on: {{ ref('stg_litellm__spend_logs') }}
+-- depends_on: {{ ref('stg_langfuse__observations') }}
 
 {%- set columns = [
     'source_file', 'landing_date', 'line_number', 'rejection_reason', 'request_id',
@@ -24,16 +30,19 @@
     'http_status', 'quality_score', 'passed_quality', 'reported_cost_usd',
 ] %}
 {%- set sources = [
-    ('stg_events__usage', 'events'),
-    ('stg_litellm__spend_logs', 'litellm_spend_logs'),
-    ('stg_langfuse__observations', 'langfuse_observations'),
+    (stg_events__usage_rows, 'events'),
+    (stg_litellm__spend_logs_rows, 'litellm_spend_logs'),
+    (stg_langfuse__observations_rows, 'langfuse_observations'),
 ] %}
 
 with
 
-{% for model, system in sources %}
+{% for staging_rows, system in sources %}
     {{ system }} as (
-        select * from {{ ref(model) }}
+        select *
+        from (
+            {{ staging_rows(landing_window_files(system, this if is_incremental() else none)) }}
+        ) as staged
         {%- if is_incremental() %}
             where landing_date >= {{ landing_cutoff_date(this) }}
         {%- endif %}
@@ -41,7 +50,7 @@ with
 {% endfor %}
 
 unioned as (
-    {%- for model, system in sources %}
+    {%- for staging_rows, system in sources %}
         select
             '{{ system }}' as source_system,
             {%- for col in columns %}

@@ -1,26 +1,97 @@
+{{
+    config(
+        materialized=incremental_materialization(by_partition=false),
+        incremental_strategy=incremental_strategy(),
+        unique_key='source_file',
+        on_schema_change='fail',
+        pre_hook=(
+            "{% if is_incremental() %}delete from {{ this }}"
+            " where landing_date >= {{ landing_cutoff_date(this) }}{% endif %}"
+        ),
+    )
+}}
+
 -- Row accounting per landed file: landed rows = accepted + duplicates + rejected.
 -- accepted: rows kept as the latest delivery of their record (request or usage bucket);
 -- duplicates: earlier deliveries of a record delivered again (in any file);
 -- conflicting duplicates: duplicates whose content differs from the kept delivery.
+-- Incremental: a refresh recounts the files it can change, not the history: the files of
+-- its landing window (the pre-hook first drops the window's days, so a file no longer
+-- landed leaves no row), and every older file holding a record delivered again in the
+-- window (that delivery turns the older row into a duplicate). The ranking reads every
+-- delivery of the records of those files; other files keep their counts.
 
 with
 
 landed_rows as (
-    select * from {{ ref('fct_landed_rows') }}
+    select
+        *,
+        source_system in ('openai_usage', 'anthropic_usage') as is_usage_bucket
+    from {{ ref('fct_landed_rows') }}
 ),
+
+{% if is_incremental() %}
+    window_records as (
+        select distinct
+            is_usage_bucket,
+            record_key
+        from landed_rows
+        where landing_date >= {{ landing_cutoff_date(this) }} and record_key is not null
+    ),
+
+    recounted_files as (
+        select source_file
+        from landed_rows
+        where landing_date >= {{ landing_cutoff_date(this) }}
+        union
+        select landed_rows.source_file
+        from landed_rows
+        inner join window_records
+            on
+                landed_rows.is_usage_bucket = window_records.is_usage_bucket
+                and landed_rows.record_key = window_records.record_key
+    ),
+
+    recounted_records as (
+        select distinct
+            landed_rows.is_usage_bucket,
+            landed_rows.record_key
+        from landed_rows
+        inner join recounted_files on landed_rows.source_file = recounted_files.source_file
+        where landed_rows.record_key is not null
+    ),
+
+    scoped_rows as (
+        select landed_rows.*
+        from landed_rows
+        inner join recounted_records
+            on
+                landed_rows.is_usage_bucket = recounted_records.is_usage_bucket
+                and landed_rows.record_key = recounted_records.record_key
+        union all
+        select landed_rows.*
+        from landed_rows
+        inner join recounted_files on landed_rows.source_file = recounted_files.source_file
+        where landed_rows.record_key is null
+    ),
+{% else %}
+    scoped_rows as (
+        select * from landed_rows
+    ),
+{% endif %}
 
 ranked as (
     select
         *,
         is_accepted and row_number() over (
-            partition by source_system in ('openai_usage', 'anthropic_usage'), record_key
+            partition by is_usage_bucket, record_key
             order by landing_date desc, source_file desc, line_number desc
         ) = 1 as is_kept,
         first_value(content_hash) over (
-            partition by source_system in ('openai_usage', 'anthropic_usage'), record_key
+            partition by is_usage_bucket, record_key
             order by landing_date desc, source_file desc, line_number desc
         ) as kept_content_hash
-    from landed_rows
+    from scoped_rows
 ),
 
 per_file as (
@@ -36,6 +107,10 @@ per_file as (
         ) as conflicting_duplicate_rows,
         count(*) filter (where not is_accepted) as rejected_rows
     from ranked
+    {%- if is_incremental() %}
+        -- the other files' rows were read for the ranking only
+        where source_file in (select recounted_files.source_file from recounted_files)
+    {%- endif %}
     group by source_file
 ),
 
