@@ -11,6 +11,7 @@ landing/events -> [blocking GX: landed batch]      seeds -> [blocking GX: prices
 from __future__ import annotations
 
 import dagster as dg
+
 from orchestration.assets.dbt import DBT_ASSETS, WarehouseDbtCliResource
 from orchestration.assets.landing import landing_events
 from orchestration.assets.publish import published_warehouse, usage_alerts, weekly_usage_report

@@ -24,13 +24,13 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 import dagster as dg
-from packaging.version import Version
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
     dbt_assets,
 )
+from packaging.version import Version
 
 from orchestration.expectations import import_gx_in_background
 from orchestration.project import dbt_vars, warehouse_project
