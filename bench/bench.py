@@ -349,11 +349,68 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
         else incremental(FIXED_DAY_EVENTS)
     )
 
-    from orchestration.report import ReportWindow, build_report
+    results.update(query_measures(work, env, repeats))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
+    return {"events": events, "results": results}
 
+
+API_ROUTES = (
+    "/api/v1/teams/{team}/usage",
+    "/api/v1/report",
+    "/api/v1/models",
+    "/api/v1/dashboard",
+)
+
+
+def api_queries(snapshot: Path, work: Path, repeats: int) -> tuple[float, int]:
+    """The API's main routes (API_ROUTES, 30 days, admin token) in-process through
+    FastAPI's TestClient: each repeat a new app, so its answer cache is empty and every
+    route runs its queries on the published snapshot."""
+    from fastapi.testclient import TestClient
+
+    from orchestration.api.app import create_app
+    from orchestration.api.tokens import create_token
+    from orchestration.delivery.state import connect_state
+
+    state = work / "api_state.sqlite"
+    state.unlink(missing_ok=True)
+    con = connect_state(state)
+    token = create_token(con, team=None, is_admin=True, label="bench")
+    con.close()
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        (team,) = con.execute(
+            "select team from fct_daily_usage group by team order by sum(requests) desc limit 1"
+        ).fetchone()
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"days": 30, "end_date": END_DATE.isoformat()}
+    samples = []
+    for _ in range(repeats):
+        app = create_app(snapshot, state, rate_limit_per_minute=10**6, hold_open=True)
+        with TestClient(app) as client:
+            assert client.get("/health").status_code == 200
+            start = time.perf_counter()
+            for route in API_ROUTES:
+                answer = client.get(route.format(team=team), params=params, headers=headers)
+                assert answer.status_code == 200, (route, answer.text[:300])
+            samples.append((time.perf_counter() - start, psutil.Process().memory_info().rss))
+    return median_of(samples)
+
+
+def query_measures(work: Path, env: dict[str, str], repeats: int) -> dict:
+    """Report, API routes, the floor and the seed-000 queries over one size's warehouse."""
+    from orchestration.publish import reader_duckdb_path
+    from orchestration.report import ReportWindow, build_report
+    from orchestration.settings import Settings
+
+    warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
+    landing = Path(env["AIUSAGE_LANDING_DIR"])
+    results: dict[str, tuple[float, int]] = {}
     window = ReportWindow.last_days(30, END_DATE)
     report = [run_inprocess(lambda: build_report(warehouse, window)) for _ in range(repeats)]
     results["report (30 days)"] = median_of(report)
+    snapshot = reader_duckdb_path(Settings.from_env({**os.environ, **env}))
+    results[f"API: {len(API_ROUTES)} main routes (30 days)"] = api_queries(snapshot, work, repeats)
 
     def floor():
         con = duckdb.connect(str(work / "floor.duckdb"))
@@ -377,9 +434,7 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
     results["seed-000: 4 SQLite queries (30 days)"] = median_of(
         [run_inprocess(seed000) for _ in range(repeats)]
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
-    return {"events": events, "results": results}
+    return results
 
 
 def verdicts(all_results: dict, overhead: float) -> list[str]:
@@ -394,7 +449,8 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
         noop = res["no-op refresh"][0]
         report = res["report (30 days)"][0]
         seed000 = res["seed-000: 4 SQLite queries (30 days)"][0]
-        peak = max(v[1] for v in res.values())
+        # the warehouse's own runs; the floor and seed-000 references are not the product
+        peak = max(v[1] for k, v in res.items() if not k.startswith(("floor", "seed-000")))
         checks = [
             (
                 f"full build {full:.0f} s <= 3 x floor {floor:.1f} s + overhead {overhead:.0f} s",
@@ -426,6 +482,25 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
     return lines
 
 
+def queries_only(args) -> None:
+    print("| measure | wall s / peak RSS MiB |\n|---|---|")
+    for per_day in [int(x) for x in args.events_per_day.split(",")]:
+        work = CACHE / f"work_{args.days}d_{per_day}"
+        env = {
+            "AIUSAGE_LANDING_DIR": str(work / "landing"),
+            "AIUSAGE_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+            "AIUSAGE_PUBLISHED_DIR": str(work / "published"),
+            "DBT_TARGET_PATH": str(work / "target"),
+        }
+        if not Path(env["AIUSAGE_DUCKDB_PATH"]).exists():
+            raise SystemExit(f"no warehouse in {work}: run the full benchmark first")
+        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+            (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
+        print(f"| **{events:,} requests** | |")
+        for name, (wall, rss) in query_measures(work, env, args.repeats).items():
+            print(f"| {name} | {wall:.3f} / {rss / 2**20:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
@@ -440,8 +515,17 @@ def main() -> None:
         "--full-repeats", type=int, default=None, help="full builds per size (default: repeats)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="only the report, API, floor and seed-000 measures, on the warehouses an "
+        "earlier run left in bench/.cache (no build)",
+    )
     args = parser.parse_args()
     full_repeats = args.full_repeats or args.repeats
+    if args.queries_only:
+        queries_only(args)
+        return
 
     CACHE.mkdir(parents=True, exist_ok=True)
     overhead = fixed_overhead(args.repeats, CACHE / "work_overhead")

@@ -180,7 +180,13 @@ def publish(
         parts: dict[str, dict] = {}
         reuse = {"written": 0, "linked": 0}
         views: list[str] = []
-        with duckdb.connect(str(staging / DUCKDB_NAME)) as con:
+        # the same memory and thread limits as the dbt profile (DuckDB's default memory
+        # limit is 80% of the machine)
+        limits = {
+            "memory_limit": os.environ.get("AIUSAGE_DUCKDB_MEMORY_LIMIT") or "2500MB",
+            "threads": int(os.environ.get("AIUSAGE_DUCKDB_THREADS") or 2),
+        }
+        with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
             con.execute(f"attach '{source}' as built (read_only)")
             for mart in marts:
                 relation = f'built."{mart.schema}"."{mart.name}"'

@@ -111,6 +111,62 @@ def refresh_batch(settings: Settings, options: RefreshOptions) -> list[Path]:
     return [path for day, path in files if first is None or day >= first]
 
 
+# Landed event files that passed the landed-batch expectations, with their size and
+# modification time, in the warehouse's DuckDB file (deleting the warehouse forgets them).
+VALIDATED_FILES_TABLE = "aiusage_validated_landed_files"
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def validated_files(duckdb_path: Path) -> dict[str, tuple[int, int]]:
+    """{path: (size, mtime_ns)} of the landed files that passed on an earlier refresh."""
+    if not duckdb_path.exists():
+        return {}
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        (exists,) = con.execute(
+            "select count(*) from information_schema.tables where table_name = ?",
+            [VALIDATED_FILES_TABLE],
+        ).fetchone()
+        if not exists:
+            return {}
+        rows = con.execute(f"select path, size, mtime_ns from {VALIDATED_FILES_TABLE}").fetchall()
+    return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+
+
+def record_validated_files(duckdb_path: Path, paths: list[Path]) -> None:
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path)) as con:
+        con.execute(
+            f"""create table if not exists {VALIDATED_FILES_TABLE} (
+                path varchar primary key, size bigint, mtime_ns bigint, validated_at timestamp)"""
+        )
+        con.executemany(
+            f"insert or replace into {VALIDATED_FILES_TABLE} values (?, ?, ?, now())",
+            [[str(path), *_file_stamp(path)] for path in paths],
+        )
+
+
+def files_to_validate(settings: Settings, options: RefreshOptions) -> tuple[list[Path], int]:
+    """(files the landed-batch expectations must read, files of the batch skipped).
+
+    The batch is the refresh's window (refresh_batch). A file that passed on an earlier
+    refresh with the same size and modification time is not read again, so a refresh with
+    no new data validates nothing and a refresh validates its new files only; a changed
+    or new file, and every file of a backfill or a full refresh, is validated."""
+    batch = refresh_batch(settings, options)
+    if options.is_backfill or options.full_refresh:
+        return batch, 0
+    passed = validated_files(settings.duckdb_path)
+    new = [path for path in batch if passed.get(str(path)) != _file_stamp(path)]
+    return new, len(batch) - len(new)
+
+
 def check_result(result, **extra) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=result.success,
@@ -159,15 +215,25 @@ def model_prices_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResu
     name="landed_events_expectations",
     blocking=True,
     description="GX suite usage_events over the landed batch a refresh reads (the look-back "
-    "window, or the backfill range): token integrity, allowed values, timestamps. Fails when "
-    "more than AIUSAGE_REJECT_THRESHOLD of the lines break an expectation.",
+    "window, or the backfill range), minus the files that passed on an earlier refresh "
+    "unchanged: token integrity, allowed values, timestamps. Fails when more than "
+    "AIUSAGE_REJECT_THRESHOLD of the lines break an expectation.",
 )
 def landed_events_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
     from orchestration.expectations import validate_events
 
     settings = warehouse.resolve()
     options = warehouse.refresh_options()
-    batch = refresh_batch(settings, options)
+    first = refresh_first_day(settings, options)
+    batch, skipped = files_to_validate(settings, options)
+    if not batch:
+        return dg.AssetCheckResult(
+            passed=True,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"No new or changed landed event files: the {skipped} file(s) of the "
+            "refresh window passed on an earlier refresh.",
+            metadata={"files": 0, "already_validated": skipped, "rows": 0},
+        )
     frame = read_landed_events(batch)
     result = validate_events(
         frame,
@@ -175,8 +241,11 @@ def landed_events_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckRes
         build_docs=True,
         docs_dir=settings.gx_docs_dir,
     )
-    first = refresh_first_day(settings, options)
-    return check_result(result, files=len(batch), first_landing_day=str(first or "all"))
+    if result.success:
+        record_validated_files(settings.duckdb_path, batch)
+    return check_result(
+        result, files=len(batch), already_validated=skipped, first_landing_day=str(first or "all")
+    )
 
 
 @dg.asset_check(

@@ -416,3 +416,49 @@ def test_publish_rewrites_only_changed_landing_days(tmp_path):
         ("2026-11-03", 4, 1.5 * (0 + 2 + 5 + 8)),
     ]
     assert types == {"n": "BIGINT", "cost": "DECIMAL(38,12)", "landing_date": "DATE"}
+
+
+# ------------------------------------------------------------ landed-batch expectations
+
+
+def test_landed_batch_check_reads_only_new_or_changed_files(warehouse_env):
+    """A file that passed the landed-batch expectations is not read again while unchanged:
+    a refresh without new data validates nothing; a new or changed file is validated; a
+    failing file is never recorded; a full refresh validates the whole window again."""
+    from datetime import date
+
+    import duckdb
+
+    from orchestration.checks.expectations import landed_events_expectations
+    from orchestration.generate import generate
+    from orchestration.resources import WarehouseSettings
+
+    settings = warehouse_env
+    generate(
+        settings.landing_dir,
+        days=2,
+        events_per_day=40,
+        seed=5,
+        end_date=date(2026, 11, 20),
+        progress=False,
+    )
+    duckdb.connect(str(settings.duckdb_path)).close()  # the seeds' step creates it first
+
+    def run(**config):
+        result = landed_events_expectations(warehouse=WarehouseSettings(**config))
+        meta = {key: value.value for key, value in result.metadata.items()}
+        return result.passed, meta["files"], meta["already_validated"]
+
+    assert run() == (True, 2, 0)
+    assert run() == (True, 0, 2)  # nothing new: no file read
+    day_file = next((settings.landing_dir / "events" / "dt=2026-11-20").glob("*.jsonl"))
+    with day_file.open("a") as handle:  # a re-delivered (changed) file is read again
+        handle.write(day_file.read_text().splitlines()[0] + "\n")
+    assert run() == (True, 1, 1)
+    bad = settings.landing_dir / "events" / "dt=2026-11-21" / "bad.jsonl"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"request_id": "x", "input_tokens": -5}\n' * 20)
+    assert run()[:2] == (False, 1)
+    assert run()[:2] == (False, 1)  # a failing file stays to validate
+    bad.unlink()
+    assert run(full_refresh=True) == (True, 2, 0)  # the window: 2026-11-17 .. 2026-11-20
