@@ -21,62 +21,88 @@
 -- window (that delivery turns the older row into a duplicate). The ranking reads every
 -- delivery of the records of those files; other files keep their counts.
 
+{%- set usage_bucket = "source_system in ('openai_usage', 'anthropic_usage')" %}
+
 with
 
-landed_rows as (
-    select
-        *,
-        source_system in ('openai_usage', 'anthropic_usage') as is_usage_bucket
-    from {{ ref('fct_landed_rows') }}
-),
-
 {% if is_incremental() %}
+    {%- set cutoff = landing_cutoff_date(this) %}
+    -- No CTE over the whole fct_landed_rows: read several times, DuckDB would materialize
+    -- it (every landed row, every refresh); each step reads the columns it needs.
     window_records as (
         select distinct
+            {{ usage_bucket }} as is_usage_bucket,
+            record_key
+        from {{ ref('fct_landed_rows') }}
+        where landing_date >= {{ cutoff }} and record_key is not null
+    ),
+
+    older_recounted_files as (
+        select distinct older.source_file
+        from {{ ref('fct_landed_rows') }} as older
+        inner join window_records
+            on
+                older.record_key = window_records.record_key
+                and ({{ usage_bucket | replace('source_system', 'older.source_system') }})
+                = window_records.is_usage_bucket
+        where older.landing_date < {{ cutoff }}
+    ),
+
+    recounted_records as (
+        select
             is_usage_bucket,
             record_key
-        from landed_rows
-        where landing_date >= {{ landing_cutoff_date(this) }} and record_key is not null
+        from window_records
+        union
+        select
+            {{ usage_bucket }} as is_usage_bucket,
+            record_key
+        from {{ ref('fct_landed_rows') }}
+        where
+            landing_date < {{ cutoff }}
+            and record_key is not null
+            and source_file in (select older_recounted_files.source_file from older_recounted_files)
+    ),
+
+    scoped_rows as (
+        select
+            landed.*,
+            recounted_records.is_usage_bucket
+        from {{ ref('fct_landed_rows') }} as landed
+        inner join recounted_records
+            on
+                landed.record_key = recounted_records.record_key
+                and ({{ usage_bucket | replace('source_system', 'landed.source_system') }})
+                = recounted_records.is_usage_bucket
+        union all
+        select
+            *,
+            {{ usage_bucket }} as is_usage_bucket
+        from {{ ref('fct_landed_rows') }}
+        where
+            record_key is null
+            and (
+                landing_date >= {{ cutoff }}
+                or source_file in (
+                    select older_recounted_files.source_file from older_recounted_files
+                )
+            )
     ),
 
     recounted_files as (
         select source_file
-        from landed_rows
-        where landing_date >= {{ landing_cutoff_date(this) }}
+        from {{ ref('fct_landed_rows') }}
+        where landing_date >= {{ cutoff }}
         union
-        select landed_rows.source_file
-        from landed_rows
-        inner join window_records
-            on
-                landed_rows.is_usage_bucket = window_records.is_usage_bucket
-                and landed_rows.record_key = window_records.record_key
-    ),
-
-    recounted_records as (
-        select distinct
-            landed_rows.is_usage_bucket,
-            landed_rows.record_key
-        from landed_rows
-        inner join recounted_files on landed_rows.source_file = recounted_files.source_file
-        where landed_rows.record_key is not null
-    ),
-
-    scoped_rows as (
-        select landed_rows.*
-        from landed_rows
-        inner join recounted_records
-            on
-                landed_rows.is_usage_bucket = recounted_records.is_usage_bucket
-                and landed_rows.record_key = recounted_records.record_key
-        union all
-        select landed_rows.*
-        from landed_rows
-        inner join recounted_files on landed_rows.source_file = recounted_files.source_file
-        where landed_rows.record_key is null
+        select older_recounted_files.source_file
+        from older_recounted_files
     ),
 {% else %}
     scoped_rows as (
-        select * from landed_rows
+        select
+            *,
+            {{ usage_bucket }} as is_usage_bucket
+        from {{ ref('fct_landed_rows') }}
     ),
 {% endif %}
 
