@@ -182,10 +182,7 @@ def publish(
         views: list[str] = []
         # the same memory and thread limits as the dbt profile (DuckDB's default memory
         # limit is 80% of the machine)
-        limits = {
-            "memory_limit": os.environ.get("AIUSAGE_DUCKDB_MEMORY_LIMIT") or "2500MB",
-            "threads": int(os.environ.get("AIUSAGE_DUCKDB_THREADS") or 2),
-        }
+        limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
         with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
             con.execute(f"attach '{source}' as built (read_only)")
             for mart in marts:

@@ -10,6 +10,8 @@
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules |
 | AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
 | AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (orchestration.publish) |
+| AIUSAGE_DUCKDB_MEMORY_LIMIT | 2500MB | DuckDB memory_limit of dbt (profiles.yml) and publish |
+| AIUSAGE_DUCKDB_THREADS | 2 | DuckDB threads (and dbt threads) |
 | AIUSAGE_PUBLISH_KEEP | 5 | published snapshots kept (older ones are deleted) |
 | AIUSAGE_REPORTS_DIR | data/reports | where the weekly report asset writes its files |
 | AIUSAGE_FRESHNESS_HOURS | 26 | a mart not refreshed for this long fails its freshness check |
@@ -41,6 +43,8 @@ class Settings:
     publish_keep: int = 5
     reports_dir: Path = Path("data/reports")
     freshness_hours: float = 26.0
+    duckdb_memory_limit: str = "2500MB"
+    duckdb_threads: int = 2
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -63,6 +67,8 @@ class Settings:
             publish_keep=max(1, int(env.get("AIUSAGE_PUBLISH_KEEP") or 5)),
             reports_dir=path("AIUSAGE_REPORTS_DIR", "data/reports"),
             freshness_hours=float(env.get("AIUSAGE_FRESHNESS_HOURS") or 26),
+            duckdb_memory_limit=env.get("AIUSAGE_DUCKDB_MEMORY_LIMIT") or "2500MB",
+            duckdb_threads=int(env.get("AIUSAGE_DUCKDB_THREADS") or 2),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -86,6 +92,8 @@ class Settings:
             "AIUSAGE_PUBLISH_KEEP": str(self.publish_keep),
             "AIUSAGE_REPORTS_DIR": str(self.reports_dir),
             "AIUSAGE_FRESHNESS_HOURS": str(self.freshness_hours),
+            "AIUSAGE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "AIUSAGE_DUCKDB_THREADS": str(self.duckdb_threads),
         }
 
     def apply_to_environ(self) -> None:

@@ -127,14 +127,13 @@ def validated_files(duckdb_path: Path) -> dict[str, tuple[int, int]]:
         return {}
     import duckdb
 
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        (exists,) = con.execute(
-            "select count(*) from information_schema.tables where table_name = ?",
-            [VALIDATED_FILES_TABLE],
-        ).fetchone()
-        if not exists:
-            return {}
-        rows = con.execute(f"select path, size, mtime_ns from {VALIDATED_FILES_TABLE}").fetchall()
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            rows = con.execute(
+                f"select path, size, mtime_ns from {VALIDATED_FILES_TABLE}"
+            ).fetchall()
+    except duckdb.CatalogException:  # nothing validated yet
+        return {}
     return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
 
