@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml packages/aiusage-tracking/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e ./packages/aiusage-tracking -e '.[test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -41,7 +41,7 @@ test: install browser
 ## every mart must match (tests/integration/test_spark_parity.py). Needs Java 17.
 SPARK_STAMP := $(VENV)/.installed-spark
 $(SPARK_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,spark]'
+	$(BIN)/python -m pip install --quiet -e ./packages/aiusage-tracking -e '.[test,lint,spark]'
 	touch $(SPARK_STAMP)
 
 test-spark: install $(SPARK_STAMP)
@@ -55,10 +55,11 @@ test-fast: install
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow_ci
 
-## Conventions checked by tools: ruff (Python), sqlfluff (SQL, dbt templater, DuckDB
-## dialect), dbt-score (manifest: names by layer, descriptions, primary-key tests, layering,
-## contracts, source freshness; rules in orchestration/dbt_rules.py).
-PY_LINT := orchestration tests $(wildcard bench)
+## Conventions checked by tools: ruff (Python), import-linter (the one-way import order of
+## pyproject.toml), sqlfluff (SQL, dbt templater, DuckDB dialect), dbt-score (manifest: names
+## by layer, descriptions, primary-key tests, layering, contracts, source freshness; rules in
+## tests/lint/dbt_score_rules.py).
+PY_LINT := src orchestration packages tests bench
 # Lint debt, listed so `make lint` guards everything else: sqlfluff rules not yet clean
 # across the merged models (mostly RF02 unqualified columns in joins, LT02 indentation in
 # Jinja loops), and models without a single-column primary key (staging rows are keyed by
@@ -70,8 +71,9 @@ LINT_ENV := DBT_PROFILES_DIR=. AIUSAGE_DUCKDB_PATH=$(CURDIR)/target/lint.duckdb
 lint: install
 	$(BIN)/ruff check $(PY_LINT)
 	$(BIN)/ruff format --check $(PY_LINT)
+	$(BIN)/lint-imports
 	$(LINT_ENV) $(BIN)/dbt parse --quiet
-	$(LINT_ENV) $(BIN)/dbt-score lint -m target/manifest.json $(DBT_SCORE_PENDING)
+	$(LINT_ENV) PYTHONPATH=. $(BIN)/dbt-score lint -m target/manifest.json $(DBT_SCORE_PENDING)
 	$(LINT_ENV) $(BIN)/sqlfluff lint models tests/dbt --exclude-rules ST06,RF04,AM04,$(SQLFLUFF_PENDING)
 
 format: install

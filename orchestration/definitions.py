@@ -1,36 +1,43 @@
 """The one Dagster code location of the warehouse (`dagster dev -m orchestration.definitions`).
 
-landing/events -> [blocking GX: landed batch]      seeds -> [blocking GX: prices]
+landing/<source> -> [blocking GX: landed batch]      seeds -> [blocking GX: price seeds]
             \\                                        /
-             one `dbt build` of every model (staging views, int_request_rows_parsed,
-             incremental facts, report tables; dbt tests inside)
-                 -> [blocking GX: refreshed requests, mart totals]
-                 -> published_warehouse -> usage_alerts, weekly_usage_report
+             one `dbt build` of every model (staging, intermediate, marts; dbt tests as
+             asset checks)
+                 -> published_warehouse -> alerts/usage_alerts, reports/weekly_usage_report
+
+The definitions load lazily (`@dg.definitions`): the settings (AIUSAGE_PROJECT_DIR or the
+working directory, and the other variables) are read when Dagster loads the code location,
+never at import.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import DBT_ASSETS, WarehouseDbtCliResource
-from orchestration.assets.landing import landing_events
-from orchestration.assets.publish import published_warehouse, usage_alerts, weekly_usage_report
+from aiusage.project import dbt_executable
+from aiusage.settings import Settings
+from orchestration.assets.dbt import build_dbt_assets, mart_asset_keys
+from orchestration.assets.delivery import usage_alerts, weekly_usage_report
+from orchestration.assets.landing import landing_files
+from orchestration.assets.publish import build_publish_asset
 from orchestration.checks.expectations import EXPECTATION_CHECKS
-from orchestration.project import dbt_executable, warehouse_project
-from orchestration.resources import WarehouseSettings
+from orchestration.checks.freshness import build_freshness
+from orchestration.project import warehouse_project
+from orchestration.resources import WarehouseDbtCliResource, WarehouseSettings
 from orchestration.schedules import build_jobs, build_schedules
-from orchestration.sensors import build_freshness, landing_files_sensor, slack_on_run_failure
-from orchestration.settings import Settings
+from orchestration.sensors import landing_files_sensor, slack_on_run_failure
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings.from_env()
+def build_definitions(settings: Settings) -> dg.Definitions:
+    project = warehouse_project(settings)
+    dbt_assets = build_dbt_assets(project)
     freshness_checks, freshness_sensor = build_freshness(settings)
     return dg.Definitions(
         assets=[
-            landing_events,
-            *DBT_ASSETS,
-            published_warehouse,
+            landing_files,
+            *dbt_assets,
+            build_publish_asset(mart_asset_keys(dbt_assets)),
             usage_alerts,
             weekly_usage_report,
         ],
@@ -40,9 +47,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=[landing_files_sensor, slack_on_run_failure, freshness_sensor],
         resources={
             "dbt": WarehouseDbtCliResource(
-                project_dir=warehouse_project,
-                profiles_dir=str(warehouse_project.profiles_dir),
-                dbt_executable=dbt_executable(),
+                project_dir=project,
+                profiles_dir=str(project.profiles_dir),
+                dbt_executable=dbt_executable(settings),
             ),
             "warehouse": WarehouseSettings(),
         },
@@ -51,4 +58,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -1,20 +1,18 @@
-"""Jobs and schedules (each schedule names its execution time zone)."""
+"""The refresh job and its daily schedule (named in its execution time zone)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.settings import Settings
+from aiusage.settings import Settings
 
-REPORTS = dg.AssetSelection.groups("delivery") - dg.AssetSelection.assets(
-    dg.AssetKey(["published_warehouse"]), dg.AssetKey(["alerts", "usage_alerts"])
-)
+REFRESH_JOB = "refresh_warehouse"
 
 
 def refresh_selection(freshness_checks=()) -> dg.AssetSelection:
-    """Everything from landing to publish and alerts; not the weekly report, not the
+    """Everything: landing, checks, dbt, publish, alerts and the weekly report; not the
     freshness checks (their own sensor evaluates them)."""
-    selection = dg.AssetSelection.all() - REPORTS
+    selection = dg.AssetSelection.all()
     if freshness_checks:
         selection = selection - dg.AssetSelection.checks(*freshness_checks)
     return selection
@@ -23,19 +21,15 @@ def refresh_selection(freshness_checks=()) -> dg.AssetSelection:
 def build_jobs(freshness_checks=()) -> list[dg.UnresolvedAssetJobDefinition]:
     return [
         dg.define_asset_job(
-            name="refresh_warehouse",
+            name=REFRESH_JOB,
             selection=refresh_selection(freshness_checks),
             description=(
-                "Inventory landing, validate prices and the landed batch (blocking), dbt build "
-                "(seeds, incremental and other models, dbt tests as checks), validate the "
-                "marts, publish the snapshot, post alerts. Backfill: set backfill_start / "
-                "backfill_end (and full_refresh) on the warehouse resource in the launchpad."
+                "Inventory landing, validate the price seeds and the landed batch (blocking), "
+                "dbt build (seeds, incremental and other models, dbt tests as checks), publish "
+                "the snapshot, deliver the alerts of rpt_alerts and, when due, the weekly "
+                "report. Backfill: set backfill_start / backfill_end (and full_refresh) on the "
+                "warehouse resource in the launchpad."
             ),
-        ),
-        dg.define_asset_job(
-            name="weekly_report",
-            selection=REPORTS,
-            description="Render the weekly usage report from the published snapshot; Slack.",
         ),
     ]
 
@@ -44,19 +38,11 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     return [
         dg.ScheduleDefinition(
             name="daily_refresh",
-            job_name="refresh_warehouse",
+            job_name=REFRESH_JOB,
             cron_schedule="0 6 * * *",
             execution_timezone=settings.schedule_timezone,
-            description="Refresh the warehouse every day at 06:00 in AIUSAGE_SCHEDULE_TIMEZONE.",
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-        ),
-        dg.ScheduleDefinition(
-            name="weekly_report_schedule",
-            job_name="weekly_report",
-            cron_schedule="0 9 * * 1",
-            execution_timezone=settings.schedule_timezone,
-            description="The weekly usage report every Monday at 09:00 in "
-            "AIUSAGE_SCHEDULE_TIMEZONE.",
+            description="Refresh the warehouse every day at 06:00 in AIUSAGE_SCHEDULE_TIMEZONE "
+            "(the first refresh after a week ends also sends that week's report).",
             default_status=dg.DefaultScheduleStatus.RUNNING,
         ),
     ]

@@ -1,43 +1,14 @@
-"""Sensors: new landing files start a refresh; a failed run posts to Slack; freshness."""
+"""Sensors: new landing files start a refresh; a failed run posts to Slack."""
+
 
 import hashlib
 import json
-import time
-import warnings
-from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.landing import LANDING_DAY
+from aiusage.delivery.slack import failure_payload, post_slack
+from aiusage.landing import settled_inventory
 from orchestration.resources import WarehouseSettings
-from orchestration.settings import Settings
-
-# A file modified more recently than this is probably still being written: it is left for
-# the next tick (and not recorded as seen).
-SETTLE_SECONDS = 5.0
-
-
-def landing_inventory(landing_dir: Path, now: float | None = None) -> dict[str, str]:
-    """{relative path: "mtime_ns:size"} of every settled landed file of every source."""
-    now = time.time() if now is None else now
-    found: dict[str, str] = {}
-    if not landing_dir.is_dir():
-        return found
-    for source in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
-        for day_dir in sorted(source.iterdir()):
-            if not (day_dir.is_dir() and LANDING_DAY.match(day_dir.name)):
-                continue
-            for path in sorted(day_dir.iterdir()):
-                if not path.is_file() or path.name.startswith("."):
-                    continue
-                stat = path.stat()
-                if now - stat.st_mtime < SETTLE_SECONDS:
-                    continue
-                found[path.relative_to(landing_dir).as_posix()] = (
-                    f"{stat.st_mtime_ns}:{stat.st_size}"
-                )
-    return found
 
 
 def new_files(seen: dict[str, str], current: dict[str, str]) -> list[str]:
@@ -57,7 +28,7 @@ def new_files(seen: dict[str, str], current: dict[str, str]) -> list[str]:
 def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseSettings):
     settings = warehouse.resolve()
     seen = json.loads(context.cursor) if context.cursor else {}
-    current = landing_inventory(settings.landing_dir)
+    current = settled_inventory(settings.landing_dir)
     fresh = new_files(seen, current)
     if not fresh:
         return dg.SkipReason(f"No new files under {settings.landing_dir}")
@@ -79,26 +50,15 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     )
 
 
-def failure_text(job_name: str, run_id: str, step_errors: list[tuple[str, str]]) -> str:
-    lines = [f":rotating_light: aiusage run failed: job `{job_name}`, run `{run_id}`"]
-    for step, message in step_errors[:10]:
-        first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-        lines.append(f"• `{step}`: {first[:500]}")
-    if len(step_errors) > 10:
-        lines.append(f"… and {len(step_errors) - 10} more failed steps")
-    return "\n".join(lines)
-
-
 @dg.run_failure_sensor(
     name="slack_on_run_failure",
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Posts the failed steps of any failed run to Slack (SLACK_WEBHOOK_URL); "
     "does nothing when it is not set.",
 )
-def slack_on_run_failure(context: dg.RunFailureSensorContext):
-    from orchestration.notify import post_slack, slack_configured
-
-    if not slack_configured():
+def slack_on_run_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseSettings):
+    settings = warehouse.resolve()
+    if not settings.slack_webhook_url:
         return dg.SkipReason("SLACK_WEBHOOK_URL is not set")
     step_errors = []
     for event in context.get_step_failure_events():
@@ -108,36 +68,6 @@ def slack_on_run_failure(context: dg.RunFailureSensorContext):
         step_errors.append((event.step_key or "?", error.message if error else ""))
     if not step_errors:
         step_errors.append(("run", context.failure_event.message or "the run failed"))
-    post_slack(
-        {
-            "text": failure_text(
-                context.dagster_run.job_name, context.dagster_run.run_id, step_errors
-            )
-        }
-    )
+    run = context.dagster_run
+    post_slack(failure_payload(run.job_name, run.run_id, step_errors), settings.slack_webhook_url)
     return None
-
-
-FRESH_MARTS = [dg.AssetKey(["fct_llm_requests"]), dg.AssetKey(["fct_daily_usage"])]
-
-
-def build_freshness(settings: Settings):
-    """Freshness checks on the marts that matter, and the sensor that evaluates them.
-
-    Asset checks (visible on each asset, evaluated by a sensor) rather than Dagster's newer
-    FreshnessPolicy, which only evaluates when the instance enables its freshness daemon
-    (`freshness: enabled: true` in dagster.yaml); checks work under a plain `dagster dev`.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.SupersessionWarning)
-        checks = dg.build_last_update_freshness_checks(
-            assets=FRESH_MARTS,
-            lower_bound_delta=timedelta(hours=settings.freshness_hours),
-            timezone=settings.schedule_timezone,
-        )
-        sensor = dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks,
-            name="marts_freshness_sensor",
-            default_status=dg.DefaultSensorStatus.RUNNING,
-        )
-    return checks, sensor

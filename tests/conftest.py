@@ -12,13 +12,16 @@ SHARED_DIR = PROJECT_DIR.parent / "shared"
 
 
 def pytest_configure(config):
+    # Every command and the Dagster code location work on this checkout's dbt project.
+    os.environ["AIUSAGE_PROJECT_DIR"] = str(PROJECT_DIR)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     if hasattr(config, "workerinput"):
         return  # xdist workers: the controller already parsed
-    from orchestration.project import ensure_manifest
+    from aiusage.project import ensure_manifest
+    from aiusage.settings import Settings
 
-    ensure_manifest()
+    ensure_manifest(Settings.from_env())
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +36,7 @@ def _no_repository_data(tmp_path_factory, monkeypatch):
         "AIUSAGE_PUBLISHED_DIR": "published",
         "AIUSAGE_GX_DOCS_DIR": "gx_docs",
         "AIUSAGE_REPORTS_DIR": "reports",
+        "AIUSAGE_DELIVERY_STATE_PATH": "delivery_state.sqlite",
     }
     unset = [key for key in defaults if not os.environ.get(key)]
     if unset:
@@ -51,7 +55,8 @@ def warehouse_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AIUSAGE_GX_DOCS_DIR", str(tmp_path / "gx_docs"))
     monkeypatch.setenv("AIUSAGE_PUBLISHED_DIR", str(tmp_path / "published"))
     monkeypatch.setenv("AIUSAGE_REPORTS_DIR", str(tmp_path / "reports"))
-    from orchestration.settings import Settings
+    monkeypatch.setenv("AIUSAGE_DELIVERY_STATE_PATH", str(tmp_path / "delivery_state.sqlite"))
+    from aiusage.settings import Settings
 
     return Settings.from_env()
 
@@ -74,21 +79,25 @@ def sample_warehouse(tmp_path_factory, worker_id):
     import pickle
     from datetime import date
 
-    from orchestration.cli import explain_failure, run_refresh
-    from orchestration.generate import generate
-    from orchestration.settings import Settings
+    from aiusage.sample import generate
+    from aiusage.settings import Settings
+    from orchestration.run import outcome, run_refresh
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if worker_id != "master" else base
     root = shared / "sample_warehouse"
     keys = ["AIUSAGE_LANDING_DIR", "AIUSAGE_DUCKDB_PATH", "DBT_PROFILES_DIR"]
     keys += ["AIUSAGE_PUBLISHED_DIR", "AIUSAGE_GX_DOCS_DIR", "AIUSAGE_REPORTS_DIR"]
+    keys += ["AIUSAGE_DELIVERY_STATE_PATH", "SLACK_WEBHOOK_URL", "AIUSAGE_SMTP_HOST"]
     saved = {key: os.environ.get(key) for key in keys}
     os.environ["AIUSAGE_LANDING_DIR"] = str(root / "landing")
     os.environ["AIUSAGE_DUCKDB_PATH"] = str(root / "warehouse.duckdb")
     os.environ["AIUSAGE_PUBLISHED_DIR"] = str(root / "published")
     os.environ["AIUSAGE_GX_DOCS_DIR"] = str(root / "gx_docs")
     os.environ["AIUSAGE_REPORTS_DIR"] = str(root / "reports")
+    os.environ["AIUSAGE_DELIVERY_STATE_PATH"] = str(root / "delivery_state.sqlite")
+    os.environ.pop("SLACK_WEBHOOK_URL", None)  # the shared build delivers nothing
+    os.environ.pop("AIUSAGE_SMTP_HOST", None)
     try:
         with open(shared / "sample_warehouse.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -107,7 +116,7 @@ def sample_warehouse(tmp_path_factory, worker_id):
                     progress=False,
                 )
                 result = run_refresh(settings)
-                assert result.success, explain_failure(result)
+                assert result.success, outcome(result, settings).failure
                 built.write_bytes(pickle.dumps(summary))
     finally:
         for key, value in saved.items():
@@ -116,3 +125,27 @@ def sample_warehouse(tmp_path_factory, worker_id):
             else:
                 os.environ[key] = value
     return settings, summary
+
+
+@pytest.fixture
+def sample_copy(sample_warehouse, tmp_path):
+    """A private copy of the sample warehouse and its snapshots (the shared one is read by
+    other tests meanwhile), for tests that refresh or deliver. The landing files are only
+    read: the same folder (row keys hold the landed file's path). Returns the environment
+    variables that point every command at the copy (no delivery channel set)."""
+    import shutil
+
+    shared, _ = sample_warehouse
+    root = tmp_path / "sample"
+    root.mkdir()
+    shutil.copyfile(shared.duckdb_path, root / shared.duckdb_path.name)
+    shutil.copytree(shared.published_dir, root / "published")
+    env = {
+        **shared.environ(),
+        "AIUSAGE_DUCKDB_PATH": str(root / shared.duckdb_path.name),
+        "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
+        "AIUSAGE_GX_DOCS_DIR": str(tmp_path / "gx_docs"),
+        "AIUSAGE_REPORTS_DIR": str(tmp_path / "reports"),
+        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.sqlite"),
+    }
+    return env

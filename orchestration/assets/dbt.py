@@ -18,9 +18,7 @@ Groups and owners come from the dbt folders and `meta.owner`, never from lists o
 names.
 """
 
-from collections.abc import Mapping, Sequence
-from functools import cached_property
-from importlib.metadata import version as package_version
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -28,14 +26,15 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
-from packaging.version import Version
 
-from orchestration.expectations import import_gx_in_background
-from orchestration.project import dbt_vars, warehouse_project
-from orchestration.resources import RefreshOptions, WarehouseSettings
-from orchestration.settings import Settings
+from aiusage.project import dbt_vars
+from aiusage.quality.gx import import_gx_in_background
+from aiusage.refresh import RefreshOptions
+from aiusage.settings import Settings
+from orchestration.resources import WarehouseSettings
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -56,29 +55,6 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if not owner:
             return None
         return [owner if "@" in owner or owner.startswith("team:") else f"team:{owner}"]
-
-
-class WarehouseDbtCliResource(DbtCliResource):
-    """DbtCliResource without two start-up costs of every `dbt.cli()` call (~4 s a refresh).
-
-    * The dbt version: dagster-dbt runs `dbt --version` in a subprocess (2.3 s on 2 cores);
-      the executable is this environment's dbt (orchestration.project.dbt_executable), so the
-      installed dbt-core package has the same version.
-    * A dbt adapter opened in the Dagster process: dagster-dbt uses it only for
-      `fetch_row_counts()` / `fetch_column_metadata()`, which the warehouse does not call
-      (row counts are in the published snapshot's run.json); building it imports dbt-duckdb
-      and loads the profile (~1.5 s).
-
-    Both override private methods of dagster-dbt 0.29 (pinned in pyproject.toml);
-    tests/unit/test_definitions.py fails if they stop being called.
-    """
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(package_version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]):
-        return None
 
 
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -120,45 +96,46 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     yield from dbt.cli(dbt_build_args(settings, options), context=context).stream()
 
 
-@dbt_assets(
-    manifest=warehouse_project.manifest_path,
-    project=warehouse_project,
-    select="resource_type:seed",
-    name="warehouse_seeds",
-    dagster_dbt_translator=translator,
-    retry_policy=DBT_RETRY,
-)
-def warehouse_seeds(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
-):
-    # The expectation checks after the seeds need GX: import it while dbt runs.
-    import_gx_in_background()
-    yield from _run_dbt(context, dbt, warehouse)
+def build_dbt_assets(project: DbtProject) -> list[dg.AssetsDefinition]:
+    """The two dbt invocations of a refresh, as assets of the project's manifest."""
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select="resource_type:seed",
+        name="warehouse_seeds",
+        dagster_dbt_translator=translator,
+        retry_policy=DBT_RETRY,
+    )
+    def warehouse_seeds(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
+    ):
+        # The expectation checks after the seeds need GX: import it while dbt runs.
+        import_gx_in_background()
+        yield from _run_dbt(context, dbt, warehouse)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        exclude="resource_type:seed",
+        name="warehouse_models",
+        dagster_dbt_translator=translator,
+        retry_policy=DBT_RETRY,
+    )
+    def warehouse_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
+    ):
+        yield from _run_dbt(context, dbt, warehouse)
+
+    return [warehouse_seeds, warehouse_models]
 
 
-@dbt_assets(
-    manifest=warehouse_project.manifest_path,
-    project=warehouse_project,
-    exclude="resource_type:seed",
-    name="warehouse_models",
-    dagster_dbt_translator=translator,
-    retry_policy=DBT_RETRY,
-)
-def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
-):
-    yield from _run_dbt(context, dbt, warehouse)
-
-
-DBT_ASSETS = [warehouse_seeds, warehouse_models]
-
-
-def mart_asset_keys() -> list[dg.AssetKey]:
+def mart_asset_keys(dbt_assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
     """The dbt models under models/marts (group marts_*), from the translator's groups."""
     return sorted(
         (
             spec.key
-            for assets_def in DBT_ASSETS
+            for assets_def in dbt_assets_defs
             for spec in assets_def.specs
             if (spec.group_name or "").startswith("marts")
         ),

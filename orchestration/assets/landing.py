@@ -1,88 +1,56 @@
-"""Landed files as an asset: an inventory of what sits in the landing folder.
+"""Landed files as assets: one per landing folder (aiusage.landing.SOURCES), each an
+inventory of what sat there when a refresh started.
 
-dbt reads the files in place (external sources); this asset records what was there when
-a refresh started, and is the asset the landing expectations guard.
+dbt reads the files in place (its sources point at the same folders, and map to these
+asset keys), so every staging model hangs under the landing asset of its source; the
+landed-batch expectations guard landing/events.
 """
 
-import re
-from datetime import date
-from pathlib import Path
 
 import dagster as dg
 
+from aiusage.landing import SOURCES, landed_files
 from orchestration.resources import WarehouseSettings
 
-LANDING_DAY = re.compile(r"dt=(\d{4}-\d{2}-\d{2})$")
+LANDING_SPECS = [
+    dg.AssetSpec(
+        key=dg.AssetKey(["landing", source.name]),
+        group_name="landing",
+        owners=["team:data-platform"],
+        description=(
+            f"Landed files under <landing>/{source.name}/dt=YYYY-MM-DD/: {source.description} "
+            f"({source.landed_format.upper()}). Materializing records an inventory."
+        ),
+        kinds={"file", "json"},
+    )
+    for source in SOURCES
+]
 
 
-def landed_files(landing_dir: Path, source: str) -> list[tuple[date, Path]]:
-    """Landed files of one source, sorted by landing day then name."""
-    root = landing_dir / source
-    found: list[tuple[date, Path]] = []
-    if not root.is_dir():
-        return found
-    for day_dir in root.iterdir():
-        match = LANDING_DAY.match(day_dir.name)
-        if not (day_dir.is_dir() and match):
-            continue
-        day = date.fromisoformat(match.group(1))
-        for path in day_dir.iterdir():
-            if path.is_file() and not path.name.startswith("."):
-                found.append((day, path))
-    return sorted(found)
-
-
-def recent_batch(files: list[tuple[date, Path]], lookback_days: int) -> list[Path]:
-    """The files an incremental refresh re-reads: the latest landing day and the look-back."""
-    if not files:
-        return []
-    latest = max(day for day, _ in files)
-    return [path for day, path in files if (latest - day).days <= lookback_days]
-
-
-LANDING_SOURCES = (
-    "events",
-    "openai_usage",
-    "anthropic_usage",
-    "litellm_spend_logs",
-    "langfuse_observations",
-)
-
-
-@dg.asset(
-    key=dg.AssetKey(["landing", "events"]),
-    group_name="landing",
-    owners=["team:data-platform"],
-    description=(
-        "Landed usage files under <landing>/<source>/dt=YYYY-MM-DD/ for every source "
-        "(canonical events, OpenAI and Anthropic usage reports, LiteLLM spend logs, Langfuse "
-        "observations). Materializing records an inventory per source; it fails only when "
-        "nothing at all has landed."
-    ),
-    kinds={"file", "json"},
-)
-def landing_events(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
+@dg.multi_asset(specs=LANDING_SPECS, can_subset=True, name="landing_files")
+def landing_files(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
+    """An inventory per landing source; fails only when nothing at all has landed."""
     settings = warehouse.resolve()
-    inventory = {source: landed_files(settings.landing_dir, source) for source in LANDING_SOURCES}
-    files = [item for found in inventory.values() for item in found]
-    if not files:
+    inventory = {source.name: landed_files(settings.landing_dir, source.name) for source in SOURCES}
+    if not any(inventory.values()):
         raise dg.Failure(
             description=(
                 f"Nothing landed under {settings.landing_dir}: run `aiusage generate` or "
                 "`aiusage ingest <source> <file>` first."
             )
         )
-    days = sorted({day for day, _ in files})
-    total_bytes = sum(path.stat().st_size for _, path in files)
-    context.log.info("%d landed files over %d days", len(files), len(days))
-    return dg.MaterializeResult(
-        metadata={
-            "files": len(files),
-            **{f"files_{source}": len(found) for source, found in inventory.items()},
-            "landing_days": len(days),
-            "first_landing_day": str(days[0]),
-            "last_landing_day": str(days[-1]),
-            "bytes": total_bytes,
-            "landing_dir": str(settings.landing_dir),
-        }
-    )
+    for key in context.selected_asset_keys:
+        files = inventory[key.path[-1]]
+        days = sorted({day for day, _ in files})
+        context.log.info("%s: %d landed files over %d days", key.path[-1], len(files), len(days))
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                "files": len(files),
+                "landing_days": len(days),
+                "first_landing_day": str(days[0]) if days else "",
+                "last_landing_day": str(days[-1]) if days else "",
+                "bytes": sum(path.stat().st_size for _, path in files),
+                "landing_dir": str(settings.landing_dir / key.path[-1]),
+            },
+        )

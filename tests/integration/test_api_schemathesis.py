@@ -18,10 +18,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from orchestration.api.app import create_app
-from orchestration.api.tokens import create_token
-from orchestration.delivery.state import connect_state
-from orchestration.publish import published_duckdb_path
+from aiusage.api.app import create_app
+from aiusage.api.tokens import create_token
+from aiusage.delivery.state import connect_state
+from aiusage.snapshot import published_duckdb_path
 
 CHECKS = [
     not_a_server_error,

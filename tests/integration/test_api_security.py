@@ -23,10 +23,10 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from orchestration.api.app import RateLimiter, create_app
-from orchestration.api.tokens import create_token, revoke_token
-from orchestration.delivery.state import connect_state
-from orchestration.publish import published_duckdb_path
+from aiusage.api.app import RateLimiter, create_app
+from aiusage.api.tokens import create_token, revoke_token
+from aiusage.delivery.state import connect_state
+from aiusage.snapshot import published_duckdb_path
 from tests.conftest import SAMPLE_END_DATE
 
 PUBLIC_ROUTES = {"/health", "/", "/openapi.json"}
@@ -338,7 +338,7 @@ def test_token_bucket_refills_at_the_configured_rate():
 def test_serve_reads_the_rate_limit_from_the_environment(monkeypatch, tmp_path):
     import uvicorn
 
-    from orchestration.cli import main
+    from aiusage.cli import main
 
     served = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(app=app))

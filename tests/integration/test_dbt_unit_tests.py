@@ -55,8 +55,8 @@ def test_every_dbt_unit_test_passes(sample_warehouse, tmp_path):
 
 
 def test_refreshes_leave_unit_tests_out():
+    from aiusage.settings import Settings
     from orchestration.assets.dbt import dbt_build_args
-    from orchestration.settings import Settings
 
     args = dbt_build_args(Settings.from_env())
     assert args[:3] == ["build", "--exclude-resource-type", "unit_test"]

@@ -13,11 +13,12 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from orchestration.api.app import create_app
-from orchestration.api.tokens import create_token
-from orchestration.cli import main
-from orchestration.delivery.report import ReportWindow, build_report
-from orchestration.delivery.state import connect_state
+from aiusage.api.app import create_app
+from aiusage.api.tokens import create_token
+from aiusage.cli import main
+from aiusage.delivery.state import connect_state
+from aiusage.reporting.build import build_report
+from aiusage.reporting.period import ReportWindow
 from tests.conftest import PROJECT_DIR, SAMPLE_END_DATE
 from tests.support.reference import PriceBook, read_landing
 from tests.support.servers import Browser, chromium_path, keep_artifact, run_uvicorn

@@ -118,11 +118,12 @@ def test_second_refresh_changes_nothing(tmp_path):
 
     from click.testing import CliRunner
 
-    from orchestration.cli import main, run_refresh
-    from orchestration.generate import generate
-    from orchestration.project import warehouse_project
-    from orchestration.publish import current_build_id, mart_relations
-    from orchestration.settings import Settings
+    from aiusage.cli import main
+    from aiusage.project import manifest_path, mart_relations
+    from aiusage.sample import generate
+    from aiusage.settings import Settings
+    from aiusage.snapshot import current_build_id
+    from orchestration.run import run_refresh
 
     saved = dict(os.environ)
     try:
@@ -163,7 +164,7 @@ def test_second_refresh_changes_nothing(tmp_path):
         ingest = ["ingest", "events", str(delivered), "--landing-date", "2026-11-20"]
         assert CliRunner().invoke(main, ingest).exit_code == 0
         assert run_refresh(settings).success
-        marts = mart_relations(warehouse_project.manifest_path)
+        marts = mart_relations(manifest_path(settings))
         assert len(marts) > 20
         first = current_build_id(settings)
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import ingest
-from orchestration.project import dbt_executable
+from aiusage.ingest import ingest
+from aiusage.project import dbt_executable
+from aiusage.settings import Settings
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ DAY = date(2026, 11, 18)
 
 def dbt(env, *args):
     return subprocess.run(
-        [dbt_executable(), *args, "--vars", '{"lookback_days": 3}'],
+        [dbt_executable(Settings.from_env()), *args, "--vars", '{"lookback_days": 3}'],
         cwd=PROJECT,
         env=env,
         capture_output=True,

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from orchestration.generate import SPIKE_WORKFLOW, WORKFLOW_BY_NAME, generate
+from aiusage.sample import SPIKE_WORKFLOW, WORKFLOW_BY_NAME, generate
 from tests.conftest import PROJECT_DIR
 from tests.support.reference import PriceBook, read_landing
 
@@ -317,7 +317,9 @@ def test_alerts_follow_thresholds_and_marts(spiky_warehouse, landing):
 
 
 def test_report_shows_budgets_anomalies_and_alerts(spiky_warehouse):
-    from orchestration.report import ReportWindow, build_report, render_text
+    from aiusage.reporting.build import build_report
+    from aiusage.reporting.period import ReportWindow
+    from aiusage.reporting.render import render_text
 
     root, _ = spiky_warehouse
     report = build_report(root / "warehouse.duckdb", ReportWindow.last_days(7, AS_OF))

@@ -32,13 +32,14 @@ METRICS = [
 
 
 def test_mf_query_matches_reference(sample_warehouse, tmp_path):
-    from orchestration.project import warehouse_project
+    from aiusage.project import manifest_path
+    from aiusage.settings import Settings
 
     settings, _ = sample_warehouse
     # mf reads <cwd>/target/semantic_manifest.json (written by `dbt parse`) and the profile.
     (tmp_path / "target").mkdir()
     shutil.copy(
-        warehouse_project.manifest_path.parent / "semantic_manifest.json", tmp_path / "target"
+        manifest_path(Settings.from_env()).parent / "semantic_manifest.json", tmp_path / "target"
     )
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(PROJECT_DIR / name, tmp_path)

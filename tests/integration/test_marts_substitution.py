@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.generate import (
+from aiusage.sample import (
     QUALITY_GROUND_TRUTH,
     QUALITY_TOLERANCE,
     SUBSTITUTION_GROUND_TRUTH,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +9,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import PROJECT_DIR
+from tests.support.seeds import read_rows, write_rows
 
 pytestmark = pytest.mark.slow
 
@@ -35,20 +33,17 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     """A price seed with two open windows for one model: the blocking price check fails, no
     model downstream of the seeds is built, nothing is published, and the message names the
     rows."""
-    from orchestration.cli import explain_failure, run_refresh
-    from orchestration.generate import generate
-    from orchestration.settings import Settings
+    from aiusage.sample import generate
+    from aiusage.settings import Settings
+    from orchestration.run import outcome, run_refresh
+    from tests.support.project import copy_project
 
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR / "seeds", project / "seeds")
-    shutil.copy(PROJECT_DIR / "profiles.yml", project / "profiles.yml")
+    project = copy_project(tmp_path / "project")
     prices = project / "seeds" / "model_prices.csv"
-    with prices.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(prices)
     victim = next(r for r in rows if r["model"] == "gpt-4o-mini" and not r["valid_to"])
     overlapping = {**victim, "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "0.20"}
-    with prices.open("a", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=list(rows[0])).writerow(overlapping)
+    write_rows(prices, [*rows, overlapping], list(rows[0]))
     monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(project))
     settings = Settings.from_env()
     assert settings.duckdb_path == warehouse_env.duckdb_path  # absolute paths kept
@@ -64,7 +59,7 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     result = run_refresh(settings)
 
     assert not result.success
-    message = explain_failure(result)
+    message = outcome(result, settings).failure
     assert "model_prices_expectations" in message
     # both rows of the overlap, as written in the seed
     assert "(openai, gpt-4o-mini, 2024-07-18" in message
@@ -84,33 +79,20 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
 
 
 def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_marts(
-    sample_warehouse, tmp_path, monkeypatch
+    sample_warehouse, sample_copy, monkeypatch
 ):
     """A backfill from the first landing day (older than the look-back) on unchanged landing
     files re-reads the range, changes no mart, and publishes a snapshot whose Parquet marts
     are byte-identical to the previous snapshot's."""
-    from orchestration.cli import explain_failure, run_refresh
-    from orchestration.project import warehouse_project
-    from orchestration.publish import current_build_id, published_duckdb_path
-    from orchestration.resources import RefreshOptions
-    from orchestration.settings import Settings
+    from aiusage.project import target_dir
+    from aiusage.refresh import RefreshOptions
+    from aiusage.settings import Settings
+    from aiusage.snapshot import current_build_id, published_duckdb_path
+    from orchestration.run import outcome, run_refresh
 
-    shared, summary = sample_warehouse
-    # a copy of the warehouse and its snapshots: the shared one is read by the other
-    # worker's tests meanwhile. The landing files are only read: the same folder (row keys
-    # hold the landed file's path).
-    root = tmp_path / "sample"
-    root.mkdir()
-    shutil.copyfile(shared.duckdb_path, root / shared.duckdb_path.name)
-    shutil.copytree(shared.published_dir, root / "published")
-    for key, value in {
-        "AIUSAGE_LANDING_DIR": shared.landing_dir,
-        "AIUSAGE_DUCKDB_PATH": root / shared.duckdb_path.name,
-        "AIUSAGE_PUBLISHED_DIR": root / "published",
-        "AIUSAGE_GX_DOCS_DIR": tmp_path / "gx_docs",
-        "AIUSAGE_REPORTS_DIR": tmp_path / "reports",
-    }.items():
-        monkeypatch.setenv(key, str(value))
+    _, summary = sample_warehouse
+    for key, value in sample_copy.items():
+        monkeypatch.setenv(key, value)
     settings = Settings.from_env()
     first_build = current_build_id(settings)
     assert first_build is not None
@@ -119,7 +101,7 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
 
     result = run_refresh(settings, RefreshOptions(backfill_start=start, backfill_end=start))
 
-    assert result.success, explain_failure(result)
+    assert result.success, outcome(result, settings).failure
     assert _checksums(settings.duckdb_path) == before
     second_build = current_build_id(settings)
     assert second_build != first_build
@@ -137,7 +119,7 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
         for name in old_files:
             assert (old_marts / name).read_bytes() == (new_marts / name).read_bytes(), name
     # dbt re-read the landing days from the backfill start: the cutoff it compiled
-    target = warehouse_project.project_dir / warehouse_project.target_path
+    target = target_dir(settings)
     (compiled,) = target.glob(
         f"warehouse_models-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
     )
@@ -148,13 +130,15 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
-    requests = evaluations["fct_llm_requests_expectations"]
-    assert requests.passed and requests.metadata["first_landing_day"].value == str(start)
-    assert requests.metadata["rows"].value == before["fct_llm_requests"][0]
+    landed = evaluations["landed_events_expectations"]
+    assert landed.passed and landed.metadata["first_landing_day"].value == str(start)
+    # a backfill validates the whole range again, not only new files
+    assert landed.metadata["already_validated"].value == 0
+    assert landed.metadata["files"].value == len(list(settings.landing_dir.glob("events/*/*")))
 
 
 def test_validate_runs_every_suite_and_builds_data_docs(sample_warehouse, tmp_path):
-    from orchestration.cli import main
+    from aiusage.cli import main
 
     settings, _ = sample_warehouse
     env = {**settings.environ(), "AIUSAGE_GX_DOCS_DIR": str(tmp_path / "docs")}
@@ -162,8 +146,8 @@ def test_validate_runs_every_suite_and_builds_data_docs(sample_warehouse, tmp_pa
     outcome = CliRunner().invoke(main, ["validate"], env=env)
 
     assert outcome.exit_code == 0, outcome.output
-    for suite in ["model_prices", "usage_events", "fct_llm_requests", "warehouse_marts"]:
+    for suite in ["model_prices", "service_tier_multipliers", "fx_rates", "usage_events"]:
         assert f"PASSED Suite {suite}:" in outcome.output
     index = tmp_path / "docs" / "index.html"
     assert index.exists()
-    assert "warehouse_marts" in index.read_text(encoding="utf-8")
+    assert "fx_rates" in index.read_text(encoding="utf-8")

@@ -10,9 +10,11 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from orchestration import generate as gen
-from orchestration.pricing import fx_rate
-from orchestration.report import ReportWindow, build_report, render_text
+from aiusage import sample as gen
+from aiusage.pricing.fx import fx_rate
+from aiusage.reporting.build import build_report
+from aiusage.reporting.period import ReportWindow
+from aiusage.reporting.render import render_text
 from tests.conftest import PROJECT_DIR, SAMPLE_END_DATE
 
 pytestmark = pytest.mark.slow

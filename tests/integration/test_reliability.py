@@ -44,12 +44,13 @@ TOTALS_SQL = """
 READER = """
 import json, sys, time, duckdb
 from pathlib import Path
-from orchestration.publish import reader_duckdb_path
+from aiusage.settings import Settings
+from aiusage.snapshot import reader_duckdb_path
 out, stop = Path(sys.argv[1]), Path(sys.argv[2])
 with out.open("w") as handle:
     while not stop.exists():
         try:
-            path = reader_duckdb_path()
+            path = reader_duckdb_path(Settings.from_env())
             with duckdb.connect(str(path), read_only=True) as con:
                 row = con.execute(sys.argv[3]).fetchone()
             handle.write(json.dumps({"build": path.parent.name, "totals": list(row)}) + "\\n")
@@ -115,10 +116,10 @@ class Build:
 
 
 def _checksums(duckdb_path: Path) -> dict:
-    from orchestration.project import warehouse_project
-    from orchestration.publish import mart_relations
+    from aiusage.project import manifest_path, mart_relations
+    from aiusage.settings import Settings
 
-    marts = mart_relations(warehouse_project.manifest_path)
+    marts = mart_relations(manifest_path(Settings.from_env()))
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         return {
             m.name: con.execute(
@@ -139,7 +140,7 @@ def _current(root: Path) -> str:
 
 
 def _generate(landing: Path, days: int, end: date, seed: int) -> None:
-    from orchestration.generate import generate
+    from aiusage.sample import generate
 
     generate(landing, days=days, events_per_day=150, seed=seed, end_date=end, progress=False)
 
@@ -256,8 +257,9 @@ def test_readers_never_block_and_see_only_whole_snapshots(crashed_then_recovered
 def test_full_disk_fails_with_one_line_and_keeps_the_published_snapshot(tmp_path):
     """The warehouse folder on a 2 MB tmpfs (a user + mount namespace): the refresh fails
     with one line naming the full disk; CURRENT still names the same readable snapshot."""
-    from orchestration.publish import Mart, publish
-    from orchestration.settings import Settings
+    from aiusage.project import Mart
+    from aiusage.settings import Settings
+    from aiusage.snapshot import publish
 
     if shutil.which("unshare") is None:
         pytest.skip("unshare not available")

@@ -74,7 +74,7 @@ def two_builds(tmp_path_factory):
     """(duckdb connection to the DuckDB build, {mart: rows from Spark's parquet}, timings)."""
     import duckdb
 
-    from orchestration.generate import generate
+    from aiusage.sample import generate
 
     root = tmp_path_factory.mktemp("spark_parity")
     landing = root / "landing"

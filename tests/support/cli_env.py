@@ -15,7 +15,7 @@ def warehouse_env(root: Path, **extra: str) -> dict[str, str]:
         "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
         "AIUSAGE_GX_DOCS_DIR": str(root / "gx_docs"),
         "AIUSAGE_REPORTS_DIR": str(root / "reports"),
-        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.json"),
+        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.sqlite"),
     }
     env.pop("SLACK_WEBHOOK_URL", None)
     env.pop("AIUSAGE_SMTP_HOST", None)

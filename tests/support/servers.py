@@ -1,5 +1,6 @@
-"""Real local servers for delivery tests, all on 127.0.0.1: a recording webhook, the API under
-uvicorn, and a headless Chromium driven over the DevTools protocol."""
+"""Real local servers for delivery tests, all on 127.0.0.1: a recording webhook, a recording
+SMTP server, the API under uvicorn, and a headless Chromium driven over the DevTools
+protocol."""
 
 from __future__ import annotations
 
@@ -60,6 +61,51 @@ class RecordingWebhook:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class RecordingSmtp:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 that records every message it accepts.
+
+    `env()` gives the AIUSAGE_SMTP_* variables that point the warehouse at it."""
+
+    def __init__(self):
+        self.messages: list = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802
+                outer.messages.append(envelope)
+                return "250 OK"
+
+        with socket.socket() as probe:  # a free port (aiosmtpd cannot start on port 0)
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def env(self, to: str = "lead@example.test, finance@example.test") -> dict[str, str]:
+        return {
+            "AIUSAGE_SMTP_HOST": "127.0.0.1",
+            "AIUSAGE_SMTP_PORT": str(self.port),
+            "AIUSAGE_SMTP_STARTTLS": "false",
+            "AIUSAGE_SMTP_FROM": "aiusage@example.test",
+            "AIUSAGE_SMTP_TO": to,
+        }
+
+    def parsed(self) -> list:
+        """The accepted messages as email.message.EmailMessage objects."""
+        import email
+        from email import policy
+
+        return [email.message_from_bytes(m.content, policy=policy.default) for m in self.messages]
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
 
 
 @contextlib.contextmanager

@@ -1,1 +1,0 @@
-"""Delivery of the published marts: report, Slack, e-mail, alerts."""

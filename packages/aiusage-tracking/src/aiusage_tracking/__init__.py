@@ -1,0 +1,9 @@
+"""aiusage-tracking: record LLM usage events into an aiusage landing folder.
+
+Standard library only. `track()` / `record()` write canonical usage events (the contract
+in `aiusage_tracking.contract`) into the landing-zone layout of `aiusage_tracking.landing`.
+"""
+
+from aiusage_tracking.tracker import Tracker, record, track, usage_from_response
+
+__all__ = ["Tracker", "record", "track", "usage_from_response"]

@@ -1,0 +1,58 @@
+"""The canonical usage event contract, read from its JSON Schema (usage_event.v1).
+
+The schema file beside this module is the one list of the event's fields: the tracking
+client, `aiusage ingest`, the landed-batch expectations and the tests read it from here
+(the dbt staging model documents the same fields; a test checks that they agree).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+
+SCHEMA_FILE = "usage_event.v1.schema.json"
+
+
+@cache
+def schema() -> dict:
+    """The JSON Schema of a usage event (draft 2020-12)."""
+    return json.loads(files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def _properties() -> dict[str, dict]:
+    return schema()["properties"]
+
+
+def event_fields() -> tuple[str, ...]:
+    """Every field of the contract, in schema order (schema_version and metadata included)."""
+    return tuple(_properties())
+
+
+def record_fields() -> tuple[str, ...]:
+    """The fields of the event itself: every field but the envelope (schema_version) and
+    the free-form metadata."""
+    return tuple(f for f in _properties() if f not in ("schema_version", "metadata"))
+
+
+def required_fields() -> tuple[str, ...]:
+    return tuple(schema()["required"])
+
+
+def token_fields() -> tuple[str, ...]:
+    """Token counts (integers >= 0): input, its cached parts, output and its reasoning part."""
+    return tuple(f for f in _properties() if f.endswith("_tokens"))
+
+
+def _enum(field: str) -> tuple[str, ...]:
+    return tuple(v for v in _properties()[field]["enum"] if v is not None)
+
+
+def statuses() -> tuple[str, ...]:
+    """Allowed values of `status` (absent means success)."""
+    return _enum("status")
+
+
+def service_tiers() -> tuple[str, ...]:
+    """Allowed values of `service_tier` (absent means standard)."""
+    return _enum("service_tier")

@@ -1,0 +1,222 @@
+"""Record LLM usage from application code into the landing folder (canonical events).
+
+    from aiusage_tracking import track
+
+    with track(provider="openai", model="gpt-4o", team="support", workflow="triage") as t:
+        response = client.chat.completions.create(...)
+        t.record_response(response)          # reads usage; timing and status are automatic
+
+One `track(...)` block writes one event (contract usage_event.v1) when it exits: latency,
+status ("success", or "error"/"timeout"/"rate_limited"/"cancelled" from the exception)
+and error_type. The exception is re-raised. Token usage is read from OpenAI (Chat
+Completions, Responses API, streaming final chunk) and Anthropic (Messages, streaming
+message_delta / final message) response objects or dicts and converted to our convention:
+input_tokens includes cached tokens, output_tokens includes reasoning tokens.
+
+Events are appended to ``<landing>/events/dt=YYYY-MM-DD/tracked-<host>.jsonl`` (the UTC
+day of the write) with ``landing.append_line``: lines from many threads and processes
+never interleave or tear. The landing folder is ``landing_dir=``, else the environment
+variable AIUSAGE_LANDING_DIR, else ``data/landing`` (relative to the working directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiusage_tracking.landing import append_line, day_folder
+
+EVENTS_SOURCE = "events"
+LANDING_DIR_VARIABLE = "AIUSAGE_LANDING_DIR"
+DEFAULT_LANDING_DIR = "data/landing"
+
+
+def _get(obj: Any, *path: str) -> Any:
+    """obj.a.b or obj["a"]["b"]; None when any step is missing."""
+    for key in path:
+        if obj is None:
+            return None
+        obj = obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+    return obj
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def usage_from_response(response: Any, provider: str | None = None) -> dict[str, int]:
+    """Canonical token counts from a provider response (object or dict).
+
+    Accepts the whole response, its ``usage`` field, a streaming event or final chunk.
+    OpenAI Chat Completions: prompt_tokens (cached included) / completion_tokens with
+    prompt_tokens_details.cached_tokens and completion_tokens_details.reasoning_tokens.
+    OpenAI Responses API: input_tokens (cached included) / output_tokens with
+    input_tokens_details.cached_tokens and output_tokens_details.reasoning_tokens.
+    Anthropic Messages: input_tokens is the UNCACHED part; cache_read_input_tokens and
+    cache_creation_input_tokens (with cache_creation.ephemeral_1h_input_tokens) are added.
+    """
+    usage = _get(response, "usage")
+    if usage is None:
+        usage = _get(response, "message", "usage")  # Anthropic stream message_start
+    if usage is None:
+        usage = _get(response, "response", "usage")  # Responses API response.completed
+    if usage is None:
+        usage = response
+    anthropic_shape = any(
+        _get(usage, key) is not None
+        for key in ("cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation")
+    ) or (provider == "anthropic" and _get(usage, "prompt_tokens") is None)
+    if _get(usage, "prompt_tokens") is not None or _get(usage, "completion_tokens") is not None:
+        return {
+            "input_tokens": _int(_get(usage, "prompt_tokens")),
+            "cache_read_tokens": _int(_get(usage, "prompt_tokens_details", "cached_tokens")),
+            "cache_write_tokens": 0,
+            "cache_write_1h_tokens": 0,
+            "output_tokens": _int(_get(usage, "completion_tokens")),
+            "reasoning_tokens": _int(_get(usage, "completion_tokens_details", "reasoning_tokens")),
+        }
+    if anthropic_shape:
+        read = _int(_get(usage, "cache_read_input_tokens"))
+        write = _int(_get(usage, "cache_creation_input_tokens"))
+        write_1h = _int(_get(usage, "cache_creation", "ephemeral_1h_input_tokens"))
+        write_5m = _int(_get(usage, "cache_creation", "ephemeral_5m_input_tokens"))
+        write = max(write, write_1h + write_5m)
+        return {
+            "input_tokens": _int(_get(usage, "input_tokens")) + read + write,
+            "cache_read_tokens": read,
+            "cache_write_tokens": write,
+            "cache_write_1h_tokens": write_1h,
+            "output_tokens": _int(_get(usage, "output_tokens")),
+            "reasoning_tokens": 0,
+        }
+    return {  # OpenAI Responses API (input_tokens includes cached)
+        "input_tokens": _int(_get(usage, "input_tokens")),
+        "cache_read_tokens": _int(_get(usage, "input_tokens_details", "cached_tokens")),
+        "cache_write_tokens": 0,
+        "cache_write_1h_tokens": 0,
+        "output_tokens": _int(_get(usage, "output_tokens")),
+        "reasoning_tokens": _int(_get(usage, "output_tokens_details", "reasoning_tokens")),
+    }
+
+
+def status_from_exception(error: BaseException) -> tuple[str, int | None]:
+    """(status, http_status) for an exception raised by a provider SDK call."""
+    http_status = _get(error, "status_code")
+    if not isinstance(http_status, int):
+        http_status = None
+    name = type(error).__name__.lower()
+    if isinstance(error, TimeoutError) or "timeout" in name:
+        return "timeout", http_status
+    if http_status == 429 or "ratelimit" in name:
+        return "rate_limited", http_status
+    if isinstance(error, (KeyboardInterrupt,)) or "cancel" in name:
+        return "cancelled", http_status
+    return "error", http_status
+
+
+def landing_dir_from_env() -> Path:
+    """The landing folder of an application that does not pass one: AIUSAGE_LANDING_DIR,
+    else data/landing, relative to the working directory. Read at every call."""
+    return Path(os.environ.get(LANDING_DIR_VARIABLE) or DEFAULT_LANDING_DIR).expanduser()
+
+
+def append_event(event: Mapping[str, Any], landing_dir: Path | None = None) -> Path:
+    """Append one event as one JSON line to today's tracked file; returns the file."""
+    root = Path(landing_dir) if landing_dir is not None else landing_dir_from_env()
+    folder = day_folder(root, EVENTS_SOURCE, datetime.now(UTC).date())
+    path = folder / f"tracked-{socket.gethostname()}.jsonl"
+    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+    append_line(path, line.encode("utf-8"))
+    return path
+
+
+class Tracker:
+    """One tracked request; use through `track(...)`."""
+
+    def __init__(self, provider: str, model: str, landing_dir: Path | None = None, **fields):
+        self.event: dict[str, Any] = {
+            "request_id": fields.pop("request_id", None),
+            "occurred_at": None,
+            "provider": provider,
+            "model": model,
+            **{k: v for k, v in fields.items() if v is not None},
+        }
+        self.landing_dir = landing_dir
+        self._started = 0.0
+        self._first_token: float | None = None
+        self.path: Path | None = None
+
+    def record_response(self, response: Any) -> None:
+        """Token usage (and the request id and model, when present) from a response.
+
+        May be called with every streamed event/chunk: counts are cumulative in both
+        providers' streams, so the largest value seen for each count is kept.
+        """
+        for key, value in usage_from_response(response, self.event.get("provider")).items():
+            self.event[key] = max(value, self.event.get(key) or 0)
+        response_id = _get(response, "id")
+        if not self.event.get("request_id") and isinstance(response_id, str):
+            self.event["request_id"] = response_id
+        model = _get(response, "model")
+        if isinstance(model, str) and model:
+            self.event["model"] = model
+
+    def record_usage(self, **tokens: int) -> None:
+        """Token counts already in our convention (input includes cached)."""
+        self.event.update(tokens)
+
+    def first_token(self) -> None:
+        """Call when the first streamed token arrives (sets ttft_ms)."""
+        if self._first_token is None:
+            self._first_token = time.perf_counter()
+
+    def set(self, **fields: Any) -> None:
+        """Any other contract field (quality_score, passed_quality, service_tier, ...)."""
+        self.event.update(fields)
+
+    def __enter__(self) -> Tracker:
+        self._started = time.perf_counter()
+        self.event["occurred_at"] = datetime.now(UTC).isoformat()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        elapsed = time.perf_counter() - self._started
+        self.event["latency_ms"] = int(round(elapsed * 1000))
+        if self._first_token is not None:
+            self.event["ttft_ms"] = int(round((self._first_token - self._started) * 1000))
+        if exc is not None:
+            status, http_status = status_from_exception(exc)
+            self.event["status"] = status
+            self.event["error_type"] = type(exc).__name__
+            if http_status is not None:
+                self.event["http_status"] = http_status
+        else:
+            self.event.setdefault("status", "success")
+        if not self.event.get("request_id"):
+            self.event["request_id"] = f"local-{uuid.uuid4()}"
+        self.path = append_event(self.event, self.landing_dir)
+        return False  # never swallow the caller's exception
+
+
+def track(provider: str, model: str, *, landing_dir: Path | None = None, **fields) -> Tracker:
+    """Context manager recording one usage event; see the module docstring."""
+    return Tracker(provider, model, landing_dir=landing_dir, **fields)
+
+
+def record(provider: str, model: str, response: Any = None, *, landing_dir=None, **fields):
+    """Record one event without a block (timing unknown unless latency_ms is given)."""
+    tracker = Tracker(provider, model, landing_dir=landing_dir, **fields)
+    tracker.event["occurred_at"] = datetime.now(UTC).isoformat()
+    if response is not None:
+        tracker.record_response(response)
+    tracker.event.setdefault("status", "success")
+    if not tracker.event.get("request_id"):
+        tracker.event["request_id"] = f"local-{uuid.uuid4()}"
+    return append_event(tracker.event, landing_dir)

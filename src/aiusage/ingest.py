@@ -1,0 +1,343 @@
+"""`aiusage ingest <source> <path>...`: validate delivered files and land them.
+
+Every source lands under ``<landing>/<source>/dt=YYYY-MM-DD/`` in the one format its
+staging model reads in place:
+
+- events, litellm_spend_logs, langfuse_observations: delivered as JSONL, JSON (an array
+  or ``{"data": [...]}``), CSV or Parquet (``.gz`` for text); landed as JSON Lines, one
+  record per line.
+- openai_usage, anthropic_usage: delivered as a usage page as returned
+  (``{"data": [buckets]}``), a JSON array of pages or JSONL of pages (``.gz`` too); landed
+  as one JSON document (a page or an array of pages).
+
+Row numbers survive the conversion: line N of a landed JSONL file is line N of a delivered
+JSONL file, data row N of a CSV (header excluded), element N of a JSON array, row N of a
+Parquet file. A CSV row with the wrong number of fields lands as
+``{"_ingest_error": "csv_field_count_mismatch", "_raw": "<row text>"}`` so that staging
+quarantines it with its row number instead of it being dropped.
+
+Landing is idempotent: the landed file name carries a hash of the landed content
+(``<stem>.<sha256[:16]>.<ext>``); a file whose content is already landed for that source
+(in any dt= folder) is skipped. Files are written to a temporary name and renamed, so a
+refresh never reads half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from aiusage_tracking.contract import required_fields
+
+from aiusage.errors import IngestError, os_error_message
+from aiusage.landing import SOURCE_NAMES, day_folder, file_with_digest, source, write_atomically
+
+
+def required_record_fields(source_name: str) -> tuple[tuple[str, ...], ...]:
+    """Fields a record of a per-record source must carry (any one spelling of each tuple):
+    the event contract's required fields for canonical events, the keys staging needs for
+    the exports of LiteLLM and Langfuse."""
+    if source_name == "events":
+        return tuple((name,) for name in required_fields())
+    return {
+        "litellm_spend_logs": (("request_id",), ("startTime", "start_time"), ("model",)),
+        "langfuse_observations": (("id",), ("start_time", "startTime")),
+    }[source_name]
+
+
+def is_record_source(source_name: str) -> bool:
+    """A source landed as one record per line (JSONL), not as usage pages."""
+    return source(source_name).landed_format == "jsonl"
+
+
+TEXT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
+
+
+# Parsers that recurse (json) hit Python's recursion limit on deeply nested input: such a
+# record is malformed for the warehouse, never a crash of the ingest.
+PARSE_ERRORS = (json.JSONDecodeError, RecursionError)
+# A JSONL line of only these characters is blank (not a row); staging uses the same rule
+# (macro is_content_line), so the rows counted here are the rows the warehouse accounts for.
+BLANK = " \t\r"
+
+
+@dataclass
+class LandedFile:
+    delivered: Path
+    landed: Path
+    rows: int
+    invalid_rows: int
+    skipped: bool  # already landed (same content hash)
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    files: list[LandedFile] = field(default_factory=list)
+
+    @property
+    def files_landed(self) -> int:
+        return sum(not f.skipped for f in self.files)
+
+    @property
+    def files_skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files if not f.skipped)
+
+    @property
+    def invalid_rows(self) -> int:
+        return sum(f.invalid_rows for f in self.files if not f.skipped)
+
+
+def detect_format(path: Path) -> tuple[str, bool]:
+    """(format, gzipped) from the file name: jsonl, json, csv or parquet."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gzipped = bool(suffixes) and suffixes[-1] == ".gz"
+    if gzipped:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last == ".parquet" and not gzipped:
+        return "parquet", False
+    if last in TEXT_FORMATS:
+        return TEXT_FORMATS[last], gzipped
+    raise IngestError(
+        f"{path}: unsupported file type; expected .jsonl, .ndjson, .json or .csv "
+        "(optionally .gz) or .parquet"
+    )
+
+
+def _read_text(path: Path, gzipped: bool) -> str:
+    data = path.read_bytes()
+    if gzipped:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise IngestError(f"{path}: not a valid gzip file ({error})") from error
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise IngestError(
+            f"{path}: not UTF-8 text (byte {error.start}); re-export it as UTF-8"
+        ) from error
+
+
+def _dumps(record) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _record_problem(source: str, record) -> str | None:
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if "_ingest_error" in record:
+        return str(record["_ingest_error"])
+    for spellings in required_record_fields(source):
+        if not any(record.get(name) not in (None, "") for name in spellings):
+            return f"missing {spellings[0]}"
+    return None
+
+
+def _records_from_json(path: Path, text: str) -> list:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise IngestError(f"{path}: invalid JSON ({error}); JSON Lines need .jsonl") from error
+    except RecursionError as error:
+        raise IngestError(f"{path}: JSON nested too deeply to read; flatten it") from error
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict) and isinstance(document.get("data"), list):
+        return document["data"]  # API exports: {"data": [...], "meta": {...}}
+    if isinstance(document, dict):
+        return [document]
+    raise IngestError(f"{path}: expected a JSON array or object of records")
+
+
+def _records_from_csv(path: Path, text: str) -> list:
+    # A field may be as long as the file (the csv module's default limit is 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise IngestError(f"{path}: not a readable CSV file ({error}); re-export it") from error
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise IngestError(f"{path}: empty CSV (no header row)")
+    header = [cell.strip() for cell in rows[0]]
+    records: list = []
+    for row in rows[1:]:
+        if not any(cell.strip() for cell in row):
+            records.append(None)  # blank row: kept as a blank line, not a record
+        elif len(row) != len(header):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="").writerow(row)
+            records.append(
+                {
+                    "_ingest_error": "csv_field_count_mismatch",
+                    "_raw": buffer.getvalue(),
+                }
+            )
+        else:
+            records.append({k: v for k, v in zip(header, row, strict=True) if v != ""})
+    return records
+
+
+def _records_from_parquet(path: Path) -> list:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # pyarrow raises several types for a bad file
+        raise IngestError(
+            f"{path}: not a readable Parquet file ({error}); re-export it or deliver it as "
+            "JSONL or CSV"
+        ) from error
+    return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+
+
+def normalize_records(source: str, path: Path) -> tuple[str, int, int]:
+    """Landed JSONL text, rows, invalid rows for a per-record source."""
+    fmt, gzipped = detect_format(path)
+    if fmt == "parquet":
+        records = _records_from_parquet(path)
+    else:
+        text = _read_text(path, gzipped)
+        if fmt == "jsonl":
+            lines = text.split("\n")
+            rows = invalid = 0
+            for line in lines:
+                if not line.strip(BLANK):
+                    continue
+                rows += 1
+                try:
+                    record = json.loads(line)
+                except PARSE_ERRORS:
+                    invalid += 1
+                    continue
+                invalid += _record_problem(source, record) is not None
+            return text, rows, invalid
+        records = _records_from_json(path, text) if fmt == "json" else _records_from_csv(path, text)
+    out = []
+    rows = invalid = 0
+    for record in records:
+        if record is None:
+            out.append("")
+            continue
+        rows += 1
+        invalid += _record_problem(source, record) is not None
+        out.append(_dumps(record))
+    return "\n".join(out) + ("\n" if out else ""), rows, invalid
+
+
+def _page_results(page) -> tuple[int, int]:
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        raise ValueError('a usage page is an object with a "data" list of buckets')
+    rows = invalid = 0
+    for bucket in page["data"]:
+        if not isinstance(bucket, dict) or not isinstance(bucket.get("results"), list):
+            raise ValueError('every bucket needs a "results" list')
+        for result in bucket["results"]:
+            rows += 1
+            invalid += not isinstance(result, dict)
+    return rows, invalid
+
+
+def normalize_pages(source: str, path: Path) -> tuple[str, int, int]:
+    """Landed JSON text (a page, or an array of pages), rows (results), invalid rows."""
+    fmt, gzipped = detect_format(path)
+    if fmt not in ("json", "jsonl"):
+        raise IngestError(f"{path}: {source} takes usage pages as JSON or JSONL, not {fmt}")
+    text = _read_text(path, gzipped)
+    try:
+        if fmt == "json":
+            document = json.loads(text)
+            landed = text
+        else:
+            document = [json.loads(line) for line in text.split("\n") if line.strip()]
+            landed = "[" + ",\n".join(_dumps(page) for page in document) + "]\n"
+        pages = document if isinstance(document, list) else [document]
+        counts = [_page_results(page) for page in pages]
+    except (*PARSE_ERRORS, ValueError) as error:
+        raise IngestError(f"{path}: not a {source} page ({error})") from error
+    return landed, sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in reversed(path.suffixes):
+        name = name[: -len(suffix)]
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name) or "file"
+
+
+def prepare(source: str, path: Path) -> tuple[str, int, int]:
+    """Validate and convert one delivered file: (landed text, rows, invalid rows)."""
+    if is_record_source(source):
+        return normalize_records(source, path)
+    return normalize_pages(source, path)
+
+
+def land_file(
+    landing_dir: Path,
+    source: str,
+    path: Path,
+    landing_date: date,
+    prepared: tuple[str, int, int] | None = None,
+) -> LandedFile:
+    text, rows, invalid = prepared or prepare(source, path)
+    data = text.encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    existing = file_with_digest(landing_dir, source, digest)
+    if existing is not None:
+        return LandedFile(path, existing, rows, invalid, skipped=True)
+    extension = source_extension(source)
+    target = day_folder(landing_dir, source, landing_date) / f"{_stem(path)}.{digest}.{extension}"
+    try:
+        write_atomically(target, data)  # a half-written temporary never stays behind
+    except OSError as error:
+        raise IngestError(
+            os_error_message(error, "to the landing folder", "AIUSAGE_LANDING_DIR")
+        ) from error
+    return LandedFile(path, target, rows, invalid, skipped=False)
+
+
+def source_extension(source_name: str) -> str:
+    return source(source_name).extension
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise IngestError(f"{path}: no such file or folder")
+    return files
+
+
+def ingest(
+    landing_dir: Path, source: str, paths: list[Path], landing_date: date | None = None
+) -> IngestSummary:
+    """Validate every file first, then land them; nothing is landed if one file is refused."""
+    if source not in SOURCE_NAMES:
+        raise IngestError(f"unknown source {source!r}; expected one of {', '.join(SOURCE_NAMES)}")
+    files = _expand(paths)
+    if not files:
+        raise IngestError("no files to ingest")
+    day = landing_date or datetime.now(UTC).date()
+    summary = IngestSummary(source)
+    prepared = [prepare(source, path) for path in files]  # a refused file stops the call
+    for path, converted in zip(files, prepared, strict=True):
+        summary.files.append(land_file(landing_dir, source, path, day, converted))
+    return summary

@@ -1,0 +1,151 @@
+"""The dbt project every command works on: its folder (from the settings, never from where
+this package is installed), its dbt executable, its manifest and the marts it defines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiusage.errors import AiusageError
+from aiusage.settings import Settings
+
+
+def target_dir(settings: Settings) -> Path:
+    """dbt's target folder (DBT_TARGET_PATH, relative to the project)."""
+    path = Path(settings.dbt_target_path)
+    return path if path.is_absolute() else settings.project_dir / path
+
+
+def manifest_path(settings: Settings) -> Path:
+    return target_dir(settings) / "manifest.json"
+
+
+def dbt_executable(settings: Settings) -> str:
+    """The dbt of this installation, found even when its venv is not activated (the Dagster
+    code server of `dagster dev` may run with a resolved interpreter path and a PATH without
+    the venv): AIUSAGE_DBT_EXECUTABLE, then next to the interpreter, in the interpreter's
+    prefix, in the project's .venv, then on PATH."""
+    candidates = [
+        settings.dbt_executable,
+        Path(sys.executable).with_name("dbt"),
+        Path(sys.prefix) / "bin" / "dbt",
+        settings.project_dir / ".venv" / "bin" / "dbt",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
+
+
+def dbt_vars(settings: Settings, extra: dict | None = None) -> str:
+    """The --vars of every dbt invocation, as JSON with sorted keys. The manifest is parsed
+    with the same vars, so dbt can partially parse: vars that differ from the last parse
+    make dbt re-parse the whole project (about 20 s), in every invocation of a refresh."""
+    values = {
+        "lookback_days": settings.lookback_days,
+        "reject_rate_threshold": settings.reject_threshold,
+        **(extra or {}),
+    }
+    return json.dumps(values, sort_keys=True)
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for folder in ("models", "seeds", "macros", "tests/dbt"):
+        for path in (project_dir / folder).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        newest = max(newest, (project_dir / name).stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(settings: Settings) -> Path:
+    """Parse the dbt project when its manifest is missing or older than its sources.
+
+    The Dagster definitions read the manifest, so the CLI calls this before loading them.
+    The parse also leaves partial_parse.msgpack, which dagster-dbt copies into each
+    invocation's target folder: with the same vars (see dbt_vars) and environment, the dbt
+    invocations of a refresh then skip parsing. A stamp beside the manifest records the vars
+    and environment of the parse; when they change, the project is parsed again.
+    """
+    project_dir = settings.project_dir
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise AiusageError(
+            f"no dbt project (dbt_project.yml) in {project_dir} or above: run aiusage from the "
+            "project folder or set AIUSAGE_PROJECT_DIR"
+        )
+    manifest = manifest_path(settings)
+    env = settings.dbt_env()
+    parse_vars = dbt_vars(settings)
+    stamp = manifest.with_name("aiusage_parse.json")
+    wanted = json.dumps({"vars": parse_vars, "env": env}, sort_keys=True)
+    if (
+        manifest.exists()
+        and manifest.with_name("partial_parse.msgpack").exists()
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8") == wanted
+        and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
+    ):
+        return manifest
+    completed = subprocess.run(
+        [dbt_executable(settings), "parse", "--quiet", "--vars", parse_vars],
+        cwd=project_dir,
+        env=settings.subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise AiusageError(
+            "dbt parse failed: " + (completed.stdout[-2000:] + completed.stderr[-2000:])
+        )
+    stamp.write_text(wanted, encoding="utf-8")
+    return manifest
+
+
+def load_manifest(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Mart:
+    """A mart relation: the dbt model name and its schema."""
+
+    name: str
+    schema: str
+
+
+def _mart_nodes(manifest: dict) -> list[dict]:
+    return [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["fqn"][1:2] == ["marts"]
+        and node["config"].get("materialized") != "ephemeral"
+    ]
+
+
+def mart_relations(manifest_file: Path) -> list[Mart]:
+    """Models under models/marts (not ephemeral), from the dbt manifest."""
+    marts = [
+        Mart(name=node.get("alias") or node["name"], schema=node["schema"])
+        for node in _mart_nodes(load_manifest(manifest_file))
+    ]
+    return sorted(marts, key=lambda m: m.name)
+
+
+def mart_contracts(manifest_file: Path) -> dict[str, dict[str, str]]:
+    """{mart: {column: data_type}} of every mart with an enforced contract, columns in
+    contract order."""
+    out: dict[str, dict[str, str]] = {}
+    for node in _mart_nodes(load_manifest(manifest_file)):
+        if (node["config"].get("contract") or {}).get("enforced"):
+            out[node["name"]] = {
+                name: column["data_type"] for name, column in node["columns"].items()
+            }
+    return dict(sorted(out.items()))

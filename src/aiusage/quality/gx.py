@@ -1,0 +1,360 @@
+"""Great Expectations (GX 1.x) plumbing: run a JSON suite over a pandas DataFrame.
+
+The warehouse's inputs are what GX validates (aiusage.quality.prices: the price seeds;
+aiusage.quality.events: a landed batch of events); the marts are validated by dbt tests.
+
+Where things live
+-----------------
+``expectations/gx/`` is an ordinary GX *file* context (``great_expectations.yml`` as GX
+scaffolds it).  The suites are the JSON files in ``expectations/gx/expectations/``:
+
+* ``model_prices.json``, ``service_tier_multipliers.json``, ``fx_rates.json`` -- the price
+  seeds (aiusage.quality.prices)
+* ``usage_events.json``  -- a landed batch of canonical usage events (aiusage.quality.events)
+
+Those JSON files are the single source of truth: edit them by hand (``id`` fields are optional
+for this package) or through GX itself (``open_file_context().suites.get(...)`` then
+``suite.save()``).  A new expectation in a JSON file is picked up on the next run; nothing in
+this package duplicates the expectation list.
+
+How a run works (and why it writes nothing into the git tree)
+------------------------------------------------------------
+A GX file context rewrites ``great_expectations.yml`` when a datasource is added and writes
+validation definitions, checkpoints and results next to it, so running checks through it would
+leave the committed tree dirty after every run (and race when Dagster runs two checks at once).
+So :func:`run_checkpoint` builds a throw-away *ephemeral* context per call, loads the suite(s)
+from the JSON files into it, registers a pandas DataFrame asset, a ``ValidationDefinition`` and
+a ``Checkpoint`` and runs it.  Nothing is written unless ``build_docs=True``; then the
+checkpoint's ``UpdateDataDocsAction`` renders Data Docs into ``docs_dir``
+(AIUSAGE_GX_DOCS_DIR), keeping the raw validation results in ``docs_dir/_validation_results`` so
+the docs index shows the history of runs.
+
+GX's SQL datasource fails on DuckDB, so only pandas DataFrames are validated: read the seed or
+the accepted events into pandas first.
+
+Derived columns
+---------------
+Checks GX has no pandas expectation for (overlapping validity windows, tier consistency,
+cross-table alias targets, "did this field parse at all") are computed in pandas as helper
+columns before validation, and the JSON suite expects them to be False / null (the suite's
+``meta.derived_columns`` lists them).  Suite parameters (``alias_targets``,
+``max_occurred_at``) are filled in at run time.
+
+Failures name rows: a suite's ``meta.row_id_columns`` (``provider, model, valid_from`` for the
+prices, ``request_id`` for events) are passed to GX as ``unexpected_index_column_names`` when the
+batch has at most ``ROW_ID_MAX_ROWS`` rows (GX builds that list row by row in Python, which costs
+seconds on a 100k-row batch where most rows fail); above that the failure detail shows sample
+values only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aiusage.quality.failures import describe_failure
+from aiusage.settings import Settings, quiet_library_telemetry
+
+# Above this many rows GX is not asked for the row ids of failing rows (see module docstring).
+ROW_ID_MAX_ROWS = 10_000
+
+DOCS_SITE_NAME = "local_site"
+_RESULTS_SUBDIR = "_validation_results"
+
+
+# --------------------------------------------------------------------------- result type
+
+
+@dataclass
+class SuiteResult:
+    """Outcome of one suite run over one DataFrame."""
+
+    suite: str
+    success: bool
+    evaluated: int  # number of expectations evaluated
+    # One entry per failed expectation: expectation, column, unexpected_count,
+    # partial_unexpected_list, rows (row ids of failing rows, when known), description, detail.
+    failed: list[dict] = field(default_factory=list)
+    row_count: int = 0
+    docs_index: Path | None = None  # Data Docs index.html, when build_docs=True
+
+    def summary(self) -> str:
+        """One readable paragraph: what passed, or which expectations failed and on which rows."""
+        rows = f"{self.row_count} row{'s' if self.row_count != 1 else ''}"
+        if self.success:
+            return f"Suite {self.suite}: all {self.evaluated} expectations passed on {rows}."
+        head = (
+            f"Suite {self.suite}: {len(self.failed)} of {self.evaluated} expectations failed "
+            f"on {rows}."
+        )
+        return " ".join([head, *(f"({i}) {f['detail']}" for i, f in enumerate(self.failed, 1))])
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["docs_index"] = str(self.docs_index) if self.docs_index else None
+        return d
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+
+def run_checkpoint(
+    suite_name: str,
+    df: pd.DataFrame,
+    context_root: Path | None = None,
+    build_docs: bool = False,
+    docs_dir: Path | None = None,
+    suite_parameters: Mapping[str, Any] | None = None,
+    mostly: float | None = None,
+    row_id_columns: list[str] | None = None,
+    run_name: str | None = None,
+) -> SuiteResult:
+    """Run the JSON suite ``suite_name`` over ``df`` through a GX Checkpoint.
+
+    ``df`` must already carry the suite's derived columns.  ``mostly`` overrides ``mostly`` of
+    every expectation that supports it; ``row_id_columns`` overrides the suite's
+    ``meta.row_id_columns``.  With ``build_docs`` the Data Docs site in ``docs_dir`` is updated
+    (``run_name``, default the suite name, labels the run there, e.g. a partition key).
+    """
+    gx = _gx()
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    suite_dict = load_suite_dict(suite_name, context_root)
+    if row_id_columns is None:
+        row_id_columns = list((suite_dict.get("meta") or {}).get("row_id_columns") or [])
+    if build_docs and docs_dir is None:
+        docs_dir = Settings.from_env().gx_docs_dir
+    docs_path = Path(docs_dir).resolve() if build_docs else None
+
+    # GX keeps a process-wide "current context"; one run at a time per process keeps
+    # concurrent callers (threads) from resolving each other's suites.
+    with _RUN_LOCK, warnings.catch_warnings():
+        # GX emits deprecation/future warnings from its own internals on newer pandas.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        context = _ephemeral_context(docs_path)
+        suite = context.suites.add(_build_suite(suite_dict, mostly))
+        if docs_path is not None:
+            # Load the other suites too, so the docs index lists every suite.
+            for other in list_suites(context_root):
+                if other != suite_name:
+                    context.suites.add(_build_suite(load_suite_dict(other, context_root), None))
+
+        batch_definition = (
+            context.data_sources.add_pandas("aiusage_pandas")
+            .add_dataframe_asset(name=suite_name)
+            .add_batch_definition_whole_dataframe("whole_dataframe")
+        )
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=f"{suite_name}_validation", data=batch_definition, suite=suite
+            )
+        )
+        result_format: dict[str, Any] = {"result_format": "SUMMARY"}
+        # The suite's row ids that the batch has (a landed batch names its file and line,
+        # a frame of events only the request id).
+        row_id_columns = [c for c in row_id_columns if c in df.columns]
+        if row_id_columns and len(df) <= ROW_ID_MAX_ROWS:
+            result_format["unexpected_index_column_names"] = row_id_columns
+        actions = []
+        if docs_path is not None:
+            actions.append(
+                gx.checkpoint.UpdateDataDocsAction(
+                    name="update_data_docs", site_names=[DOCS_SITE_NAME]
+                )
+            )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{suite_name}_checkpoint",
+                validation_definitions=[validation],
+                actions=actions,
+                result_format=result_format,
+            )
+        )
+        checkpoint_result = checkpoint.run(
+            batch_parameters={"dataframe": df},
+            expectation_parameters=dict(suite_parameters or {}),
+            run_id=RunIdentifier(
+                run_name=run_name or suite_name,
+                run_time=pd.Timestamp.now(tz="UTC").to_pydatetime(),
+            ),
+        )
+
+    (validation_result,) = checkpoint_result.run_results.values()
+    failed = [
+        describe_failure(r, row_id_columns) for r in validation_result.results if not r.success
+    ]
+    return SuiteResult(
+        suite=suite_name,
+        success=bool(validation_result.success),
+        evaluated=len(validation_result.results),
+        failed=failed,
+        row_count=len(df),
+        docs_index=(docs_path / "index.html") if docs_path is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------- suites on disk
+
+
+def gx_root(context_root: Path | None = None) -> Path:
+    """The GX project dir (the one holding great_expectations.yml).
+
+    Accepts the project's ``expectations/`` dir (default: the one of the dbt project of the
+    settings) or its ``gx/`` subdir.
+    """
+    root = Path(context_root or Settings.from_env().project_dir / "expectations")
+    if (root / "great_expectations.yml").exists():
+        return root
+    return root / "gx"
+
+
+def suites_dir(context_root: Path | None = None) -> Path:
+    return gx_root(context_root) / "expectations"
+
+
+def list_suites(context_root: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in suites_dir(context_root).glob("*.json"))
+
+
+def load_suite_dict(suite_name: str, context_root: Path | None = None) -> dict[str, Any]:
+    """The suite as stored (GX's native suite JSON)."""
+    path = suites_dir(context_root) / f"{suite_name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no expectation suite {suite_name!r} at {path}")
+    with path.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    if data.get("name", suite_name) != suite_name:
+        raise ValueError(f"{path}: suite name {data.get('name')!r} != file name {suite_name!r}")
+    return data
+
+
+def open_file_context(context_root: Path | None = None):
+    """The committed GX file context, for authoring suites with GX's own API.
+
+    Opening it writes ``gx/uncommitted/`` (git-ignored); ``suite.save()`` rewrites the suite JSON.
+    Validation in this module never uses it (see module docstring).
+    """
+    gx = _gx()
+    return gx.get_context(mode="file", project_root_dir=str(gx_root(context_root).parent))
+
+
+def _build_suite(suite_dict: Mapping[str, Any], mostly: float | None):
+    """An ExpectationSuite (not yet in a context) from its JSON dict.
+
+    Builds every expectation explicitly: ``ExpectationSuite(expectations=[dicts])`` only logs and
+    drops an invalid entry, and a silently missing check is worse than a loud error.
+    """
+    gx = _gx()
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    name = suite_dict["name"]
+    expectations = []
+    for i, entry in enumerate(suite_dict.get("expectations") or []):
+        kwargs = copy.deepcopy(entry.get("kwargs") or {})
+        if mostly is not None and "mostly" in get_expectation_impl(entry["type"]).__fields__:
+            kwargs["mostly"] = mostly
+        config_kwargs: dict[str, Any] = {"type": entry["type"], "kwargs": kwargs}
+        for key in ("meta", "notes", "description", "severity"):
+            if entry.get(key) is not None:
+                config_kwargs[key] = entry[key]
+        try:
+            expectations.append(ExpectationConfiguration(**config_kwargs).to_domain_obj())
+        except Exception as exc:  # pydantic / GX config errors
+            raise ValueError(
+                f"suite {name!r}: expectation #{i} ({entry.get('type')}) is invalid: {exc}"
+            ) from exc
+    return gx.ExpectationSuite(
+        name=name,
+        expectations=expectations,
+        meta=copy.deepcopy(suite_dict.get("meta") or {}),
+        notes=suite_dict.get("notes"),
+    )
+
+
+# --------------------------------------------------------------------------- GX plumbing
+
+
+_GX = None
+_RUN_LOCK = threading.RLock()
+_IMPORT_LOCK = threading.Lock()
+
+
+def _gx():
+    """Import GX lazily: importing it takes seconds, and most importers never validate."""
+    global _GX
+    with _IMPORT_LOCK:
+        if _GX is None:
+            quiet_library_telemetry()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import great_expectations as gx
+                import great_expectations.checkpoint  # noqa: F401
+
+            _GX = gx
+    return _GX
+
+
+def import_gx_in_background() -> threading.Thread | None:
+    """Start importing GX (about 4.5 s on 2 cores) on another thread.
+
+    A refresh calls this when its dbt seed invocation starts: the Dagster process then only
+    waits for dbt's output, so the import overlaps it instead of delaying the first
+    expectation check. Not a daemon thread: the process never exits half-way through an
+    import. The first validation waits for it (the import lock).
+    """
+    if _GX is not None:
+        return None
+    thread = threading.Thread(target=_gx, name="aiusage-import-gx")
+    thread.start()
+    return thread
+
+
+def _ephemeral_context(docs_path: Path | None):
+    gx = _gx()
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    defaults = InMemoryStoreBackendDefaults()
+    stores = copy.deepcopy(defaults.stores)
+    sites: dict[str, Any] = {}
+    if docs_path is not None:
+        stores[defaults.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs_path / _RESULTS_SUBDIR),
+        }
+        sites[DOCS_SITE_NAME] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_path),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        stores=stores,
+        data_docs_sites=sites,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+

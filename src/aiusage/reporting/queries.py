@@ -1,0 +1,419 @@
+"""The report's queries: one parameterized SQL query per section, over the marts.
+
+The report is a list of sections. Each section is one parameterized SQL query over a mart
+(`Section.query`) plus the columns it shows; the renderers (text, markdown, JSON, CSV, Slack)
+are generic over sections, so a new mart becomes a report section in a few lines:
+
+    def by_prompt_version(con, q):
+        where, params = q.where()
+        sql = f"select ... from rpt_usage_by_prompt_version where {where} ..."
+        return fetch_rows(con, sql, params)
+
+    SECTIONS.append(Section("by_prompt_version", "By prompt version", [...], by_prompt_version))
+
+Filters (--client, --team, --user) go through `ReportQuery.where()`, which only ever emits
+fixed column names and `?` placeholders: no value is ever spliced into SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiusage.reporting.period import ReportQuery
+from aiusage.warehouse import fetch_rows, relation_exists
+
+
+def latest_usage_date(con):
+    """The last day with usage in the warehouse (None when it is empty)."""
+    (latest,) = con.execute("select max(usage_date) from fct_daily_usage").fetchone()
+    return latest
+
+
+def _ratio(numerator, denominator):
+    return None if not denominator else numerator / denominator
+
+
+SUMMARY_SQL = """
+    select
+        coalesce(sum(requests), 0) as requests,
+        coalesce(sum(successful_requests), 0) as successful_requests,
+        coalesce(sum(input_tokens), 0) as input_tokens,
+        coalesce(sum(output_tokens), 0) as output_tokens,
+        coalesce(sum(total_tokens), 0) as total_tokens,
+        coalesce(sum(total_cost_usd), 0) as total_cost_usd,
+        coalesce(sum(unpriced_requests), 0) as unpriced_requests
+    from fct_daily_usage
+    where {where}
+"""
+
+
+def summary(con, q: ReportQuery) -> dict:
+    where, params = q.where()
+    current = fetch_rows(con, SUMMARY_SQL.format(where=where), params)[0]
+    where, params = q.where(window=q.window.previous())
+    previous = fetch_rows(con, SUMMARY_SQL.format(where=where), params)[0]
+    requests = current["requests"]
+    priced = requests - current["unpriced_requests"]
+    # Per priced request: unpriced requests have no cost, counting them would understate it.
+    current["cost_per_request_usd"] = current["total_cost_usd"] / priced if priced else None
+    current["success_rate"] = _ratio(current["successful_requests"], requests)
+    current["previous_requests"] = previous["requests"]
+    current["previous_total_cost_usd"] = previous["total_cost_usd"]
+    current["cost_change_pct"] = (
+        float((current["total_cost_usd"] - previous["total_cost_usd"]) / previous["total_cost_usd"])
+        * 100
+        if previous["total_cost_usd"]
+        else None
+    )
+    current["requests_change_pct"] = (
+        (requests - previous["requests"]) / previous["requests"] * 100
+        if previous["requests"]
+        else None
+    )
+    return current
+
+
+def _grouped(con, q: ReportQuery, dimensions: list[str], extra: str = "") -> list[dict]:
+    """Cost, volume, reliability and quality of fct_daily_usage grouped by fixed columns."""
+    where, params = q.where()
+    dims = ", ".join(dimensions)
+    sql = f"""
+        select
+            {dims},
+            sum(total_cost_usd) as total_cost_usd,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(total_cost_usd) / nullif(sum(requests) - sum(unpriced_requests), 0)
+                as cost_per_request_usd,
+            sum(successful_requests) / nullif(sum(requests), 0) as success_rate,
+            cast(sum(quality_score_sum) / nullif(sum(scored_requests), 0) as double)
+                as avg_quality_score,
+            sum(passed_quality_requests) / nullif(sum(quality_judged_requests), 0)
+                as pass_rate,
+            sum(latency_ms_sum) / nullif(sum(latency_requests), 0) as avg_latency_ms,
+            sum(unpriced_requests) as unpriced_requests
+            {extra}
+        from fct_daily_usage
+        where {where}
+        group by {dims}
+        order by total_cost_usd desc nulls last, requests desc, {dims}
+    """
+    return fetch_rows(con, sql, params)
+
+
+def by_client(con, q):
+    return _grouped(con, q, ["client"], ", count(distinct user_id) as active_users")
+
+
+def by_team(con, q):
+    return _grouped(con, q, ["team"], ", count(distinct user_id) as active_users")
+
+
+def by_user(con, q):
+    return _grouped(con, q, ["user_id", "team"])
+
+
+def by_workflow(con, q):
+    return _grouped(con, q, ["workflow", "task_type"])
+
+
+def by_model(con, q):
+    return _grouped(
+        con,
+        q,
+        ["provider", "model"],
+        ", sum(ttft_ms_sum) / nullif(sum(ttft_requests), 0) as avg_ttft_ms",
+    )
+
+
+def by_day(con, q):
+    where, params = q.where()
+    return fetch_rows(
+        con,
+        f"""
+        select
+            usage_date,
+            sum(total_cost_usd) as total_cost_usd,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(successful_requests) / nullif(sum(requests), 0) as success_rate,
+            count(distinct team) as active_teams
+        from fct_daily_usage
+        where {where}
+        group by usage_date
+        order by usage_date
+        """,
+        params,
+    )
+
+
+def errors(con, q):
+    """Failed requests by outcome and model (error distribution)."""
+    where, params = q.where()
+    return fetch_rows(
+        con,
+        f"""
+        with totals as (
+            select
+                provider,
+                model,
+                sum(requests) as requests,
+                sum(error_requests) as error,
+                sum(timeout_requests) as timeout,
+                sum(rate_limited_requests) as rate_limited,
+                sum(cancelled_requests) as cancelled
+            from fct_daily_usage
+            where {where}
+            group by provider, model
+        ),
+
+        unpivoted as (
+            unpivot totals
+            on error, timeout, rate_limited, cancelled
+            into name status value failed_requests
+        )
+
+        select
+            status,
+            provider,
+            model,
+            failed_requests,
+            failed_requests / nullif(requests, 0) as failure_rate
+        from unpivoted
+        where failed_requests > 0
+        order by failed_requests desc, status, provider, model
+        """,
+        params,
+    )
+
+
+def unpriced_usage(con, q):
+    """Unpriced usage of the period (rpt_unpriced_usage), with the reason; never costed as 0.
+
+    The mart's grain has no team or user: with those filters the warning falls back to the
+    unpriced request counts of fct_daily_usage (same requests, no reason)."""
+    if q.filters.keys() - {"client"} or not relation_exists(con, "rpt_unpriced_usage"):
+        where, params = q.where()
+        return fetch_rows(
+            con,
+            f"""
+            select provider, model, null as reasons, sum(unpriced_requests) as requests
+            from fct_daily_usage
+            where {where} and unpriced_requests > 0
+            group by provider, model
+            order by requests desc, provider, model
+            """,
+            params,
+        )
+    return fetch_rows(
+        con,
+        """
+        select
+            provider,
+            model,
+            string_agg(distinct unpriced_reason, ', ' order by unpriced_reason) as reasons,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            min(first_seen_at) as first_seen_at,
+            max(last_seen_at) as last_seen_at
+        from rpt_unpriced_usage
+        where usage_date between ? and ?
+        group by provider, model
+        order by requests desc, provider, model
+        """,
+        [q.window.start, q.window.end],
+    )
+
+
+def rejected_lines(con, q):
+    # Rejected lines carry no trusted attribution: this warning is never filtered by
+    # client/team/user, only by landing day.
+    return fetch_rows(
+        con,
+        """
+        select rejection_reason, count(*) as lines
+        from fct_rejected_events
+        where landing_date between ? and ?
+        group by rejection_reason
+        order by lines desc, rejection_reason
+        """,
+        [q.window.start, q.window.end],
+    )
+
+
+def by_prompt_version(con, q):
+    """rpt_usage_by_prompt_version has client but no team/user: skipped with those filters."""
+    if q.filters.keys() - {"client"} or not relation_exists(con, "rpt_usage_by_prompt_version"):
+        return []
+    where, params = q.where()
+    return fetch_rows(
+        con,
+        f"""
+        select
+            workflow,
+            prompt_version,
+            sum(total_cost_usd) as total_cost_usd,
+            sum(requests) as requests,
+            sum(total_tokens) as total_tokens,
+            sum(total_cost_usd) / nullif(sum(requests) - sum(unpriced_requests), 0)
+                as cost_per_request_usd,
+            sum(successful_requests) / nullif(sum(requests), 0) as success_rate,
+            sum(quality_score_sum) / nullif(sum(scored_requests), 0) as avg_quality_score,
+            sum(passed_quality_requests) / nullif(sum(quality_judged_requests), 0) as pass_rate
+        from rpt_usage_by_prompt_version
+        where {where}
+        group by workflow, prompt_version
+        order by total_cost_usd desc nulls last, workflow, prompt_version
+        """,
+        params,
+    )
+
+
+def substitution(con, q):
+    """Best cheaper candidate per (workflow, task, current model), largest savings first.
+
+    The mart's window is its own (the trailing analysis window ending with the data); with
+    --team it keeps the team's workflows (dim_workflows), with --client/--user it is skipped."""
+    if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_model_substitution"):
+        return []
+    team_clause, params = "", []
+    if "team" in q.filters:
+        team_clause = "and workflow in (select workflow from dim_workflows where team = ?)"
+        params = [q.filters["team"]]
+    return fetch_rows(
+        con,
+        f"""
+        select
+            workflow,
+            task_type,
+            current_model,
+            candidate_model,
+            current_avg_quality_score,
+            candidate_avg_quality_score,
+            quality_difference_lower_bound,
+            current_cost_per_successful_request_usd,
+            candidate_cost_per_successful_request_usd,
+            estimated_monthly_savings_usd,
+            window_start_date,
+            window_end_date
+        from rpt_model_substitution
+        where is_best_candidate {team_clause}
+        order by estimated_monthly_savings_usd desc, workflow, task_type, current_model
+        """,
+        params,
+    )
+
+
+_SCOPE_FILTERS = {"team": "team", "client": "client", "user": "user"}
+
+
+def _scope_clause(q, scope_column: str) -> tuple[str, list]:
+    """Budgets, anomalies and alerts are per scope: a --team/--client/--user filter keeps the
+    rows of that scope only.
+
+    Within a team's view (a --team filter, always there for a team token of the API) a
+    client's rows are left out (a client's spend spans teams) and a user's rows are kept
+    only for a user whose usage is all in that team: a team never reads another team's
+    figures through a user or client filter."""
+    clauses, params = [], []
+    team = q.filters.get("team")
+    for name in sorted(q.filters):
+        if team is not None and name == "client":
+            continue
+        clause = f"{scope_column} = ? and scope_id = ?"
+        params += [_SCOPE_FILTERS[name], q.filters[name]]
+        if team is not None and name == "user":
+            clause += (
+                " and scope_id in (select user_id from fct_daily_usage group by user_id"
+                " having min(team) = ? and max(team) = ?)"
+            )
+            params += [team, team]
+        clauses.append(f"({clause})")
+    return (" and (" + " or ".join(clauses) + ")" if clauses else ""), params
+
+
+def budgets(con, q):
+    """Each budget as it stood at the end of the period (month to date, month-end forecast)."""
+    if not relation_exists(con, "rpt_budget_status"):
+        return []
+    scope, params = _scope_clause(q, "scope")
+    return fetch_rows(
+        con,
+        f"""
+        select scope, scope_id, as_of_date, monthly_limit_usd, spent_mtd_usd, utilization,
+               forecast_month_end_usd, forecast_utilization, status, forecast_status
+        from rpt_budget_status
+        where as_of_date = (select max(as_of_date) from rpt_budget_status where as_of_date <= ?)
+            {scope}
+        order by forecast_utilization desc nulls last, scope, scope_id
+        """,
+        [q.window.end, *params],
+    )
+
+
+ANOMALY_LOOKBACK_DAYS = 30
+
+
+def anomalies(con, q):
+    """Flagged cost and token anomalies of teams and workflows in the ANOMALY_LOOKBACK_DAYS
+    days ending with the period (a weekly report still shows last month's spikes)."""
+    if not relation_exists(con, "rpt_cost_anomalies"):
+        return []
+    scope, params = _scope_clause(q, "scope_type")
+    return fetch_rows(
+        con,
+        f"""
+        select usage_date, scope_type, scope_id, metric, metric_value, trailing_mean,
+               ratio_to_mean, z_score
+        from rpt_cost_anomalies
+        where is_anomaly and usage_date between ? and ? {scope}
+        order by usage_date desc, metric, scope_type, scope_id
+        """,
+        [
+            min(q.window.start, q.window.end - timedelta(days=ANOMALY_LOOKBACK_DAYS - 1)),
+            q.window.end,
+            *params,
+        ],
+    )
+
+
+def alerts(con, q):
+    """Conditions breaching the alert thresholds on the warehouse's as-of day (rpt_alerts)."""
+    if not relation_exists(con, "rpt_alerts"):
+        return []
+    scope, params = _scope_clause(q, "scope_type")
+    return fetch_rows(
+        con,
+        f"""
+        select as_of_date, severity, alert_type, scope_type, scope_id, measured_value,
+               threshold_value, unit, message
+        from rpt_alerts
+        where true {scope}
+        order by severity_rank desc, alert_type, scope_type, scope_id
+        """,
+        params,
+    )
+
+
+def latency_percentiles(con, q):
+    """Latency and TTFT percentiles per model on the last day of the period with traffic
+    (percentiles do not add up over days, so the report shows one day).
+
+    The mart is per model over every team's requests: with a --team/--client/--user filter
+    the section is left out, so a team's report (and a team token of the API) never shows
+    figures made of other teams' requests."""
+    if q.filters or not relation_exists(con, "rpt_latency_percentiles"):
+        return []
+    return fetch_rows(
+        con,
+        """
+        select usage_date, provider, model, requests, latency_p50_ms, latency_p95_ms,
+               latency_p99_ms, ttft_p50_ms, ttft_p95_ms, output_tokens_per_second_p50
+        from rpt_latency_percentiles
+        where usage_date = (
+            select max(usage_date) from rpt_latency_percentiles where usage_date between ? and ?
+        )
+        order by latency_p95_ms desc nulls last, provider, model
+        """,
+        [q.window.start, q.window.end],
+    )

@@ -1,0 +1,181 @@
+"""Ground truth of the sample data: quality per workflow and model, the substitution
+pairs a correct warehouse must find, the spend spike, failure rates and delivery defects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from aiusage.sample.catalog import MODEL_AVAILABLE_FROM, MODEL_FALLBACKS, WORKFLOWS
+
+# --------------------------------------------------------------------------------------
+# Quality ground truth
+# --------------------------------------------------------------------------------------
+
+QUALITY_PASS_THRESHOLD = 0.7
+QUALITY_SCORED_SHARE = 0.40  # share of successful requests that carry an evaluation score
+QUALITY_SD = 0.06
+#: Two models whose mean quality differs by at most this much are "substitutable".
+QUALITY_TOLERANCE = 0.03
+
+_PRIMARY_QUALITY: dict[str, dict[str, float]] = {
+    # close pairs (cheap ~ expensive)
+    "ticket-summarizer": {
+        "claude-sonnet-4": 0.88,
+        "claude-haiku-4-5": 0.87,
+        "gemini-2.5-flash": 0.86,
+    },
+    "support-chatbot": {"gpt-4o": 0.84, "gpt-4o-mini": 0.83, "claude-3-5-haiku": 0.68},
+    "ticket-triage": {"gpt-4o": 0.91, "gpt-4o-mini": 0.90, "gemini-2.0-flash": 0.89},
+    "lead-enrichment": {"gpt-4o": 0.91, "gpt-4o-mini": 0.90, "gemini-2.5-flash-lite": 0.89},
+    "email-drafter": {"gpt-4.1": 0.85, "gpt-4.1-mini": 0.84},
+    "social-listening": {"gemini-2.5-flash": 0.89, "gemini-2.5-flash-lite": 0.88},
+    "incident-summarizer": {"gpt-4.1": 0.87, "gpt-4.1-mini": 0.86, "gemini-2.0-flash": 0.85},
+    "docs-qa": {"claude-sonnet-4-5": 0.87, "gpt-4.1": 0.86, "gpt-4.1-mini": 0.85},
+    # hard tasks: the cheap model is clearly worse
+    "contract-extraction": {
+        "claude-opus-4-1": 0.93,
+        "claude-sonnet-4-5": 0.91,
+        "claude-haiku-4-5": 0.74,
+    },
+    "legal-research": {"claude-sonnet-4-5": 0.85, "gemini-2.5-pro": 0.84, "gemini-2.5-flash": 0.64},
+    "analytics-sql-assistant": {"gpt-5": 0.89, "o4-mini": 0.74, "gpt-5-mini": 0.72},
+    "pr-review-bot": {"claude-sonnet-4-5": 0.86, "o3": 0.88, "claude-haiku-4-5": 0.66},
+}
+PREVIEW_QUALITY_BONUS = 0.02  # gemini-3-pro-preview scores best-in-workflow + this
+
+
+def _build_quality() -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for wf in WORKFLOWS:
+        primary = _PRIMARY_QUALITY[wf.name]
+        # A fallback model used before a primary model's release inherits that slot's
+        # quality. When several slots fall back to the same model, the slot whose fallback
+        # is in use until the latest date wins.
+        best: dict[str, tuple[date, float]] = {}
+        for m, _w in wf.models:
+            cur = m
+            while cur in MODEL_FALLBACKS:
+                used_until = MODEL_AVAILABLE_FROM.get(cur, date.min)
+                cur = MODEL_FALLBACKS[cur]
+                if cur not in primary and (cur not in best or used_until > best[cur][0]):
+                    best[cur] = (used_until, primary[m])
+        out[wf.name] = {**primary, **{k: v for k, (_d, v) in best.items()}}
+    return out
+
+
+#: workflow -> {canonical model -> mean quality_score}. Scores are drawn
+#: ``clip(N(mean, QUALITY_SD), 0, 1)`` rounded to 3 decimals on ``QUALITY_SCORED_SHARE`` of
+#: successful requests; ``passed_quality = quality_score >= QUALITY_PASS_THRESHOLD``.
+#: Entries for fallback models (only used before a primary model's release, see
+#: ``MODEL_AVAILABLE_FROM``) inherit the quality of the model they stand in for.
+QUALITY_GROUND_TRUTH: dict[str, dict[str, float]] = _build_quality()
+
+
+@dataclass(frozen=True)
+class SubstitutionPair:
+    workflow: str
+    task_type: str
+    expensive_model: str  # the workflow's reference model
+    cheap_model: str  # a cheaper model used by the same workflow
+    expensive_quality: float
+    cheap_quality: float
+    substitutable: bool  # quality gap <= QUALITY_TOLERANCE
+
+
+def _build_substitution() -> tuple[SubstitutionPair, ...]:
+    pairs = []
+    for wf in WORKFLOWS:
+        ref = wf.models[0][0]
+        qr = _PRIMARY_QUALITY[wf.name][ref]
+        for m, _w in wf.models[1:]:
+            q = _PRIMARY_QUALITY[wf.name][m]
+            pairs.append(
+                SubstitutionPair(
+                    wf.name, wf.task_type, ref, m, qr, q, round(qr - q, 6) <= QUALITY_TOLERANCE
+                )
+            )
+    return tuple(pairs)
+
+
+#: Every (reference model, cheaper model) pair per workflow with its true mean qualities
+#: (all primary models available, i.e. dates from 2025-10-15 on). ``substitutable`` pairs
+#: differ by <= 0.02; the others by >= 0.15 (code, complex rag / extraction, chat on
+#: claude-3-5-haiku).
+SUBSTITUTION_GROUND_TRUTH: tuple[SubstitutionPair, ...] = _build_substitution()
+
+# --------------------------------------------------------------------------------------
+# Spike, failures, delivery defects
+# --------------------------------------------------------------------------------------
+
+#: On ``spike_days_for(...)`` days the PR review bot gets stuck in a retry loop: the
+#: workflow runs SPIKE_MULTIPLIER x its usual daily volume; all extra requests go to
+#: SPIKE_MODEL (or its fallback before its release), in a few long sessions of one user
+#: over a few hours, with a higher rate-limit share.
+SPIKE_WORKFLOW = "pr-review-bot"
+SPIKE_MODEL = "claude-sonnet-4-5"
+SPIKE_MULTIPLIER = 5.0
+SPIKE_RATE_LIMITED_SHARE = 0.12
+
+# failure shares (of all requests)
+RATE_LIMITED_SHARE = 0.011
+ERROR_SHARE = 0.009
+TIMEOUT_SHARE = 0.005  # doubled for reasoning models
+
+DUPLICATE_SHARE = 0.005  # events delivered twice
+DUPLICATE_NEXT_DAY_SHARE = 0.4  # of duplicates, share written into the next day's file
+LATE_EVENT_SHARE = 0.01  # events written 1-2 days after they occurred
+MALFORMED_PER_EVENT = 3e-4
+MALFORMED_KINDS: tuple[str, ...] = (
+    "truncated_json",
+    "not_json",
+    "negative_input_tokens",
+    "cache_read_exceeds_input",
+    "missing_request_id",
+)
+NOT_JSON_LINES = (
+    "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+    "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+    "Traceback (most recent call last):",
+    "-- log rotated --",
+)
+
+#: The one workflow that sends its own cost estimate (``reported_cost_usd``): list
+#: input/output prices, ignoring cache discounts, batch discounts and long-context tiers.
+REPORTED_COST_WORKFLOW = "ticket-summarizer"
+
+STAGING_SHARE = 0.04
+WEEKDAY_FACTOR = (1.0, 1.0, 1.0, 1.0, 0.97, 0.35, 0.32)  # Mon..Sun
+HOUR_WEIGHTS = np.array(
+    [
+        0.15,
+        0.10,
+        0.08,
+        0.08,
+        0.10,
+        0.15,
+        0.30,
+        0.55,
+        0.85,
+        1.00,
+        1.00,
+        0.95,
+        0.90,
+        1.00,
+        1.00,
+        1.00,
+        0.95,
+        0.85,
+        0.70,
+        0.55,
+        0.45,
+        0.35,
+        0.25,
+        0.20,
+    ]
+)
+HOUR_P = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
+BATCH_HOURS = np.array([0, 1, 2, 3, 4, 22, 23])
+BATCH_HOUR_P = np.array([0.18, 0.2, 0.2, 0.18, 0.12, 0.06, 0.06])

@@ -1,0 +1,319 @@
+"""Publish: a read-only snapshot of the warehouse for readers.
+
+After a successful, checked build the publish asset writes a new versioned folder
+
+    <published>/<build_id>/warehouse.duckdb             the marts, for readers and BI tools
+    <published>/<build_id>/marts/<model>.parquet         one Parquet file per mart ...
+    <published>/<build_id>/marts/<model>/<day>.parquet   ... or per landing day (see below)
+    <published>/<build_id>/run.json                      build id, run id, row counts, parts
+
+then swaps the `<published>/CURRENT` pointer (a one-line file, replaced atomically with
+os.replace). Readers call `published_duckdb_path(settings)` and open that file read-only:
+they never see a half-built warehouse and never hold the builder's write lock. The last
+AIUSAGE_PUBLISH_KEEP snapshots are kept. Marts carry no build timestamps; run metadata lives
+in run.json beside them.
+
+Cost grows with new data, not with history: marts with a `landing_date` column (the request,
+landed-row and quarantine facts, which hold the whole history) are written as one Parquet
+file per landing day, and a day whose rows did not change since the previous snapshot (same
+row count and content fingerprint, sum of row hashes) is hard-linked from it instead of
+written again. In warehouse.duckdb those marts are views over their day files (with the
+builder's column types); every other mart is a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from aiusage.project import Mart
+from aiusage.settings import Settings
+
+POINTER = "CURRENT"
+DUCKDB_NAME = "warehouse.duckdb"
+BUILD_ID = re.compile(r"^\d{8}T\d{6}\d{6}Z-[0-9a-z]+$")
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    build_id: str
+    folder: Path
+    duckdb_path: Path
+    parquet_files: dict[str, Path]
+    row_counts: dict[str, int]
+    removed: list[str]
+
+
+def current_build_id(settings: Settings) -> str | None:
+    pointer = settings.published_dir / POINTER
+    try:
+        build_id = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return build_id or None
+
+
+def published_duckdb_path(settings: Settings) -> Path:
+    """The DuckDB file of the current published snapshot (open it read-only)."""
+    build_id = current_build_id(settings)
+    if build_id is None:
+        raise FileNotFoundError(
+            f"Nothing published under {settings.published_dir}: run `aiusage build` first."
+        )
+    path = settings.published_dir / build_id / DUCKDB_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"{settings.published_dir / POINTER} names {build_id}, missing")
+    return path
+
+
+def reader_duckdb_path(settings: Settings) -> Path:
+    """What readers (report, API, dashboard, alerts) open: the published snapshot, or the
+    build file when nothing has been published yet (e.g. a warehouse built by plain dbt)."""
+    try:
+        return published_duckdb_path(settings)
+    except FileNotFoundError:
+        return settings.duckdb_path
+
+
+def new_build_id(run_id: str, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    short = re.sub(r"[^0-9a-z]", "", run_id.lower())[:8] or "local"
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{short}"
+
+
+PARTITION_COLUMN = "landing_date"
+
+
+def _previous_parts(root: Path) -> tuple[Path | None, dict]:
+    """The current snapshot's folder and its partition record (run.json "parts")."""
+    build_id = None
+    try:
+        build_id = (root / POINTER).read_text(encoding="utf-8").strip()
+        run = json.loads((root / build_id / "run.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None, {}
+    return root / build_id, run.get("parts", {})
+
+
+def _export_partitioned(
+    con, relation: str, name: str, staging: Path, previous: Path | None, previous_parts: dict
+) -> tuple[dict, int, int]:
+    """One Parquet file per landing day; unchanged days are hard-linked from `previous`.
+    Returns the parts record {day: [rows, fingerprint]}, days written, days linked."""
+    folder = staging / "marts" / name
+    folder.mkdir(parents=True)
+    prints = con.execute(
+        f"""select cast({PARTITION_COLUMN} as varchar), count(*), cast(sum(hash(t)) as varchar)
+            from {relation} as t group by 1 order by 1"""
+    ).fetchall()
+    parts: dict = {}
+    written = linked = 0
+    for day, rows, fingerprint in prints:
+        label = day or "null"
+        parts[label] = [rows, fingerprint]
+        target = folder / f"{label}.parquet"
+        old = previous / "marts" / name / target.name if previous else None
+        if old is not None and previous_parts.get(label) == [rows, fingerprint] and old.exists():
+            os.link(old, target)
+            linked += 1
+            continue
+        where = f"{PARTITION_COLUMN} is null" if day is None else f"{PARTITION_COLUMN} = ?"
+        params = [] if day is None else [day]
+        # Sorted rows: the same day gives the same Parquet bytes, build after build.
+        con.execute(
+            f"copy (select * from {relation} where {where} order by all) to '{target}' "
+            "(format parquet, compression zstd)",
+            params,
+        )
+        written += 1
+    return parts, written, linked
+
+
+def publish(
+    settings: Settings, marts: list[Mart], run_id: str, metadata: dict | None = None
+) -> PublishedSnapshot:
+    """Write a new snapshot folder from the built warehouse, then swap CURRENT."""
+    source = settings.duckdb_path
+    if not source.exists():
+        raise FileNotFoundError(f"No warehouse to publish at {source}")
+    root = settings.published_dir
+    root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(root)
+    build_id = new_build_id(run_id)
+    staging = root / f".{build_id}.{os.getpid()}.tmp"
+    folder = root / build_id
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "marts").mkdir(parents=True)
+    previous, previous_parts = _previous_parts(root)
+    try:
+        parquet: dict[str, Path] = {}
+        counts: dict[str, int] = {}
+        parts: dict[str, dict] = {}
+        reuse = {"written": 0, "linked": 0}
+        views: list[str] = []
+        # the same memory and thread limits as the dbt profile (DuckDB's default memory
+        # limit is 80% of the machine)
+        limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
+        with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
+            con.execute(f"attach '{source}' as built (read_only)")
+            for mart in marts:
+                relation = f'built."{mart.schema}"."{mart.name}"'
+                columns = con.execute(
+                    """select column_name, data_type from information_schema.columns
+                       where table_catalog = 'built' and table_schema = ?
+                       and table_name = ? order by ordinal_position""",
+                    [mart.schema, mart.name],
+                ).fetchall()
+                if not columns:
+                    raise duckdb.CatalogException(f"Mart {mart.schema}.{mart.name} not built")
+                (counts[mart.name],) = con.execute(f"select count(*) from {relation}").fetchone()
+                if PARTITION_COLUMN in {c for c, _ in columns} and counts[mart.name]:
+                    parts[mart.name], written, linked = _export_partitioned(
+                        con,
+                        relation,
+                        mart.name,
+                        staging,
+                        previous,
+                        previous_parts.get(mart.name, {}),
+                    )
+                    reuse["written"] += written
+                    reuse["linked"] += linked
+                    files = ", ".join(
+                        f"'{folder / 'marts' / mart.name / f'{day}.parquet'}'"
+                        for day in parts[mart.name]
+                    )
+                    casts = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns)
+                    # created once the folder has its final name (DuckDB binds a view's
+                    # files when it creates it)
+                    views.append(
+                        f'create view main."{mart.name}" as '
+                        f"select {casts} from read_parquet([{files}])"
+                    )
+                    parquet[mart.name] = folder / "marts" / mart.name
+                    continue
+                con.execute(f'create table main."{mart.name}" as select * from {relation}')
+                target = staging / "marts" / f"{mart.name}.parquet"
+                # Sorted rows: the same marts give the same Parquet files run after run.
+                con.execute(
+                    f"copy (select * from main.\"{mart.name}\" order by all) to '{target}' "
+                    "(format parquet, compression zstd)"
+                )
+                parquet[mart.name] = folder / "marts" / target.name
+            con.execute("detach built")
+        run = {
+            "build_id": build_id,
+            "run_id": run_id,
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "source_duckdb": str(source),
+            "marts": counts,
+            "parts": parts,
+            "parquet_days": reuse,
+            **(metadata or {}),
+        }
+        (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+        _fsync(staging / DUCKDB_NAME)
+        fault_point(settings, "publish")
+        os.replace(staging, folder)
+        if views:
+            with duckdb.connect(str(folder / DUCKDB_NAME)) as con:
+                for view in views:
+                    con.execute(view)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _swap_pointer(root, build_id)
+    removed = prune(settings)
+    return PublishedSnapshot(
+        build_id=build_id,
+        folder=folder,
+        duckdb_path=folder / DUCKDB_NAME,
+        parquet_files=parquet,
+        row_counts=counts,
+        removed=removed,
+    )
+
+
+def _swap_pointer(root: Path, build_id: str) -> None:
+    tmp = root / f".{POINTER}.{os.getpid()}.tmp"
+    tmp.write_text(build_id + "\n", encoding="utf-8")
+    _fsync(tmp)
+    os.replace(tmp, root / POINTER)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file to disk before it is renamed into place (no empty file after a crash)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_TEMPORARY = re.compile(r"^\.(?:.+)\.(\d+)\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(root: Path) -> list[str]:
+    """Delete what a killed publish left behind: `.<build_id>.<pid>.tmp` folders and
+    `.CURRENT.<pid>.tmp` files whose process is gone (a live publisher's are kept)."""
+    removed = []
+    for path in root.iterdir() if root.is_dir() else []:
+        match = _TEMPORARY.match(path.name)
+        if not match or _alive(int(match.group(1))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
+
+
+def fault_point(settings: Settings, name: str) -> None:
+    """Test hook for the crash-recovery tests: when AIUSAGE_FAULT_POINT names this point,
+    write `<AIUSAGE_FAULT_MARKER>` and wait there to be killed. Inert when the variable is
+    unset (the default)."""
+    if settings.fault_point != name:
+        return
+    import time
+
+    if settings.fault_marker:
+        Path(settings.fault_marker).write_text(f"{name} {os.getpid()}\n", encoding="utf-8")
+    time.sleep(settings.fault_seconds)
+
+
+def snapshots(settings: Settings) -> list[str]:
+    """Published build ids, oldest first."""
+    root = settings.published_dir
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and BUILD_ID.match(p.name))
+
+
+def prune(settings: Settings) -> list[str]:
+    """Delete all but the newest AIUSAGE_PUBLISH_KEEP snapshots (never the current one)."""
+    current = current_build_id(settings)
+    ids = snapshots(settings)
+    doomed = [b for b in ids[: max(0, len(ids) - settings.publish_keep)] if b != current]
+    for build_id in doomed:
+        shutil.rmtree(settings.published_dir / build_id, ignore_errors=True)
+    return doomed

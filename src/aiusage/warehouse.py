@@ -1,0 +1,43 @@
+"""Reading the warehouse: read-only connections, parameterized rows, JSON of its values."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+
+def connect_readonly(duckdb_path: Path) -> duckdb.DuckDBPyConnection:
+    if not Path(duckdb_path).exists():
+        raise FileNotFoundError(
+            f"No warehouse at {duckdb_path}: run `aiusage build` (or `aiusage demo`) first."
+        )
+    return duckdb.connect(str(duckdb_path), read_only=True)
+
+
+def relation_exists(con, name: str) -> bool:
+    (count,) = con.execute(
+        "select count(*) from information_schema.tables where table_name = ?", [name]
+    ).fetchone()
+    return count > 0
+
+
+def fetch_rows(con, sql: str, params: list) -> list[dict]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def json_default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_jsonable(report: dict):
+    return json.loads(json.dumps(report, default=json_default))

@@ -1,0 +1,191 @@
+"""The Dagster code location loads lazily from the settings and has the shape the docs
+describe: one refresh job from landing to delivery, blocking checks, the dbt project of
+AIUSAGE_PROJECT_DIR."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from aiusage.settings import Settings
+from orchestration.definitions import build_definitions
+
+
+@pytest.fixture(scope="module")
+def defs():
+    return build_definitions(Settings.from_env())
+
+
+def _specs(defs):
+    repo = defs.get_repository_def()
+    return {
+        spec.key.to_user_string(): spec
+        for assets_def in repo.asset_graph.assets_defs
+        for spec in assets_def.specs
+    }
+
+
+def test_the_code_location_loads_lazily():
+    import orchestration.definitions as module
+
+    # @dg.definitions: nothing is read when the module is imported; Dagster calls defs()
+    assert callable(module.defs) and not isinstance(module.defs, dg.Definitions)
+    assert isinstance(module.defs(), dg.Definitions)
+
+
+def test_definitions_load_with_assets_checks_and_schedule(monkeypatch):
+    monkeypatch.setenv("AIUSAGE_SCHEDULE_TIMEZONE", "Europe/Paris")
+    defs = build_definitions(Settings.from_env())
+    repo = defs.get_repository_def()
+    keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
+    assert {
+        "landing/events",
+        "landing/openai_usage",
+        "model_prices",
+        "stg_events__usage",
+        "fct_llm_requests",
+        "fct_daily_usage",
+        "rpt_cost_by_team",
+        "published_warehouse",
+        "alerts/usage_alerts",
+        "reports/weekly_usage_report",
+    } <= keys
+    check_names = {key.name for key in repo.asset_graph.asset_check_keys}
+    assert {
+        "model_prices_expectations",
+        "service_tier_multipliers_expectations",
+        "fx_rates_expectations",
+        "landed_events_expectations",
+    } <= check_names
+    # dbt tests become asset checks too
+    assert any(name.startswith("unique_fct_llm_requests") for name in check_names)
+    schedule = defs.resolve_schedule_def("daily_refresh")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "Europe/Paris")
+    assert schedule.job_name == "refresh_warehouse"
+    tick = datetime(2026, 11, 23, 6, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    (request,) = schedule.evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)
+    ).run_requests
+    assert request is not None
+
+
+def test_every_staging_model_hangs_under_its_landing_asset(defs):
+    graph = defs.get_repository_def().asset_graph
+    staging = [k for k in graph.get_all_asset_keys() if k.path[-1].startswith("stg_")]
+    assert len(staging) >= 5
+    for key in staging:
+        parents = {p.to_user_string() for p in graph.get(key).parent_keys}
+        assert any(p.startswith("landing/") for p in parents), (key, parents)
+
+
+def test_groups_and_owners_come_from_folders_and_meta(defs):
+    specs = _specs(defs)
+    assert specs["fct_llm_requests"].group_name.startswith("marts_")
+    assert specs["stg_events__usage"].group_name == "staging_events"
+    assert specs["rpt_cost_by_team"].group_name == "marts_finance"
+    assert specs["model_prices"].group_name == "seeds"
+    assert specs["model_prices"].owners == ["team:finops"]
+    assert specs["fct_llm_requests"].owners == ["team:data-platform"]
+    assert specs["landing/events"].group_name == "landing"
+
+
+def test_one_refresh_job_runs_everything_in_two_dbt_invocations(defs):
+    from orchestration.assets.dbt import mart_asset_keys
+
+    job = defs.resolve_job_def("refresh_warehouse")
+    steps = set(job.graph.node_dict)
+    # one dbt build for the seeds, one for every model: no subset steps
+    assert {"warehouse_seeds", "warehouse_models", "landing_files"} <= steps
+    assert {"published_warehouse", "alerts__usage_alerts", "reports__weekly_usage_report"} <= steps
+    assert not [s for s in steps if s.startswith("warehouse_models_")]
+    repo = defs.get_repository_def()
+    dbt_assets = [
+        a for a in repo.asset_graph.assets_defs if a.node_def.name.startswith("warehouse_")
+    ]
+    marts = {k.to_user_string() for k in mart_asset_keys(dbt_assets)}
+    assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts and "stg_events__usage" not in marts
+    published = repo.asset_graph.get(dg.AssetKey("published_warehouse"))
+    assert {k.to_user_string() for k in published.parent_keys} == marts
+    for delivered in (["alerts", "usage_alerts"], ["reports", "weekly_usage_report"]):
+        parents = repo.asset_graph.get(dg.AssetKey(delivered)).parent_keys
+        assert parents == {dg.AssetKey("published_warehouse")}
+    checks = {k.name for k in repo.asset_graph.asset_check_keys}
+    assert any("freshness" in name for name in checks)
+    assert {s.name for s in defs.sensors} == {
+        "landing_files_sensor",
+        "slack_on_run_failure",
+        "marts_freshness_sensor",
+    }
+    assert [s.name for s in defs.schedules] == ["daily_refresh"]
+
+
+def test_input_checks_are_blocking():
+    from orchestration.checks.expectations import EXPECTATION_CHECKS
+
+    assert len(EXPECTATION_CHECKS) == 4
+    for check in EXPECTATION_CHECKS:
+        (spec,) = check.check_specs
+        assert spec.blocking, spec.name
+
+
+def test_the_dbt_project_comes_from_the_settings(tmp_path, monkeypatch):
+    """The project Dagster builds is the settings' (AIUSAGE_PROJECT_DIR, else the working
+    directory), not the checkout the package was installed from. (A whole refresh of a
+    copied project: tests/integration/test_orchestration.py.)"""
+    from aiusage.project import manifest_path
+
+    copy = tmp_path / "copy"
+    (copy / "models").mkdir(parents=True)
+    (copy / "dbt_project.yml").write_text("name: copy\n")
+    monkeypatch.delenv("AIUSAGE_PROJECT_DIR")
+    monkeypatch.chdir(copy / "models")
+    settings = Settings.from_env()
+    assert settings.project_dir == copy
+    assert manifest_path(settings) == copy / "target" / "manifest.json"
+    monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(tmp_path / "elsewhere"))
+    assert Settings.from_env().project_dir == tmp_path / "elsewhere"
+
+
+def test_dbt_is_found_without_the_venv_on_path(monkeypatch, tmp_path):
+    """`dagster dev` may run the code server with a resolved interpreter and a PATH without
+    the venv: the project's dbt must still be found (it is what every dbt step runs)."""
+    import sys
+    from pathlib import Path
+
+    from aiusage.project import dbt_executable
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("AIUSAGE_DBT_EXECUTABLE", raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    found = Path(dbt_executable(Settings.from_env()))
+    assert found.is_absolute() and found.exists() and found.name == "dbt"
+
+
+def test_dbt_resource_skips_the_version_subprocess_and_the_in_process_adapter(monkeypatch, defs):
+    """The two dagster-dbt start-up costs WarehouseDbtCliResource overrides: the overridden
+    private methods must still exist and still be called by DbtCliResource.cli()."""
+    import inspect
+    import subprocess
+    from functools import cached_property
+    from importlib.metadata import version
+
+    from dagster_dbt import DbtCliResource
+    from packaging.version import Version
+
+    assert isinstance(DbtCliResource.__dict__["_cli_version"], cached_property)
+    assert "_initialize_dbt_core_adapter" in DbtCliResource.__dict__
+    cli_source = inspect.getsource(DbtCliResource.cli)
+    assert "self._initialize_dbt_core_adapter(" in cli_source
+    assert "self._cli_version" in cli_source
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"unexpected subprocess {args}")
+
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    resource = defs.resources["dbt"]
+    assert resource._cli_version == Version(version("dbt-core"))
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

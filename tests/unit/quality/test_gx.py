@@ -1,0 +1,93 @@
+"""The GX runner (aiusage.quality.gx): Data Docs, nothing written under expectations/, native
+suite JSON, edits taking effect, loud invalid entries, summaries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from aiusage.quality import events as qe
+from aiusage.quality import gx
+from aiusage.quality import prices as qp
+from tests.conftest import PROJECT_DIR
+from tests.unit.quality.conftest import PRICE_COLUMNS, failed_columns, price_rows
+
+
+def test_data_docs_built_into_docs_dir(tmp_path, prices, events):
+    docs = tmp_path / "gx_docs"
+    result = qp.validate_prices(prices, build_docs=True, docs_dir=docs)
+    assert result.docs_index == docs / "index.html"
+    assert (docs / "index.html").is_file()
+    qe.validate_events(events, build_docs=True, docs_dir=docs)
+    index = (docs / "index.html").read_text()
+    assert "model_prices" in index and "usage_events" in index  # history of both runs
+    assert list((docs / "validations").rglob("*.html"))
+
+
+def test_runs_write_nothing_under_expectations(prices, events):
+    root = gx.gx_root()
+
+    def snapshot() -> dict:
+        return {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+
+    before = snapshot()
+    qp.validate_prices(prices)
+    qe.validate_events(events)
+    assert snapshot() == before
+
+
+def test_suite_json_is_native_gx_and_loads_in_the_file_context(tmp_path):
+    copy = tmp_path / "expectations"
+    shutil.copytree(PROJECT_DIR / "expectations", copy)
+    context = gx.open_file_context(copy)
+    names = {s.name: len(s.expectations) for s in context.suites.all()}
+    assert set(names) == {"model_prices", "service_tier_multipliers", "fx_rates", "usage_events"}
+    for name, count in names.items():
+        assert count == len(gx.load_suite_dict(name)["expectations"])
+
+
+def test_suite_edits_take_effect_and_invalid_entries_are_loud(tmp_path, events):
+    root = tmp_path / "expectations"
+    shutil.copytree(PROJECT_DIR / "expectations", root)
+    path = gx.suites_dir(root) / "usage_events.json"
+    suite = json.loads(path.read_text())
+    suite["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "provider", "value_set": ["openai"]},
+            "description": "only openai",
+        }
+    )
+    path.write_text(json.dumps(suite))
+    result = qe.validate_events(events, context_root=root)
+    assert failed_columns(result) == {"provider"}
+    assert "only openai" in result.summary()
+
+    suite["expectations"].append({"type": "expect_column_values_to_be_between", "kwargs": {}})
+    path.write_text(json.dumps(suite))
+    with pytest.raises(ValueError, match="is invalid"):
+        qe.validate_events(events, context_root=root)
+
+
+def test_run_checkpoint_directly():
+    df = qp.prepare_prices(pd.DataFrame(price_rows(), columns=PRICE_COLUMNS))
+    result = gx.run_checkpoint("model_prices", df, suite_parameters={"alias_targets": []})
+    assert result.success and result.suite == "model_prices"
+    with pytest.raises(FileNotFoundError):
+        gx.run_checkpoint("no_such_suite", df)
+
+
+def test_summary_lists_every_failure():
+    result = gx.SuiteResult(
+        suite="s",
+        success=False,
+        evaluated=3,
+        row_count=1,
+        failed=[{"detail": "first broke."}, {"detail": "second broke."}],
+    )
+    assert result.summary() == (
+        "Suite s: 2 of 3 expectations failed on 1 row. (1) first broke. (2) second broke."
+    )

@@ -1,0 +1,182 @@
+"""The report over a small warehouse built from the marts' contracts: every figure below is
+computed by hand from the rows of tests/support/contract_warehouse.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from aiusage.cli import main
+from aiusage.reporting.build import build_report, convert_currency
+from aiusage.reporting.period import ReportQuery, ReportWindow, report_window
+from aiusage.reporting.render import render_csv, render_json, render_markdown, render_text
+from tests.support.contract_warehouse import small_warehouse
+
+WEEK = ReportWindow(date(2026, 11, 14), date(2026, 11, 20))
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    path = small_warehouse(tmp_path / "small.duckdb")
+    monkeypatch.setenv("AIUSAGE_DUCKDB_PATH", str(path))
+    return path
+
+
+def test_summary_and_change_vs_previous_period(tiny):
+    report = build_report(tiny, WEEK)
+    s = report["summary"]
+    assert s["requests"] == 16 and s["successful_requests"] == 13
+    assert s["total_cost_usd"] == Decimal("3.50")
+    assert s["success_rate"] == pytest.approx(13 / 16)
+    # 3.50 over the 14 priced requests; the 2 unpriced ones have no cost
+    assert s["cost_per_request_usd"] == Decimal("0.25")
+    assert s["previous_total_cost_usd"] == Decimal("1.75")
+    assert s["cost_change_pct"] == pytest.approx(100.0)
+    assert report["period"]["previous_start"] == date(2026, 11, 7)
+
+
+def test_sections_group_and_order_by_cost(tiny):
+    report = build_report(tiny, WEEK)
+    assert [(r["team"], r["total_cost_usd"], r["requests"]) for r in report["by_team"]] == [
+        ("legal", Decimal("2.00"), 4),
+        ("search", Decimal("1.50"), 12),
+    ]
+    assert [(r["client"], r["requests"]) for r in report["by_client"]] == [
+        ("acme", 14),
+        ("globex", 2),
+    ]
+    search = next(r for r in report["by_team"] if r["team"] == "search")
+    assert search["success_rate"] == pytest.approx(9 / 12)
+    assert search["avg_latency_ms"] == pytest.approx(5400 / 12)
+    assert search["avg_quality_score"] == pytest.approx(0.8)
+    assert search["pass_rate"] == pytest.approx(0.75)
+    models = {r["model"]: r for r in report["by_model"]}
+    assert models["gpt-4o"]["avg_ttft_ms"] == pytest.approx(100.0)
+    assert models["gemini-3-pro-preview"]["total_cost_usd"] is None
+    assert [r["usage_date"] for r in report["by_day"]] == [date(2026, 11, 19), date(2026, 11, 20)]
+    assert {(r["status"], r["model"], r["failed_requests"]) for r in report["errors"]} == {
+        ("error", "gpt-4o", 1),
+        ("timeout", "gpt-4o", 1),
+        ("rate_limited", "gemini-3-pro-preview", 1),
+    }
+
+
+def test_warnings_list_unpriced_and_rejected_in_period(tiny):
+    warnings = build_report(tiny, WEEK)["warnings"]
+    (unpriced,) = warnings["unpriced_usage"]
+    assert (unpriced["provider"], unpriced["model"]) == ("google", "gemini-3-pro-preview")
+    assert (unpriced["reasons"], unpriced["requests"]) == ("unknown_model", 2)
+    # with a team filter the mart (no team column) cannot be used: fct_daily_usage counts
+    by_team = build_report(tiny, WEEK, {"team": "search"})["warnings"]["unpriced_usage"]
+    assert by_team == [
+        {"provider": "google", "model": "gemini-3-pro-preview", "reasons": None, "requests": 2}
+    ]
+    assert warnings["rejected_lines"] == [{"rejection_reason": "malformed_json", "lines": 2}]
+
+
+def test_filters_apply_to_both_periods(tiny):
+    report = build_report(tiny, WEEK, {"team": "search"})
+    s = report["summary"]
+    assert (s["requests"], s["total_cost_usd"]) == (12, Decimal("1.50"))
+    assert s["cost_change_pct"] == pytest.approx((1.50 - 1.75) / 1.75 * 100)
+    assert build_report(tiny, WEEK, {"client": "globex", "user": "u3"})["summary"]["requests"] == 2
+    assert build_report(tiny, WEEK, {"team": "nobody"})["summary"]["requests"] == 0
+
+
+def test_filter_values_are_bound_not_spliced(tiny):
+    report = build_report(tiny, WEEK, {"team": "search' or '1'='1"})
+    assert report["summary"]["requests"] == 0
+    with pytest.raises(ValueError, match="unknown report filter"):
+        ReportQuery(WEEK, {"model; drop table x": "y"})
+
+
+def test_period_validation():
+    with pytest.raises(ValueError, match="before it starts"):
+        ReportWindow(date(2026, 11, 20), date(2026, 11, 1))
+    assert report_window(7, None, date(2026, 11, 20), date(2030, 1, 1)) == WEEK
+    assert report_window(7, date(2026, 11, 14), None, date(2026, 11, 20)) == WEEK
+
+
+def test_json_is_stable_and_complete(tiny):
+    data = json.loads(render_json(build_report(tiny, WEEK)))
+    assert list(data) == [
+        "report_version", "period", "filters", "currency", "summary", "by_client", "by_team",
+        "by_user", "by_workflow", "by_model", "by_day", "errors", "by_prompt_version",
+        "substitution", "budgets", "anomalies", "alerts", "latency_percentiles", "warnings",
+    ]  # fmt: skip
+    assert data["report_version"] == 2
+    assert data["summary"]["total_cost_usd"] == 3.5
+    assert data["period"]["start"] == "2026-11-14"
+
+
+def test_csv_long_format_round_trips_sections(tiny):
+    report = build_report(tiny, WEEK)
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert set(rows[0]) == {"section", "row", "field", "value"}
+    teams = {}
+    for row in rows:
+        if row["section"] == "by_team":
+            teams.setdefault(row["row"], {})[row["field"]] = row["value"]
+    assert {(t["team"], Decimal(t["total_cost_usd"])) for t in teams.values()} == {
+        ("legal", Decimal("2.00")),
+        ("search", Decimal("1.50")),
+    }
+    warn = [r for r in rows if r["section"] == "warnings.unpriced_usage" and r["field"] == "model"]
+    assert [r["value"] for r in warn] == ["gemini-3-pro-preview"]
+
+
+def test_text_and_markdown_render_every_section(tiny):
+    report = build_report(tiny, WEEK)
+    text = render_text(report)
+    for heading in ["SUMMARY", "BY CLIENT", "BY TEAM", "BY USER", "BY WORKFLOW", "BY MODEL"]:
+        assert f"\n{heading}\n" in text
+    assert "Cost:              $3.50  (+100.0% vs previous 7 days)" in text
+    assert "UNPRICED: 2 requests of google/gemini-3-pro-preview" in text
+    md = render_markdown(report)
+    assert "| Team | Cost | Requests |" in md
+    assert "| legal | $2.00 | 4 |" in md
+
+
+def test_report_command_options(tiny, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "r.csv"
+    result = runner.invoke(
+        main,
+        ["report", "--start-date", "2026-11-14", "--end-date", "2026-11-20", "--team", "legal",
+         "--format", "csv", "--output", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "summary,1,total_cost_usd,2.000000000000" in out.read_text()
+    result = runner.invoke(main, ["report", "--end-date", "2026-11-20", "--format", "markdown"])
+    assert result.exit_code == 0 and result.output.startswith("# AI USAGE REPORT  2026-11-14")
+    bad = runner.invoke(main, ["report", "--start-date", "2026-11-20", "--end-date", "2026-11-01"])
+    assert bad.exit_code != 0 and "before it starts" in bad.output
+
+
+def test_convert_currency_converts_every_money_field_and_stamps_the_rate():
+    report = {
+        "summary": {"requests": 3, "total_cost_usd": Decimal("10.00"), "cost_change_pct": 5.0},
+        "by_team": [
+            {"team": "a", "total_cost_usd": Decimal("4"), "requests": 1},
+            {"team": "b", "total_cost_usd": None, "requests": 2},
+        ],
+    }
+    out = convert_currency(report, "EUR", Decimal("0.855"), date(2026, 1, 1))
+    assert out["summary"] == {
+        "requests": 3,
+        "total_cost_eur": Decimal("8.55"),
+        "cost_change_pct": 5.0,
+    }
+    assert out["by_team"][0]["total_cost_eur"] == Decimal("3.420")
+    assert out["by_team"][1]["total_cost_eur"] is None
+    assert out["currency"] == {
+        "code": "EUR",
+        "usd_rate": Decimal("0.855"),
+        "rate_valid_from": date(2026, 1, 1),
+    }
