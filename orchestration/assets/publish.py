@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from aiusage.project import manifest_path, mart_relations
+from aiusage.project import manifest_path, mart_relations, target_dir
 from aiusage.snapshot import publish
 from orchestration.resources import WarehouseSettings
 
@@ -31,6 +31,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             mart_relations(manifest_path(settings)),
             run_id=context.run.run_id,
             metadata=warehouse.refresh_options().describe(),
+            semantic_manifest=target_dir(settings) / "semantic_manifest.json",
         )
         context.log.info("Published %s (removed %s)", snapshot.folder, snapshot.removed or "none")
         return dg.MaterializeResult(

@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from aiusage_tracking.contract import required_fields
-
 from aiusage.errors import IngestError, os_error_message
 from aiusage.landing import SOURCE_NAMES, day_folder, file_with_digest, source, write_atomically
+from aiusage_tracking.contract import required_fields
 
 
 def required_record_fields(source_name: str) -> tuple[tuple[str, ...], ...]:

@@ -2,13 +2,13 @@
 
 | variable | default | meaning |
 |---|---|---|
-| AIUSAGE_PROJECT_DIR | the working directory, or the nearest folder above it with a dbt_project.yml | the dbt project every command works on |
+| AIUSAGE_PROJECT_DIR | the working directory (*) | the dbt project every command works on |
 | AIUSAGE_DUCKDB_PATH | data/warehouse.duckdb | the warehouse file dbt builds |
 | AIUSAGE_LANDING_DIR | data/landing | landed files, <landing>/<source>/dt=YYYY-MM-DD/* |
 | AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (aiusage.snapshot) |
 | AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
 | AIUSAGE_REPORTS_DIR | data/reports | where the weekly report is written |
-| AIUSAGE_DELIVERY_STATE_PATH | <warehouse folder>/delivery_state.sqlite | alert state, report deliveries, API tokens |
+| AIUSAGE_DELIVERY_STATE_PATH | beside the warehouse | alert and report state, API tokens (SQLite) |
 | AIUSAGE_REJECT_THRESHOLD | 0.05 | share of bad lines in a landed file that stops a refresh |
 | AIUSAGE_LOOKBACK_DAYS | 3 | landing days re-read by every incremental refresh |
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules and of the weekly report's week |
@@ -21,9 +21,11 @@
 | DBT_TARGET_PATH | target | dbt's own target folder (relative to the project) |
 | AIUSAGE_API_RATE_LIMIT | 120 | API requests per minute per token |
 | SLACK_WEBHOOK_URL | unset | Slack incoming webhook (secret) |
-| AIUSAGE_SMTP_HOST, _PORT, _STARTTLS, _SSL, _USER, _PASSWORD, _FROM, _TO | unset | e-mail (see SmtpSettings) |
+| AIUSAGE_SMTP_HOST, _PORT, _STARTTLS, _SSL, _USER, ... | unset | e-mail (SmtpSettings) |
 
-Relative paths are resolved against the project directory, so the CLI, Dagster and dbt
+(*) or the nearest folder above it that holds a dbt_project.yml. The delivery state file
+defaults to delivery_state.sqlite in the warehouse's folder. Relative paths are resolved
+against the project directory, so the CLI, Dagster and dbt
 agree on one file whatever the working directory. Secrets (the webhook URL, the SMTP
 password) never appear in a repr, a log line or an error message.
 """

@@ -6,6 +6,7 @@ After a successful, checked build the publish asset writes a new versioned folde
     <published>/<build_id>/marts/<model>.parquet         one Parquet file per mart ...
     <published>/<build_id>/marts/<model>/<day>.parquet   ... or per landing day (see below)
     <published>/<build_id>/run.json                      build id, run id, row counts, parts
+    <published>/<build_id>/semantic_manifest.json        the metric definitions of the build
 
 then swaps the `<published>/CURRENT` pointer (a one-line file, replaced atomically with
 os.replace). Readers call `published_duckdb_path(settings)` and open that file read-only:
@@ -137,9 +138,15 @@ def _export_partitioned(
 
 
 def publish(
-    settings: Settings, marts: list[Mart], run_id: str, metadata: dict | None = None
+    settings: Settings,
+    marts: list[Mart],
+    run_id: str,
+    metadata: dict | None = None,
+    semantic_manifest: Path | None = None,
 ) -> PublishedSnapshot:
-    """Write a new snapshot folder from the built warehouse, then swap CURRENT."""
+    """Write a new snapshot folder from the built warehouse, then swap CURRENT. The dbt
+    semantic layer the marts were built with (semantic_manifest.json) goes into the folder
+    too: readers compile the report's metrics from the definitions of their snapshot."""
     source = settings.duckdb_path
     if not source.exists():
         raise FileNotFoundError(f"No warehouse to publish at {source}")
@@ -218,6 +225,8 @@ def publish(
             **(metadata or {}),
         }
         (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+        if semantic_manifest is not None and semantic_manifest.is_file():
+            shutil.copyfile(semantic_manifest, staging / semantic_manifest.name)
         _fsync(staging / DUCKDB_NAME)
         fault_point(settings, "publish")
         os.replace(staging, folder)

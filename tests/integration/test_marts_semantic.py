@@ -1,5 +1,6 @@
 """The dbt semantic layer answers through MetricFlow (`mf query`) on the DuckDB warehouse,
-with the same numbers as an independent computation over the landing files."""
+with the same numbers as an independent computation over the landing files; and the report,
+which compiles the same metric definitions itself, gives MetricFlow's numbers."""
 
 from __future__ import annotations
 
@@ -31,13 +32,13 @@ METRICS = [
 ]
 
 
-def test_mf_query_matches_reference(sample_warehouse, tmp_path):
+def _mf_query(settings, tmp_path, *args) -> list[dict]:
+    """`mf query ... --csv` on the warehouse of `settings`, as rows."""
     from aiusage.project import manifest_path
     from aiusage.settings import Settings
 
-    settings, _ = sample_warehouse
     # mf reads <cwd>/target/semantic_manifest.json (written by `dbt parse`) and the profile.
-    (tmp_path / "target").mkdir()
+    (tmp_path / "target").mkdir(exist_ok=True)
     shutil.copy(
         manifest_path(Settings.from_env()).parent / "semantic_manifest.json", tmp_path / "target"
     )
@@ -51,7 +52,7 @@ def test_mf_query_matches_reference(sample_warehouse, tmp_path):
     }
     mf = Path(sys.executable).parent / "mf"
     result = subprocess.run(
-        [str(mf), "query", "--metrics", ",".join(METRICS), "--csv", str(out)],
+        [str(mf), "query", *args, "--csv", str(out)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -60,7 +61,12 @@ def test_mf_query_matches_reference(sample_warehouse, tmp_path):
     )
     assert result.returncode == 0 and out.exists(), result.stdout + result.stderr
     with open(out, newline="") as handle:
-        (row,) = list(csv.DictReader(handle))
+        return list(csv.DictReader(handle))
+
+
+def test_mf_query_matches_reference(sample_warehouse, tmp_path):
+    settings, _ = sample_warehouse
+    (row,) = _mf_query(settings, tmp_path, "--metrics", ",".join(METRICS))
 
     landing = read_landing(settings.landing_dir)
     prices = PriceBook.load(PROJECT_DIR / "seeds")
@@ -77,3 +83,46 @@ def test_mf_query_matches_reference(sample_warehouse, tmp_path):
     assert float(row["cost_per_active_user"]) == pytest.approx(float(cost) / len(users), rel=1e-9)
     assert float(row["error_rate"]) == pytest.approx(failed / len(events), rel=1e-9)
     assert float(row["p95_latency_ms"]) == pytest.approx(np.percentile(latencies, 95), rel=1e-9)
+
+
+REPORT_METRICS = {
+    "total_cost_usd": "total_cost",
+    "requests": "requests",
+    "cost_per_request_usd": "cost_per_request",
+    "success_rate": "success_rate",
+    "avg_quality_score": "avg_quality_score",
+    "pass_rate": "pass_rate",
+    "avg_latency_ms": "avg_latency_ms",
+    "active_users": "active_users",
+}
+
+
+def test_the_report_gives_metricflows_numbers(sample_warehouse, tmp_path):
+    """The report's by-team section of a week and `mf query` over the same metrics, period
+    and grouping: one definition (models/semantic), two compilers, the same numbers."""
+    from datetime import date, timedelta
+
+    from aiusage.reporting.build import build_report
+    from aiusage.reporting.period import ReportWindow
+    from tests.conftest import SAMPLE_END_DATE
+
+    settings, _ = sample_warehouse
+    end = date.fromisoformat(SAMPLE_END_DATE)
+    week = ReportWindow(end - timedelta(days=6), end)
+    rows = _mf_query(
+        settings,
+        tmp_path,
+        "--metrics", ",".join(REPORT_METRICS.values()),
+        "--group-by", "daily_usage__team",
+        "--start-time", str(week.start), "--end-time", str(week.end),
+    )  # fmt: skip
+    by_team = {r["team"]: r for r in build_report(settings.duckdb_path, week)["by_team"]}
+    assert set(by_team) == {r["daily_usage__team"] for r in rows} and len(rows) > 3
+    for row in rows:
+        mine = by_team[row["daily_usage__team"]]
+        for column, metric in REPORT_METRICS.items():
+            theirs = row[metric]
+            if theirs in ("", None):
+                assert mine[column] is None, (row, column)
+            else:
+                assert float(mine[column]) == pytest.approx(float(theirs), rel=1e-9), column

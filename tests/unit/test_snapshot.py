@@ -162,3 +162,23 @@ def test_publish_rewrites_only_changed_landing_days(tmp_path):
         ("2026-11-03", 4, 1.5 * (0 + 2 + 5 + 8)),
     ]
     assert types == {"n": "BIGINT", "cost": "DECIMAL(38,12)", "landing_date": "DATE"}
+
+
+def test_a_snapshot_carries_the_metric_definitions_it_was_built_with(tmp_path):
+    """The report compiles its metrics from the semantic layer beside the file it reads, so
+    a copied or served snapshot needs no dbt project."""
+    from aiusage.reporting.semantic import semantic_layer_of, semantic_manifest_for
+    from tests.conftest import PROJECT_DIR
+
+    settings = _settings(tmp_path)
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("create table fct_x as select 1 as n")
+    manifest = tmp_path / "semantic_manifest.json"
+    definitions = json.loads((PROJECT_DIR / "target" / "semantic_manifest.json").read_text())
+    definitions["metrics"] = [m for m in definitions["metrics"] if m["name"] == "requests"]
+    manifest.write_text(json.dumps(definitions))
+    build = publish(settings, [Mart("fct_x", "main")], run_id="r", semantic_manifest=manifest)
+    copied = build.folder / "semantic_manifest.json"
+    assert semantic_manifest_for(build.duckdb_path, tmp_path / "nowhere") == copied
+    with duckdb.connect(str(build.duckdb_path), read_only=True) as con:
+        assert list(semantic_layer_of(con).metrics) == ["requests"]

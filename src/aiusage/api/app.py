@@ -6,7 +6,6 @@ Queries are parameterized (values bound as `?`); path and query parameters are v
 (4xx on bad input). Requests are rate-limited per token. The OpenAPI spec is /openapi.json.
 """
 
-
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -41,9 +40,9 @@ from aiusage.reporting.build import build_report_from_connection
 from aiusage.reporting.period import ReportQuery, ReportWindow
 from aiusage.reporting.queries import alerts as report_alerts
 from aiusage.reporting.queries import budgets as report_budgets
-from aiusage.reporting.queries import by_model, latest_usage_date
 from aiusage.reporting.queries import substitution as report_substitution
-from aiusage.warehouse import fetch_rows, json_default, relation_exists
+from aiusage.reporting.usage import by_model, latest_usage_date, team_daily_usage
+from aiusage.warehouse import json_default, relation_exists
 
 API_VERSION = "1"
 
@@ -137,19 +136,7 @@ def create_app(
 
     def team_usage(con, team: str, days: int, end_date: date | None) -> dict:
         w = window(con, days, end_date)
-        daily = fetch_rows(
-            con,
-            """
-            select usage_date, sum(total_cost_usd) as total_cost_usd,
-                sum(requests) as requests, sum(successful_requests) as successful_requests,
-                sum(total_tokens) as total_tokens, sum(unpriced_requests) as unpriced_requests
-            from fct_daily_usage
-            where team = ? and usage_date between ? and ?
-            group by usage_date
-            order by usage_date
-            """,
-            [team, w.start, w.end],
-        )
+        daily = team_daily_usage(con, ReportQuery(w, {"team": team}))
         return {
             "team": team,
             "start": w.start,
@@ -241,9 +228,7 @@ def create_app(
 
         return await answer(("dashboard", team, days, end_date), produce)
 
-    async def sectionfetch_rows(
-        mart: str, section, who: Principal, team: str | None, days, end_date
-    ):
+    async def section_rows(mart: str, section, who: Principal, team: str | None, days, end_date):
         """Rows of a report section over a mart of the marts layer, through the same
         parameterized query as the report; team tokens get their team's scope only."""
         team = scoped_team(who, team)
@@ -262,16 +247,14 @@ def create_app(
         who: Auth, team: OptionalName = None, days: Days = 30, end_date: EndDate = None
     ):
         """Budget status and month-end forecast at the end of the period (rpt_budget_status)."""
-        return await sectionfetch_rows(
-            "rpt_budget_status", report_budgets, who, team, days, end_date
-        )
+        return await section_rows("rpt_budget_status", report_budgets, who, team, days, end_date)
 
     @app.get("/api/v1/alerts", tags=["marts"], response_model=MartRows, responses=ERRORS)
     async def alerts(
         who: Auth, team: OptionalName = None, days: Days = 30, end_date: EndDate = None
     ):
         """Alerts firing as of the latest data (rpt_alerts)."""
-        return await sectionfetch_rows("rpt_alerts", report_alerts, who, team, days, end_date)
+        return await section_rows("rpt_alerts", report_alerts, who, team, days, end_date)
 
     @app.get("/api/v1/substitutions", tags=["marts"], response_model=MartRows, responses=ERRORS)
     async def substitutions(
@@ -279,7 +262,7 @@ def create_app(
     ):
         """Model substitution opportunities, best candidate first (rpt_model_substitution);
         a team token sees its own workflows."""
-        return await sectionfetch_rows(
+        return await section_rows(
             "rpt_model_substitution", report_substitution, who, team, days, end_date
         )
 

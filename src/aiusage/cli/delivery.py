@@ -68,7 +68,9 @@ def send_alerts() -> None:
         raise click.ClickException(str(error)) from error
     result = deliver(settings, path)
     if result is None:
-        raise click.ClickException("no alert channel configured (SLACK_WEBHOOK_URL, AIUSAGE_SMTP_*)")
+        raise click.ClickException(
+            "no alert channel configured (SLACK_WEBHOOK_URL, AIUSAGE_SMTP_*)"
+        )
     click.echo(summary_line(result))
     if result.failures:
         raise click.ClickException("delivery failed: " + "; ".join(result.failures))

@@ -90,7 +90,9 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
 
 @click.command()
 @click.option("--last-days", type=click.IntRange(1, 366), default=7, show_default=True)
-@click.option("--end-date", type=DATE, default=None, help="Last day of the period (default: today).")
+@click.option(
+    "--end-date", type=DATE, default=None, help="Last day of the period (default: today)."
+)
 @click.option("--start-date", type=DATE, default=None,
               help="First day of the period (with --end-date, replaces --last-days).")  # fmt: skip
 @click.option("--client", default=None, help="Only this client.")

@@ -213,7 +213,6 @@ def configured_senders(settings: Settings) -> dict[str, Callable[[list[dict], se
     return senders
 
 
-
 def deliver(settings: Settings, duckdb_path: Path) -> DeliveryResult | None:
     """Deliver the new and escalated rows of rpt_alerts in `duckdb_path` (the published
     snapshot) through every configured channel, and record what was sent, escalated and

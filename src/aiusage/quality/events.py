@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from aiusage_tracking.contract import event_fields, token_fields
 
 from aiusage.quality.frames import clean_text, nulls, to_numbers, to_utc, unparseable
 from aiusage.quality.gx import SuiteResult, run_checkpoint
 from aiusage.refresh import RefreshOptions, first_landing_day, landed_event_batch
 from aiusage.settings import Settings
+from aiusage_tracking.contract import event_fields, token_fields
 
 EVENTS_SUITE = "usage_events"
 
@@ -75,7 +75,6 @@ def validate_events(
     )
 
 
-
 def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
     """The event batch typed and with the derived columns the ``usage_events`` suite checks.
 
@@ -112,8 +111,6 @@ def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
     df["unparseable_fields"] = unparseable(bad, idx)
     df["cached_input_tokens"] = df["cache_read_tokens"] + df["cache_write_tokens"]
     return df
-
-
 
 
 def _scalar(value):

@@ -129,5 +129,3 @@ def join_items(items: Iterable[Any], total: int | None = None) -> str:
     more = (total if total is not None else len(items)) - len(shown)
     text = ", ".join(shown)
     return f"{text} and {more} more" if more > 0 else text
-
-

@@ -98,5 +98,3 @@ def unparseable(checks: Mapping[str, tuple[pd.Series, pd.Series]], index: pd.Ind
         prev = out[bad]
         out.loc[bad] = np.where(prev.isna(), text, prev.astype(str) + ", " + text)
     return out
-
-

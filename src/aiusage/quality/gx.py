@@ -106,7 +106,6 @@ class SuiteResult:
         return self.summary()
 
 
-
 def run_checkpoint(
     suite_name: str,
     df: pd.DataFrame,
@@ -356,5 +355,3 @@ def _ephemeral_context(docs_path: Path | None):
         progress_bars=ProgressBarsConfig(globally=False),
     )
     return gx.get_context(mode="ephemeral", project_config=config)
-
-

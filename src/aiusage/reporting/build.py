@@ -8,8 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from aiusage.reporting.period import ReportQuery, ReportWindow
-from aiusage.reporting.queries import rejected_lines, summary, unpriced_usage
+from aiusage.reporting.queries import rejected_lines, unpriced_usage
 from aiusage.reporting.sections import SECTIONS
+from aiusage.reporting.usage import summary
 from aiusage.warehouse import connect_readonly
 
 REPORT_VERSION = 2

@@ -1,8 +1,10 @@
-"""The report's queries: one parameterized SQL query per section, over the marts.
+"""The report's sections over the marts that define them (prompt versions, substitution,
+budgets, anomalies, alerts, latency percentiles, unpriced usage, quarantine); the usage
+figures of fct_daily_usage come through the semantic layer (aiusage.reporting.usage).
 
-The report is a list of sections. Each section is one parameterized SQL query over a mart
-(`Section.query`) plus the columns it shows; the renderers (text, markdown, JSON, CSV, Slack)
-are generic over sections, so a new mart becomes a report section in a few lines:
+Each section is one parameterized SQL query over a mart (`Section.query`) plus the columns
+it shows; the renderers (text, markdown, JSON, CSV, Slack) are generic over sections, so a
+new mart becomes a report section in a few lines:
 
     def by_prompt_version(con, q):
         where, params = q.where()
@@ -12,199 +14,30 @@ are generic over sections, so a new mart becomes a report section in a few lines
     SECTIONS.append(Section("by_prompt_version", "By prompt version", [...], by_prompt_version))
 
 Filters (--client, --team, --user) go through `ReportQuery.where()`, which only ever emits
-fixed column names and `?` placeholders: no value is ever spliced into SQL.
+fixed column names and `?` placeholders: no value is ever spliced into SQL. A mart without
+the filter's column is left out of a filtered report (a team never reads figures made of
+other teams' requests).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from aiusage.reporting.period import ReportQuery
+from aiusage.reporting.usage import unpriced_by_model
 from aiusage.warehouse import fetch_rows, relation_exists
-
-
-def latest_usage_date(con):
-    """The last day with usage in the warehouse (None when it is empty)."""
-    (latest,) = con.execute("select max(usage_date) from fct_daily_usage").fetchone()
-    return latest
-
-
-def _ratio(numerator, denominator):
-    return None if not denominator else numerator / denominator
-
-
-SUMMARY_SQL = """
-    select
-        coalesce(sum(requests), 0) as requests,
-        coalesce(sum(successful_requests), 0) as successful_requests,
-        coalesce(sum(input_tokens), 0) as input_tokens,
-        coalesce(sum(output_tokens), 0) as output_tokens,
-        coalesce(sum(total_tokens), 0) as total_tokens,
-        coalesce(sum(total_cost_usd), 0) as total_cost_usd,
-        coalesce(sum(unpriced_requests), 0) as unpriced_requests
-    from fct_daily_usage
-    where {where}
-"""
-
-
-def summary(con, q: ReportQuery) -> dict:
-    where, params = q.where()
-    current = fetch_rows(con, SUMMARY_SQL.format(where=where), params)[0]
-    where, params = q.where(window=q.window.previous())
-    previous = fetch_rows(con, SUMMARY_SQL.format(where=where), params)[0]
-    requests = current["requests"]
-    priced = requests - current["unpriced_requests"]
-    # Per priced request: unpriced requests have no cost, counting them would understate it.
-    current["cost_per_request_usd"] = current["total_cost_usd"] / priced if priced else None
-    current["success_rate"] = _ratio(current["successful_requests"], requests)
-    current["previous_requests"] = previous["requests"]
-    current["previous_total_cost_usd"] = previous["total_cost_usd"]
-    current["cost_change_pct"] = (
-        float((current["total_cost_usd"] - previous["total_cost_usd"]) / previous["total_cost_usd"])
-        * 100
-        if previous["total_cost_usd"]
-        else None
-    )
-    current["requests_change_pct"] = (
-        (requests - previous["requests"]) / previous["requests"] * 100
-        if previous["requests"]
-        else None
-    )
-    return current
-
-
-def _grouped(con, q: ReportQuery, dimensions: list[str], extra: str = "") -> list[dict]:
-    """Cost, volume, reliability and quality of fct_daily_usage grouped by fixed columns."""
-    where, params = q.where()
-    dims = ", ".join(dimensions)
-    sql = f"""
-        select
-            {dims},
-            sum(total_cost_usd) as total_cost_usd,
-            sum(requests) as requests,
-            sum(total_tokens) as total_tokens,
-            sum(total_cost_usd) / nullif(sum(requests) - sum(unpriced_requests), 0)
-                as cost_per_request_usd,
-            sum(successful_requests) / nullif(sum(requests), 0) as success_rate,
-            cast(sum(quality_score_sum) / nullif(sum(scored_requests), 0) as double)
-                as avg_quality_score,
-            sum(passed_quality_requests) / nullif(sum(quality_judged_requests), 0)
-                as pass_rate,
-            sum(latency_ms_sum) / nullif(sum(latency_requests), 0) as avg_latency_ms,
-            sum(unpriced_requests) as unpriced_requests
-            {extra}
-        from fct_daily_usage
-        where {where}
-        group by {dims}
-        order by total_cost_usd desc nulls last, requests desc, {dims}
-    """
-    return fetch_rows(con, sql, params)
-
-
-def by_client(con, q):
-    return _grouped(con, q, ["client"], ", count(distinct user_id) as active_users")
-
-
-def by_team(con, q):
-    return _grouped(con, q, ["team"], ", count(distinct user_id) as active_users")
-
-
-def by_user(con, q):
-    return _grouped(con, q, ["user_id", "team"])
-
-
-def by_workflow(con, q):
-    return _grouped(con, q, ["workflow", "task_type"])
-
-
-def by_model(con, q):
-    return _grouped(
-        con,
-        q,
-        ["provider", "model"],
-        ", sum(ttft_ms_sum) / nullif(sum(ttft_requests), 0) as avg_ttft_ms",
-    )
-
-
-def by_day(con, q):
-    where, params = q.where()
-    return fetch_rows(
-        con,
-        f"""
-        select
-            usage_date,
-            sum(total_cost_usd) as total_cost_usd,
-            sum(requests) as requests,
-            sum(total_tokens) as total_tokens,
-            sum(successful_requests) / nullif(sum(requests), 0) as success_rate,
-            count(distinct team) as active_teams
-        from fct_daily_usage
-        where {where}
-        group by usage_date
-        order by usage_date
-        """,
-        params,
-    )
-
-
-def errors(con, q):
-    """Failed requests by outcome and model (error distribution)."""
-    where, params = q.where()
-    return fetch_rows(
-        con,
-        f"""
-        with totals as (
-            select
-                provider,
-                model,
-                sum(requests) as requests,
-                sum(error_requests) as error,
-                sum(timeout_requests) as timeout,
-                sum(rate_limited_requests) as rate_limited,
-                sum(cancelled_requests) as cancelled
-            from fct_daily_usage
-            where {where}
-            group by provider, model
-        ),
-
-        unpivoted as (
-            unpivot totals
-            on error, timeout, rate_limited, cancelled
-            into name status value failed_requests
-        )
-
-        select
-            status,
-            provider,
-            model,
-            failed_requests,
-            failed_requests / nullif(requests, 0) as failure_rate
-        from unpivoted
-        where failed_requests > 0
-        order by failed_requests desc, status, provider, model
-        """,
-        params,
-    )
 
 
 def unpriced_usage(con, q):
     """Unpriced usage of the period (rpt_unpriced_usage), with the reason; never costed as 0.
 
     The mart's grain has no team or user: with those filters the warning falls back to the
-    unpriced request counts of fct_daily_usage (same requests, no reason)."""
+    unpriced request counts of the semantic layer (same requests, no reason)."""
     if q.filters.keys() - {"client"} or not relation_exists(con, "rpt_unpriced_usage"):
-        where, params = q.where()
-        return fetch_rows(
-            con,
-            f"""
-            select provider, model, null as reasons, sum(unpriced_requests) as requests
-            from fct_daily_usage
-            where {where} and unpriced_requests > 0
-            group by provider, model
-            order by requests desc, provider, model
-            """,
-            params,
-        )
+        return [
+            {"provider": r["provider"], "model": r["model"], "reasons": None,
+             "requests": r["requests"]}
+            for r in unpriced_by_model(con, q)
+        ]  # fmt: skip
     return fetch_rows(
         con,
         """

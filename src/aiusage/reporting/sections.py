@@ -12,16 +12,18 @@ from aiusage.reporting.queries import (
     alerts,
     anomalies,
     budgets,
+    by_prompt_version,
+    latency_percentiles,
+    substitution,
+)
+from aiusage.reporting.usage import (
     by_client,
     by_day,
     by_model,
-    by_prompt_version,
     by_team,
     by_user,
     by_workflow,
     errors,
-    latency_percentiles,
-    substitution,
 )
 
 

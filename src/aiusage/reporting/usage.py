@@ -1,0 +1,214 @@
+"""The report's usage figures, read through the semantic layer (models/semantic): cost,
+volume, tokens, reliability, quality and latency of fct_daily_usage for any period, filter and
+grouping. Every figure is a metric of the semantic layer, compiled to SQL by
+aiusage.reporting.semantic; nothing here defines one. The API and the dashboard read the same
+functions."""
+
+from __future__ import annotations
+
+from aiusage.reporting.period import ReportQuery, ReportWindow
+from aiusage.reporting.semantic import semantic_layer_of
+from aiusage.warehouse import fetch_rows
+
+# report column -> semantic metric
+TOTALS = {
+    "requests": "requests",
+    "successful_requests": "successful_requests",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "total_tokens": "total_tokens",
+    "total_cost_usd": "total_cost",
+    "unpriced_requests": "unpriced_requests",
+    "cost_per_request_usd": "cost_per_request",
+    "success_rate": "success_rate",
+}
+GROUPED = {
+    "total_cost_usd": "total_cost",
+    "requests": "requests",
+    "total_tokens": "total_tokens",
+    "cost_per_request_usd": "cost_per_request",
+    "success_rate": "success_rate",
+    "avg_quality_score": "avg_quality_score",
+    "pass_rate": "pass_rate",
+    "avg_latency_ms": "avg_latency_ms",
+    "unpriced_requests": "unpriced_requests",
+}
+OUTCOMES = {
+    "error": "error_requests",
+    "timeout": "timeout_requests",
+    "rate_limited": "rate_limited_requests",
+    "cancelled": "cancelled_requests",
+}
+
+
+def latest_usage_date(con):
+    """The last day with usage in the warehouse (None when it is empty): the default end of
+    a period, as the marts anchor on the data, never on the clock."""
+    (latest,) = con.execute("select max(usage_date) from fct_daily_usage").fetchone()
+    return latest
+
+
+def metric_rows(
+    con,
+    q: ReportQuery,
+    metrics: dict[str, str],
+    group_by: list[str] = (),
+    order_by: str | None = None,
+    window: ReportWindow | None = None,
+    nonzero: str | None = None,
+) -> list[dict]:
+    """Rows of semantic metrics over the period and filters of `q` (`nonzero`: only the
+    groups where that metric is above zero)."""
+    where, params = q.where(window=window)
+    sql = semantic_layer_of(con).select(metrics, group_by, where, order_by, nonzero)
+    return fetch_rows(con, sql, params)
+
+
+def summary(con, q: ReportQuery) -> dict:
+    """The period's totals and their change against the period before."""
+    (current,) = metric_rows(con, q, TOTALS)
+    (previous,) = metric_rows(con, q, TOTALS, window=q.window.previous())
+    for row in (current, previous):
+        for column in ("requests", "successful_requests", "input_tokens", "output_tokens",
+                       "total_tokens", "total_cost_usd", "unpriced_requests"):  # fmt: skip
+            row[column] = row[column] or 0  # no usage in the period: zero, not unknown
+    current["previous_requests"] = previous["requests"]
+    current["previous_total_cost_usd"] = previous["total_cost_usd"]
+    current["cost_change_pct"] = (
+        float((current["total_cost_usd"] - previous["total_cost_usd"]) / previous["total_cost_usd"])
+        * 100
+        if previous["total_cost_usd"]
+        else None
+    )
+    current["requests_change_pct"] = (
+        (current["requests"] - previous["requests"]) / previous["requests"] * 100
+        if previous["requests"]
+        else None
+    )
+    return current
+
+
+def _grouped(con, q: ReportQuery, dimensions: list[str], extra: dict | None = None) -> list[dict]:
+    dims = ", ".join(dimensions)
+    return metric_rows(
+        con,
+        q,
+        {**GROUPED, **(extra or {})},
+        dimensions,
+        order_by=f"total_cost_usd desc nulls last, requests desc, {dims}",
+    )
+
+
+def by_client(con, q):
+    return _grouped(con, q, ["client"], {"active_users": "active_users"})
+
+
+def by_team(con, q):
+    return _grouped(con, q, ["team"], {"active_users": "active_users"})
+
+
+def by_user(con, q):
+    return _grouped(con, q, ["user_id", "team"])
+
+
+def by_workflow(con, q):
+    return _grouped(con, q, ["workflow", "task_type"])
+
+
+def by_model(con, q):
+    return _grouped(con, q, ["provider", "model"], {"avg_ttft_ms": "avg_ttft_ms"})
+
+
+def by_day(con, q):
+    metrics = {
+        "total_cost_usd": "total_cost",
+        "requests": "requests",
+        "total_tokens": "total_tokens",
+        "success_rate": "success_rate",
+        "active_teams": "active_teams",
+    }
+    return metric_rows(con, q, metrics, ["usage_date"], order_by="usage_date")
+
+
+def errors(con, q):
+    """Failed requests by outcome and model (error distribution)."""
+    rows = metric_rows(con, q, {"requests": "requests", **OUTCOMES}, ["provider", "model"])
+    out = [
+        {
+            "status": status,
+            "provider": row["provider"],
+            "model": row["model"],
+            "failed_requests": row[status],
+            "failure_rate": row[status] / row["requests"] if row["requests"] else None,
+        }
+        for row in rows
+        for status in OUTCOMES
+        if row[status]
+    ]
+    return sorted(
+        out, key=lambda r: (-r["failed_requests"], r["status"], r["provider"], r["model"])
+    )
+
+
+def unpriced_by_model(con, q):
+    """Unpriced requests per model under any filter (the counts of the semantic layer; the
+    reasons are in rpt_unpriced_usage, which has no team or user)."""
+    return metric_rows(
+        con,
+        q,
+        {"requests": "unpriced_requests"},
+        ["provider", "model"],
+        order_by="requests desc, provider, model",
+        nonzero="unpriced_requests",
+    )
+
+
+def daily_cost_by_model(con, q):
+    return metric_rows(con, q, {"total_cost_usd": "total_cost"}, ["usage_date", "model"],
+                       order_by="usage_date, model")  # fmt: skip
+
+
+def tokens_by_day(con, q):
+    metrics = {
+        name: name
+        for name in (
+            "uncached_input_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "output_tokens",
+        )  # fmt: skip
+    }
+    return metric_rows(con, q, metrics, ["usage_date"], order_by="usage_date")
+
+
+def latency_by_day(con, q):
+    metrics = {"avg_latency_ms": "avg_latency_ms", "avg_ttft_ms": "avg_ttft_ms"}
+    return metric_rows(con, q, metrics, ["usage_date"], order_by="usage_date")
+
+
+def outcome_distribution(con, q):
+    (row,) = metric_rows(con, q, OUTCOMES)
+    return [{"status": k, "requests": v} for k, v in row.items() if v]
+
+
+def cost_tree(con, q):
+    return metric_rows(
+        con,
+        q,
+        {"total_cost_usd": "total_cost"},
+        ["team", "workflow", "model"],
+        order_by="team, workflow, model",
+        nonzero="total_cost",
+    )
+
+
+def team_daily_usage(con, q):
+    """One team's usage per day (the API's team usage)."""
+    metrics = {
+        "total_cost_usd": "total_cost",
+        "requests": "requests",
+        "successful_requests": "successful_requests",
+        "total_tokens": "total_tokens",
+        "unpriced_requests": "unpriced_requests",
+    }
+    return metric_rows(con, q, metrics, ["usage_date"], order_by="usage_date")
