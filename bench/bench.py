@@ -264,7 +264,10 @@ def parse_project(env: dict[str, str]) -> None:
     changes (the DuckDB path, the landing folder); a deployment keeps them, so the timed
     builds start from a parsed project. Each size has its own target folder, and one
     DuckDB path for all its builds."""
-    code = "from orchestration.project import ensure_manifest; ensure_manifest()"
+    code = (
+        "from aiusage.project import ensure_manifest; from aiusage.settings import Settings; "
+        "ensure_manifest(Settings.from_env())"
+    )
     run_command([sys.executable, "-c", code], env)
 
 
@@ -369,9 +372,9 @@ def api_queries(snapshot: Path, work: Path, repeats: int) -> tuple[float, int]:
     route runs its queries on the published snapshot."""
     from fastapi.testclient import TestClient
 
-    from orchestration.api.app import create_app
-    from orchestration.api.tokens import create_token
-    from orchestration.delivery.state import connect_state
+    from aiusage.api.app import create_app
+    from aiusage.api.tokens import create_token
+    from aiusage.delivery.state import connect_state
 
     state = work / "api_state.sqlite"
     state.unlink(missing_ok=True)
@@ -399,9 +402,10 @@ def api_queries(snapshot: Path, work: Path, repeats: int) -> tuple[float, int]:
 
 def query_measures(work: Path, env: dict[str, str], repeats: int) -> dict:
     """Report, API routes, the floor and the seed-000 queries over one size's warehouse."""
-    from orchestration.publish import reader_duckdb_path
-    from orchestration.report import ReportWindow, build_report
-    from orchestration.settings import Settings
+    from aiusage.reporting.build import build_report
+    from aiusage.reporting.period import ReportWindow
+    from aiusage.settings import Settings
+    from aiusage.snapshot import reader_duckdb_path
 
     warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
     landing = Path(env["AIUSAGE_LANDING_DIR"])

@@ -89,8 +89,8 @@ def busiest_team(env: dict[str, str]) -> str:
     import duckdb
 
     sys.path.insert(0, str(ROOT))
-    from orchestration.publish import reader_duckdb_path
-    from orchestration.settings import Settings
+    from aiusage.settings import Settings
+    from aiusage.snapshot import reader_duckdb_path
 
     path = reader_duckdb_path(Settings.from_env(env))
     with duckdb.connect(str(path), read_only=True) as con:

@@ -1,6 +1,5 @@
 """Sensors: new landing files start a refresh; a failed run posts to Slack."""
 
-
 import hashlib
 import json
 

@@ -2,7 +2,6 @@
 when due, the weekly report. `aiusage send-alerts` and `aiusage send-report` call the same
 functions (aiusage.delivery), so every path sends the same thing."""
 
-
 import dagster as dg
 
 from aiusage.delivery.alerts import deliver, summary_line

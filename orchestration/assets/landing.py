@@ -6,7 +6,6 @@ asset keys), so every staging model hangs under the landing asset of its source;
 landed-batch expectations guard landing/events.
 """
 
-
 import dagster as dg
 
 from aiusage.landing import SOURCES, landed_files

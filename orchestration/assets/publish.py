@@ -1,6 +1,5 @@
 """The publish step: a read-only snapshot for readers, after every mart passed its checks."""
 
-
 import dagster as dg
 
 from aiusage.project import manifest_path, mart_relations, target_dir

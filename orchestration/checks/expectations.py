@@ -9,7 +9,6 @@ the suite's readable summary (failing rows named) as its description and metadat
 updates the Data Docs site in AIUSAGE_GX_DOCS_DIR.
 """
 
-
 import dagster as dg
 
 from aiusage.quality.events import validate_landed_batch

@@ -5,7 +5,6 @@ FreshnessPolicy, which only evaluates when the instance enables its freshness da
 (`freshness: enabled: true` in dagster.yaml); checks work under a plain `dagster dev`.
 """
 
-
 import warnings
 from datetime import timedelta
 
