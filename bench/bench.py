@@ -506,6 +506,8 @@ def queries_only(args) -> None:
 
 
 def main() -> None:
+    # every command and in-process call works on this checkout's dbt project
+    os.environ.setdefault("AIUSAGE_PROJECT_DIR", str(ROOT))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument(
