@@ -177,7 +177,7 @@ def dashboard(output, last_days, end_date, team) -> None:
     from aiusage.dashboard.data import dashboard_data
     from aiusage.dashboard.render import render_page
     from aiusage.reporting.period import ReportQuery, ReportWindow
-    from aiusage.reporting.queries import latest_usage_date
+    from aiusage.reporting.usage import latest_usage_date
     from aiusage.snapshot import reader_duckdb_path
     from aiusage.warehouse import connect_readonly
 

@@ -3,8 +3,9 @@ figures through the semantic layer), one list per chart."""
 
 from __future__ import annotations
 
+from aiusage.reporting.performance import latency_by_hour, latency_percentiles, token_distribution
 from aiusage.reporting.period import ReportQuery
-from aiusage.reporting.queries import budgets, latency_percentiles, substitution
+from aiusage.reporting.queries import budgets, substitution
 from aiusage.reporting.usage import (
     by_model,
     cost_tree,
@@ -31,5 +32,7 @@ def dashboard_data(con, q: ReportQuery) -> dict:
         "budgets": budgets(con, q),
         "substitution": substitution(con, q),
         "latency_percentiles": latency_percentiles(con, q),
+        "latency_by_hour": latency_by_hour(con, q),
+        "token_distribution": token_distribution(con, q),
     }
     return to_jsonable(data)

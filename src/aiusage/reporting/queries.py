@@ -226,27 +226,3 @@ def alerts(con, q):
         """,
         params,
     )
-
-
-def latency_percentiles(con, q):
-    """Latency and TTFT percentiles per model on the last day of the period with traffic
-    (percentiles do not add up over days, so the report shows one day).
-
-    The mart is per model over every team's requests: with a --team/--client/--user filter
-    the section is left out, so a team's report (and a team token of the API) never shows
-    figures made of other teams' requests."""
-    if q.filters or not relation_exists(con, "rpt_latency_percentiles"):
-        return []
-    return fetch_rows(
-        con,
-        """
-        select usage_date, provider, model, requests, latency_p50_ms, latency_p95_ms,
-               latency_p99_ms, ttft_p50_ms, ttft_p95_ms, output_tokens_per_second_p50
-        from rpt_latency_percentiles
-        where usage_date = (
-            select max(usage_date) from rpt_latency_percentiles where usage_date between ? and ?
-        )
-        order by latency_p95_ms desc nulls last, provider, model
-        """,
-        [q.window.start, q.window.end],
-    )

@@ -7,14 +7,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiusage.reporting.efficiency import cost_per_active_user, model_efficiency
+from aiusage.reporting.performance import latency_percentiles
 from aiusage.reporting.queries import (
     ANOMALY_LOOKBACK_DAYS,
     alerts,
     anomalies,
     budgets,
     by_prompt_version,
-    latency_percentiles,
     substitution,
+)
+from aiusage.reporting.reconciliation import (
+    cost_reconciliation,
+    error_types,
+    landed_files,
+    provider_reconciliation,
 )
 from aiusage.reporting.usage import (
     by_client,
@@ -74,6 +81,19 @@ SECTIONS: list[Section] = [
         limit=15,
     ),
     Section(
+        "cost_per_active_user",
+        "Cost per active user (trailing windows)",
+        [
+            Column("team", "Team"),
+            Column("window_days", "Days", "int"),
+            Column("active_users", "Users", "int"),
+            Column("total_cost_usd", "Cost", "money"),
+            Column("cost_per_active_user_usd", "Cost/user", "money"),
+        ],
+        cost_per_active_user,
+        limit=12,
+    ),
+    Section(
         "by_workflow",
         "By workflow",
         [
@@ -99,6 +119,21 @@ SECTIONS: list[Section] = [
         by_model,
     ),
     Section(
+        "model_efficiency",
+        "Model efficiency (trailing window)",
+        [
+            Column("task_type", "Task"),
+            Column("model", "Model"),
+            Column("total_cost_usd", "Cost", "money"),
+            Column("cost_per_successful_request_usd", "Cost/success", "money6"),
+            Column("avg_quality_score", "Quality", "float"),
+            Column("quality_per_dollar", "Quality/$", "float"),
+            Column("cache_hit_rate", "Cache hits", "pct"),
+        ],
+        model_efficiency,
+        limit=10,
+    ),
+    Section(
         "by_day",
         "By day",
         [
@@ -122,6 +157,18 @@ SECTIONS: list[Section] = [
             Column("failure_rate", "Rate", "pct"),
         ],
         errors,
+        limit=10,
+    ),
+    Section(
+        "error_types",
+        "Errors by type",
+        [
+            Column("status", "Outcome"),
+            Column("error_type", "Type"),
+            Column("model", "Model"),
+            Column("failed_requests", "Requests", "int"),
+        ],
+        error_types,
         limit=10,
     ),
     Section(
@@ -212,5 +259,47 @@ SECTIONS: list[Section] = [
             Column("ttft_p95_ms", "TTFT p95", "ms"),
         ],
         latency_percentiles,
+    ),
+    Section(
+        "cost_reconciliation",
+        "Reported cost vs computed cost (drift over the threshold)",
+        [
+            Column("usage_date", "Day", "date"),
+            Column("model", "Model"),
+            Column("reported_cost_usd", "Reported", "money6"),
+            Column("computed_cost_usd", "Computed", "money6"),
+            Column("drift_pct", "Drift %", "float"),
+        ],
+        cost_reconciliation,
+        limit=10,
+    ),
+    Section(
+        "provider_reconciliation",
+        "Provider usage reports vs per-request data",
+        [
+            Column("provider", "Provider"),
+            Column("model", "Model"),
+            Column("provider_requests", "Provider requests", "int"),
+            Column("request_requests", "Our requests", "int"),
+            Column("provider_cost_usd", "Provider cost", "money"),
+            Column("request_cost_usd", "Our cost", "money"),
+            Column("cost_gap_usd", "Gap", "money"),
+        ],
+        provider_reconciliation,
+        limit=10,
+    ),
+    Section(
+        "landed_files",
+        "Landed files with rejected or conflicting rows",
+        [
+            Column("landing_date", "Landed", "date"),
+            Column("source_system", "Source"),
+            Column("source_file", "File"),
+            Column("landed_rows", "Rows", "int"),
+            Column("rejected_rows", "Rejected", "int"),
+            Column("reject_rate", "Rate", "pct"),
+        ],
+        landed_files,
+        limit=10,
     ),
 ]

@@ -107,8 +107,10 @@ def test_json_is_stable_and_complete(tiny):
     data = json.loads(render_json(build_report(tiny, WEEK)))
     assert list(data) == [
         "report_version", "period", "filters", "currency", "summary", "by_client", "by_team",
-        "by_user", "by_workflow", "by_model", "by_day", "errors", "by_prompt_version",
-        "substitution", "budgets", "anomalies", "alerts", "latency_percentiles", "warnings",
+        "by_user", "cost_per_active_user", "by_workflow", "by_model", "model_efficiency",
+        "by_day", "errors", "error_types", "by_prompt_version", "substitution", "budgets",
+        "anomalies", "alerts", "latency_percentiles", "cost_reconciliation",
+        "provider_reconciliation", "landed_files", "warnings",
     ]  # fmt: skip
     assert data["report_version"] == 2
     assert data["summary"]["total_cost_usd"] == 3.5
