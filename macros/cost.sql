@@ -120,39 +120,12 @@
 
 {#-
     The price lookup shared by every priced model (requests and provider usage buckets):
-    import CTEs for aliases, prices and tier multipliers, the price columns of the matched
-    row, the time-valid joins and the reason a row stays unpriced. One definition, so the
-    two grains can never price differently.
+    the price columns of the matched row, the time-valid joins and the reason a row stays
+    unpriced. The calling model imports the seeds itself (CTEs `aliases`, `prices` and
+    `multipliers` over model_aliases, model_prices and service_tier_multipliers) and
+    resolves its canonical model; one definition of the joins, so the two grains can never
+    price differently. Seed keys are compared lowercase.
 -#}
-
-{% macro price_lookup_ctes() -%}
-aliases as (
-    select
-        lower(provider) as provider,
-        lower(model_alias) as model_alias,
-        model
-    from {{ ref('model_aliases') }}
-),
-
-prices as (
-    select * from {{ ref('model_prices') }}
-),
-
-priced_models as (
-    select distinct
-        provider,
-        model
-    from prices
-),
-
-multipliers as (
-    select
-        lower(provider) as provider,
-        lower(service_tier) as service_tier,
-        multiplier
-    from {{ ref('service_tier_multipliers') }}
-),
-{%- endmacro %}
 
 {% macro price_row_columns(tier_threshold_expression='prices.tier_threshold_tokens') -%}
         priced_models.model is not null as is_model_known,
@@ -173,7 +146,7 @@ multipliers as (
 {%- endmacro %}
 
 {% macro price_joins(rows, priced_at) -%}
-    left join priced_models
+    left join (select distinct provider, model from prices) as priced_models
         on
             {{ rows }}.provider = priced_models.provider
             and {{ rows }}.model = priced_models.model
@@ -185,8 +158,8 @@ multipliers as (
             and (prices.valid_to is null or {{ rows }}.{{ priced_at }} < prices.valid_to)
     left join multipliers
         on
-            {{ rows }}.provider = multipliers.provider
-            and {{ rows }}.service_tier = multipliers.service_tier
+            {{ rows }}.provider = lower(multipliers.provider)
+            and {{ rows }}.service_tier = lower(multipliers.service_tier)
 {%- endmacro %}
 
 {% macro unpriced_reason() -%}

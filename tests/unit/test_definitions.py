@@ -15,7 +15,7 @@ def test_definitions_load_with_assets_checks_and_schedule(monkeypatch):
     assert {
         "landing/events",
         "model_prices",
-        "stg_events__usage",
+        "stg_events__usage_events",
         "fct_llm_requests",
         "fct_daily_usage",
         "rpt_cost_by_team",
@@ -42,7 +42,7 @@ def test_groups_and_owners_come_from_folders_and_meta():
         for spec in assets_def.specs
     }
     assert specs["fct_llm_requests"].group_name == "marts_core"
-    assert specs["stg_events__usage"].group_name == "staging_events"
+    assert specs["stg_events__usage_events"].group_name == "staging_events"
     assert specs["rpt_cost_by_team"].group_name == "marts_finance"
     assert specs["model_prices"].group_name == "seeds"
     assert specs["model_prices"].owners == ["team:finops"]

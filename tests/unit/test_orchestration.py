@@ -193,10 +193,10 @@ def test_asset_graph_runs_two_dbt_invocations():
     seeds = {k.to_user_string() for k in warehouse_seeds.keys}
     models = {k.to_user_string() for k in warehouse_models.keys}
     assert {"model_prices", "model_aliases"} <= seeds and not seeds & models
-    assert {"stg_events__usage", "int_usage_events_priced", "fct_llm_requests"} <= models
-    assert {"rpt_cost_by_team", "int_request_rows_parsed"} <= models
+    assert {"stg_events__usage_events", "int_usage_events_priced", "fct_llm_requests"} <= models
+    assert {"rpt_cost_by_team", "int_landed_rows_unioned"} <= models
     marts = {k.to_user_string() for k in mart_asset_keys()}
-    assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts and "stg_events__usage" not in marts
+    assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts and "stg_events__usage_events" not in marts
 
     defs = build_definitions()
     job = defs.resolve_job_def("refresh_warehouse")

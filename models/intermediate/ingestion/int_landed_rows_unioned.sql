@@ -3,10 +3,25 @@
 -- its canonical content, or the rejection reason. The basis of row accounting
 -- (landed = accepted + duplicates + rejected) and of the quarantine.
 
+{%- set request_sources = [
+    ('events', 'events'),
+    ('litellm_spend_logs', 'litellm'),
+    ('langfuse_observations', 'langfuse'),
+] %}
+{%- set report_sources = [('openai_usage', 'openai'), ('anthropic_usage', 'anthropic')] %}
+
 with
 
-request_rows as (
-    select * from {{ ref('int_request_rows_parsed') }}
+events as (
+    select * from {{ ref('stg_events__usage_events') }}
+),
+
+litellm as (
+    select * from {{ ref('stg_litellm__spend_logs') }}
+),
+
+langfuse as (
+    select * from {{ ref('stg_langfuse__observations') }}
 ),
 
 openai as (
@@ -17,51 +32,59 @@ anthropic as (
     select * from {{ ref('stg_anthropic__usage_results') }}
 ),
 
-accepted_usage as (
-    select * from {{ ref('int_provider_usage_unioned') }}
+accepted_buckets as (
+    select * from {{ ref('int_provider_usage_buckets_unioned') }}
 ),
 
-per_request as (
-    select
-        source_system,
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        rejection_reason,
-        request_id,
-        record_key,
-        content_hash
-    from request_rows
-),
-
-provider_reports as (
-    {%- for name, system in [('openai', 'openai_usage'), ('anthropic', 'anthropic_usage')] %}
+request_rows as (
+    {%- for source_system, rows in request_sources %}
         select
-            '{{ system }}' as source_system,
-            {{ name }}.source_file,
-            {{ name }}.landing_date,
-            {{ name }}.line_number,
-            {{ name }}.raw_line,
-            {{ name }}.rejection_reason,
-            cast(null as string) as request_id,
-            accepted_usage.usage_key as record_key,
-            accepted_usage.content_hash
-        from {{ name }}
-        left join accepted_usage
-            on
-                {{ name }}.source_file = accepted_usage.source_file
-                and {{ name }}.line_number = accepted_usage.line_number
+            '{{ source_system }}' as source_system,
+            landed_row_key,
+            source_file,
+            landing_date,
+            line_number,
+            raw_line,
+            rejection_reason,
+            request_id,
+            case
+                when rejection_reason is null then md5(provider || '|' || request_id)
+            end as record_key,
+            case when rejection_reason is null then {{ canonical_content_hash() }} end
+                as content_hash
+        from {{ rows }}
         {%- if not loop.last %}
             union all
         {%- endif %}
     {%- endfor %}
 ),
 
-unioned as (
-    select * from per_request
+report_rows as (
+    {%- for source_system, rows in report_sources %}
+        select
+            '{{ source_system }}' as source_system,
+            {{ rows }}.landed_row_key,
+            {{ rows }}.source_file,
+            {{ rows }}.landing_date,
+            {{ rows }}.line_number,
+            {{ rows }}.raw_line,
+            {{ rows }}.rejection_reason,
+            cast(null as string) as request_id,
+            accepted_buckets.usage_key as record_key,
+            accepted_buckets.content_hash
+        from {{ rows }}
+        left join accepted_buckets
+            on {{ rows }}.landed_row_key = accepted_buckets.landed_row_key
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+final as (
+    select * from request_rows
     union all
-    select * from provider_reports
+    select * from report_rows
 )
 
-select * from unioned
+select * from final

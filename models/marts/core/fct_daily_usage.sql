@@ -1,39 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- One row per usage_date x client x team x user x workflow x task_type x provider x model
 -- x service_tier, additive measures only (sums and counts), so any roll-up is a sum.
 -- Incremental: recomputes exactly the days touched by the landing days that
 -- fct_llm_requests just re-read (its look-back window), and replaces them.
 
-{% set touched_days = [] %}
-{% if is_incremental() and execute %}
-    {% set days_query %}
-        select distinct cast(usage_date as string)
-        from {{ ref('fct_llm_requests') }}
-        where landing_date >= {{ landing_cutoff_date(ref('fct_llm_requests')) }}
-        order by 1
-    {% endset %}
-    {% set touched_days = run_query(days_query).columns[0].values() %}
-{% endif %}
-
 with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    {% if is_incremental() %}
-        where usage_date in (
-            {%- for day in touched_days %}date '{{ day }}'{{ ", " if not loop.last }}{% endfor -%}
-            {%- if touched_days | length == 0 %}null{% endif -%}
-        )
-    {% endif %}
+    where {{ touched_usage_days() }}
 ),
 
 aggregated as (

@@ -24,7 +24,7 @@ rejected as (
 
 final as (
     select
-        cast(md5(source_file || '|' || line_number) as string) as rejected_event_key,
+        cast(landed_row_key as string) as rejected_event_key,
         cast(source_system as string) as source_system,
         cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,

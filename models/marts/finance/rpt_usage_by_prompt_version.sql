@@ -1,27 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- Usage and quality per day x client x workflow x prompt version (seed 001's "usage by
 -- profile": uses, quality, which clients use a profile). prompt_version is not in the
 -- daily mart's grain, so this reads the request fact; incremental like fct_daily_usage: it
 -- recomputes exactly the usage days that the refresh's landing look-back touched.
 
-{% set touched_days = usage_days_touched() if is_incremental() else [] %}
-
 with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    {% if is_incremental() %}
-        where {{ in_usage_days(touched_days) }}
-    {% endif %}
+    where {{ touched_usage_days() }}
 ),
 
 aggregated as (

@@ -16,7 +16,7 @@
 with
 
 priced as (
-    select * from {{ ref('int_provider_usage_priced') }}
+    select * from {{ ref('int_provider_usage_buckets_priced') }}
     {% if is_incremental() %}
         where landing_date >= {{ landing_cutoff_date(this) }}
     {% endif %}

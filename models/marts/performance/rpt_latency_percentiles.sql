@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- Latency, time to first token and throughput percentiles per model and day (seed 003's
 -- "latency percentiles" and "model comparison"). Measured on successful interactive
@@ -19,7 +11,7 @@ with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days_predicate('usage_date') }}
+    where {{ touched_usage_days() }}
 ),
 
 measured as (

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- Per-request token distribution per provider, model, task type and day: p50 / p90 / p99
 -- and max of input, output and total tokens (seed 003's token histogram, to find outliers).
@@ -17,7 +9,7 @@ with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days_predicate('usage_date') }}
+    where {{ touched_usage_days() }}
 ),
 
 aggregated as (

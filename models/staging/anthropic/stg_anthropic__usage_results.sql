@@ -1,14 +1,19 @@
+{{ config(**incremental_by_day('landing_date')) }}
+
 -- One row per result of every bucket of every landed Anthropic Admin usage report page
 -- (messages), in canonical token columns and judged (rejection_reason null = usable).
 -- Token convention: Anthropic splits input into uncached_input_tokens,
 -- cache_read_input_tokens and cache_creation.{ephemeral_5m,ephemeral_1h}_input_tokens;
 -- ours is input_tokens = uncached + cache read + both cache writes, cache_write_tokens =
 -- 5m + 1h. The report carries no request count (requests is null).
+-- A table, incremental by landing day like the per-request staging models: each refresh
+-- reads the files of its landing window only (macro landing_window_files) and replaces
+-- those days; the raw text is kept for rejected results only.
 
 with
 
 source as (
-    select * from {{ source('landing', 'anthropic_usage') }}
+    select * from {{ landing_window_files(source('anthropic', 'usage')) }}
 ),
 
 results as (
@@ -80,26 +85,10 @@ judged as (
 
 renamed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        rejection_reason,
-        provider,
-        bucket_start_at,
-        bucket_end_at,
-        model_reported,
-        project_id,
-        api_key_id,
-        user_id,
-        service_tier,
-        context_window,
-        input_tokens,
-        cache_read_tokens,
-        cache_write_tokens,
-        cache_write_1h_tokens,
-        output_tokens,
-        requests
+        {{ landed_row_columns() }},
+        {%- for column in usage_report_columns() %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from judged
 )
 

@@ -1,14 +1,19 @@
+{{ config(**incremental_by_day('landing_date')) }}
+
 -- One row per result of every bucket of every landed OpenAI usage page (completions),
 -- in canonical token columns and judged (rejection_reason null = usable).
 -- Token convention: OpenAI's input_tokens already includes input_cached_tokens (and the
 -- optional input_cache_write_tokens), so input_tokens is kept as is and uncached =
 -- input - cached - cache writes; when input_uncached_tokens is given it must agree.
 -- A bucket is an aggregate: num_model_requests is its request count.
+-- A table, incremental by landing day like the per-request staging models: each refresh
+-- reads the files of its landing window only (macro landing_window_files) and replaces
+-- those days; the raw text is kept for rejected results only.
 
 with
 
 source as (
-    select * from {{ source('landing', 'openai_usage') }}
+    select * from {{ landing_window_files(source('openai', 'usage')) }}
 ),
 
 results as (
@@ -79,26 +84,10 @@ judged as (
 
 renamed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        rejection_reason,
-        provider,
-        bucket_start_at,
-        bucket_end_at,
-        model_reported,
-        project_id,
-        api_key_id,
-        user_id,
-        service_tier,
-        context_window,
-        input_tokens,
-        cache_read_tokens,
-        cache_write_tokens,
-        cache_write_1h_tokens,
-        output_tokens,
-        requests
+        {{ landed_row_columns() }},
+        {%- for column in usage_report_columns() %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from judged
 )
 

@@ -27,12 +27,15 @@ unioned as (
     from anthropic
 ),
 
-keyed as (
+final as (
     select
         md5(concat_ws(
             '|', provider, cast(bucket_start_at as string), cast(bucket_end_at as string),
-            coalesce(model_reported, {{ hash_null_marker() }}), coalesce(project_id, {{ hash_null_marker() }}),
-            coalesce(api_key_id, {{ hash_null_marker() }}), coalesce(user_id, {{ hash_null_marker() }}), service_tier,
+            coalesce(model_reported, {{ hash_null_marker() }}),
+            coalesce(project_id, {{ hash_null_marker() }}),
+            coalesce(api_key_id, {{ hash_null_marker() }}),
+            coalesce(user_id, {{ hash_null_marker() }}),
+            service_tier,
             coalesce(context_window, {{ hash_null_marker() }})
         )) as usage_key,
         *,
@@ -43,4 +46,4 @@ keyed as (
     from unioned
 )
 
-select * from keyed
+select * from final

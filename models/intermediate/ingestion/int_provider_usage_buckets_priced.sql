@@ -7,10 +7,20 @@
 with
 
 usage as (
-    select * from {{ ref('int_provider_usage_unioned') }}
+    select * from {{ ref('int_provider_usage_buckets_unioned') }}
 ),
 
-{{ price_lookup_ctes() }}
+aliases as (
+    select * from {{ ref('model_aliases') }}
+),
+
+prices as (
+    select * from {{ ref('model_prices') }}
+),
+
+multipliers as (
+    select * from {{ ref('service_tier_multipliers') }}
+),
 
 resolved as (
     select
@@ -19,8 +29,8 @@ resolved as (
     from usage
     left join aliases
         on
-            usage.provider = aliases.provider
-            and lower(usage.model_reported) = aliases.model_alias
+            usage.provider = lower(aliases.provider)
+            and lower(usage.model_reported) = lower(aliases.model_alias)
 ),
 
 joined as (

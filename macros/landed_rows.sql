@@ -1,45 +1,32 @@
-{#- Helpers shared by the staging models of every landed source (issue: ingestion). -#}
+{#- Helpers shared by the staging models of the landed sources (issue: ingestion): the
+    stored row's identity and verdict, token and model conventions, the rejection rules of
+    the per-request sources and the content hash that tells re-deliveries apart. -#}
 
-{#- True for a line with content: not only spaces, tabs and carriage returns (a blank line of a
-    CRLF file is blank, not malformed). `aiusage ingest` counts rows with the same rule. -#}
-{% macro is_content_line(text) -%}
-    {{ return(adapter.dispatch('is_content_line', 'aiusage')(text)) }}
+{#- The first columns of every staging model's stored row: the landed row's key (one per
+    file and line: the staging primary key, read by fct_landed_rows and
+    fct_rejected_events), where it was landed, its verdict, and its text when it is
+    rejected (the quarantine shows it; an accepted row keeps its typed columns only). -#}
+{% macro landed_row_columns() -%}
+    md5(source_file || '|' || line_number) as landed_row_key,
+    source_file,
+    landing_date,
+    line_number,
+    case when rejection_reason is not null then raw_line end as raw_line,
+    rejection_reason
 {%- endmacro %}
 
-{#- A regular expression that stops at the first non-blank character: DuckDB's trim with a
-    character list walks the whole line (~2 s per million 700-byte lines). -#}
-{% macro default__is_content_line(text) -%}
-    regexp_matches({{ text }}, '[^ \t\r]')
-{%- endmacro %}
-
-{% macro spark__is_content_line(text) -%}
-    trim(both concat(' ', chr(9), chr(13)) from {{ text }}) <> ''
-{%- endmacro %}
-
-{#- The line as a JSON object, or null when it is not one (-> malformed_json). -#}
-{% macro json_object_or_null(text) -%}
-    case when {{ is_json_object(text) }} then {{ as_json(text) }} end
-{%- endmacro %}
-
-{#- A field that is a JSON object, or a string holding one (CSV exports, LiteLLM). -#}
-{% macro json_field_object(json_expression) -%}
-    {{ return(adapter.dispatch('json_field_object', 'aiusage')(json_expression)) }}
-{%- endmacro %}
-
-{% macro default__json_field_object(json_expression) -%}
-    case
-        when json_type({{ json_expression }}) = 'OBJECT' then {{ json_expression }}
-        when json_type({{ json_expression }}) = 'VARCHAR'
-            and json_valid({{ json_expression }} ->> '$')
-            and json_type(json({{ json_expression }} ->> '$')) = 'OBJECT'
-            then json({{ json_expression }} ->> '$')
-    end
-{%- endmacro %}
-
-{#- Spark: json_value already unquotes a string, so an object or a string holding one is
-    the object's text. -#}
-{% macro spark__json_field_object(json_expression) -%}
-    case when {{ is_json_object(json_expression) }} then {{ json_expression }} end
+{#- The canonical event columns of a per-request staging row (events_contract.sql), with
+    absent token counts as 0: the rejection rules have already told an absent count from an
+    invalid one. -#}
+{% macro canonical_event_columns() -%}
+    {%- for column in events_canonical_columns() %}
+    {% if column in events_token_columns() -%}
+        coalesce({{ column }}, 0) as {{ column }}
+    {%- else -%}
+        {{ column }}
+    {%- endif -%}
+    {{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- A token count: null when absent, the integer when valid; `_raw` keeps the text so that
@@ -51,21 +38,21 @@
 {#- Provider from a model id when the source carries none (Langfuse): a provider/ prefix
     wins, then the well-known model families. -#}
 {% macro provider_from_model(model_expression) -%}
+    {%- set model_lower = 'lower(' ~ model_expression ~ ')' -%}
     case
         when {{ model_expression }} like '%/%'
             then lower(split_part({{ model_expression }}, '/', 1))
         when {{ regex_matches(
-            'lower(' ~ model_expression ~ ')',
-            '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)'
+            model_lower, '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)'
         ) }}
             then 'openai'
-        when lower({{ model_expression }}) like 'claude%' then 'anthropic'
-        when lower({{ model_expression }}) like 'gemini%' then 'google'
-        when lower({{ model_expression }}) like 'mistral%' or lower({{ model_expression }}) like 'codestral%'
+        when {{ model_lower }} like 'claude%' then 'anthropic'
+        when {{ model_lower }} like 'gemini%' then 'google'
+        when {{ model_lower }} like 'mistral%' or {{ model_lower }} like 'codestral%'
             then 'mistral'
-        when lower({{ model_expression }}) like 'command%' then 'cohere'
-        when lower({{ model_expression }}) like 'grok%' then 'xai'
-        when lower({{ model_expression }}) like 'deepseek%' then 'deepseek'
+        when {{ model_lower }} like 'command%' then 'cohere'
+        when {{ model_lower }} like 'grok%' then 'xai'
+        when {{ model_lower }} like 'deepseek%' then 'deepseek'
     end
 {%- endmacro %}
 
@@ -78,9 +65,12 @@
     end
 {%- endmacro %}
 
-{#- Rejection rules every per-request source shares, after its own parsing rules.
-    Expects the canonical columns and `<token>_raw` text columns in scope. -#}
-{% macro per_request_rejection_rules() -%}
+{#- The rejection rules of every per-request source (canonical events, LiteLLM SpendLogs,
+    Langfuse observations), after its own parsing rules: the `when` clauses of a case, in
+    the order that decides which reason a row gets (its first problem). Expects the
+    canonical columns in scope, `occurred_at_raw`, a `<token>_raw` text column per token
+    count and `quality_score_raw` (null where a source carries no quality score). -#}
+{% macro request_rejection_rules() -%}
     when request_id is null then 'missing_request_id'
     when occurred_at_raw is null then 'missing_occurred_at'
     when occurred_at is null then 'invalid_occurred_at'
@@ -100,6 +90,9 @@
         then 'unknown_status'
     when service_tier not in ('standard', 'batch', 'flex', 'priority')
         then 'unknown_service_tier'
+    when quality_score_raw is not null and quality_score is null
+        then 'invalid_quality_score'
+    when quality_score < 0 or quality_score > 1 then 'quality_score_out_of_range'
     when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
     when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
     when occurred_at > {{ future_skew_limit() }} then 'timestamp_in_future'
