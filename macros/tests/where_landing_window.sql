@@ -6,11 +6,12 @@
     landing_date >= landing_cutoff_date(relation) (its latest landing day minus var
     lookback_days, or var backfill_start), computed when the test runs.
 
-    Used by the key tests of the tables a refresh replaces by whole landing days (the
-    staging models) and of the views over them: the key is md5(file | line) and a file
-    belongs to one landing day, so a refresh can only break uniqueness within the days it
-    rewrites, and testing those keeps the test's cost proportional to the refresh, not to
-    the history (older days were tested by the refreshes that wrote them).
+    Used by the unique tests of the keys of the tables a refresh replaces by whole landing
+    days (the staging models) and of the views over them: the key is md5(file | line) and a
+    file belongs to one landing day, so a refresh can only break uniqueness within the days
+    it rewrites, and testing those keeps the test's cost proportional to the refresh, not
+    to the history (older days were tested by the refreshes that wrote them). Their
+    not_null tests need no window: the filter on a null key is pushed down to the scans.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}

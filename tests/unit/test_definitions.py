@@ -41,7 +41,7 @@ def test_groups_and_owners_come_from_folders_and_meta():
         for assets_def in repo.asset_graph.assets_defs
         for spec in assets_def.specs
     }
-    assert specs["fct_llm_requests"].group_name == "marts_core"
+    assert specs["fct_llm_requests"].group_name == "marts_usage"
     assert specs["stg_events__usage_events"].group_name == "staging_events"
     assert specs["rpt_cost_by_team"].group_name == "marts_finance"
     assert specs["model_prices"].group_name == "seeds"

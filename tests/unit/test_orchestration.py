@@ -196,7 +196,8 @@ def test_asset_graph_runs_two_dbt_invocations():
     assert {"stg_events__usage_events", "int_usage_events_priced", "fct_llm_requests"} <= models
     assert {"rpt_cost_by_team", "int_landed_rows_unioned"} <= models
     marts = {k.to_user_string() for k in mart_asset_keys()}
-    assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts and "stg_events__usage_events" not in marts
+    assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts
+    assert "stg_events__usage_events" not in marts
 
     defs = build_definitions()
     job = defs.resolve_job_def("refresh_warehouse")
