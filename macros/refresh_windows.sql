@@ -61,3 +61,19 @@
     {%- for day in touched_days -%}{%- do literals.append("date '" ~ day ~ "'") -%}{%- endfor -%}
     {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
 {%- endmacro %}
+
+{#- The rows of this refresh's landing window, as a predicate on `column` for an
+    incremental model that re-reads its landing window: `true` on a full build, else
+    `column >= landing_cutoff_date(this)`. -#}
+{% macro in_landing_window(column='landing_date') -%}
+    {%- if not is_incremental() -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {{ return(column ~ ' >= ' ~ landing_cutoff_date(this)) }}
+{%- endmacro %}
+
+{#- The deliveries of one record (request or usage bucket), latest first: the latest
+    delivery wins (landing day, then file, then line), in the facts and the accounting. -#}
+{% macro latest_delivery_first() -%}
+    landing_date desc, source_file desc, line_number desc
+{%- endmacro %}

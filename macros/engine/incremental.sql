@@ -21,6 +21,18 @@
     }) }}
 {%- endmacro %}
 
+{#- The config of a model refreshed by unique key over its landing window, whose refresh
+    cannot be expressed as whole partitions (deduplication across landing days): merged by
+    key on DuckDB, rebuilt as a table on Spark. -#}
+{% macro incremental_by_key(unique_key) -%}
+    {{ return({
+        'materialized': incremental_materialization(by_partition=false),
+        'incremental_strategy': incremental_strategy(),
+        'unique_key': unique_key,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
 {% macro incremental_materialization(by_partition=true) -%}
     {{ return(adapter.dispatch('incremental_materialization', 'aiusage')(by_partition)) }}
 {%- endmacro %}

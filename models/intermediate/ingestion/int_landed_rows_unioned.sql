@@ -3,25 +3,12 @@
 -- its canonical content, or the rejection reason. The basis of row accounting
 -- (landed = accepted + duplicates + rejected) and of the quarantine.
 
-{%- set request_sources = [
-    ('events', 'events'),
-    ('litellm_spend_logs', 'litellm'),
-    ('langfuse_observations', 'langfuse'),
-] %}
 {%- set report_sources = [('openai_usage', 'openai'), ('anthropic_usage', 'anthropic')] %}
 
 with
 
-events as (
-    select * from {{ ref('stg_events__usage_events') }}
-),
-
-litellm as (
-    select * from {{ ref('stg_litellm__spend_logs') }}
-),
-
-langfuse as (
-    select * from {{ ref('stg_langfuse__observations') }}
+request_rows as (
+    select * from {{ ref('int_request_rows_unioned') }}
 ),
 
 openai as (
@@ -36,27 +23,22 @@ accepted_buckets as (
     select * from {{ ref('int_provider_usage_buckets_unioned') }}
 ),
 
-request_rows as (
-    {%- for source_system, rows in request_sources %}
-        select
-            '{{ source_system }}' as source_system,
-            landed_row_key,
-            source_file,
-            landing_date,
-            line_number,
-            raw_line,
-            rejection_reason,
-            request_id,
-            case
-                when rejection_reason is null then md5(provider || '|' || request_id)
-            end as record_key,
-            case when rejection_reason is null then {{ canonical_content_hash() }} end
-                as content_hash
-        from {{ rows }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+landed_requests as (
+    select
+        source_system,
+        landed_row_key,
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        rejection_reason,
+        request_id,
+        case
+            when rejection_reason is null then md5(provider || '|' || request_id)
+        end as record_key,
+        case when rejection_reason is null then {{ canonical_content_hash() }} end
+            as content_hash
+    from request_rows
 ),
 
 report_rows as (
@@ -82,7 +64,7 @@ report_rows as (
 ),
 
 final as (
-    select * from request_rows
+    select * from landed_requests
     union all
     select * from report_rows
 )

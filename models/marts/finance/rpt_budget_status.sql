@@ -41,10 +41,10 @@ trailing_history as (
         on
             current_day.scope = history.scope
             and current_day.scope_id = history.scope_id
-            and history.usage_date <= current_day.usage_date
-            and history.usage_date > cast(
+            and current_day.usage_date >= history.usage_date
+            and cast(
                 {{ dbt.dateadd('day', -forecast_window_days, 'current_day.usage_date') }} as date
-            )
+            ) < history.usage_date
 ),
 
 weekday_expected as (
@@ -77,9 +77,9 @@ remaining_days as (
     from budget_days
     inner join calendar
         on
-            calendar.calendar_date > budget_days.usage_date
-            and calendar.calendar_date
-            <= cast({{ dbt.last_day('budget_days.usage_date', 'month') }} as date)
+            budget_days.usage_date < calendar.calendar_date
+            and cast({{ dbt.last_day('budget_days.usage_date', 'month') }} as date)
+            >= calendar.calendar_date
 ),
 
 forecast_remaining as (
@@ -147,10 +147,14 @@ final as (
         cast(is_current as boolean) as is_current,
         cast(month_start_date as date) as month_start_date,
         cast(month_end_date as date) as month_end_date,
-        cast({{ dbt.datediff('month_start_date', 'as_of_date', 'day') }} + 1 as integer)
-            as days_elapsed,
-        cast({{ dbt.datediff('as_of_date', 'month_end_date', 'day') }} as integer)
-            as days_remaining,
+        cast(
+            {{ dbt.datediff('month_start_date', 'as_of_date', 'day') }}
+            + 1 as integer
+        ) as days_elapsed,
+        cast(
+            {{ dbt.datediff('as_of_date', 'month_end_date', 'day') }}
+            as integer
+        ) as days_remaining,
         cast(monthly_limit_usd as decimal(38, 12)) as monthly_limit_usd,
         cast(spent_mtd_usd as decimal(38, 12)) as spent_mtd_usd,
         cast(monthly_limit_usd - spent_mtd_usd as decimal(38, 12)) as remaining_usd,

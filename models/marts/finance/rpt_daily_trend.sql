@@ -65,7 +65,7 @@ with_previous as (
 final as (
     select
         cast(usage_date as date) as usage_date,
-        cast(usage_date = (select last_date from bounds) as boolean) as is_latest_day,
+        cast(usage_date = (select bounds.last_date from bounds) as boolean) as is_latest_day,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(

@@ -9,9 +9,7 @@ with
 
 landed as (
     select * from {{ ref('int_landed_rows_unioned') }}
-    {% if is_incremental() %}
-        where landing_date >= {{ landing_cutoff_date(this) }}
-    {% endif %}
+    where {{ in_landing_window() }}
 ),
 
 final as (

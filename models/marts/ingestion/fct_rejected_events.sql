@@ -15,11 +15,7 @@ with
 
 rejected as (
     select * from {{ ref('int_landed_rows_unioned') }}
-    where
-        rejection_reason is not null
-    {% if is_incremental() %}
-            and landing_date >= {{ landing_cutoff_date(this) }}
-        {% endif %}
+    where rejection_reason is not null and {{ in_landing_window() }}
 ),
 
 final as (

@@ -111,9 +111,11 @@ judged as (
         case
             when candidates.measured_value >= thresholds.critical_threshold then 'critical'
             when candidates.measured_value >= thresholds.warning_threshold then 'warning'
-        end as severity
+        end as severity,
+        as_of.as_of_date
     from candidates
     inner join thresholds on candidates.alert_type = thresholds.alert_type
+    cross join as_of
     where
         thresholds.min_requests is null
         or candidates.sample_requests >= thresholds.min_requests
@@ -123,7 +125,7 @@ final as (
     select
         cast(md5(concat_ws('|', alert_type, scope_type, scope_id, period_start_date)) as string)
             as alert_key,
-        cast(as_of.as_of_date as date) as as_of_date,
+        cast(as_of_date as date) as as_of_date,
         cast(alert_type as string) as alert_type,
         cast(scope_type as string) as scope_type,
         cast(scope_id as string) as scope_id,
@@ -159,7 +161,6 @@ final as (
             as string
         ) as message
     from judged
-    cross join as_of
     where severity is not null
 )
 

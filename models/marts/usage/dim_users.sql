@@ -9,23 +9,11 @@ daily as (
 ),
 
 main_team as (
-    select
-        user_id,
-        team,
-        sum(requests) as group_requests
-    from daily
-    group by user_id, team
-    qualify row_number() over (partition by user_id order by group_requests desc, team) = 1
+    {{ most_requested('daily', ['user_id'], 'team') }}
 ),
 
 main_client as (
-    select
-        user_id,
-        client,
-        sum(requests) as group_requests
-    from daily
-    group by user_id, client
-    qualify row_number() over (partition by user_id order by group_requests desc, client) = 1
+    {{ most_requested('daily', ['user_id'], 'client') }}
 ),
 
 aggregated as (
@@ -45,10 +33,10 @@ final as (
         cast(aggregated.user_id != '(unattributed)' as boolean) as is_attributed,
         cast(main_team.team as string) as team,
         cast(main_client.client as string) as main_client,
-        cast(teams as bigint) as teams,
-        cast(clients as bigint) as clients,
-        cast(first_usage_date as date) as first_usage_date,
-        cast(last_usage_date as date) as last_usage_date
+        cast(aggregated.teams as bigint) as teams,
+        cast(aggregated.clients as bigint) as clients,
+        cast(aggregated.first_usage_date as date) as first_usage_date,
+        cast(aggregated.last_usage_date as date) as last_usage_date
     from aggregated
     inner join main_team on aggregated.user_id = main_team.user_id
     inner join main_client on aggregated.user_id = main_client.user_id

@@ -9,25 +9,11 @@ daily as (
 ),
 
 main_team as (
-    select
-        workflow,
-        team,
-        sum(requests) as group_requests
-    from daily
-    group by workflow, team
-    qualify row_number() over (partition by workflow order by group_requests desc, team) = 1
+    {{ most_requested('daily', ['workflow'], 'team') }}
 ),
 
 main_task_type as (
-    select
-        workflow,
-        task_type,
-        sum(requests) as group_requests
-    from daily
-    group by workflow, task_type
-    qualify row_number() over (
-        partition by workflow order by group_requests desc, task_type
-    ) = 1
+    {{ most_requested('daily', ['workflow'], 'task_type') }}
 ),
 
 aggregated as (
@@ -47,10 +33,10 @@ final as (
         cast(aggregated.workflow != '(unattributed)' as boolean) as is_attributed,
         cast(main_team.team as string) as team,
         cast(main_task_type.task_type as string) as main_task_type,
-        cast(task_types as bigint) as task_types,
-        cast(models as bigint) as models,
-        cast(first_usage_date as date) as first_usage_date,
-        cast(last_usage_date as date) as last_usage_date
+        cast(aggregated.task_types as bigint) as task_types,
+        cast(aggregated.models as bigint) as models,
+        cast(aggregated.first_usage_date as date) as first_usage_date,
+        cast(aggregated.last_usage_date as date) as last_usage_date
     from aggregated
     inner join main_team on aggregated.workflow = main_team.workflow
     inner join main_task_type on aggregated.workflow = main_task_type.workflow

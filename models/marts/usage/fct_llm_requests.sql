@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized=incremental_materialization(by_partition=false),
-        incremental_strategy=incremental_strategy(),
-        unique_key='request_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_key('request_key')) }}
 
 -- One row per LLM request (deduplicated on provider + request_id), priced.
 -- Incremental: each refresh re-reads the landing days from (max landing_date - lookback)
@@ -18,9 +11,7 @@ with
 
 priced as (
     select * from {{ ref('int_usage_events_priced') }}
-    {% if is_incremental() %}
-        where landing_date >= {{ landing_cutoff_date(this) }}
-    {% endif %}
+    where {{ in_landing_window() }}
 ),
 
 deduplicated as (
@@ -30,7 +21,7 @@ deduplicated as (
     from priced
     qualify row_number() over (
         partition by provider, request_id
-        order by landing_date desc, source_file desc, line_number desc
+        order by {{ latest_delivery_first() }}
     ) = 1
 ),
 

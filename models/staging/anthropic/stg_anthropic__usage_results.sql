@@ -22,12 +22,7 @@ results as (
 
 typed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        is_valid_json,
-        result,
+        *,
         'anthropic' as provider,
         {{ try_to_utc_timestamp(json_text('bucket', '$.starting_at')) }}
             as bucket_start_at,
@@ -37,12 +32,15 @@ typed as (
         nullif({{ json_text('result', '$.workspace_id') }}, '') as project_id,
         nullif({{ json_text('result', '$.api_key_id') }}, '') as api_key_id,
         cast(null as string) as user_id,
-        lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard')) as service_tier,
+        lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
+            as service_tier,
         nullif({{ json_text('result', '$.context_window') }}, '') as context_window,
         {{ json_text('result', '$.uncached_input_tokens') }} as uncached_raw,
         {{ json_text('result', '$.cache_read_input_tokens') }} as cache_read_tokens_raw,
-        {{ json_text('result', '$.cache_creation.ephemeral_5m_input_tokens') }} as cache_write_5m_raw,
-        {{ json_text('result', '$.cache_creation.ephemeral_1h_input_tokens') }} as cache_write_1h_tokens_raw,
+        {{ json_text('result', '$.cache_creation.ephemeral_5m_input_tokens') }}
+            as cache_write_5m_raw,
+        {{ json_text('result', '$.cache_creation.ephemeral_1h_input_tokens') }}
+            as cache_write_1h_tokens_raw,
         {{ json_text('result', '$.output_tokens') }} as output_tokens_raw,
         cast(null as string) as requests_raw
     from results
@@ -86,9 +84,7 @@ judged as (
 renamed as (
     select
         {{ landed_row_columns() }},
-        {%- for column in usage_report_columns() %}
-        {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ usage_report_columns() | join(',\n        ') }}
     from judged
 )
 

@@ -22,12 +22,7 @@ results as (
 
 typed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        is_valid_json,
-        result,
+        *,
         'openai' as provider,
         {{ timestamp_from_epoch_seconds(
             'try_cast(' ~ json_text('bucket', '$.start_time') ~ ' as bigint)'
@@ -43,8 +38,10 @@ typed as (
         nullif({{ json_text('result', '$.user_id') }}, '') as user_id,
         case
             when try_cast({{ json_text('result', '$.batch') }} as boolean) then 'batch'
-            when lower({{ json_text('result', '$.service_tier') }}) in ('default', 'auto') then 'standard'
-            else lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
+            when lower({{ json_text('result', '$.service_tier') }}) in ('default', 'auto')
+                then 'standard'
+            else
+                lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
         end as service_tier,
         cast(null as string) as context_window,
         {{ json_text('result', '$.input_tokens') }} as input_tokens_raw,
@@ -85,9 +82,7 @@ judged as (
 renamed as (
     select
         {{ landed_row_columns() }},
-        {%- for column in usage_report_columns() %}
-        {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ usage_report_columns() | join(',\n        ') }}
     from judged
 )
 
