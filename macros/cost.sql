@@ -122,12 +122,13 @@
     The price lookup shared by every priced model (requests and provider usage buckets):
     the price columns of the matched row, the time-valid joins and the reason a row stays
     unpriced. The calling model imports the seeds itself (CTEs `aliases`, `prices` and
-    `multipliers` over model_aliases, model_prices and service_tier_multipliers) and
+    `multipliers` over model_aliases, model_prices and service_tier_multipliers), lists
+    the priced models (CTE `priced_models`: distinct provider, model of prices) and
     resolves its canonical model; one definition of the joins, so the two grains can never
     price differently. Seed keys are compared lowercase.
 -#}
 
-{% macro price_row_columns(tier_threshold_expression='prices.tier_threshold_tokens') -%}
+{% macro price_row_columns(tier_threshold_expression=none) -%}
         priced_models.model is not null as is_model_known,
         prices.valid_from as price_valid_from,
         prices.input_usd_per_mtok,
@@ -135,7 +136,11 @@
         prices.cache_read_usd_per_mtok,
         prices.cache_write_5m_usd_per_mtok,
         prices.cache_write_1h_usd_per_mtok,
-        {{ tier_threshold_expression }} as tier_threshold_tokens,
+        {% if tier_threshold_expression is none -%}
+            prices.tier_threshold_tokens,
+        {%- else -%}
+            {{ tier_threshold_expression }} as tier_threshold_tokens,
+        {%- endif %}
         prices.tier_input_usd_per_mtok,
         prices.tier_output_usd_per_mtok,
         prices.tier_cache_read_usd_per_mtok,
@@ -146,7 +151,7 @@
 {%- endmacro %}
 
 {% macro price_joins(rows, priced_at) -%}
-    left join (select distinct provider, model from prices) as priced_models
+    left join priced_models
         on
             {{ rows }}.provider = priced_models.provider
             and {{ rows }}.model = priced_models.model

@@ -80,7 +80,7 @@
     group_requests. -#}
 {% macro most_requested(relation, group_columns, attribute) -%}
     select
-        {{ group_columns | join(', ') }},
+        {{ group_columns | join(',\n        ') }},
         {{ attribute }},
         sum(requests) as group_requests
     from {{ relation }}

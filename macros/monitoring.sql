@@ -7,7 +7,7 @@
     {%- if var('as_of_date', none) -%}
         cast('{{ var("as_of_date") }}' as date)
     {%- else -%}
-        (select max(usage_date) from {{ daily_relation }})
+        (select max(usage_date) as as_of_date from {{ daily_relation }})
     {%- endif -%}
 {%- endmacro %}
 

@@ -95,15 +95,31 @@
 {% macro default__calendar_days(start_date, end_date) -%}
     select cast(d as date) as calendar_date
     from (
-        select unnest(generate_series(
-            cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day
-        )) as d
-    )
+        select
+            unnest(generate_series(
+                cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day
+            )) as d
+    ) as days
 {%- endmacro %}
 
 {% macro spark__calendar_days(start_date, end_date) -%}
     select cast(d as date) as calendar_date
-    from (select explode(sequence({{ start_date }}, {{ end_date }}, interval 1 day)) as d)
+    from (
+        select explode(sequence({{ start_date }}, {{ end_date }}, interval 1 day)) as d
+    ) as days
+{%- endmacro %}
+
+{#- Whole days from one date to another (end - start). -#}
+{% macro days_between(start_date, end_date) -%}
+    {{ return(adapter.dispatch('days_between', 'aiusage')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start_date, end_date) -%}
+    datediff('day', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+{% macro spark__days_between(start_date, end_date) -%}
+    datediff({{ end_date }}, {{ start_date }})
 {%- endmacro %}
 
 {#- English month and weekday names of a date. -#}

@@ -22,6 +22,13 @@ multipliers as (
     select * from {{ ref('service_tier_multipliers') }}
 ),
 
+priced_models as (
+    select distinct
+        provider,
+        model
+    from prices
+),
+
 resolved as (
     select
         events.*,

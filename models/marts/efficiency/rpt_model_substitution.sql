@@ -32,8 +32,7 @@ period as (
     select
         min(usage_date) as window_start_date,
         max(usage_date) as window_end_date,
-        {{ dbt.datediff('min(usage_date)', 'max(usage_date)', 'day') }}
-        + 1 as period_days
+        {{ days_between('min(usage_date)', 'max(usage_date)') }} + 1 as period_days
     from windowed
 ),
 

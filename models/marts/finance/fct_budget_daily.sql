@@ -16,7 +16,7 @@ budgets as (
 
 calendar as (
     {{ calendar_days(
-        '(select min(usage_date) from daily)',
+        '(select min(usage_date) as first_date from daily)',
         monitoring_as_of_date('daily')
     ) }}
 ),

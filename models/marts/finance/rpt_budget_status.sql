@@ -24,8 +24,8 @@ as_of as (
 
 calendar as (
     {{ calendar_days(
-        '(select min(usage_date) from budget_days)',
-        dbt.last_day('(select max(usage_date) from budget_days)', 'month')
+        '(select min(usage_date) as first_date from budget_days)',
+        dbt.last_day('(select max(usage_date) as last_date from budget_days)', 'month')
     ) }}
 ),
 
@@ -147,14 +147,9 @@ final as (
         cast(is_current as boolean) as is_current,
         cast(month_start_date as date) as month_start_date,
         cast(month_end_date as date) as month_end_date,
-        cast(
-            {{ dbt.datediff('month_start_date', 'as_of_date', 'day') }}
-            + 1 as integer
-        ) as days_elapsed,
-        cast(
-            {{ dbt.datediff('as_of_date', 'month_end_date', 'day') }}
-            as integer
-        ) as days_remaining,
+        cast({{ days_between('month_start_date', 'as_of_date') }} + 1 as integer)
+            as days_elapsed,
+        cast({{ days_between('as_of_date', 'month_end_date') }} as integer) as days_remaining,
         cast(monthly_limit_usd as decimal(38, 12)) as monthly_limit_usd,
         cast(spent_mtd_usd as decimal(38, 12)) as spent_mtd_usd,
         cast(monthly_limit_usd - spent_mtd_usd as decimal(38, 12)) as remaining_usd,
