@@ -177,3 +177,17 @@
             ) then 'missing_tier_price'
         end
 {%- endmacro %}
+
+{#- The price and cost columns of a priced fact (fct_llm_requests, fct_provider_usage),
+    typed as both contracts declare them. -#}
+{% macro price_and_cost_columns() -%}
+    cast(is_priced as boolean) as is_priced,
+    cast(unpriced_reason as string) as unpriced_reason,
+    cast(price_valid_from as timestamp) as price_valid_from,
+    cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
+    cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
+    {%- for component in ['input', 'cache_read', 'cache_write', 'output', 'total'] %}
+    cast({{ component }}_cost_usd as decimal(38, 12)) as {{ component }}_cost_usd
+    {{- ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

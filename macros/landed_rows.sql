@@ -119,3 +119,21 @@
         {%- endfor %}
     ))
 {%- endmacro %}
+
+{#- Delivery counts of the records in `records` (a CTE with one row per record, its key in
+    column `key`): how many accepted landed rows of `source_systems` describe each record,
+    over every landing day (`landed_rows` is fct_landed_rows), and how many distinct
+    contents they carry. The semi-join keeps the aggregate proportional to the records of
+    the refresh, not to the history. -#}
+{% macro delivery_counts(landed_rows, records, key, source_systems) -%}
+    select
+        record_key,
+        count(*) as delivery_count,
+        count(distinct content_hash) as content_versions
+    from {{ landed_rows }}
+    where
+        is_accepted
+        and source_system in ('{{ source_systems | join("', '") }}')
+        and record_key in (select {{ records }}.{{ key }} from {{ records }})
+    group by record_key
+{%- endmacro %}

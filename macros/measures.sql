@@ -90,3 +90,16 @@
         order by group_requests desc, {{ attribute }} asc
     ) = 1
 {%- endmacro %}
+
+{#- Attribution that a request leaves empty (client, team, user_id, workflow, task_type,
+    prompt_version) is grouped under '(unattributed)' in the marts, so every fact row joins
+    a dimension row. -#}
+{% macro attributed(column) -%}
+    coalesce({{ column }}, '(unattributed)')
+{%- endmacro %}
+
+{#- The distinct attributed values of a column (active users, teams, workflows):
+    '(unattributed)' is not one. -#}
+{% macro count_attributed(column) -%}
+    count(distinct {{ column }}) filter (where {{ column }} != '(unattributed)')
+{%- endmacro %}

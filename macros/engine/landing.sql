@@ -156,6 +156,17 @@
     where {{ is_content_line('raw_line') }}
 {%- endmacro %}
 
+{#- landed_lines of `relation`, each line parsed as a JSON object: column j, null when the
+    line is not one (-> malformed_json). -#}
+{% macro landed_json_lines(relation='source') -%}
+    select
+        *,
+        {{ json_object_or_null('raw_line') }} as j
+    from (
+        {{ landed_lines(relation) }}
+    ) as lines
+{%- endmacro %}
+
 {#- The line without a trailing carriage return (CRLF files). -#}
 {% macro strip_carriage_return(text) -%}
     {{ return(adapter.dispatch('strip_carriage_return', 'aiusage')(text)) }}

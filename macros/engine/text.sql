@@ -82,3 +82,12 @@
 {% macro spark__percentile_cont(column, fraction) -%}
     percentile_cont({{ fraction }}) within group (order by {{ column }})
 {%- endmacro %}
+
+{#- Continuous percentiles of `column` (percents: [50, 95, ...]) as doubles, each named by
+    `name_format` with the percent in place of {} ('latency_p{}_ms' -> latency_p50_ms). -#}
+{% macro percentile_columns(column, percents, name_format) -%}
+    {%- for percent in percents %}
+    cast({{ percentile_cont(column, percent / 100) }} as double)
+        as {{ name_format.replace('{}', percent | string) }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

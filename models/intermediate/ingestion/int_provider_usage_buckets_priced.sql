@@ -7,7 +7,8 @@
 with
 
 usage as (
-    select * from {{ ref('int_provider_usage_buckets_unioned') }}
+    select * from {{ ref('int_usage_report_rows_unioned') }}
+    where rejection_reason is null
 ),
 
 aliases as (

@@ -42,7 +42,7 @@ period as (
 
 requests_windowed as (
     select
-        coalesce(requests.task_type, '(unattributed)') as task_type,
+        {{ attributed('requests.task_type') }} as task_type,
         requests.provider,
         requests.model,
         requests.total_cost_usd

@@ -18,9 +18,8 @@ aggregated as (
         usage_date,
         client,
         {{ sum_measures(measures) }},
-        count(distinct user_id) filter (where user_id != '(unattributed)') as active_users,
-        count(distinct workflow) filter (where workflow != '(unattributed)')
-            as active_workflows
+        {{ count_attributed('user_id') }} as active_users,
+        {{ count_attributed('workflow') }} as active_workflows
     from daily
     group by usage_date, client
 ),

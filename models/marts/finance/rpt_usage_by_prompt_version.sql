@@ -21,9 +21,9 @@ requests as (
 aggregated as (
     select
         usage_date,
-        coalesce(client, '(unattributed)') as client,
-        coalesce(workflow, '(unattributed)') as workflow,
-        coalesce(prompt_version, '(unattributed)') as prompt_version,
+        {{ attributed('client') }} as client,
+        {{ attributed('workflow') }} as workflow,
+        {{ attributed('prompt_version') }} as prompt_version,
         {{ request_measures(measures) }},
         count(distinct user_id) as active_users
     from requests

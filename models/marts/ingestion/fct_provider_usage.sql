@@ -13,22 +13,18 @@ priced as (
     where {{ in_landing_window() }}
 ),
 
-deliveries as (
-    select
-        record_key,
-        count(*) as delivery_count,
-        count(distinct content_hash) as content_versions
-    from {{ ref('fct_landed_rows') }}
-    where is_accepted and source_system in ('openai_usage', 'anthropic_usage')
-    group by record_key
-),
-
 deduplicated as (
     select * from priced
     qualify row_number() over (
         partition by usage_key
         order by {{ latest_delivery_first() }}
     ) = 1
+),
+
+deliveries as (
+    {{ delivery_counts(
+        ref('fct_landed_rows'), 'deduplicated', 'usage_key', ['openai_usage', 'anthropic_usage']
+    ) }}
 ),
 
 counted as (
@@ -64,16 +60,7 @@ final as (
         cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
         cast(output_tokens as bigint) as output_tokens,
         cast(input_tokens + output_tokens as bigint) as total_tokens,
-        cast(is_priced as boolean) as is_priced,
-        cast(unpriced_reason as string) as unpriced_reason,
-        cast(price_valid_from as timestamp) as price_valid_from,
-        cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
-        cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
-        cast(input_cost_usd as decimal(38, 12)) as input_cost_usd,
-        cast(cache_read_cost_usd as decimal(38, 12)) as cache_read_cost_usd,
-        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
-        cast(output_cost_usd as decimal(38, 12)) as output_cost_usd,
-        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+        {{ price_and_cost_columns() }},
         cast(delivery_count as bigint) as delivery_count,
         cast(is_conflicting as boolean) as is_conflicting,
         cast(source_system as string) as source_system,

@@ -12,8 +12,8 @@ aggregated as (
         team,
         min(usage_date) as first_usage_date,
         max(usage_date) as last_usage_date,
-        count(distinct user_id) filter (where user_id != '(unattributed)') as users,
-        count(distinct workflow) filter (where workflow != '(unattributed)') as workflows
+        {{ count_attributed('user_id') }} as users,
+        {{ count_attributed('workflow') }} as workflows
     from daily
     group by team
 ),

@@ -28,11 +28,11 @@ requests as (
 aggregated as (
     select
         usage_date,
-        coalesce(client, '(unattributed)') as client,
-        coalesce(team, '(unattributed)') as team,
-        coalesce(user_id, '(unattributed)') as user_id,
-        coalesce(workflow, '(unattributed)') as workflow,
-        coalesce(task_type, '(unattributed)') as task_type,
+        {{ attributed('client') }} as client,
+        {{ attributed('team') }} as team,
+        {{ attributed('user_id') }} as user_id,
+        {{ attributed('workflow') }} as workflow,
+        {{ attributed('task_type') }} as task_type,
         provider,
         model,
         service_tier,

@@ -25,19 +25,11 @@ deduplicated as (
     ) = 1
 ),
 
--- Delivery counts over every landing day, for the requests of this batch only: the
--- semi-join keeps the aggregate proportional to the batch, not to the history.
 deliveries as (
-    select
-        record_key,
-        count(*) as delivery_count,
-        count(distinct content_hash) as content_versions
-    from {{ ref('fct_landed_rows') }}
-    where
-        is_accepted
-        and source_system in ('events', 'litellm_spend_logs', 'langfuse_observations')
-        and record_key in (select deduplicated.request_key from deduplicated)
-    group by record_key
+    {{ delivery_counts(
+        ref('fct_landed_rows'), 'deduplicated', 'request_key',
+        ['events', 'litellm_spend_logs', 'langfuse_observations']
+    ) }}
 ),
 
 counted as (
@@ -87,16 +79,7 @@ final as (
         cast(quality_score as double) as quality_score,
         cast(passed_quality as boolean) as passed_quality,
         cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,
-        cast(is_priced as boolean) as is_priced,
-        cast(unpriced_reason as string) as unpriced_reason,
-        cast(price_valid_from as timestamp) as price_valid_from,
-        cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
-        cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
-        cast(input_cost_usd as decimal(38, 12)) as input_cost_usd,
-        cast(cache_read_cost_usd as decimal(38, 12)) as cache_read_cost_usd,
-        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
-        cast(output_cost_usd as decimal(38, 12)) as output_cost_usd,
-        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+        {{ price_and_cost_columns() }},
         cast(source_system as string) as source_system,
         cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,

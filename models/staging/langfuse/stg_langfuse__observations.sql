@@ -22,15 +22,8 @@ source as (
     select * from {{ landing_window_files(source('langfuse', 'observations')) }}
 ),
 
-lines as (
-    {{ landed_lines('source') }}
-),
-
 parsed as (
-    select
-        *,
-        {{ json_object_or_null('raw_line') }} as j
-    from lines
+    {{ landed_json_lines('source') }}
 ),
 
 extracted as (
