@@ -120,41 +120,15 @@
 
 {#-
     The price lookup shared by every priced model (requests and provider usage buckets):
-    import CTEs for aliases, prices and tier multipliers, the price columns of the matched
-    row, the time-valid joins and the reason a row stays unpriced. One definition, so the
-    two grains can never price differently.
+    the price columns of the matched row, the time-valid joins and the reason a row stays
+    unpriced. The calling model imports the seeds itself (CTEs `aliases`, `prices` and
+    `multipliers` over model_aliases, model_prices and service_tier_multipliers), lists
+    the priced models (CTE `priced_models`: distinct provider, model of prices) and
+    resolves its canonical model; one definition of the joins, so the two grains can never
+    price differently. Seed keys are compared lowercase.
 -#}
 
-{% macro price_lookup_ctes() -%}
-aliases as (
-    select
-        lower(provider) as provider,
-        lower(model_alias) as model_alias,
-        model
-    from {{ ref('model_aliases') }}
-),
-
-prices as (
-    select * from {{ ref('model_prices') }}
-),
-
-priced_models as (
-    select distinct
-        provider,
-        model
-    from prices
-),
-
-multipliers as (
-    select
-        lower(provider) as provider,
-        lower(service_tier) as service_tier,
-        multiplier
-    from {{ ref('service_tier_multipliers') }}
-),
-{%- endmacro %}
-
-{% macro price_row_columns(tier_threshold_expression='prices.tier_threshold_tokens') -%}
+{% macro price_row_columns(tier_threshold_expression=none) -%}
         priced_models.model is not null as is_model_known,
         prices.valid_from as price_valid_from,
         prices.input_usd_per_mtok,
@@ -162,7 +136,11 @@ multipliers as (
         prices.cache_read_usd_per_mtok,
         prices.cache_write_5m_usd_per_mtok,
         prices.cache_write_1h_usd_per_mtok,
-        {{ tier_threshold_expression }} as tier_threshold_tokens,
+        {% if tier_threshold_expression is none -%}
+            prices.tier_threshold_tokens,
+        {%- else -%}
+            {{ tier_threshold_expression }} as tier_threshold_tokens,
+        {%- endif %}
         prices.tier_input_usd_per_mtok,
         prices.tier_output_usd_per_mtok,
         prices.tier_cache_read_usd_per_mtok,
@@ -185,8 +163,8 @@ multipliers as (
             and (prices.valid_to is null or {{ rows }}.{{ priced_at }} < prices.valid_to)
     left join multipliers
         on
-            {{ rows }}.provider = multipliers.provider
-            and {{ rows }}.service_tier = multipliers.service_tier
+            {{ rows }}.provider = lower(multipliers.provider)
+            and {{ rows }}.service_tier = lower(multipliers.service_tier)
 {%- endmacro %}
 
 {% macro unpriced_reason() -%}
@@ -198,4 +176,18 @@ multipliers as (
                 tier_input_usd_per_mtok is null or tier_output_usd_per_mtok is null
             ) then 'missing_tier_price'
         end
+{%- endmacro %}
+
+{#- The price and cost columns of a priced fact (fct_llm_requests, fct_provider_usage),
+    typed as both contracts declare them. -#}
+{% macro price_and_cost_columns() -%}
+    cast(is_priced as boolean) as is_priced,
+    cast(unpriced_reason as string) as unpriced_reason,
+    cast(price_valid_from as timestamp) as price_valid_from,
+    cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
+    cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
+    {%- for component in ['input', 'cache_read', 'cache_write', 'output', 'total'] %}
+    cast({{ component }}_cost_usd as decimal(38, 12)) as {{ component }}_cost_usd
+    {{- ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}

@@ -1,9 +1,34 @@
-{#- Column lists of the canonical event contract, shared by staging and tests. -#}
+{#- Column lists of the canonical contracts, shared by staging, intermediate models and
+    tests: the usage event (orchestration/contracts/usage_event.v1.schema.json) and the
+    bucket result of a provider usage report. -#}
 
 {% macro events_token_columns() -%}
     {{ return([
         'input_tokens', 'cache_read_tokens', 'cache_write_tokens',
         'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens',
+    ]) }}
+{%- endmacro %}
+
+{#- The canonical event columns a per-request staging model stores, in order. -#}
+{% macro events_canonical_columns() -%}
+    {{ return([
+        'request_id', 'occurred_at', 'provider', 'model_reported', 'client', 'team',
+        'user_id', 'workflow', 'feature', 'task_type', 'session_id', 'prompt_version',
+        'environment',
+    ] + events_token_columns() + [
+        'service_tier', 'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status',
+        'quality_score', 'passed_quality', 'reported_cost_usd',
+    ]) }}
+{%- endmacro %}
+
+{#- The canonical columns of a bucket result of a provider usage report (OpenAI usage API,
+    Anthropic Admin usage report), in order. -#}
+{% macro usage_report_columns() -%}
+    {{ return([
+        'provider', 'bucket_start_at', 'bucket_end_at', 'model_reported', 'project_id',
+        'api_key_id', 'user_id', 'service_tier', 'context_window', 'input_tokens',
+        'cache_read_tokens', 'cache_write_tokens', 'cache_write_1h_tokens', 'output_tokens',
+        'requests',
     ]) }}
 {%- endmacro %}
 

@@ -1,20 +1,97 @@
 {#- Usage report pages (OpenAI usage API, Anthropic Admin usage report) -> one row per
     bucket result, numbered in file order. A landed file holds one page or an array of
-    pages; a file that is not JSON gives one row with is_valid_json = false. -#}
+    pages; a file that is not JSON gives one row with is_valid_json = false and its text.
+    Columns: source_file, landing_date, line_number, is_valid_json, bucket, result (JSON),
+    content_text (the bucket bounds and the result as JSON text, or the file's text) and
+    raw_line (content_text cut at 20,000 characters). The engines differ only in how
+    arrays of JSON are split (usage_page_files, usage_page_result_ctes) and how the
+    content text is written (usage_result_text). -#}
 {% macro usage_page_results(relation='source') -%}
-    {{ return(adapter.dispatch('usage_page_results', 'aiusage')(relation)) }}
-{%- endmacro %}
+    with
 
-{% macro default__usage_page_results(relation) -%}
-    with files as (
-        select
-            filename as source_file,
-            {{ landing_date_from_path('filename') }} as landing_date,
-            content,
-            json_valid(content) as is_valid_json
-        from {{ relation }}
+    files as (
+        {{ usage_page_files(relation) }}
     ),
 
+    {{ usage_page_result_ctes('files') }},
+
+    numbered as (
+        select
+            source_file,
+            landing_date,
+            cast(row_number() over (
+                partition by source_file order by page_index, bucket_index, result_index
+            ) as bigint) as line_number,
+            true as is_valid_json,
+            bucket,
+            result,
+            {{ usage_result_text('bucket', 'result') }} as content_text
+        from results
+    ),
+
+    unreadable as (
+        select
+            source_file,
+            landing_date,
+            cast(1 as bigint) as line_number,
+            false as is_valid_json,
+            cast(null as {{ type_json() }}) as bucket,
+            cast(null as {{ type_json() }}) as result,
+            content as content_text
+        from files
+        where not is_valid_json
+    ),
+
+    result_rows as (
+        select * from numbered
+        union all
+        select * from unreadable
+    )
+
+    select
+        *,
+        left(content_text, 20000) as raw_line
+    from result_rows
+{%- endmacro %}
+
+{#- The landed files: source_file, landing_date, content and is_valid_json (a JSON
+    document), plus what the engine's page split needs. -#}
+{% macro usage_page_files(relation) -%}
+    {{ return(adapter.dispatch('usage_page_files', 'aiusage')(relation)) }}
+{%- endmacro %}
+
+{% macro default__usage_page_files(relation) -%}
+    select
+        filename as source_file,
+        {{ landing_date_from_path('filename') }} as landing_date,
+        content,
+        json_valid(content) as is_valid_json
+    from {{ relation }}
+{%- endmacro %}
+
+{#- Spark: a file is read when it is a JSON object (one page) or an array. -#}
+{% macro spark__usage_page_files(relation) -%}
+    select
+        filename as source_file,
+        {{ landing_date_from_path('filename') }} as landing_date,
+        content,
+        from_json(content, 'array<string>') as page_array,
+        json_object_keys(content) is not null as is_object,
+        (
+            json_object_keys(content) is not null
+            or from_json(content, 'array<string>') is not null
+        ) as is_valid_json
+    from {{ relation }}
+{%- endmacro %}
+
+{#- CTEs ending with `results`: one row per result of every bucket of every page of the
+    valid files of `files`: source_file, landing_date, page_index, bucket_index,
+    result_index (1-based), bucket and result. -#}
+{% macro usage_page_result_ctes(files) -%}
+    {{ return(adapter.dispatch('usage_page_result_ctes', 'aiusage')(files)) }}
+{%- endmacro %}
+
+{% macro default__usage_page_result_ctes(files) -%}
     page_lists as (
         select
             source_file,
@@ -23,7 +100,7 @@
                 when json_type(json(content)) = 'ARRAY' then json_extract(content, '$[*]')
                 else [json(content)]
             end as pages
-        from files
+        from {{ files }}
         where is_valid_json
     ),
 
@@ -70,73 +147,18 @@
             unnest(results) as result,
             unnest(generate_series(1, len(results))) as result_index
         from result_lists
-    ),
-
-    numbered as (
-        select
-            source_file,
-            landing_date,
-            cast(row_number() over (
-                partition by source_file order by page_index, bucket_index, result_index
-            ) as bigint) as line_number,
-            true as is_valid_json,
-            bucket,
-            result
-        from results
-    ),
-
-    unreadable as (
-        select
-            source_file,
-            landing_date,
-            cast(1 as bigint) as line_number,
-            false as is_valid_json,
-            cast(null as json) as bucket,
-            cast(null as json) as result
-        from files
-        where not is_valid_json
-    )
-
-    select *, left(content_text, 20000) as raw_line
-    from (
-        select
-            *,
-            cast(json_object(
-                'bucket_start', bucket -> '$.start_time',
-                'bucket_start_at', bucket -> '$.starting_at',
-                'bucket_end', bucket -> '$.end_time',
-                'bucket_end_at', bucket -> '$.ending_at',
-                'result', result
-            ) as string) as content_text
-        from numbered
-        union all
-        select
-            unreadable.*,
-            files.content as content_text
-        from unreadable
-        inner join files on unreadable.source_file = files.source_file
     )
 {%- endmacro %}
 
 {#- Spark: JSON stays text; arrays are split with from_json(..., 'array<string>'), which
     keeps each element's JSON text. -#}
-{% macro spark__usage_page_results(relation) -%}
-    with files as (
-        select
-            filename as source_file,
-            {{ landing_date_from_path('filename') }} as landing_date,
-            content,
-            from_json(content, 'array<string>') as page_array,
-            json_object_keys(content) is not null as is_object
-        from {{ relation }}
-    ),
-
+{% macro spark__usage_page_result_ctes(files) -%}
     page_lists as (
         select
             source_file,
             landing_date,
             case when is_object then array(content) else page_array end as pages
-        from files
+        from {{ files }}
         where is_object or page_array is not null
     ),
 
@@ -179,49 +201,32 @@
                 array()
             )
         ) result as result_index, result
-    ),
-
-    numbered as (
-        select
-            source_file,
-            landing_date,
-            cast(row_number() over (
-                partition by source_file order by page_index, bucket_index, result_index
-            ) as bigint) as line_number,
-            true as is_valid_json,
-            bucket,
-            result
-        from results
-    ),
-
-    unreadable as (
-        select
-            source_file,
-            landing_date,
-            cast(1 as bigint) as line_number,
-            false as is_valid_json,
-            cast(null as string) as bucket,
-            cast(null as string) as result,
-            content as content_text
-        from files
-        where not is_object and page_array is null
     )
+{%- endmacro %}
 
-    select *, left(content_text, 20000) as raw_line
-    from (
-        select
-            *,
-            to_json(named_struct(
-                'bucket_start', get_json_object(bucket, '$.start_time'),
-                'bucket_start_at', get_json_object(bucket, '$.starting_at'),
-                'bucket_end', get_json_object(bucket, '$.end_time'),
-                'bucket_end_at', get_json_object(bucket, '$.ending_at'),
-                'result', result
-            )) as content_text
-        from numbered
-        union all
-        select * from unreadable
-    )
+{#- The bucket bounds and the result as one JSON text (raw_line of a usage report row). -#}
+{% macro usage_result_text(bucket, result) -%}
+    {{ return(adapter.dispatch('usage_result_text', 'aiusage')(bucket, result)) }}
+{%- endmacro %}
+
+{% macro default__usage_result_text(bucket, result) -%}
+    cast(json_object(
+        'bucket_start', {{ bucket }} -> '$.start_time',
+        'bucket_start_at', {{ bucket }} -> '$.starting_at',
+        'bucket_end', {{ bucket }} -> '$.end_time',
+        'bucket_end_at', {{ bucket }} -> '$.ending_at',
+        'result', {{ result }}
+    ) as string)
+{%- endmacro %}
+
+{% macro spark__usage_result_text(bucket, result) -%}
+    to_json(named_struct(
+        'bucket_start', get_json_object({{ bucket }}, '$.start_time'),
+        'bucket_start_at', get_json_object({{ bucket }}, '$.starting_at'),
+        'bucket_end', get_json_object({{ bucket }}, '$.end_time'),
+        'bucket_end_at', get_json_object({{ bucket }}, '$.ending_at'),
+        'result', {{ result }}
+    ))
 {%- endmacro %}
 
 {#- Rejection rules shared by the provider usage report staging models. -#}

@@ -381,7 +381,7 @@ def test_late_events_within_the_lookback_arrive_and_bad_batches_stop_the_build(w
         + "\n"
     )
     landed = ingest(landing, "events", [bad], date(2026, 11, 19)).files[0].landed
-    result = dbt(env, "build", "--select", "int_request_rows_parsed", "fct_landed_rows")
+    result = dbt(env, "build", "--select", "stg_events__usage_events", "fct_landed_rows")
     assert result.returncode != 0
     assert "reject rate above 5" in result.stdout and landed.name in result.stdout
 

@@ -66,7 +66,7 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     assert "(openai, gpt-4o-mini, 2025-01-01" in message
     built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "model_prices" in built
-    assert not built & {*MARTS, "stg_events__usage", "published_warehouse"}
+    assert not built & {*MARTS, "stg_events__usage_events", "published_warehouse"}
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         tables = {
             name

@@ -6,62 +6,50 @@
 with
 
 request_rows as (
-    select * from {{ ref('int_request_rows_parsed') }}
+    select * from {{ ref('int_request_rows_unioned') }}
 ),
 
-openai as (
-    select * from {{ ref('stg_openai__usage_results') }}
+report_rows as (
+    select * from {{ ref('int_usage_report_rows_unioned') }}
 ),
 
-anthropic as (
-    select * from {{ ref('stg_anthropic__usage_results') }}
-),
-
-accepted_usage as (
-    select * from {{ ref('int_provider_usage_unioned') }}
-),
-
-per_request as (
+landed_requests as (
     select
         source_system,
+        landed_row_key,
         source_file,
         landing_date,
         line_number,
         raw_line,
         rejection_reason,
         request_id,
-        record_key,
-        content_hash
+        case
+            when rejection_reason is null then md5(provider || '|' || request_id)
+        end as record_key,
+        case when rejection_reason is null then {{ canonical_content_hash() }} end
+            as content_hash
     from request_rows
 ),
 
-provider_reports as (
-    {%- for name, system in [('openai', 'openai_usage'), ('anthropic', 'anthropic_usage')] %}
-        select
-            '{{ system }}' as source_system,
-            {{ name }}.source_file,
-            {{ name }}.landing_date,
-            {{ name }}.line_number,
-            {{ name }}.raw_line,
-            {{ name }}.rejection_reason,
-            cast(null as string) as request_id,
-            accepted_usage.usage_key as record_key,
-            accepted_usage.content_hash
-        from {{ name }}
-        left join accepted_usage
-            on
-                {{ name }}.source_file = accepted_usage.source_file
-                and {{ name }}.line_number = accepted_usage.line_number
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+landed_reports as (
+    select
+        source_system,
+        landed_row_key,
+        source_file,
+        landing_date,
+        line_number,
+        raw_line,
+        rejection_reason,
+        cast(null as string) as request_id,
+        usage_key as record_key,
+        content_hash
+    from report_rows
 ),
 
-unioned as (
-    select * from per_request
+final as (
+    select * from landed_requests
     union all
-    select * from provider_reports
+    select * from landed_reports
 )
 
-select * from unioned
+select * from final

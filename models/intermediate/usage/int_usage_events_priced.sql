@@ -10,7 +10,24 @@ events as (
     select * from {{ ref('int_usage_events_unioned') }}
 ),
 
-{{ price_lookup_ctes() }}
+aliases as (
+    select * from {{ ref('model_aliases') }}
+),
+
+prices as (
+    select * from {{ ref('model_prices') }}
+),
+
+multipliers as (
+    select * from {{ ref('service_tier_multipliers') }}
+),
+
+priced_models as (
+    select distinct
+        provider,
+        model
+    from prices
+),
 
 resolved as (
     select
@@ -20,8 +37,8 @@ resolved as (
     from events
     left join aliases
         on
-            events.provider = aliases.provider
-            and lower(events.model_reported) = aliases.model_alias
+            events.provider = lower(aliases.provider)
+            and lower(events.model_reported) = lower(aliases.model_alias)
 ),
 
 joined as (

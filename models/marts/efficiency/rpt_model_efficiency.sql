@@ -4,6 +4,13 @@
 -- Rows with task_type = '(all)' are the model over every task type. Additive measures come
 -- from the daily mart; only the median reads fct_llm_requests, bounded by the window.
 
+{%- set measures = [
+    'requests', 'successful_requests', 'unpriced_requests', 'total_cost_usd', 'input_tokens',
+    'cache_read_tokens', 'total_tokens', 'scored_requests', 'quality_score_sum',
+    'quality_judged_requests', 'passed_quality_requests', 'latency_requests',
+    'latency_ms_sum',
+] %}
+
 with
 
 daily as (
@@ -29,13 +36,13 @@ period as (
     select
         min(usage_date) as window_start_date,
         max(usage_date) as window_end_date,
-        {{ dbt.datediff('min(usage_date)', 'max(usage_date)', 'day') }} + 1 as period_days
+        {{ days_between('min(usage_date)', 'max(usage_date)') }} + 1 as period_days
     from daily_windowed
 ),
 
 requests_windowed as (
     select
-        coalesce(requests.task_type, '(unattributed)') as task_type,
+        {{ attributed('requests.task_type') }} as task_type,
         requests.provider,
         requests.model,
         requests.total_cost_usd
@@ -59,19 +66,7 @@ aggregated as (
         coalesce(task_type, '(all)') as task_type,
         provider,
         model,
-        sum(requests) as requests,
-        sum(successful_requests) as successful_requests,
-        sum(unpriced_requests) as unpriced_requests,
-        sum(total_cost_usd) as total_cost_usd,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(total_tokens) as total_tokens,
-        sum(scored_requests) as scored_requests,
-        sum(quality_score_sum) as quality_score_sum,
-        sum(quality_judged_requests) as quality_judged_requests,
-        sum(passed_quality_requests) as passed_quality_requests,
-        sum(latency_requests) as latency_requests,
-        sum(latency_ms_sum) as latency_ms_sum
+        {{ sum_measures(measures) }}
     from daily_windowed
     group by grouping sets ((task_type, provider, model), (provider, model))
 ),

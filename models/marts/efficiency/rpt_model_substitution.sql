@@ -3,6 +3,12 @@
 -- monthly savings of moving the current model's traffic to the candidate. The method is
 -- in the model description (_efficiency__models.yml). Reads the daily mart only.
 
+{%- set measures = [
+    'requests', 'successful_requests', 'unpriced_requests', 'total_cost_usd',
+    'scored_requests', 'quality_score_sum', 'quality_score_sq_sum', 'quality_judged_requests',
+    'passed_quality_requests',
+] %}
+
 with
 
 daily as (
@@ -26,7 +32,7 @@ period as (
     select
         min(usage_date) as window_start_date,
         max(usage_date) as window_end_date,
-        {{ dbt.datediff('min(usage_date)', 'max(usage_date)', 'day') }} + 1 as period_days
+        {{ days_between('min(usage_date)', 'max(usage_date)') }} + 1 as period_days
     from windowed
 ),
 
@@ -36,15 +42,7 @@ per_model as (
         task_type,
         provider,
         model,
-        sum(requests) as requests,
-        sum(successful_requests) as successful_requests,
-        sum(unpriced_requests) as unpriced_requests,
-        sum(total_cost_usd) as total_cost_usd,
-        sum(scored_requests) as scored_requests,
-        sum(quality_score_sum) as quality_score_sum,
-        sum(quality_score_sq_sum) as quality_score_sq_sum,
-        sum(quality_judged_requests) as quality_judged_requests,
-        sum(passed_quality_requests) as passed_quality_requests
+        {{ sum_measures(measures) }}
     from windowed
     group by workflow, task_type, provider, model
 ),
@@ -111,12 +109,12 @@ pairs as (
         on
             cur.workflow = cand.workflow
             and cur.task_type = cand.task_type
-            and cand.cost_per_successful_request_usd < cur.cost_per_successful_request_usd
+            and cur.cost_per_successful_request_usd > cand.cost_per_successful_request_usd
 ),
 
 guarded as (
     select
-        pairs.*,
+        *,
         quality_difference
         - {{ var('substitution_confidence_z') }} * quality_difference_standard_error
             as quality_difference_lower_bound
@@ -133,8 +131,11 @@ estimated as (
         period.window_start_date,
         period.window_end_date,
         period.period_days,
-        (current_cost_per_successful_request_usd - candidate_cost_per_successful_request_usd)
-        * current_successful_requests * 30.0 / period.period_days
+        (
+            guarded.current_cost_per_successful_request_usd
+            - guarded.candidate_cost_per_successful_request_usd
+        )
+        * guarded.current_successful_requests * 30.0 / period.period_days
             as estimated_monthly_savings_usd
     from guarded
     cross join period
@@ -145,7 +146,8 @@ ranked as (
         *,
         row_number() over (
             partition by workflow, task_type, current_provider, current_model
-            order by estimated_monthly_savings_usd desc, candidate_provider, candidate_model
+            order by
+                estimated_monthly_savings_usd desc, candidate_provider asc, candidate_model asc
         ) = 1 as is_best_candidate
     from estimated
 ),

@@ -2,6 +2,12 @@
 -- a grain any date window can be summed from. Sums are kept next to each per-row average
 -- so a BI tool can re-aggregate (e.g. sum(latency_ms_sum) / sum(latency_requests)).
 
+{%- set measures = [
+    'requests', 'successful_requests', 'unpriced_requests', 'total_tokens', 'total_cost_usd',
+    'latency_requests', 'latency_ms_sum', 'scored_requests', 'quality_score_sum',
+    'quality_judged_requests', 'passed_quality_requests',
+] %}
+
 with
 
 daily as (
@@ -15,17 +21,7 @@ aggregated as (
         task_type,
         provider,
         model,
-        sum(requests) as requests,
-        sum(successful_requests) as successful_requests,
-        sum(unpriced_requests) as unpriced_requests,
-        sum(total_tokens) as total_tokens,
-        sum(total_cost_usd) as total_cost_usd,
-        sum(latency_requests) as latency_requests,
-        sum(latency_ms_sum) as latency_ms_sum,
-        sum(scored_requests) as scored_requests,
-        sum(quality_score_sum) as quality_score_sum,
-        sum(quality_judged_requests) as quality_judged_requests,
-        sum(passed_quality_requests) as passed_quality_requests
+        {{ sum_measures(measures) }}
     from daily
     group by usage_date, workflow, task_type, provider, model
 ),
@@ -39,37 +35,14 @@ final as (
         cast(task_type as string) as task_type,
         cast(provider as string) as provider,
         cast(model as string) as model,
-        cast(requests as bigint) as requests,
-        cast(successful_requests as bigint) as successful_requests,
-        cast(unpriced_requests as bigint) as unpriced_requests,
-        cast(total_tokens as bigint) as total_tokens,
-        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+        {{ measure_columns(measures) }},
         cast(
-            case
-                when requests > unpriced_requests
-                    then total_cost_usd / (requests - unpriced_requests)
-            end as decimal(38, 12)
+            {{ ratio('total_cost_usd', '(requests - unpriced_requests)') }} as decimal(38, 12)
         ) as avg_cost_per_request_usd,
-        cast(latency_requests as bigint) as latency_requests,
-        cast(latency_ms_sum as bigint) as latency_ms_sum,
-        cast(
-            case when latency_requests > 0 then latency_ms_sum / latency_requests end
-            as double
-        ) as avg_latency_ms,
-        cast(scored_requests as bigint) as scored_requests,
-        cast(quality_score_sum as decimal(38, 6)) as quality_score_sum,
-        cast(
-            case when scored_requests > 0 then quality_score_sum / scored_requests end
-            as double
-        ) as avg_quality_score,
-        cast(quality_judged_requests as bigint) as quality_judged_requests,
-        cast(passed_quality_requests as bigint) as passed_quality_requests,
-        cast(
-            case
-                when quality_judged_requests > 0
-                    then passed_quality_requests / quality_judged_requests
-            end as double
-        ) as pass_rate
+        cast({{ ratio('latency_ms_sum', 'latency_requests') }} as double) as avg_latency_ms,
+        cast({{ ratio('quality_score_sum', 'scored_requests') }} as double) as avg_quality_score,
+        cast({{ ratio('passed_quality_requests', 'quality_judged_requests') }} as double)
+            as pass_rate
     from aggregated
 )
 

@@ -44,7 +44,7 @@ aggregated as (
         sum(successful_requests) as successful_requests,
         sum(unpriced_requests) as unpriced_requests,
         sum(total_cost_usd) as total_cost_usd,
-        count(distinct user_id) filter (where user_id != '(unattributed)') as active_users
+        {{ count_attributed('user_id') }} as active_users
     from windowed
     group by grouping sets ((window_days), (window_days, team))
 ),

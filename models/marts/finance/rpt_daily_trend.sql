@@ -31,8 +31,8 @@ aggregated as (
         sum(unpriced_requests) as unpriced_requests,
         sum(total_tokens) as total_tokens,
         sum(total_cost_usd) as total_cost_usd,
-        count(distinct team) filter (where team != '(unattributed)') as active_teams,
-        count(distinct user_id) filter (where user_id != '(unattributed)') as active_users
+        {{ count_attributed('team') }} as active_teams,
+        {{ count_attributed('user_id') }} as active_users
     from daily
     group by usage_date
 ),
@@ -65,7 +65,7 @@ with_previous as (
 final as (
     select
         cast(usage_date as date) as usage_date,
-        cast(usage_date = (select last_date from bounds) as boolean) as is_latest_day,
+        cast(usage_date = (select bounds.last_date from bounds) as boolean) as is_latest_day,
         cast(requests as bigint) as requests,
         cast(successful_requests as bigint) as successful_requests,
         cast(

@@ -29,7 +29,7 @@ usage_by_month as (
         sum(successful_requests) as successful_requests,
         sum(unpriced_requests) as unpriced_requests,
         sum(total_cost_usd) as total_cost_usd,
-        count(distinct user_id) filter (where user_id != '(unattributed)') as active_users
+        {{ count_attributed('user_id') }} as active_users
     from daily
     group by 1, 2
 ),
@@ -47,8 +47,12 @@ joined as (
     select
         usage_by_month.*,
         revenue_by_month.revenue_usd,
-        revenue_by_month.client is not null as has_revenue
+        revenue_by_month.client is not null as has_revenue,
+        bounds.first_date <= usage_by_month.month_start_date
+        and bounds.last_date >= last_day(usage_by_month.month_start_date)
+            as is_complete_month
     from usage_by_month
+    cross join bounds
     left join revenue_by_month
         on
             usage_by_month.month_start_date = revenue_by_month.month_start_date
@@ -61,11 +65,7 @@ final as (
             as gross_margin_by_client_key,
         cast(month_start_date as date) as month_start_date,
         cast(client as string) as client,
-        cast(
-            bounds.first_date <= month_start_date
-            and bounds.last_date >= last_day(month_start_date)
-            as boolean
-        ) as is_complete_month,
+        cast(is_complete_month as boolean) as is_complete_month,
         cast(has_revenue as boolean) as has_revenue,
         cast(coalesce(revenue_usd, 0) as decimal(38, 12)) as revenue_usd,
         cast(coalesce(total_cost_usd, 0) as decimal(38, 12)) as total_cost_usd,
@@ -83,7 +83,6 @@ final as (
         cast(unpriced_requests as bigint) as unpriced_requests,
         cast(active_users as bigint) as active_users
     from joined
-    cross join bounds
 )
 
 select * from final

@@ -2,6 +2,11 @@
 -- users, quality and success. Sum over usage_date for any window; active_users is per day
 -- (distinct users over a longer window: rpt_usage_by_user).
 
+{%- set measures = [
+    'requests', 'successful_requests', 'unpriced_requests', 'total_tokens', 'total_cost_usd',
+    'scored_requests', 'quality_score_sum',
+] %}
+
 with
 
 daily as (
@@ -12,16 +17,9 @@ aggregated as (
     select
         usage_date,
         client,
-        sum(requests) as requests,
-        sum(successful_requests) as successful_requests,
-        sum(unpriced_requests) as unpriced_requests,
-        sum(total_tokens) as total_tokens,
-        sum(total_cost_usd) as total_cost_usd,
-        sum(scored_requests) as scored_requests,
-        sum(quality_score_sum) as quality_score_sum,
-        count(distinct user_id) filter (where user_id != '(unattributed)') as active_users,
-        count(distinct workflow) filter (where workflow != '(unattributed)')
-            as active_workflows
+        {{ sum_measures(measures) }},
+        {{ count_attributed('user_id') }} as active_users,
+        {{ count_attributed('workflow') }} as active_workflows
     from daily
     group by usage_date, client
 ),
@@ -31,18 +29,9 @@ final as (
         cast(md5(concat_ws('|', usage_date, client)) as string) as usage_by_client_key,
         cast(usage_date as date) as usage_date,
         cast(client as string) as client,
-        cast(requests as bigint) as requests,
-        cast(successful_requests as bigint) as successful_requests,
+        {{ measure_columns(measures) }},
         cast(cast(successful_requests as double) / requests as double) as success_rate,
-        cast(unpriced_requests as bigint) as unpriced_requests,
-        cast(total_tokens as bigint) as total_tokens,
-        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
-        cast(scored_requests as bigint) as scored_requests,
-        cast(quality_score_sum as decimal(38, 6)) as quality_score_sum,
-        cast(
-            case when scored_requests > 0 then quality_score_sum / scored_requests end
-            as double
-        ) as avg_quality_score,
+        cast({{ ratio('quality_score_sum', 'scored_requests') }} as double) as avg_quality_score,
         cast(active_users as bigint) as active_users,
         cast(active_workflows as bigint) as active_workflows
     from aggregated

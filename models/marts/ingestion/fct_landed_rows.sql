@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('landing_date'),
-        unique_key='landing_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('landing_date')) }}
 
 -- One row per landed row of every source (a line of a JSONL file, a result of a usage
 -- page): the record it describes and its content hash, or why it was rejected.
@@ -17,14 +9,12 @@ with
 
 landed as (
     select * from {{ ref('int_landed_rows_unioned') }}
-    {% if is_incremental() %}
-        where landing_date >= {{ landing_cutoff_date(this) }}
-    {% endif %}
+    where {{ in_landing_window() }}
 ),
 
 final as (
     select
-        cast(md5(source_file || '|' || line_number) as string) as landed_row_key,
+        cast(landed_row_key as string) as landed_row_key,
         cast(source_system as string) as source_system,
         cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,

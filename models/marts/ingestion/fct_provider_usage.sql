@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized=incremental_materialization(by_partition=false),
-        incremental_strategy=incremental_strategy(),
-        unique_key='usage_key',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_key('usage_key')) }}
 
 -- One row per bucket result of the providers' own usage reports (OpenAI usage API,
 -- Anthropic Admin usage report): usage as the provider bills it, priced. A second grain,
@@ -16,33 +9,36 @@
 with
 
 priced as (
-    select * from {{ ref('int_provider_usage_priced') }}
-    {% if is_incremental() %}
-        where landing_date >= {{ landing_cutoff_date(this) }}
-    {% endif %}
-),
-
-deliveries as (
-    select
-        record_key,
-        count(*) as delivery_count,
-        count(distinct content_hash) as content_versions
-    from {{ ref('fct_landed_rows') }}
-    where is_accepted and source_system in ('openai_usage', 'anthropic_usage')
-    group by record_key
+    select * from {{ ref('int_provider_usage_buckets_priced') }}
+    where {{ in_landing_window() }}
 ),
 
 deduplicated as (
     select * from priced
     qualify row_number() over (
         partition by usage_key
-        order by landing_date desc, source_file desc, line_number desc
+        order by {{ latest_delivery_first() }}
     ) = 1
+),
+
+deliveries as (
+    {{ delivery_counts(
+        ref('fct_landed_rows'), 'deduplicated', 'usage_key', ['openai_usage', 'anthropic_usage']
+    ) }}
+),
+
+counted as (
+    select
+        deduplicated.*,
+        deliveries.delivery_count,
+        deliveries.content_versions > 1 as is_conflicting
+    from deduplicated
+    left join deliveries on deduplicated.usage_key = deliveries.record_key
 ),
 
 final as (
     select
-        cast(deduplicated.usage_key as string) as usage_key,
+        cast(usage_key as string) as usage_key,
         cast(provider as string) as provider,
         cast(bucket_start_at as timestamp) as bucket_start_at,
         cast(bucket_end_at as timestamp) as bucket_end_at,
@@ -64,24 +60,14 @@ final as (
         cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
         cast(output_tokens as bigint) as output_tokens,
         cast(input_tokens + output_tokens as bigint) as total_tokens,
-        cast(is_priced as boolean) as is_priced,
-        cast(unpriced_reason as string) as unpriced_reason,
-        cast(price_valid_from as timestamp) as price_valid_from,
-        cast(coalesce(is_long_context_tier, false) as boolean) as is_long_context_tier,
-        cast(service_tier_multiplier as decimal(9, 4)) as service_tier_multiplier,
-        cast(input_cost_usd as decimal(38, 12)) as input_cost_usd,
-        cast(cache_read_cost_usd as decimal(38, 12)) as cache_read_cost_usd,
-        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
-        cast(output_cost_usd as decimal(38, 12)) as output_cost_usd,
-        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
-        cast(deliveries.delivery_count as bigint) as delivery_count,
-        cast(deliveries.content_versions > 1 as boolean) as is_conflicting,
+        {{ price_and_cost_columns() }},
+        cast(delivery_count as bigint) as delivery_count,
+        cast(is_conflicting as boolean) as is_conflicting,
         cast(source_system as string) as source_system,
         cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number
-    from deduplicated
-    left join deliveries on deduplicated.usage_key = deliveries.record_key
+    from counted
 )
 
 select * from final

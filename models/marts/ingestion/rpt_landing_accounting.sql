@@ -111,11 +111,11 @@ ranked as (
         *,
         is_accepted and row_number() over (
             partition by is_usage_bucket, record_key
-            order by landing_date desc, source_file desc, line_number desc
+            order by {{ latest_delivery_first() }}
         ) = 1 as is_kept,
         first_value(content_hash) over (
             partition by is_usage_bucket, record_key
-            order by landing_date desc, source_file desc, line_number desc
+            order by {{ latest_delivery_first() }}
         ) as kept_content_hash
     from scoped_rows
 ),

@@ -23,6 +23,11 @@ latency as (
     select * from {{ ref('rpt_latency_percentiles') }}
 ),
 
+anomalies as (
+    select * from {{ ref('rpt_cost_anomalies') }}
+    where is_anomaly
+),
+
 success_rates as (
     select * from {{ ref('rpt_success_rates') }}
 ),
@@ -31,12 +36,15 @@ budget_status as (
     select * from {{ ref('rpt_budget_status') }}
 ),
 
-anomalies as (
-    select * from {{ ref('rpt_cost_anomalies') }}
-),
-
 as_of as (
     select {{ monitoring_as_of_date('daily') }} as as_of_date
+),
+
+-- a budget raises two alerts: its utilization so far and its month-end forecast
+budget_alerts as (
+    select 'budget_utilization' as alert_type
+    union all
+    select 'budget_forecast' as alert_type
 ),
 
 candidates as (
@@ -65,26 +73,18 @@ candidates as (
     union all
 
     select
-        'budget_utilization' as alert_type,
+        budget_alerts.alert_type,
         budget_status.scope as scope_type,
         budget_status.scope_id,
         budget_status.month_start_date as period_start_date,
-        budget_status.utilization as measured_value,
+        case budget_alerts.alert_type
+            when 'budget_utilization' then budget_status.utilization
+            else budget_status.forecast_utilization
+        end as measured_value,
         null as sample_requests
     from budget_status
     inner join as_of on budget_status.as_of_date = as_of.as_of_date
-
-    union all
-
-    select
-        'budget_forecast' as alert_type,
-        budget_status.scope as scope_type,
-        budget_status.scope_id,
-        budget_status.month_start_date as period_start_date,
-        budget_status.forecast_utilization as measured_value,
-        null as sample_requests
-    from budget_status
-    inner join as_of on budget_status.as_of_date = as_of.as_of_date
+    cross join budget_alerts
 
     union all
 
@@ -99,7 +99,6 @@ candidates as (
         null as sample_requests
     from anomalies
     inner join as_of on anomalies.usage_date = as_of.as_of_date
-    where anomalies.is_anomaly
 ),
 
 judged as (
@@ -111,9 +110,11 @@ judged as (
         case
             when candidates.measured_value >= thresholds.critical_threshold then 'critical'
             when candidates.measured_value >= thresholds.warning_threshold then 'warning'
-        end as severity
+        end as severity,
+        as_of.as_of_date
     from candidates
     inner join thresholds on candidates.alert_type = thresholds.alert_type
+    cross join as_of
     where
         thresholds.min_requests is null
         or candidates.sample_requests >= thresholds.min_requests
@@ -123,7 +124,7 @@ final as (
     select
         cast(md5(concat_ws('|', alert_type, scope_type, scope_id, period_start_date)) as string)
             as alert_key,
-        cast(as_of.as_of_date as date) as as_of_date,
+        cast(as_of_date as date) as as_of_date,
         cast(alert_type as string) as alert_type,
         cast(scope_type as string) as scope_type,
         cast(scope_id as string) as scope_id,
@@ -159,7 +160,6 @@ final as (
             as string
         ) as message
     from judged
-    cross join as_of
     where severity is not null
 )
 

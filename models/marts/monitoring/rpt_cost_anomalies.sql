@@ -19,7 +19,9 @@ daily as (
 ),
 
 calendar as (
-    {{ calendar_days('(select min(usage_date) from daily)', monitoring_as_of_date('daily')) }}
+    {{ calendar_days(
+        '(select min(usage_date) as first_date from daily)', monitoring_as_of_date('daily')
+    ) }}
 ),
 
 scoped as (

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- Failed requests per provider, model, error type and day, with each type's share of the
 -- model's requests that day (seed 003's error distribution). The error type is not in the
@@ -17,7 +9,7 @@ with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days_predicate('usage_date') }}
+    where {{ touched_usage_days() }}
 ),
 
 model_days as (

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- Latency, time to first token and throughput percentiles per model and day (seed 003's
 -- "latency percentiles" and "model comparison"). Measured on successful interactive
@@ -19,7 +11,7 @@ with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days_predicate('usage_date') }}
+    where {{ touched_usage_days() }}
 ),
 
 measured as (
@@ -45,17 +37,14 @@ aggregated as (
         model,
         count(*) as requests,
         count(ttft_ms) as ttft_requests,
-        {{ percentile_cont('latency_ms', 0.5) }} as latency_p50_ms,
-        {{ percentile_cont('latency_ms', 0.9) }} as latency_p90_ms,
-        {{ percentile_cont('latency_ms', 0.95) }} as latency_p95_ms,
-        {{ percentile_cont('latency_ms', 0.99) }} as latency_p99_ms,
+        {{ percentile_columns('latency_ms', [50, 90, 95, 99], 'latency_p{}_ms') }},
         max(latency_ms) as latency_max_ms,
-        {{ percentile_cont('ttft_ms', 0.5) }} as ttft_p50_ms,
-        {{ percentile_cont('ttft_ms', 0.9) }} as ttft_p90_ms,
-        {{ percentile_cont('ttft_ms', 0.95) }} as ttft_p95_ms,
-        {{ percentile_cont('ttft_ms', 0.99) }} as ttft_p99_ms,
-        {{ percentile_cont('output_tokens_per_second', 0.5) }} as output_tokens_per_second_p50,
-        sum(output_tokens) * 1000.0 / nullif(sum(latency_ms), 0) as output_tokens_per_second
+        {{ percentile_columns('ttft_ms', [50, 90, 95, 99], 'ttft_p{}_ms') }},
+        {{ percentile_columns(
+            'output_tokens_per_second', [50], 'output_tokens_per_second_p{}'
+        ) }},
+        cast(sum(output_tokens) * 1000.0 / nullif(sum(latency_ms), 0) as double)
+            as output_tokens_per_second
     from measured
     group by usage_date, provider, model
 ),
@@ -64,22 +53,7 @@ final as (
     select
         cast(md5(concat_ws('|', usage_date, provider, model)) as string)
             as latency_percentiles_key,
-        cast(usage_date as date) as usage_date,
-        cast(provider as string) as provider,
-        cast(model as string) as model,
-        cast(requests as bigint) as requests,
-        cast(ttft_requests as bigint) as ttft_requests,
-        cast(latency_p50_ms as double) as latency_p50_ms,
-        cast(latency_p90_ms as double) as latency_p90_ms,
-        cast(latency_p95_ms as double) as latency_p95_ms,
-        cast(latency_p99_ms as double) as latency_p99_ms,
-        cast(latency_max_ms as bigint) as latency_max_ms,
-        cast(ttft_p50_ms as double) as ttft_p50_ms,
-        cast(ttft_p90_ms as double) as ttft_p90_ms,
-        cast(ttft_p95_ms as double) as ttft_p95_ms,
-        cast(ttft_p99_ms as double) as ttft_p99_ms,
-        cast(output_tokens_per_second_p50 as double) as output_tokens_per_second_p50,
-        cast(output_tokens_per_second as double) as output_tokens_per_second
+        *
     from aggregated
 )
 

@@ -3,6 +3,11 @@
 -- (error, timeout, rate_limited); cancelled requests are the caller's choice and only
 -- lower the success rate.
 
+{%- set measures = [
+    'requests', 'successful_requests', 'error_requests', 'timeout_requests',
+    'rate_limited_requests', 'cancelled_requests',
+] %}
+
 with
 
 daily as (
@@ -14,12 +19,7 @@ aggregated as (
         usage_date,
         provider,
         model,
-        sum(requests) as requests,
-        sum(successful_requests) as successful_requests,
-        sum(error_requests) as error_requests,
-        sum(timeout_requests) as timeout_requests,
-        sum(rate_limited_requests) as rate_limited_requests,
-        sum(cancelled_requests) as cancelled_requests
+        {{ sum_measures(measures) }}
     from daily
     group by usage_date, provider, model
 ),
@@ -30,12 +30,7 @@ final as (
         cast(usage_date as date) as usage_date,
         cast(provider as string) as provider,
         cast(model as string) as model,
-        cast(requests as bigint) as requests,
-        cast(successful_requests as bigint) as successful_requests,
-        cast(error_requests as bigint) as error_requests,
-        cast(timeout_requests as bigint) as timeout_requests,
-        cast(rate_limited_requests as bigint) as rate_limited_requests,
-        cast(cancelled_requests as bigint) as cancelled_requests,
+        {{ measure_columns(measures) }},
         cast(error_requests + timeout_requests + rate_limited_requests as bigint)
             as failed_requests,
         cast(successful_requests / requests as double) as success_rate,

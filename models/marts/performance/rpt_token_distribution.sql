@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=incremental_strategy(),
-        partition_by=incremental_partition_by('usage_date'),
-        unique_key='usage_date',
-        on_schema_change='fail',
-    )
-}}
+{{ config(**incremental_by_day('usage_date')) }}
 
 -- Per-request token distribution per provider, model, task type and day: p50 / p90 / p99
 -- and max of input, output and total tokens (seed 003's token histogram, to find outliers).
@@ -17,7 +9,7 @@ with
 
 requests as (
     select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days_predicate('usage_date') }}
+    where {{ touched_usage_days() }}
 ),
 
 aggregated as (
@@ -25,45 +17,23 @@ aggregated as (
         usage_date,
         provider,
         model,
-        coalesce(task_type, '(unattributed)') as task_type,
+        {{ attributed('task_type') }} as task_type,
         count(*) as requests,
-        {{ percentile_cont('input_tokens', 0.5) }} as input_tokens_p50,
-        {{ percentile_cont('input_tokens', 0.9) }} as input_tokens_p90,
-        {{ percentile_cont('input_tokens', 0.99) }} as input_tokens_p99,
+        {{ percentile_columns('input_tokens', [50, 90, 99], 'input_tokens_p{}') }},
         max(input_tokens) as input_tokens_max,
-        {{ percentile_cont('output_tokens', 0.5) }} as output_tokens_p50,
-        {{ percentile_cont('output_tokens', 0.9) }} as output_tokens_p90,
-        {{ percentile_cont('output_tokens', 0.99) }} as output_tokens_p99,
+        {{ percentile_columns('output_tokens', [50, 90, 99], 'output_tokens_p{}') }},
         max(output_tokens) as output_tokens_max,
-        {{ percentile_cont('total_tokens', 0.5) }} as total_tokens_p50,
-        {{ percentile_cont('total_tokens', 0.9) }} as total_tokens_p90,
-        {{ percentile_cont('total_tokens', 0.99) }} as total_tokens_p99,
+        {{ percentile_columns('total_tokens', [50, 90, 99], 'total_tokens_p{}') }},
         max(total_tokens) as total_tokens_max
     from requests
-    group by usage_date, provider, model, coalesce(task_type, '(unattributed)')
+    group by usage_date, provider, model, {{ attributed('task_type') }}
 ),
 
 final as (
     select
         cast(md5(concat_ws('|', usage_date, provider, model, task_type)) as string)
             as token_distribution_key,
-        cast(usage_date as date) as usage_date,
-        cast(provider as string) as provider,
-        cast(model as string) as model,
-        cast(task_type as string) as task_type,
-        cast(requests as bigint) as requests,
-        cast(input_tokens_p50 as double) as input_tokens_p50,
-        cast(input_tokens_p90 as double) as input_tokens_p90,
-        cast(input_tokens_p99 as double) as input_tokens_p99,
-        cast(input_tokens_max as bigint) as input_tokens_max,
-        cast(output_tokens_p50 as double) as output_tokens_p50,
-        cast(output_tokens_p90 as double) as output_tokens_p90,
-        cast(output_tokens_p99 as double) as output_tokens_p99,
-        cast(output_tokens_max as bigint) as output_tokens_max,
-        cast(total_tokens_p50 as double) as total_tokens_p50,
-        cast(total_tokens_p90 as double) as total_tokens_p90,
-        cast(total_tokens_p99 as double) as total_tokens_p99,
-        cast(total_tokens_max as bigint) as total_tokens_max
+        *
     from aggregated
 )
 

@@ -3,6 +3,11 @@
 -- tokens, with the input/output ratio and the cache hit rate. Read from fct_daily_usage;
 -- sum the token columns for any roll-up and recompute the ratios from the sums.
 
+{%- set measures = [
+    'requests', 'input_tokens', 'uncached_input_tokens', 'cache_read_tokens',
+    'cache_write_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens',
+] %}
+
 with
 
 daily as (
@@ -15,14 +20,7 @@ aggregated as (
         provider,
         model,
         task_type,
-        sum(requests) as requests,
-        sum(input_tokens) as input_tokens,
-        sum(uncached_input_tokens) as uncached_input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_tokens) as cache_write_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(reasoning_tokens) as reasoning_tokens,
-        sum(total_tokens) as total_tokens
+        {{ sum_measures(measures) }}
     from daily
     group by usage_date, provider, model, task_type
 ),
@@ -35,18 +33,9 @@ final as (
         cast(provider as string) as provider,
         cast(model as string) as model,
         cast(task_type as string) as task_type,
-        cast(requests as bigint) as requests,
-        cast(input_tokens as bigint) as input_tokens,
-        cast(uncached_input_tokens as bigint) as uncached_input_tokens,
-        cast(cache_read_tokens as bigint) as cache_read_tokens,
-        cast(cache_write_tokens as bigint) as cache_write_tokens,
-        cast(output_tokens as bigint) as output_tokens,
-        cast(reasoning_tokens as bigint) as reasoning_tokens,
-        cast(total_tokens as bigint) as total_tokens,
-        cast(case when output_tokens > 0 then input_tokens / output_tokens end as double)
-            as input_output_ratio,
-        cast(case when input_tokens > 0 then cache_read_tokens / input_tokens end as double)
-            as cache_hit_rate
+        {{ measure_columns(measures) }},
+        cast({{ ratio('input_tokens', 'output_tokens') }} as double) as input_output_ratio,
+        cast({{ ratio('cache_read_tokens', 'input_tokens') }} as double) as cache_hit_rate
     from aggregated
 )
 

@@ -1,14 +1,19 @@
+{{ config(**incremental_by_day('landing_date')) }}
+
 -- One row per result of every bucket of every landed Anthropic Admin usage report page
 -- (messages), in canonical token columns and judged (rejection_reason null = usable).
 -- Token convention: Anthropic splits input into uncached_input_tokens,
 -- cache_read_input_tokens and cache_creation.{ephemeral_5m,ephemeral_1h}_input_tokens;
 -- ours is input_tokens = uncached + cache read + both cache writes, cache_write_tokens =
 -- 5m + 1h. The report carries no request count (requests is null).
+-- A table, incremental by landing day like the per-request staging models: each refresh
+-- reads the files of its landing window only (macro landing_window_files) and replaces
+-- those days; the raw text is kept for rejected results only.
 
 with
 
 source as (
-    select * from {{ source('landing', 'anthropic_usage') }}
+    select * from {{ landing_window_files(source('anthropic', 'usage')) }}
 ),
 
 results as (
@@ -17,12 +22,7 @@ results as (
 
 typed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        is_valid_json,
-        result,
+        *,
         'anthropic' as provider,
         {{ try_to_utc_timestamp(json_text('bucket', '$.starting_at')) }}
             as bucket_start_at,
@@ -32,12 +32,15 @@ typed as (
         nullif({{ json_text('result', '$.workspace_id') }}, '') as project_id,
         nullif({{ json_text('result', '$.api_key_id') }}, '') as api_key_id,
         cast(null as string) as user_id,
-        lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard')) as service_tier,
+        lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
+            as service_tier,
         nullif({{ json_text('result', '$.context_window') }}, '') as context_window,
         {{ json_text('result', '$.uncached_input_tokens') }} as uncached_raw,
         {{ json_text('result', '$.cache_read_input_tokens') }} as cache_read_tokens_raw,
-        {{ json_text('result', '$.cache_creation.ephemeral_5m_input_tokens') }} as cache_write_5m_raw,
-        {{ json_text('result', '$.cache_creation.ephemeral_1h_input_tokens') }} as cache_write_1h_tokens_raw,
+        {{ json_text('result', '$.cache_creation.ephemeral_5m_input_tokens') }}
+            as cache_write_5m_raw,
+        {{ json_text('result', '$.cache_creation.ephemeral_1h_input_tokens') }}
+            as cache_write_1h_tokens_raw,
         {{ json_text('result', '$.output_tokens') }} as output_tokens_raw,
         cast(null as string) as requests_raw
     from results
@@ -80,26 +83,8 @@ judged as (
 
 renamed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        rejection_reason,
-        provider,
-        bucket_start_at,
-        bucket_end_at,
-        model_reported,
-        project_id,
-        api_key_id,
-        user_id,
-        service_tier,
-        context_window,
-        input_tokens,
-        cache_read_tokens,
-        cache_write_tokens,
-        cache_write_1h_tokens,
-        output_tokens,
-        requests
+        {{ landed_row_columns() }},
+        {{ usage_report_columns() | join(',\n        ') }}
     from judged
 )
 

@@ -1,14 +1,19 @@
+{{ config(**incremental_by_day('landing_date')) }}
+
 -- One row per result of every bucket of every landed OpenAI usage page (completions),
 -- in canonical token columns and judged (rejection_reason null = usable).
 -- Token convention: OpenAI's input_tokens already includes input_cached_tokens (and the
 -- optional input_cache_write_tokens), so input_tokens is kept as is and uncached =
 -- input - cached - cache writes; when input_uncached_tokens is given it must agree.
 -- A bucket is an aggregate: num_model_requests is its request count.
+-- A table, incremental by landing day like the per-request staging models: each refresh
+-- reads the files of its landing window only (macro landing_window_files) and replaces
+-- those days; the raw text is kept for rejected results only.
 
 with
 
 source as (
-    select * from {{ source('landing', 'openai_usage') }}
+    select * from {{ landing_window_files(source('openai', 'usage')) }}
 ),
 
 results as (
@@ -17,12 +22,7 @@ results as (
 
 typed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        is_valid_json,
-        result,
+        *,
         'openai' as provider,
         {{ timestamp_from_epoch_seconds(
             'try_cast(' ~ json_text('bucket', '$.start_time') ~ ' as bigint)'
@@ -38,8 +38,10 @@ typed as (
         nullif({{ json_text('result', '$.user_id') }}, '') as user_id,
         case
             when try_cast({{ json_text('result', '$.batch') }} as boolean) then 'batch'
-            when lower({{ json_text('result', '$.service_tier') }}) in ('default', 'auto') then 'standard'
-            else lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
+            when lower({{ json_text('result', '$.service_tier') }}) in ('default', 'auto')
+                then 'standard'
+            else
+                lower(coalesce(nullif({{ json_text('result', '$.service_tier') }}, ''), 'standard'))
         end as service_tier,
         cast(null as string) as context_window,
         {{ json_text('result', '$.input_tokens') }} as input_tokens_raw,
@@ -79,26 +81,8 @@ judged as (
 
 renamed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        rejection_reason,
-        provider,
-        bucket_start_at,
-        bucket_end_at,
-        model_reported,
-        project_id,
-        api_key_id,
-        user_id,
-        service_tier,
-        context_window,
-        input_tokens,
-        cache_read_tokens,
-        cache_write_tokens,
-        cache_write_1h_tokens,
-        output_tokens,
-        requests
+        {{ landed_row_columns() }},
+        {{ usage_report_columns() | join(',\n        ') }}
     from judged
 )
 

@@ -1,0 +1,70 @@
+{#-
+    Engine-specific incremental strategies (default__ = DuckDB, spark__ = Spark).
+    DuckDB replaces the refreshed keys (delete+insert on unique_key). Spark without Delta
+    Lake has no delete: its incremental models are parquet tables partitioned by the day
+    column that the refresh recomputes whole (partition_column), and insert_overwrite
+    replaces exactly those partitions. A model whose refresh cannot be expressed as whole
+    partitions (deduplication across landing days) is rebuilt as a table on Spark
+    (incremental_materialization(false)).
+-#}
+
+{#- The config of a model that a refresh recomputes by whole days of `day_column`
+    (landing_date or usage_date): incremental, the refreshed days replaced. A model calls
+    config(**incremental_by_day('usage_date')). -#}
+{% macro incremental_by_day(day_column) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': incremental_strategy(),
+        'partition_by': incremental_partition_by(day_column),
+        'unique_key': day_column,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{#- The config of a model refreshed by unique key over its landing window, whose refresh
+    cannot be expressed as whole partitions (deduplication across landing days): merged by
+    key on DuckDB, rebuilt as a table on Spark. -#}
+{% macro incremental_by_key(unique_key) -%}
+    {{ return({
+        'materialized': incremental_materialization(by_partition=false),
+        'incremental_strategy': incremental_strategy(),
+        'unique_key': unique_key,
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{% macro incremental_materialization(by_partition=true) -%}
+    {{ return(adapter.dispatch('incremental_materialization', 'aiusage')(by_partition)) }}
+{%- endmacro %}
+
+{% macro default__incremental_materialization(by_partition) -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_materialization(by_partition) -%}
+    {{ return('incremental' if by_partition else 'table') }}
+{%- endmacro %}
+
+{% macro incremental_strategy() -%}
+    {{ return(adapter.dispatch('incremental_strategy', 'aiusage')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__incremental_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{% macro incremental_partition_by(partition_column) -%}
+    {{ return(adapter.dispatch('incremental_partition_by', 'aiusage')(partition_column)) }}
+{%- endmacro %}
+
+{% macro default__incremental_partition_by(partition_column) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__incremental_partition_by(partition_column) -%}
+    {{ return([partition_column]) }}
+{%- endmacro %}

@@ -1,0 +1,93 @@
+{#- Engine-specific SQL, text, hashing and errors (default__ = DuckDB, spark__ = Spark; see
+    landing.sql). -#}
+
+{#- True when the text matches the regular expression (anywhere). -#}
+{% macro regex_matches(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'aiusage')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_matches(text, pattern) -%}
+    regexp_matches({{ text }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__regex_matches(text, pattern) -%}
+    ({{ text }} rlike '{{ pattern }}')
+{%- endmacro %}
+
+{#- The text standing for null in hashed field lists: `backslashes` backslashes and N,
+    the same string on every engine (Spark string literals treat the backslash as an
+    escape, DuckDB's do not). -#}
+{% macro hash_null_marker(backslashes=1) -%}
+    {{ return(adapter.dispatch('hash_null_marker', 'aiusage')(backslashes)) }}
+{%- endmacro %}
+
+{% macro default__hash_null_marker(backslashes) -%}
+    '{{ '\\' * backslashes }}N'
+{%- endmacro %}
+
+{% macro spark__hash_null_marker(backslashes) -%}
+    '{{ '\\' * (2 * backslashes) }}N'
+{%- endmacro %}
+
+{#- A DECIMAL(38, 12) as plain text with its 12 decimals (Spark prints 0 as 0E-12 and
+    values below 1e-6 in scientific notation). -#}
+{% macro decimal_as_text(decimal_expression) -%}
+    {{ return(adapter.dispatch('decimal_as_text', 'aiusage')(decimal_expression)) }}
+{%- endmacro %}
+
+{% macro default__decimal_as_text(decimal_expression) -%}
+    cast({{ decimal_expression }} as string)
+{%- endmacro %}
+
+{% macro spark__decimal_as_text(decimal_expression) -%}
+    replace(format_number({{ decimal_expression }}, 12), ',', '')
+{%- endmacro %}
+
+{#- `select *` without some columns. -#}
+{% macro star_except(columns) -%}
+    {{ return(adapter.dispatch('star_except', 'aiusage')(columns)) }}
+{%- endmacro %}
+
+{% macro default__star_except(columns) -%}
+    * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(columns) -%}
+    * except ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- Stops the query with `message` (a SQL text expression); used in a filter. -#}
+{% macro raise_error_sql(message) -%}
+    {{ return(adapter.dispatch('raise_error_sql', 'aiusage')(message)) }}
+{%- endmacro %}
+
+{% macro default__raise_error_sql(message) -%}
+    error({{ message }})
+{%- endmacro %}
+
+{% macro spark__raise_error_sql(message) -%}
+    raise_error({{ message }})
+{%- endmacro %}
+
+{#- Continuous percentile (linear interpolation) of `column` at fraction `fraction`. -#}
+{% macro percentile_cont(column, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'aiusage')(column, fraction)) }}
+{%- endmacro %}
+
+{% macro default__percentile_cont(column, fraction) -%}
+    quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{#- Spark has no quantile_cont: the standard ordered-set aggregate (Spark 3.3+). -#}
+{% macro spark__percentile_cont(column, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ column }})
+{%- endmacro %}
+
+{#- Continuous percentiles of `column` (percents: [50, 95, ...]) as doubles, each named by
+    `name_format` with the percent in place of {} ('latency_p{}_ms' -> latency_p50_ms). -#}
+{% macro percentile_columns(column, percents, name_format) -%}
+    {%- for percent in percents %}
+    cast({{ percentile_cont(column, percent / 100) }} as double)
+        as {{ name_format.replace('{}', percent | string) }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

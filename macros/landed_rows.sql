@@ -1,0 +1,139 @@
+{#- Helpers shared by the staging models of the landed sources (issue: ingestion): the
+    stored row's identity and verdict, token and model conventions, the rejection rules of
+    the per-request sources and the content hash that tells re-deliveries apart. -#}
+
+{#- The first columns of every staging model's stored row: the landed row's key (one per
+    file and line: the staging primary key, read by fct_landed_rows and
+    fct_rejected_events), where it was landed, its verdict, and its text when it is
+    rejected (the quarantine shows it; an accepted row keeps its typed columns only). -#}
+{% macro landed_row_columns() -%}
+    md5(source_file || '|' || line_number) as landed_row_key,
+    source_file,
+    landing_date,
+    line_number,
+    case when rejection_reason is not null then raw_line end as raw_line,
+    rejection_reason
+{%- endmacro %}
+
+{#- The canonical event columns of a per-request staging row (events_contract.sql), with
+    absent token counts as 0: the rejection rules have already told an absent count from an
+    invalid one. -#}
+{% macro canonical_event_columns() -%}
+    {%- for column in events_canonical_columns() %}
+    {% if column in events_token_columns() -%}
+        coalesce({{ column }}, 0) as {{ column }}
+    {%- else -%}
+        {{ column }}
+    {%- endif -%}
+    {{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- A token count: null when absent, the integer when valid; `_raw` keeps the text so that
+    a non-integer becomes a rejection reason instead of a silent zero. -#}
+{% macro token_value(text_expression) -%}
+    try_cast(try_cast({{ text_expression }} as decimal(38, 0)) as bigint)
+{%- endmacro %}
+
+{#- Provider from a model id when the source carries none (Langfuse): a provider/ prefix
+    wins, then the well-known model families. -#}
+{% macro provider_from_model(model_expression) -%}
+    {%- set model_lower = 'lower(' ~ model_expression ~ ')' -%}
+    case
+        when {{ model_expression }} like '%/%'
+            then lower(split_part({{ model_expression }}, '/', 1))
+        when {{ regex_matches(
+            model_lower, '^(gpt-|o[1-9]|chatgpt-|text-embedding-|davinci|babbage|codex-)'
+        ) }}
+            then 'openai'
+        when {{ model_lower }} like 'claude%' then 'anthropic'
+        when {{ model_lower }} like 'gemini%' then 'google'
+        when {{ model_lower }} like 'mistral%' or {{ model_lower }} like 'codestral%'
+            then 'mistral'
+        when {{ model_lower }} like 'command%' then 'cohere'
+        when {{ model_lower }} like 'grok%' then 'xai'
+        when {{ model_lower }} like 'deepseek%' then 'deepseek'
+    end
+{%- endmacro %}
+
+{#- The model id without a provider/ prefix. -#}
+{% macro model_without_provider(model_expression) -%}
+    case
+        when {{ model_expression }} like '%/%'
+            then substr({{ model_expression }}, instr({{ model_expression }}, '/') + 1)
+        else {{ model_expression }}
+    end
+{%- endmacro %}
+
+{#- The rejection rules of every per-request source (canonical events, LiteLLM SpendLogs,
+    Langfuse observations), after its own parsing rules: the `when` clauses of a case, in
+    the order that decides which reason a row gets (its first problem). Expects the
+    canonical columns in scope, `occurred_at_raw`, a `<token>_raw` text column per token
+    count and `quality_score_raw` (null where a source carries no quality score). -#}
+{% macro request_rejection_rules() -%}
+    when request_id is null then 'missing_request_id'
+    when occurred_at_raw is null then 'missing_occurred_at'
+    when occurred_at is null then 'invalid_occurred_at'
+    when provider is null then 'missing_provider'
+    when model_reported is null then 'missing_model'
+    {%- for col in events_token_columns() %}
+    when {{ col }}_raw is not null and {{ col }} is null then 'invalid_{{ col }}'
+    when {{ col }} < 0 then 'negative_{{ col }}'
+    {%- endfor %}
+    when coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)
+        > coalesce(input_tokens, 0) then 'cached_tokens_exceed_input'
+    when coalesce(cache_write_1h_tokens, 0) > coalesce(cache_write_tokens, 0)
+        then 'cache_write_1h_exceeds_cache_write'
+    when coalesce(reasoning_tokens, 0) > coalesce(output_tokens, 0)
+        then 'reasoning_tokens_exceed_output'
+    when status not in ('success', 'error', 'timeout', 'rate_limited', 'cancelled')
+        then 'unknown_status'
+    when service_tier not in ('standard', 'batch', 'flex', 'priority')
+        then 'unknown_service_tier'
+    when quality_score_raw is not null and quality_score is null
+        then 'invalid_quality_score'
+    when quality_score < 0 or quality_score > 1 then 'quality_score_out_of_range'
+    when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
+    when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
+    when occurred_at > {{ future_skew_limit() }} then 'timestamp_in_future'
+{%- endmacro %}
+
+{#- Hash of the canonical fields of a delivery: two copies of one request with different
+    hashes are a conflict (the latest delivery is kept). -#}
+{% macro canonical_content_hash() -%}
+    {%- set fields = [
+        'request_id', 'provider', 'model_reported', 'occurred_at', 'client', 'team',
+        'user_id', 'workflow', 'feature', 'task_type', 'session_id', 'prompt_version',
+        'environment', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens',
+        'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'service_tier',
+        'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status', 'quality_score',
+        'passed_quality', 'reported_cost_usd',
+    ] -%}
+    md5(concat_ws(
+        '|'
+        {%- for f in fields %},
+        coalesce(
+            {{ decimal_as_text(f) if f == 'reported_cost_usd' else 'cast(' ~ f ~ ' as string)' }},
+            {{ hash_null_marker(2) }}
+        )
+        {%- endfor %}
+    ))
+{%- endmacro %}
+
+{#- Delivery counts of the records in `records` (a CTE with one row per record, its key in
+    column `key`): how many accepted landed rows of `source_systems` describe each record,
+    over every landing day (`landed_rows` is fct_landed_rows), and how many distinct
+    contents they carry. The semi-join keeps the aggregate proportional to the records of
+    the refresh, not to the history. -#}
+{% macro delivery_counts(landed_rows, records, key, source_systems) -%}
+    select
+        record_key,
+        count(*) as delivery_count,
+        count(distinct content_hash) as content_versions
+    from {{ landed_rows }}
+    where
+        is_accepted
+        and source_system in ('{{ source_systems | join("', '") }}')
+        and record_key in (select {{ records }}.{{ key }} from {{ records }})
+    group by record_key
+{%- endmacro %}

@@ -1,0 +1,92 @@
+{{ config(**incremental_by_key('request_key')) }}
+
+-- One row per LLM request (deduplicated on provider + request_id), priced.
+-- Incremental: each refresh re-reads the landing days from (max landing_date - lookback)
+-- on, so late and re-delivered events are merged by request_key. When the same request
+-- is delivered more than once the latest delivery wins (landing day, file, line);
+-- delivery_count counts every landed copy (all landing days, from fct_landed_rows) and
+-- is_conflicting flags copies whose canonical content differs.
+
+with
+
+priced as (
+    select * from {{ ref('int_usage_events_priced') }}
+    where {{ in_landing_window() }}
+),
+
+deduplicated as (
+    select
+        *,
+        md5(provider || '|' || request_id) as request_key
+    from priced
+    qualify row_number() over (
+        partition by provider, request_id
+        order by {{ latest_delivery_first() }}
+    ) = 1
+),
+
+deliveries as (
+    {{ delivery_counts(
+        ref('fct_landed_rows'), 'deduplicated', 'request_key',
+        ['events', 'litellm_spend_logs', 'langfuse_observations']
+    ) }}
+),
+
+counted as (
+    select
+        deduplicated.*,
+        deliveries.delivery_count,
+        deliveries.content_versions > 1 as is_conflicting
+    from deduplicated
+    left join deliveries on deduplicated.request_key = deliveries.record_key
+),
+
+final as (
+    select
+        cast(request_key as string) as request_key,
+        cast(request_id as string) as request_id,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(model_reported as string) as model_reported,
+        cast(is_model_known as boolean) as is_model_known,
+        cast(occurred_at as timestamp) as occurred_at,
+        cast({{ to_reporting_date('occurred_at') }} as date) as usage_date,
+        cast(client as string) as client,
+        cast(team as string) as team,
+        cast(user_id as string) as user_id,
+        cast(workflow as string) as workflow,
+        cast(feature as string) as feature,
+        cast(task_type as string) as task_type,
+        cast(session_id as string) as session_id,
+        cast(prompt_version as string) as prompt_version,
+        cast(environment as string) as environment,
+        cast(service_tier as string) as service_tier,
+        cast(status as string) as status,
+        cast(status = 'success' as boolean) as is_success,
+        cast(error_type as string) as error_type,
+        cast(http_status as integer) as http_status,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(input_tokens - cache_read_tokens - cache_write_tokens as bigint)
+            as uncached_input_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
+        cast(output_tokens as bigint) as output_tokens,
+        cast(reasoning_tokens as bigint) as reasoning_tokens,
+        cast(input_tokens + output_tokens as bigint) as total_tokens,
+        cast(latency_ms as bigint) as latency_ms,
+        cast(ttft_ms as bigint) as ttft_ms,
+        cast(quality_score as double) as quality_score,
+        cast(passed_quality as boolean) as passed_quality,
+        cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,
+        {{ price_and_cost_columns() }},
+        cast(source_system as string) as source_system,
+        cast(source_file as string) as source_file,
+        cast(landing_date as date) as landing_date,
+        cast(line_number as bigint) as line_number,
+        cast(delivery_count as bigint) as delivery_count,
+        cast(is_conflicting as boolean) as is_conflicting
+    from counted
+)
+
+select * from final
