@@ -1,6 +1,7 @@
 {#- Column lists of the canonical contracts, shared by staging, intermediate models and
-    tests: the usage event (orchestration/contracts/usage_event.v1.schema.json) and the
-    bucket result of a provider usage report. -#}
+    tests: the usage event (usage_event.v1.schema.json of packages/aiusage-tracking; a
+    Python test checks events_text_fields against it) and the bucket result of a provider
+    usage report. -#}
 
 {% macro events_token_columns() -%}
     {{ return([

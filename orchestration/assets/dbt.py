@@ -38,7 +38,7 @@ from orchestration.resources import WarehouseSettings
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Group = the resource's folder path (models/marts/core -> marts_core); owner = meta.owner."""
+    """Group = the folder path (models/marts/usage -> marts_usage); owner = meta.owner."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":

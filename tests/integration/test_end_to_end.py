@@ -209,3 +209,29 @@ def test_second_refresh_changes_nothing(tmp_path):
     finally:  # run_refresh exports the settings; give the other tests their environment back
         os.environ.clear()
         os.environ.update(saved)
+
+
+def test_every_mart_has_the_columns_and_types_of_its_contract_in_order(sample_warehouse):
+    """Tables take their contract's column order from dbt; views (the roll-ups only BI reads)
+    take their SQL's: both must match the contract, which readers and BI rely on."""
+    from aiusage.project import manifest_path, mart_contracts
+    from aiusage.settings import Settings
+
+    settings, _ = sample_warehouse
+    contracts = mart_contracts(manifest_path(Settings.from_env()))
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        for mart, columns in contracts.items():
+            built = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = ? order by ordinal_position",
+                [mart],
+            ).fetchall()
+            assert [name for name, _ in built] == list(columns), mart
+            for (name, kind), expected in zip(built, columns.values(), strict=True):
+                assert _type(kind) == _type(expected), (mart, name, kind, expected)
+
+
+def _type(name: str) -> str:
+    """A type name as DuckDB reports it (the contracts say `string`, DuckDB `VARCHAR`)."""
+    name = name.lower().replace(" ", "")
+    return {"string": "varchar", "int": "integer"}.get(name, name)

@@ -143,3 +143,19 @@ def test_every_mart_has_a_reader_and_bi_tools_holds_the_rest():
     read_by_applications = set().union(*(exposures[name] for name in APPLICATIONS))
     assert exposures["bi_tools"] == marts - read_by_applications
     assert set().union(*exposures.values()) >= marts
+
+
+def test_the_roll_ups_only_bi_reads_are_views(tmp_path):
+    """A roll-up of fct_daily_usage that no application reads is a view: no second stored
+    copy of figures the daily mart already holds."""
+    import json
+
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    bi_only = _exposures()["bi_tools"]
+    for name in bi_only:
+        node = models[name]
+        parents = {p.split(".")[-1] for p in node["depends_on"]["nodes"]}
+        roll_up = name.startswith("rpt_") and "fct_daily_usage" in parents
+        if roll_up:
+            assert node["config"]["materialized"] == "view", name

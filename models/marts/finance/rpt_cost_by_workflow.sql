@@ -35,12 +35,15 @@ final as (
         cast(task_type as string) as task_type,
         cast(provider as string) as provider,
         cast(model as string) as model,
-        {{ measure_columns(measures) }},
+        {{ measure_columns(measures[:5]) }},
         cast(
             {{ ratio('total_cost_usd', '(requests - unpriced_requests)') }} as decimal(38, 12)
         ) as avg_cost_per_request_usd,
+        {{ measure_columns(['latency_requests', 'latency_ms_sum']) }},
         cast({{ ratio('latency_ms_sum', 'latency_requests') }} as double) as avg_latency_ms,
+        {{ measure_columns(['scored_requests', 'quality_score_sum']) }},
         cast({{ ratio('quality_score_sum', 'scored_requests') }} as double) as avg_quality_score,
+        {{ measure_columns(['quality_judged_requests', 'passed_quality_requests']) }},
         cast({{ ratio('passed_quality_requests', 'quality_judged_requests') }} as double)
             as pass_rate
     from aggregated

@@ -1,6 +1,7 @@
 -- Usage per day and client (seed 001's "usage by client"): requests, cost, tokens, active
 -- users, quality and success. Sum over usage_date for any window; active_users is per day
--- (distinct users over a longer window: rpt_usage_by_user).
+-- (distinct users over a longer window: rpt_usage_by_user). A view (only BI tools read it):
+-- its columns in the order of its contract.
 
 {%- set measures = [
     'requests', 'successful_requests', 'unpriced_requests', 'total_tokens', 'total_cost_usd',
@@ -29,8 +30,9 @@ final as (
         cast(md5(concat_ws('|', usage_date, client)) as string) as usage_by_client_key,
         cast(usage_date as date) as usage_date,
         cast(client as string) as client,
-        {{ measure_columns(measures) }},
+        {{ measure_columns(['requests', 'successful_requests']) }},
         cast(cast(successful_requests as double) / requests as double) as success_rate,
+        {{ measure_columns(measures[2:]) }},
         cast({{ ratio('quality_score_sum', 'scored_requests') }} as double) as avg_quality_score,
         cast(active_users as bigint) as active_users,
         cast(active_workflows as bigint) as active_workflows

@@ -1,5 +1,5 @@
 -- is_priced and a non-null cost go together: an unpriced request is never costed as 0,
--- and a priced one always has all four components summing to the total.
+-- and a priced one always has all four components, none negative, summing to the total.
 select
     request_key,
     is_priced,
@@ -15,3 +15,4 @@ where
         != input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
     )
     or total_cost_usd < 0
+    or least(input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd) < 0

@@ -1,5 +1,6 @@
--- Cached tokens are part of the prompt and reasoning tokens part of the output:
--- a request breaking this would be billed twice (or lose tokens). Returns offending rows.
+-- Cached tokens are part of the prompt and reasoning tokens part of the output, and no
+-- count is negative: a request breaking this would be billed twice (or lose tokens).
+-- Returns offending rows.
 select
     request_key,
     input_tokens,
@@ -15,3 +16,7 @@ where
     or reasoning_tokens > output_tokens
     or uncached_input_tokens != input_tokens - cache_read_tokens - cache_write_tokens
     or total_tokens != input_tokens + output_tokens
+    or least(
+        input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+        output_tokens, reasoning_tokens
+    ) < 0

@@ -45,7 +45,7 @@ def test_definitions_load_with_assets_checks_and_schedule(monkeypatch):
         "landing/events",
         "landing/openai_usage",
         "model_prices",
-        "stg_events__usage",
+        "stg_events__usage_events",
         "fct_llm_requests",
         "fct_daily_usage",
         "rpt_cost_by_team",
@@ -84,7 +84,7 @@ def test_every_staging_model_hangs_under_its_landing_asset(defs):
 def test_groups_and_owners_come_from_folders_and_meta(defs):
     specs = _specs(defs)
     assert specs["fct_llm_requests"].group_name.startswith("marts_")
-    assert specs["stg_events__usage"].group_name == "staging_events"
+    assert specs["stg_events__usage_events"].group_name == "staging_events"
     assert specs["rpt_cost_by_team"].group_name == "marts_finance"
     assert specs["model_prices"].group_name == "seeds"
     assert specs["model_prices"].owners == ["team:finops"]
@@ -106,7 +106,10 @@ def test_one_refresh_job_runs_everything_in_two_dbt_invocations(defs):
         a for a in repo.asset_graph.assets_defs if a.node_def.name.startswith("warehouse_")
     ]
     marts = {k.to_user_string() for k in mart_asset_keys(dbt_assets)}
-    assert {"fct_llm_requests", "rpt_cost_by_team"} <= marts and "stg_events__usage" not in marts
+    assert {
+        "fct_llm_requests",
+        "rpt_cost_by_team",
+    } <= marts and "stg_events__usage_events" not in marts
     published = repo.asset_graph.get(dg.AssetKey("published_warehouse"))
     assert {k.to_user_string() for k in published.parent_keys} == marts
     for delivered in (["alerts", "usage_alerts"], ["reports", "weekly_usage_report"]):
