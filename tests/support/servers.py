@@ -195,7 +195,10 @@ class Browser:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        self.ws = connect(page["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024)
+        self._connection = contextlib.ExitStack()
+        self.ws = self._connection.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024)
+        )
         for method in ("Runtime.enable", "Log.enable", "Page.enable"):
             self.call(method)
 
@@ -264,7 +267,7 @@ class Browser:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             if self.ws is not None:
-                self.ws.close()
+                self._connection.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
