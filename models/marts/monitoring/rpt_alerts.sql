@@ -47,28 +47,37 @@ budget_alerts as (
     select 'budget_forecast' as alert_type
 ),
 
-candidates as (
+-- per model: p95 latency and error rate of the day
+model_metrics as (
     select
         'latency_p95' as alert_type,
-        'model' as scope_type,
-        latency.provider || '/' || latency.model as scope_id,
-        latency.usage_date as period_start_date,
-        latency.latency_p95_ms as measured_value,
-        latency.requests as sample_requests
+        provider,
+        model,
+        usage_date,
+        latency_p95_ms as measured_value,
+        requests
     from latency
-    inner join as_of on latency.usage_date = as_of.as_of_date
-
     union all
-
     select
         'error_rate' as alert_type,
-        'model' as scope_type,
-        success_rates.provider || '/' || success_rates.model as scope_id,
-        success_rates.usage_date as period_start_date,
-        success_rates.error_rate as measured_value,
-        success_rates.requests as sample_requests
+        provider,
+        model,
+        usage_date,
+        error_rate as measured_value,
+        requests
     from success_rates
-    inner join as_of on success_rates.usage_date = as_of.as_of_date
+),
+
+candidates as (
+    select
+        model_metrics.alert_type,
+        'model' as scope_type,
+        model_metrics.provider || '/' || model_metrics.model as scope_id,
+        model_metrics.usage_date as period_start_date,
+        model_metrics.measured_value,
+        model_metrics.requests as sample_requests
+    from model_metrics
+    inner join as_of on model_metrics.usage_date = as_of.as_of_date
 
     union all
 
