@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from aiusage.errors import explain_refresh_failure
+from aiusage.project import ensure_manifest
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
 from orchestration.assets.delivery import ALERTS, WEEKLY_REPORT
@@ -25,6 +26,7 @@ def run_refresh(
     from orchestration.definitions import build_definitions
 
     settings.apply_to_environ()
+    ensure_manifest(settings)  # parsed with this run's vars and paths: dbt parses partially
     job = build_definitions(settings).resolve_job_def(REFRESH_JOB)
     run_config: dict = {}
     config = (options or RefreshOptions()).as_config()

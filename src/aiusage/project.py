@@ -64,14 +64,16 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
-def ensure_manifest(settings: Settings) -> Path:
+def ensure_manifest(settings: Settings, match_environment: bool = True) -> Path:
     """Parse the dbt project when its manifest is missing or older than its sources.
 
-    The Dagster definitions read the manifest, so the CLI calls this before loading them.
-    The parse also leaves partial_parse.msgpack, which dagster-dbt copies into each
-    invocation's target folder: with the same vars (see dbt_vars) and environment, the dbt
-    invocations of a refresh then skip parsing. A stamp beside the manifest records the vars
-    and environment of the parse; when they change, the project is parsed again.
+    The Dagster definitions read the manifest (its models and tests), which does not depend
+    on the paths of the environment: for them `match_environment=False` is enough. A refresh
+    wants more: the parse also leaves partial_parse.msgpack, which dagster-dbt copies into
+    each invocation's target folder, and with the same vars (see dbt_vars) and environment
+    the dbt invocations of the refresh then skip parsing. A stamp beside the manifest records
+    the vars and environment of the parse; with `match_environment`, a parse made with other
+    ones is made again.
     """
     project_dir = settings.project_dir
     if not (project_dir / "dbt_project.yml").is_file():
@@ -88,7 +90,7 @@ def ensure_manifest(settings: Settings) -> Path:
         manifest.exists()
         and manifest.with_name("partial_parse.msgpack").exists()
         and stamp.exists()
-        and stamp.read_text(encoding="utf-8") == wanted
+        and (not match_environment or stamp.read_text(encoding="utf-8") == wanted)
         and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
     ):
         return manifest

@@ -18,7 +18,7 @@ from aiusage.settings import Settings
 
 @cache
 def contracts() -> dict[str, dict[str, str]]:
-    return mart_contracts(ensure_manifest(Settings.from_env()))
+    return mart_contracts(ensure_manifest(Settings.from_env(), match_environment=False))
 
 
 def contract_warehouse(path: Path, rows: dict[str, list[dict]] | None = None) -> Path:
