@@ -1,13 +1,21 @@
-"""One code path: a refresh run by Dagster (the job refresh_warehouse, executed in-process as
-the schedule, the sensor and the UI run it) and `aiusage build` (a real command-line process)
-deliver the same alerts of rpt_alerts, the rows dbt built, to a local Slack webhook and a
-local SMTP server, and the same weekly report as `aiusage send-report` for that week."""
+"""One code path, and refreshes that are idempotent across it. A warehouse refreshed by
+Dagster (the job refresh_warehouse, executed in-process as the schedule, the sensor and the
+UI run it) and then, with no new data, by `aiusage build` (a real command-line process):
+the second refresh changes no mart and publishes byte-identical Parquet marts, and both
+deliver the same alerts of rpt_alerts (the rows dbt built) to a local Slack webhook and a
+local SMTP server, and the same weekly report as `aiusage send-report` for that week.
+
+Its own small warehouse: other tests read the shared one at the same time, DuckDB has one
+writer, and landed rows are keyed by their file path, so a copy elsewhere would not be the
+same warehouse."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -18,8 +26,10 @@ from aiusage.cli import main
 from aiusage.delivery.alerts import deliver
 from aiusage.delivery.reports import today_in, weekly_window
 from aiusage.delivery.state import connect_state
+from aiusage.project import manifest_path, mart_relations
+from aiusage.sample import generate
 from aiusage.settings import Settings
-from aiusage.snapshot import published_duckdb_path
+from aiusage.snapshot import current_build_id, published_duckdb_path
 from tests.support.servers import RecordingSmtp, RecordingWebhook
 
 pytestmark = pytest.mark.slow
@@ -27,12 +37,17 @@ pytestmark = pytest.mark.slow
 AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
+def _query(path: str, sql: str) -> list[tuple]:
+    """Read the warehouse as dbt built it, independently of the delivery code."""
+    with duckdb.connect(path, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
 def _rpt_alerts(env) -> list[tuple]:
-    """rpt_alerts as dbt built it, read independently of the delivery code."""
-    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
-        return con.execute(
-            "select alert_key, severity, message from rpt_alerts order by alert_key"
-        ).fetchall()
+    return _query(
+        env["AIUSAGE_DUCKDB_PATH"],
+        "select alert_key, severity, message from rpt_alerts order by alert_key",
+    )
 
 
 def _delivered(env) -> list[tuple]:
@@ -60,74 +75,164 @@ def _base_env() -> dict[str, str]:
     }
 
 
+def _set_environ(env: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(env)
+
+
 def _mail(smtp: RecordingSmtp) -> list[tuple[str, str]]:
     return [(m["Subject"], m.get_body(("plain",)).get_content()) for m in smtp.parsed()]
 
 
-def test_dagster_and_the_command_line_deliver_the_same_alerts_and_report(
-    sample_copy, tmp_path, monkeypatch
-):
+def _late_events_file(folder: Path) -> Path:
+    """One delivered file: late events of a known day, landed through `aiusage ingest`."""
+    delivered = folder / "late.jsonl"
+    folder.mkdir()
+    late = [
+        {
+            "request_id": f"late-{n}",
+            "occurred_at": f"2026-11-19T10:{n:02d}:00Z",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "team": "search",
+            "input_tokens": 100 + n,
+            "output_tokens": 10,
+        }
+        for n in range(5)
+    ]
+    delivered.write_text("".join(json.dumps(e) + "\n" for e in late), encoding="utf-8")
+    return delivered
+
+
+def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_path):
     from orchestration.run import outcome, run_refresh
 
-    # --- the Dagster job, in this process, on one copy of the built warehouse
-    dagster_env = dict(sample_copy)
-    with RecordingWebhook() as hook, RecordingSmtp() as smtp:
-        env = {**dagster_env, "SLACK_WEBHOOK_URL": hook.url, **smtp.env()}
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
+    dagster_env = {
+        "AIUSAGE_LANDING_DIR": str(tmp_path / "landing"),
+        "AIUSAGE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "AIUSAGE_PUBLISHED_DIR": str(tmp_path / "published"),
+        "AIUSAGE_GX_DOCS_DIR": str(tmp_path / "gx_docs"),
+        "AIUSAGE_REPORTS_DIR": str(tmp_path / "reports"),
+        "AIUSAGE_DELIVERY_STATE_PATH": str(tmp_path / "delivery_state.sqlite"),
+    }
+    saved = dict(os.environ)
+    try:
+        _set_environ({**_base_env(), **dagster_env})
         settings = Settings.from_env()
-        result = run_refresh(settings, log_level="CRITICAL")
-        done = outcome(result, settings)
-        dagster_posts, dagster_mail = hook.payloads(), _mail(smtp)
-    assert done.success, done.failure
-    assert done.alerts.startswith(f"Alerts: {len(_rpt_alerts(dagster_env))} new")
-
-    # --- `aiusage build`, a real process, on the same warehouse (the dbt project parsed
-    # once) with a delivery state of its own: nothing sent yet, as on a fresh install
-    cli_root = tmp_path / "cli"
-    cli_root.mkdir()
-    cli_env = dict(sample_copy)
-    cli_env["AIUSAGE_DELIVERY_STATE_PATH"] = str(cli_root / "delivery_state.sqlite")
-    cli_env["AIUSAGE_REPORTS_DIR"] = str(cli_root / "reports")
-    with RecordingWebhook() as hook, RecordingSmtp() as smtp:
-        env = {**_base_env(), **cli_env, "SLACK_WEBHOOK_URL": hook.url, **smtp.env()}
-        completed = subprocess.run(
-            [AIUSAGE, "build", "--quiet"], env=env, capture_output=True, text=True
+        generate(
+            settings.landing_dir,
+            days=8,
+            events_per_day=300,
+            seed=5,
+            end_date=date(2026, 11, 20),
+            progress=False,
         )
-        cli_posts, cli_mail = hook.payloads(), _mail(smtp)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "Alerts:" in completed.stdout and "secret-part" not in completed.stdout
+        ingest = ["ingest", "events", str(_late_events_file(tmp_path / "inbox"))]
+        ingest += ["--landing-date", "2026-11-20"]
+        assert CliRunner().invoke(main, ingest).exit_code == 0
 
-    # --- the same rows of rpt_alerts, each sent once on both channels, by both paths
-    built = _rpt_alerts(dagster_env)
-    assert len(built) > 0
-    assert _by_path(_delivered(dagster_env)) == built == _by_path(_delivered(cli_env))
-    assert {row[3] for row in _delivered(dagster_env) + _delivered(cli_env)} == {"slack,email"}
-    alert_posts = [p for p in dagster_posts if p["text"].startswith("aiusage: ")]
-    assert alert_posts == [p for p in cli_posts if p["text"].startswith("aiusage: ")]
-    (alert_post,) = alert_posts
-    for _key, severity, message in built:
-        assert f"[{severity}]" in alert_post["text"] and message in alert_post["text"]
-    assert [m for m in dagster_mail if m[0].startswith("[aiusage]")] == [
-        m for m in cli_mail if m[0].startswith("[aiusage]")
-    ]
+        # --- the first refresh: the Dagster job, in this process
+        with RecordingWebhook() as hook, RecordingSmtp() as smtp:
+            os.environ.update({"SLACK_WEBHOOK_URL": hook.url, **smtp.env()})
+            settings = Settings.from_env()
+            result = run_refresh(settings, log_level="CRITICAL")
+            done = outcome(result, settings)
+            dagster_posts, dagster_mail = hook.payloads(), _mail(smtp)
+        assert done.success, done.failure
+        built = _rpt_alerts(dagster_env)
+        assert len(built) > 0
+        assert done.alerts.startswith(f"Alerts: {len(built)} new")
 
-    # --- the weekly report: sent once by each path, the payload of `aiusage send-report`
-    week = weekly_window(today_in("UTC"))
-    report_posts = [p for p in dagster_posts if p["text"].startswith("AI USAGE REPORT")]
-    assert report_posts == [p for p in cli_posts if p["text"].startswith("AI USAGE REPORT")]
-    assert len(report_posts) == 1
-    with RecordingWebhook() as hook:
-        # CliRunner adds `env` to this process's environment: no e-mail channel here
-        env = {**cli_env, "SLACK_WEBHOOK_URL": hook.url, "AIUSAGE_SMTP_HOST": None}
-        args = ["send-report", "--last-days", "7", "--end-date", str(week.end)]
-        sent = CliRunner().invoke(main, args, env=env)
-        assert sent.exit_code == 0, sent.output
-        assert hook.payloads() == report_posts
+        marts = mart_relations(manifest_path(settings))
+        assert len(marts) > 20
+        first = current_build_id(settings)
 
-    # --- the next delivery (what the next refresh runs) sends nothing new
-    with RecordingWebhook() as hook:
-        settings = Settings.from_env({**_base_env(), **cli_env, "SLACK_WEBHOOK_URL": hook.url})
-        again = deliver(settings, published_duckdb_path(settings))
-        assert hook.payloads() == []
-    assert again.new == [] and again.escalated == [] and len(again.unchanged) == len(built)
+        def landed():
+            return sorted(
+                p.relative_to(settings.landing_dir) for p in settings.landing_dir.rglob("*")
+            )
+
+        def checksums():
+            sql = 'select count(*), sum(hash(t)) from "{}"."{}" as t'
+            path = dagster_env["AIUSAGE_DUCKDB_PATH"]
+            return {m.name: _query(path, sql.format(m.schema, m.name))[0] for m in marts}
+
+        before, files = checksums(), landed()
+        assert before["fct_llm_requests"][0] > 0
+        late = "select count(*) from fct_llm_requests where request_id like 'late-%'"
+        assert _query(dagster_env["AIUSAGE_DUCKDB_PATH"], late) == [(5,)]
+
+        # --- the same file delivered again lands nothing
+        _set_environ({**_base_env(), **dagster_env})
+        again = CliRunner().invoke(main, ingest)
+        assert again.exit_code == 0 and "1 skipped as already landed" in again.output
+        assert landed() == files
+
+        # --- the second refresh: `aiusage build`, a real process, with a delivery state of
+        # its own (nothing sent yet, as on a fresh install)
+        cli_env = {
+            **dagster_env,
+            "AIUSAGE_DELIVERY_STATE_PATH": str(tmp_path / "cli" / "delivery_state.sqlite"),
+            "AIUSAGE_REPORTS_DIR": str(tmp_path / "cli" / "reports"),
+        }
+        with RecordingWebhook() as hook, RecordingSmtp() as smtp:
+            env = {**_base_env(), **cli_env, "SLACK_WEBHOOK_URL": hook.url, **smtp.env()}
+            completed = subprocess.run(
+                [AIUSAGE, "build", "--quiet"], env=env, capture_output=True, text=True
+            )
+            cli_posts, cli_mail = hook.payloads(), _mail(smtp)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        assert "Alerts:" in completed.stdout and "secret-part" not in completed.stdout
+
+        # --- no mart changed, and the published Parquet marts are byte-identical
+        assert checksums() == before
+        second = current_build_id(settings)
+        assert second != first
+        for mart in marts:
+            # one file per mart, or one per landing day for the marts holding the history
+            old_root = settings.published_dir / first / "marts"
+            new_root = settings.published_dir / second / "marts"
+            names = [f"{mart.name}.parquet"]
+            if (old_root / mart.name).is_dir():
+                names = sorted(p.name for p in (old_root / mart.name).iterdir())
+                assert names == sorted(p.name for p in (new_root / mart.name).iterdir())
+                names = [f"{mart.name}/{n}" for n in names]
+            for name in names:
+                old = (old_root / name).read_bytes()
+                assert (new_root / name).read_bytes() == old, name
+
+        # --- the same rows of rpt_alerts, each sent once on both channels, by both paths
+        assert _rpt_alerts(cli_env) == built
+        assert _by_path(_delivered(dagster_env)) == built == _by_path(_delivered(cli_env))
+        channels = {row[3] for row in _delivered(dagster_env) + _delivered(cli_env)}
+        assert channels == {"slack,email"}
+        alert_posts = [p for p in dagster_posts if p["text"].startswith("aiusage: ")]
+        assert alert_posts == [p for p in cli_posts if p["text"].startswith("aiusage: ")]
+        (alert_post,) = alert_posts
+        for _key, severity, message in built:
+            assert f"[{severity}]" in alert_post["text"] and message in alert_post["text"]
+        assert [m for m in dagster_mail if m[0].startswith("[aiusage]")] == [
+            m for m in cli_mail if m[0].startswith("[aiusage]")
+        ]
+
+        # --- the weekly report: sent once by each path, the payload of `aiusage send-report`
+        week = weekly_window(today_in("UTC"))
+        report_posts = [p for p in dagster_posts if p["text"].startswith("AI USAGE REPORT")]
+        assert report_posts == [p for p in cli_posts if p["text"].startswith("AI USAGE REPORT")]
+        assert len(report_posts) == 1
+        with RecordingWebhook() as hook:
+            # CliRunner adds `env` to this process's environment (no e-mail channel in it)
+            env = {**cli_env, "SLACK_WEBHOOK_URL": hook.url}
+            args = ["send-report", "--last-days", "7", "--end-date", str(week.end)]
+            sent = CliRunner().invoke(main, args, env=env)
+            assert sent.exit_code == 0, sent.output
+            assert hook.payloads() == report_posts
+
+        # --- the next delivery (what the next refresh runs) sends nothing new
+        with RecordingWebhook() as hook:
+            settings = Settings.from_env({**_base_env(), **cli_env, "SLACK_WEBHOOK_URL": hook.url})
+            repeat = deliver(settings, published_duckdb_path(settings))
+            assert hook.payloads() == []
+        assert repeat.new == [] and repeat.escalated == [] and len(repeat.unchanged) == len(built)
+    finally:  # run_refresh exports the settings; give the other tests their environment back
+        _set_environ(saved)
