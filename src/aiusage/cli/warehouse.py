@@ -70,12 +70,16 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     preflight(settings)  # a missing seed or unreadable landing folder: one line, no run
     if verbose:
         result = run_refresh(settings, options)
-    else:
-        # Step progress at INFO; with --quiet nothing but the outcome (dagster-dbt writes dbt's
-        # output to stdout, which --quiet discards).
-        logging.getLogger("dagster").setLevel(logging.CRITICAL if quiet else logging.INFO)
+    elif quiet:
+        # Nothing but the outcome: dagster-dbt writes dbt's lines to stdout, discarded here.
+        logging.getLogger("dagster").setLevel(logging.CRITICAL)
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            result = run_refresh(settings, options, log_level="CRITICAL" if quiet else "INFO")
+            result = run_refresh(settings, options, log_level="CRITICAL")
+    else:
+        # Step progress at INFO, and dbt's own line per model and test (START ... / OK ...),
+        # which dagster-dbt writes to stdout as dbt runs.
+        logging.getLogger("dagster").setLevel(logging.INFO)
+        result = run_refresh(settings, options, log_level="INFO")
     done = outcome(result, settings)
     if not done.success:
         click.echo(f"Refresh FAILED: {done.failure}", err=True)
