@@ -68,3 +68,18 @@
 {% macro spark__incremental_partition_by(partition_column) -%}
     {{ return([partition_column]) }}
 {%- endmacro %}
+
+{#- A roll-up of fct_daily_usage that only BI tools and analysts read: a view on DuckDB (a
+    sum over the daily mart costs nothing to keep current, and its snapshot copy is a
+    table), a table on Spark (the parity build reads every mart from its files). -#}
+{% macro rollup_materialization() -%}
+    {{ return(adapter.dispatch('rollup_materialization', 'aiusage')()) }}
+{%- endmacro %}
+
+{% macro default__rollup_materialization() -%}
+    {{ return('view') }}
+{%- endmacro %}
+
+{% macro spark__rollup_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}

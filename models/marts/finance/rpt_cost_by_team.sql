@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Cost and usage per team and day (seed 000's cost_by_team, at a grain any date window
 -- can be summed from). Reads the daily mart, never the request fact.
 

@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Cost and outcome per day x workflow x task_type x model (seed 000's cost_by_workflow), at
 -- a grain any date window can be summed from. Sums are kept next to each per-row average
 -- so a BI tool can re-aggregate (e.g. sum(latency_ms_sum) / sum(latency_requests)).

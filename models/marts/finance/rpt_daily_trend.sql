@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- One row per usage day from the first to the latest day in the data (days without
 -- traffic included, as zeros): cost, requests, tokens, active teams and users, success
 -- rate, and the previous calendar day's figures with the change (seed 000's daily_trend,

@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Gross margin per client and calendar month (seed 002's "gross margin"): the client's
 -- monthly revenue (seed revenue) minus the AI cost of its requests that month. Months are
 -- those with usage; a client without revenue rows (e.g. 'internal') has revenue 0 and

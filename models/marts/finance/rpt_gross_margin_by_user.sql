@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Gross margin per user, client and calendar month (seed 002's "gross margin per user").
 -- Revenue is per client (seed revenue); each client's monthly revenue is allocated to the
 -- users who served it that month in proportion to their share of its requests (requests

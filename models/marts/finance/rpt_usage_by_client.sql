@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Usage per day and client (seed 001's "usage by client"): requests, cost, tokens, active
 -- users, quality and success. Sum over usage_date for any window; active_users is per day
 -- (distinct users over a longer window: rpt_usage_by_user). A view (only BI tools read it):

@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Usage per day, user and client (seed 001's "usage by user", seed 002's top spending
 -- users): the top spenders of any window are the users with the largest
 -- sum(total_cost_usd) over it. team is the user's team on that day (the team with the most

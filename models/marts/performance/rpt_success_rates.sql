@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Success and error rates per provider, model and day (seed 003's success-rate gauge and
 -- error rate), read from fct_daily_usage. error_rate counts provider-side failures
 -- (error, timeout, rate_limited); cancelled requests are the caller's choice and only

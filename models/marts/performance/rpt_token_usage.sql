@@ -1,3 +1,5 @@
+{{ config(materialized=rollup_materialization()) }}
+
 -- Token usage over time per provider, model and task type (seed 003's token metrics):
 -- input (cached included), uncached input, cache read, cache write, output and reasoning
 -- tokens, with the input/output ratio and the cache hit rate. Read from fct_daily_usage;
