@@ -13,28 +13,34 @@ from aiusage.project import ensure_manifest
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
 from orchestration.assets.delivery import ALERTS, WEEKLY_REPORT
-from orchestration.schedules import REFRESH_JOB
+from orchestration.schedules import REFRESH_JOB, selected_keys
 
 
 def run_refresh(
-    settings: Settings, options: RefreshOptions | None = None, log_level: str | None = None
+    settings: Settings,
+    options: RefreshOptions | None = None,
+    log_level: str | None = None,
+    selection: dg.AssetSelection | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run refresh_warehouse in-process and return Dagster's result (never raises on a failed
     step). `options` sets a backfill range or a full refresh, as the launchpad does through
     the warehouse resource's run config; `log_level` the console log level (default DEBUG,
-    Dagster's)."""
+    Dagster's); `selection` a subset of the job's assets (a refresh of changed seeds: see
+    orchestration.schedules.refresh_request)."""
     from orchestration.definitions import build_definitions
 
     settings.apply_to_environ()
     ensure_manifest(settings)  # parsed with this run's vars and paths: dbt parses partially
-    job = build_definitions(settings).resolve_job_def(REFRESH_JOB)
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(REFRESH_JOB)
+    keys = None if selection is None else selected_keys(selection, defs.resolve_asset_graph())
     run_config: dict = {}
     config = (options or RefreshOptions()).as_config()
     if config:
         run_config["resources"] = {"warehouse": {"config": config}}
     if log_level:
         run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    return job.execute_in_process(run_config=run_config, raise_on_error=False)
+    return job.execute_in_process(run_config=run_config, raise_on_error=False, asset_selection=keys)
 
 
 def failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:

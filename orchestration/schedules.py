@@ -1,12 +1,20 @@
-"""The refresh job and its daily schedule (named in its execution time zone)."""
+"""The refresh job, the delivery job and the daily schedule (named in its execution time
+zone). Before a refresh starts, the schedule, the landing sensor and `aiusage build` ask
+aiusage.changes what changed since the last one (`refresh_request`): nothing (no run; or
+only the delivery job when a weekly report is due), only seeds (those seeds and what is
+downstream of them), or anything else (the whole job)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from aiusage.changes import RefreshPlan, plan
+from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
+from orchestration.resources import WarehouseSettings
 
 REFRESH_JOB = "refresh_warehouse"
+DELIVER_JOB = "deliver_warehouse"
 
 
 def refresh_selection(freshness_checks=()) -> dg.AssetSelection:
@@ -19,7 +27,18 @@ def refresh_selection(freshness_checks=()) -> dg.AssetSelection:
 
 
 def build_jobs(freshness_checks=()) -> list[dg.UnresolvedAssetJobDefinition]:
+    from orchestration.assets.delivery import ALERTS, WEEKLY_REPORT
+
     return [
+        dg.define_asset_job(
+            name=DELIVER_JOB,
+            selection=dg.AssetSelection.assets(ALERTS, WEEKLY_REPORT),
+            description=(
+                "Deliver from the published snapshot without refreshing: new and escalated "
+                "alerts of rpt_alerts (and the retries of a channel that failed) and, when "
+                "due, the weekly report. The schedule runs it when nothing new landed."
+            ),
+        ),
         dg.define_asset_job(
             name=REFRESH_JOB,
             selection=refresh_selection(freshness_checks),
@@ -34,15 +53,62 @@ def build_jobs(freshness_checks=()) -> list[dg.UnresolvedAssetJobDefinition]:
     ]
 
 
+def seed_refresh_selection(changed_seeds: tuple[str, ...]) -> dg.AssetSelection:
+    """A refresh of changed seeds: the seeds and everything downstream of them (their checks,
+    the models that read them), the landing inventories (which record the run's inputs),
+    publish (a seed only the readers use is published too) and delivery."""
+    from orchestration.assets.delivery import ALERTS, WEEKLY_REPORT
+    from orchestration.assets.landing import LANDING_SPECS
+    from orchestration.assets.publish import PUBLISHED
+
+    always = [*(spec.key for spec in LANDING_SPECS), PUBLISHED, ALERTS, WEEKLY_REPORT]
+    return dg.AssetSelection.assets(*always) | dg.AssetSelection.assets(*changed_seeds).downstream()
+
+
+def selected_keys(selection: dg.AssetSelection, asset_graph) -> list[dg.AssetKey]:
+    """The asset keys of `selection` in a code location's asset graph."""
+    return sorted(selection.resolve(asset_graph))
+
+
+def refresh_request(
+    settings: Settings, options: RefreshOptions | None = None
+) -> tuple[RefreshPlan, dg.AssetSelection | None]:
+    """What the next refresh does (aiusage.changes.plan) and, for a refresh of changed seeds
+    only, the assets it runs (None: the whole job; nothing when plan.nothing_new)."""
+    refresh_plan = plan(settings, options)
+    if refresh_plan.seeds_only:
+        return refresh_plan, seed_refresh_selection(refresh_plan.changed_seeds)
+    return refresh_plan, None
+
+
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    return [
-        dg.ScheduleDefinition(
-            name="daily_refresh",
-            job_name=REFRESH_JOB,
-            cron_schedule="0 6 * * *",
-            execution_timezone=settings.schedule_timezone,
-            description="Refresh the warehouse every day at 06:00 in AIUSAGE_SCHEDULE_TIMEZONE "
-            "(the first refresh after a week ends also sends that week's report).",
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-        ),
-    ]
+    @dg.schedule(
+        name="daily_refresh",
+        job_name=REFRESH_JOB,
+        cron_schedule="0 6 * * *",
+        execution_timezone=settings.schedule_timezone,
+        description="Refresh the warehouse every day at 06:00 in AIUSAGE_SCHEDULE_TIMEZONE "
+        "(the first refresh after a week ends also sends that week's report). When nothing "
+        "changed since the last refresh it only delivers what is due (deliver_warehouse).",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    def daily_refresh(context: dg.ScheduleEvaluationContext, warehouse: WarehouseSettings):
+        return schedule_request(warehouse.resolve(), context.repository_def.asset_graph)
+
+    return [daily_refresh]
+
+
+def schedule_request(settings: Settings, asset_graph) -> dg.RunRequest | dg.SkipReason:
+    """The daily schedule's decision (see refresh_request)."""
+    from aiusage.delivery.reports import today_in, weekly_report_due, weekly_window
+
+    refresh_plan, selection = refresh_request(settings)
+    if refresh_plan.nothing_new:
+        week = weekly_window(today_in(settings.schedule_timezone))
+        if weekly_report_due(settings, week):
+            return dg.RunRequest(job_name=DELIVER_JOB, tags={"aiusage/plan": "deliver_only"})
+        return dg.SkipReason(refresh_plan.reason)
+    if selection is not None:
+        keys = selected_keys(selection, asset_graph)
+        return dg.RunRequest(asset_selection=keys, tags={"aiusage/plan": "seeds_only"})
+    return dg.RunRequest(tags={"aiusage/plan": "refresh"})

@@ -8,6 +8,7 @@ import dagster as dg
 from aiusage.delivery.slack import failure_payload, post_slack
 from aiusage.landing import settled_inventory
 from orchestration.resources import WarehouseSettings
+from orchestration.schedules import refresh_request, selected_keys
 
 
 def new_files(seen: dict[str, str], current: dict[str, str]) -> list[str]:
@@ -33,6 +34,9 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
         return dg.SkipReason(f"No new files under {settings.landing_dir}")
     # The cursor keeps files that disappeared too: re-landing the same file unchanged is no news.
     cursor = json.dumps({**seen, **current}, sort_keys=True)
+    refresh_plan, selection = refresh_request(settings)
+    if refresh_plan.nothing_new:  # e.g. a new Dagster home: files seen by the last refresh
+        return dg.SensorResult(skip_reason=dg.SkipReason(refresh_plan.reason), cursor=cursor)
     run_key = hashlib.sha256(
         json.dumps({p: current[p] for p in fresh}, sort_keys=True).encode()
     ).hexdigest()[:16]
@@ -42,6 +46,11 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
         run_requests=[
             dg.RunRequest(
                 run_key=run_key,
+                asset_selection=(
+                    None
+                    if selection is None
+                    else selected_keys(selection, context.repository_def.asset_graph)
+                ),
                 tags={"aiusage/trigger": "landing_files", "aiusage/new_files": str(len(fresh))},
             )
         ],

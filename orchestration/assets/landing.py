@@ -8,8 +8,13 @@ landed-batch expectations guard landing/events.
 
 import dagster as dg
 
+from aiusage.changes import RefreshInputs, refresh_inputs
 from aiusage.landing import SOURCES, landed_files
 from orchestration.resources import WarehouseSettings
+
+# Metadata of each landing asset: the refresh's inputs when it started (aiusage.changes),
+# which publish stores in the snapshot's run.json.
+INPUTS_METADATA = "refresh_inputs"
 
 LANDING_SPECS = [
     dg.AssetSpec(
@@ -30,6 +35,7 @@ LANDING_SPECS = [
 def landing_files(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
     """An inventory per landing source; fails only when nothing at all has landed."""
     settings = warehouse.resolve()
+    inputs = refresh_inputs(settings)  # before dbt reads anything: a later file is news
     inventory = {source.name: landed_files(settings.landing_dir, source.name) for source in SOURCES}
     if not any(inventory.values()):
         raise dg.Failure(
@@ -51,5 +57,18 @@ def landing_files(context: dg.AssetExecutionContext, warehouse: WarehouseSetting
                 "last_landing_day": str(days[-1]) if days else "",
                 "bytes": sum(path.stat().st_size for _, path in files),
                 "landing_dir": str(settings.landing_dir / key.path[-1]),
+                INPUTS_METADATA: dg.MetadataValue.json(inputs.as_json()),
             },
         )
+
+
+def run_inputs(context: dg.AssetExecutionContext) -> RefreshInputs | None:
+    """The inputs the landing step of this run recorded (None when the run had none)."""
+    for spec in LANDING_SPECS:
+        event = context.instance.get_latest_materialization_event(spec.key)
+        if event is None or event.run_id != context.run.run_id:
+            continue
+        value = event.asset_materialization.metadata.get(INPUTS_METADATA)
+        if value is not None:
+            return RefreshInputs.from_json(value.value)
+    return None

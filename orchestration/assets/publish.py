@@ -4,6 +4,7 @@ import dagster as dg
 
 from aiusage.project import manifest_path, mart_relations, target_dir
 from aiusage.snapshot import publish
+from orchestration.assets.landing import run_inputs
 from orchestration.resources import WarehouseSettings
 
 PUBLISHED = dg.AssetKey(["published_warehouse"])
@@ -25,11 +26,15 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     )
     def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
         settings = warehouse.resolve()
+        metadata: dict = warehouse.refresh_options().describe()
+        inputs = run_inputs(context)
+        if inputs is not None:  # what the next refresh compares with (aiusage.changes)
+            metadata["inputs"] = inputs.as_json()
         snapshot = publish(
             settings,
             mart_relations(manifest_path(settings)),
             run_id=context.run.run_id,
-            metadata=warehouse.refresh_options().describe(),
+            metadata=metadata,
             semantic_manifest=target_dir(settings) / "semantic_manifest.json",
         )
         context.log.info("Published %s (removed %s)", snapshot.folder, snapshot.removed or "none")

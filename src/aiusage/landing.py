@@ -24,6 +24,7 @@ __all__ = [
     "LandingSource",
     "day_folder",
     "file_with_digest",
+    "inventory",
     "landed_files",
     "landing_day",
     "latest_landing_day",
@@ -71,20 +72,28 @@ def latest_landing_day(landing_dir: Path, source_name: str) -> date | None:
 SETTLE_SECONDS = 5.0
 
 
-def settled_inventory(
-    landing_dir: Path, now: float | None = None, settle_seconds: float = SETTLE_SECONDS
+def inventory(
+    landing_dir: Path, sources: tuple[str, ...] = SOURCE_NAMES, settled_before: float | None = None
 ) -> dict[str, str]:
-    """{path relative to the landing folder: "mtime_ns:size"} of every landed file of every
-    source that has not changed for `settle_seconds`."""
-    now = time.time() if now is None else now
+    """{path relative to the landing folder: "mtime_ns:size"} of every landed file of
+    `sources`; with `settled_before` (a time.time() value), only the files not modified
+    since then."""
     found: dict[str, str] = {}
-    for landing_source in SOURCES:
-        for _day, path in landed_files(landing_dir, landing_source.name):
+    for name in sources:
+        for _day, path in landed_files(landing_dir, name):
             stat = path.stat()
-            if now - stat.st_mtime < settle_seconds:
+            if settled_before is not None and stat.st_mtime > settled_before:
                 continue
             found[path.relative_to(landing_dir).as_posix()] = f"{stat.st_mtime_ns}:{stat.st_size}"
     return found
+
+
+def settled_inventory(
+    landing_dir: Path, now: float | None = None, settle_seconds: float = SETTLE_SECONDS
+) -> dict[str, str]:
+    """The inventory of every landed file that has not changed for `settle_seconds`."""
+    now = time.time() if now is None else now
+    return inventory(landing_dir, settled_before=now - settle_seconds)
 
 
 _DIGEST_IN_NAME = re.compile(r"\.([0-9a-f]{16})\.(jsonl|json)$")

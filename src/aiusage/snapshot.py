@@ -92,15 +92,34 @@ def new_build_id(run_id: str, now: datetime | None = None) -> str:
 PARTITION_COLUMN = "landing_date"
 
 
-def _previous_parts(root: Path) -> tuple[Path | None, dict]:
-    """The current snapshot's folder and its partition record (run.json "parts")."""
-    build_id = None
+def _current_run(root: Path) -> dict | None:
+    """The run.json of the snapshot CURRENT names (None: none, or unreadable)."""
     try:
         build_id = (root / POINTER).read_text(encoding="utf-8").strip()
         run = json.loads((root / build_id / "run.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None
+    return run if isinstance(run, dict) and run.get("build_id") == build_id else None
+
+
+def file_stamp(path: Path) -> str:
+    """ "mtime_ns:size" of a file: a write to the warehouse after a publish changes it."""
+    stat = path.stat()
+    return f"{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def current_run(settings: Settings) -> dict | None:
+    """What the current published snapshot records about the refresh that built it (its
+    run.json: build and run ids, row counts, the refresh's options and inputs)."""
+    return _current_run(settings.published_dir)
+
+
+def _previous_parts(root: Path) -> tuple[Path | None, dict]:
+    """The current snapshot's folder and its partition record (run.json "parts")."""
+    run = _current_run(root)
+    if run is None:
         return None, {}
-    return root / build_id, run.get("parts", {})
+    return root / run["build_id"], run.get("parts", {})
 
 
 def _export_partitioned(
@@ -219,6 +238,7 @@ def publish(
             "run_id": run_id,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "source_duckdb": str(source),
+            "source_stamp": file_stamp(source),
             "marts": counts,
             "parts": parts,
             "parquet_days": reuse,

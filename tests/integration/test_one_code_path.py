@@ -1,13 +1,16 @@
 """One code path, and refreshes that are idempotent across it. A warehouse refreshed by
 Dagster (the job refresh_warehouse, executed in-process as the schedule, the sensor and the
-UI run it) and then, with no new data, by `aiusage build` (a real command-line process):
-the second refresh changes no mart and publishes byte-identical Parquet marts, and both
-deliver the same alerts of rpt_alerts (the rows dbt built) to a local Slack webhook and a
-local SMTP server, and the same weekly report as `aiusage send-report` for that week.
+UI run it) and then, with no new data, by `aiusage build` (a real command-line process,
+asked to re-read the last landing day so that it runs): the second refresh changes no mart
+and publishes byte-identical Parquet marts, and both deliver the same alerts of rpt_alerts
+(the rows dbt built) to a local Slack webhook and a local SMTP server, and the same weekly
+report as `aiusage send-report` for that week. Then what a refresh skips: a plain `aiusage
+build` with nothing new stops at "Nothing new" (no run, no snapshot, nothing sent twice),
+and after a price change only the seeds that changed and the models downstream of them run.
 
-Its own small warehouse: other tests read the shared one at the same time, DuckDB has one
-writer, and landed rows are keyed by their file path, so a copy elsewhere would not be the
-same warehouse."""
+Its own small warehouse and a copy of the dbt project (a seed changes): other tests read the
+shared one at the same time, DuckDB has one writer, and landed rows are keyed by their file
+path, so a copy elsewhere would not be the same warehouse."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -26,10 +30,12 @@ from aiusage.cli import main
 from aiusage.delivery.alerts import deliver
 from aiusage.delivery.reports import today_in, weekly_window
 from aiusage.delivery.state import connect_state
-from aiusage.project import manifest_path, mart_relations
+from aiusage.project import manifest_path, mart_relations, target_dir
 from aiusage.sample import generate
 from aiusage.settings import Settings
 from aiusage.snapshot import current_build_id, published_duckdb_path
+from tests.support.project import copy_project
+from tests.support.seeds import read_rows, write_rows
 from tests.support.servers import RecordingSmtp, RecordingWebhook
 
 pytestmark = pytest.mark.slow
@@ -84,6 +90,18 @@ def _mail(smtp: RecordingSmtp) -> list[tuple[str, str]]:
     return [(m["Subject"], m.get_body(("plain",)).get_content()) for m in smtp.parsed()]
 
 
+def _dbt_nodes_run(target: Path) -> set[str]:
+    """The dbt nodes of the latest refresh: the run_results.json of each dbt invocation of
+    the newest run (dagster-dbt writes one target folder per invocation)."""
+    results = sorted(target.glob("warehouse_*/run_results.json"), key=lambda p: p.stat().st_mtime)
+    run = results[-1].parent.name.split("-")[1]
+    nodes = set()
+    for path in results:
+        if path.parent.name.split("-")[1] == run:
+            nodes |= {r["unique_id"] for r in json.loads(path.read_text())["results"]}
+    return nodes
+
+
 def _late_events_file(folder: Path) -> Path:
     """One delivered file: late events of a known day, landed through `aiusage ingest`."""
     delivered = folder / "late.jsonl"
@@ -107,7 +125,9 @@ def _late_events_file(folder: Path) -> Path:
 def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_path):
     from orchestration.run import outcome, run_refresh
 
+    project = copy_project(tmp_path / "project")
     dagster_env = {
+        "AIUSAGE_PROJECT_DIR": str(project),
         "AIUSAGE_LANDING_DIR": str(tmp_path / "landing"),
         "AIUSAGE_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
         "AIUSAGE_PUBLISHED_DIR": str(tmp_path / "published"),
@@ -169,7 +189,8 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
         assert landed() == files
 
         # --- the second refresh: `aiusage build`, a real process, with a delivery state of
-        # its own (nothing sent yet, as on a fresh install)
+        # its own (nothing sent yet, as on a fresh install); with nothing new it would stop
+        # at "Nothing new" (below), so it is asked to re-read the last landing day
         cli_env = {
             **dagster_env,
             "AIUSAGE_DELIVERY_STATE_PATH": str(tmp_path / "cli" / "delivery_state.sqlite"),
@@ -178,7 +199,10 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
         with RecordingWebhook() as hook, RecordingSmtp() as smtp:
             env = {**_base_env(), **cli_env, "SLACK_WEBHOOK_URL": hook.url, **smtp.env()}
             completed = subprocess.run(
-                [AIUSAGE, "build", "--quiet"], env=env, capture_output=True, text=True
+                [AIUSAGE, "build", "--quiet", "--start-date", "2026-11-20"],
+                env=env,
+                capture_output=True,
+                text=True,
             )
             cli_posts, cli_mail = hook.payloads(), _mail(smtp)
         assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -234,5 +258,41 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
             repeat = deliver(settings, published_duckdb_path(settings))
             assert hook.payloads() == []
         assert repeat.new == [] and repeat.escalated == [] and len(repeat.unchanged) == len(built)
+
+        # --- nothing new: `aiusage build` says so, runs nothing and sends nothing twice
+        with RecordingWebhook() as hook:
+            env = {**_base_env(), **cli_env, "SLACK_WEBHOOK_URL": hook.url}
+            idle = subprocess.run([AIUSAGE, "build"], env=env, capture_output=True, text=True)
+            assert hook.payloads() == []
+        assert idle.returncode == 0, idle.stdout + idle.stderr
+        assert idle.stdout.startswith(f"Nothing new since build {second} "), idle.stdout
+        assert " - dagster - " not in idle.stdout + idle.stderr  # no run started
+        assert current_build_id(settings) == second and checksums() == before
+
+        # --- a price change: the changed seed and the models downstream of it, nothing else
+        prices = read_rows(project / "seeds" / "model_prices.csv")
+        (row,) = [
+            r for r in prices if r["model"] == "gpt-4o-mini" and r["provider"] == "openai"
+            and not r["valid_to"]
+        ]  # fmt: skip
+        row["input_usd_per_mtok"] = str(Decimal(row["input_usd_per_mtok"]) * 2)
+        write_rows(project / "seeds" / "model_prices.csv", prices, list(prices[0]))
+        env = {**_base_env(), **cli_env}
+        repriced = subprocess.run([AIUSAGE, "build"], env=env, capture_output=True, text=True)
+        assert repriced.returncode == 0, repriced.stdout[-3000:] + repriced.stderr[-3000:]
+        assert repriced.stdout.startswith(
+            "Refreshing only the seeds that changed (model_prices) and the models downstream"
+        ), repriced.stdout[:500]
+        ran = _dbt_nodes_run(target_dir(settings))
+        assert "seed.aiusage.model_prices" in ran and "model.aiusage.fct_llm_requests" in ran
+        assert not [n for n in ran if n.startswith("seed.") and n != "seed.aiusage.model_prices"]
+        assert not [n for n in ran if ".stg_" in n or "int_request_rows" in n], ran
+        third = current_build_id(settings)
+        assert third != second
+        after = checksums()
+        assert after["fct_llm_requests"] != before["fct_llm_requests"]  # the window repriced
+        assert after["fct_landed_rows"] == before["fct_landed_rows"]  # not downstream
+        idle = subprocess.run([AIUSAGE, "build"], env=env, capture_output=True, text=True)
+        assert idle.stdout.startswith(f"Nothing new since build {third} "), idle.stdout
     finally:  # run_refresh exports the settings; give the other tests their environment back
         _set_environ(saved)

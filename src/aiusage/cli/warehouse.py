@@ -54,9 +54,10 @@ def generate(days, events_per_day, seed, end_date, no_progress) -> None:
 def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=False) -> None:
     """Refresh the warehouse: the Dagster job refresh_warehouse in this process (landing,
     expectations, dbt build with its tests, publish, alerts, weekly report when due)."""
+    from aiusage.changes import plan
     from aiusage.refresh import RefreshOptions, preflight
     from aiusage.snapshot import published_duckdb_path
-    from orchestration.run import outcome, run_refresh
+    from orchestration.run import outcome
 
     settings = load_settings()
     try:
@@ -68,18 +69,31 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     preflight(settings)  # a missing seed or unreadable landing folder: one line, no run
+    refresh_plan = plan(settings, options)  # what the schedule and the sensor ask too
+    if refresh_plan.nothing_new:
+        click.echo(f"{refresh_plan.reason}.")
+        _deliver_due(settings)
+        return
+    from orchestration.run import run_refresh
+    from orchestration.schedules import seed_refresh_selection
+
+    selection = None
+    if refresh_plan.seeds_only:
+        selection = seed_refresh_selection(refresh_plan.changed_seeds)
+        if not quiet:
+            click.echo(f"Refreshing {refresh_plan.reason}.")
     if verbose:
-        result = run_refresh(settings, options)
+        result = run_refresh(settings, options, selection=selection)
     elif quiet:
         # Nothing but the outcome: dagster-dbt writes dbt's lines to stdout, discarded here.
         logging.getLogger("dagster").setLevel(logging.CRITICAL)
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            result = run_refresh(settings, options, log_level="CRITICAL")
+            result = run_refresh(settings, options, log_level="CRITICAL", selection=selection)
     else:
         # Step progress at INFO, and dbt's own line per model and test (START ... / OK ...),
         # which dagster-dbt writes to stdout as dbt runs.
         logging.getLogger("dagster").setLevel(logging.INFO)
-        result = run_refresh(settings, options, log_level="INFO")
+        result = run_refresh(settings, options, log_level="INFO", selection=selection)
     done = outcome(result, settings)
     if not done.success:
         click.echo(f"Refresh FAILED: {done.failure}", err=True)
@@ -90,6 +104,23 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     for line in (done.alerts, done.weekly_report and f"Weekly report: {done.weekly_report}"):
         if line and not line.startswith("no alert channel"):
             click.echo(line)
+
+
+def _deliver_due(settings) -> None:
+    """A refresh with nothing new still delivers what is due, with the functions the
+    delivery assets call: alerts a channel failed to take, the weekly report."""
+    from aiusage.delivery.alerts import deliver, summary_line
+    from aiusage.delivery.reports import weekly_report
+    from aiusage.snapshot import published_duckdb_path
+
+    published = published_duckdb_path(settings)
+    result = deliver(settings, published)
+    if result is not None and (result.sent or result.failures):
+        click.echo(summary_line(result))
+    weekly = weekly_report(settings, published)
+    if weekly.delivery is not None:
+        state = "; ".join([*weekly.delivery.sent.values(), *weekly.delivery.failures])
+        click.echo(f"Weekly report {weekly.window.start} .. {weekly.window.end}: {state}")
 
 
 @click.command()

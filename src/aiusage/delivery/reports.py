@@ -80,11 +80,12 @@ def send_report(
         except EmailDeliveryError as error:
             delivery.failures.append(f"e-mail: {error}")
     if delivery.sent:
-        _record(settings, kind, window, filters, sorted(delivery.sent))
+        record_report_delivery(settings, kind, window, filters, sorted(delivery.sent))
     return delivery
 
 
-def _record(settings, kind, window, filters, channels) -> None:
+def record_report_delivery(settings, kind, window, filters, channels) -> None:
+    """Record that a report of `window` went out (a weekly one is then no longer due)."""
     con = connect_state(settings.delivery_state_path)
     try:
         with con:

@@ -12,7 +12,7 @@ def test_build_command_passes_the_backfill_range(monkeypatch):
 
     seen = {}
 
-    def fake_refresh(settings, options=None, log_level=None):
+    def fake_refresh(settings, options=None, log_level=None, selection=None):
         seen["options"] = options
         raise SystemExit(0)
 

@@ -66,10 +66,16 @@ def test_definitions_load_with_assets_checks_and_schedule(monkeypatch):
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "Europe/Paris")
     assert schedule.job_name == "refresh_warehouse"
     tick = datetime(2026, 11, 23, 6, 0, tzinfo=ZoneInfo("Europe/Paris"))
-    (request,) = schedule.evaluate_tick(
-        dg.build_schedule_context(scheduled_execution_time=tick)
-    ).run_requests
-    assert request is not None
+    from orchestration.resources import WarehouseSettings
+
+    context = dg.build_schedule_context(
+        scheduled_execution_time=tick,
+        resources={"warehouse": WarehouseSettings()},
+        repository_def=defs.get_repository_def(),
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests
+    # no refresh recorded its inputs in this test's (empty) published folder: a refresh
+    assert request.tags["aiusage/plan"] == "refresh" and request.asset_selection is None
 
 
 def test_every_staging_model_hangs_under_its_landing_asset(defs):
@@ -192,3 +198,18 @@ def test_dbt_resource_skips_the_version_subprocess_and_the_in_process_adapter(mo
     resource = defs.resources["dbt"]
     assert resource._cli_version == Version(version("dbt-core"))
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_a_seed_refresh_selects_the_seed_its_downstream_publish_and_delivery(defs):
+    from orchestration.schedules import seed_refresh_selection, selected_keys
+
+    graph = defs.get_repository_def().asset_graph
+    names = {
+        "/".join(key.path)
+        for key in selected_keys(seed_refresh_selection(("model_prices",)), graph)
+    }
+    assert {"model_prices", "int_usage_events_priced", "fct_llm_requests"} <= names
+    assert {"published_warehouse", "alerts/usage_alerts", "reports/weekly_usage_report"} <= names
+    assert "landing/events" in names  # records the run's inputs
+    assert not {n for n in names if n.startswith("stg_")}
+    assert "fx_rates" not in names and "fct_landed_rows" not in names
