@@ -4,7 +4,7 @@
 {#-
     Landing-date cutoff for incremental refreshes, computed when the model runs and inlined
     as a literal (a subquery cutoff would not be pushed down to scans; the landed files
-    themselves are chosen by landing_window_files, macros/engine/landing.sql): the latest
+    themselves are chosen by landed_files_to_read, macros/engine/landing.sql): the latest
     landing_date in `relation` minus var lookback_days, so that late events and
     re-delivered files are re-read. A backfill (var backfill_start, YYYY-MM-DD, set by
     `aiusage build --start-date` or the Dagster launchpad) moves the cutoff back to that

@@ -2,8 +2,9 @@
     bucket result, numbered in file order. A landed file holds one page or an array of
     pages; a file that is not JSON gives one row with is_valid_json = false and its text.
     Columns: source_file, landing_date, line_number, is_valid_json, bucket, result (JSON),
-    content_text (the bucket bounds and the result as JSON text, or the file's text) and
-    raw_line (content_text cut at 20,000 characters). The engines differ only in how
+    content_text (the bucket bounds and the result as JSON text, or the file's text),
+    raw_line (content_text cut at 20,000 characters) and the file's stamp
+    (landed_file_columns). The engines differ only in how
     arrays of JSON are split (usage_page_files, usage_page_result_ctes) and how the
     content text is written (usage_result_text). -#}
 {% macro usage_page_results(relation='source') -%}
@@ -49,9 +50,11 @@
     )
 
     select
-        *,
-        left(content_text, 20000) as raw_line
+        result_rows.*,
+        left(result_rows.content_text, 20000) as raw_line,
+        {{ landed_file_columns() }}
     from result_rows
+    inner join files on result_rows.source_file = files.source_file
 {%- endmacro %}
 
 {#- The landed files: source_file, landing_date, content and is_valid_json (a JSON
@@ -64,6 +67,7 @@
     select
         filename as source_file,
         {{ landing_date_from_path('filename') }} as landing_date,
+        {{ landed_file_stamp() }},
         content,
         json_valid(content) as is_valid_json
     from {{ relation }}
@@ -74,6 +78,7 @@
     select
         filename as source_file,
         {{ landing_date_from_path('filename') }} as landing_date,
+        {{ landed_file_stamp() }},
         content,
         from_json(content, 'array<string>') as page_array,
         json_object_keys(content) is not null as is_object,

@@ -21,6 +21,27 @@
     }) }}
 {%- endmacro %}
 
+{#- The config of a staging model that reads only the landed files it has not read
+    (macro landed_files_to_read) and replaces the rows of those files: delete+insert by
+    source_file on DuckDB; on Spark (no delete) the landing days holding such a file are
+    re-read whole and their partitions replaced. -#}
+{% macro incremental_by_file() -%}
+    {{ return(adapter.dispatch('incremental_by_file', 'aiusage')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_by_file() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'source_file',
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{% macro spark__incremental_by_file() -%}
+    {{ return(incremental_by_day('landing_date')) }}
+{%- endmacro %}
+
 {#- The config of a model refreshed by unique key over its landing window, whose refresh
     cannot be expressed as whole partitions (deduplication across landing days): merged by
     key on DuckDB, rebuilt as a table on Spark. -#}

@@ -57,48 +57,113 @@
 
 {#-
     The landed files of a source that this run of an incremental staging model reads: every
-    file on a first or full build, else the files of the landing days from
-    landing_cutoff_date(this) on (the look-back window, or a backfill), listed when the
-    model runs. `source_relation` is the model's source() relation.
-    DuckDB: the relation is read_text('<glob>') (dbt-duckdb's external_location), and
-    read_text reads every file its glob matches whatever the filter on filename, so a
-    refresh that filtered on the landing day would still read the whole history. The glob is
-    listed with glob() and the window's files are passed to read_text by name.
-    Spark: the registered landing view, filtered on the landing day of each file's path.
+    file on a first or full build; on a refresh, only the files it has not read before, as
+    they are now: a file is read again when its size or modification time differ from the
+    stamp stored on its rows (macro landed_file_columns), and a backfill (var
+    backfill_start) re-reads the files of the landing days from that day on. An unchanged
+    file is never parsed twice, whatever the look-back window. `source_relation` is the
+    model's source() relation.
+    DuckDB: the relation is read_text('<glob>') (dbt-duckdb's external_location). The files
+    and their stamps are listed when the model runs (read_text does not read a file whose
+    content is not selected), compared with the stored stamps, and the files to read are
+    passed to read_text by name; the model replaces the rows of those files
+    (incremental_by_file: delete+insert by source_file).
+    Spark: the registered landing view, restricted to the landing days holding a new or
+    changed file; those days' partitions are replaced (insert_overwrite by landing_date).
 -#}
-{% macro landing_window_files(source_relation) -%}
-    {{ return(adapter.dispatch('landing_window_files', 'aiusage')(source_relation)) }}
+{% macro landed_files_to_read(source_relation) -%}
+    {{ return(adapter.dispatch('landed_files_to_read', 'aiusage')(source_relation)) }}
 {%- endmacro %}
 
-{% macro default__landing_window_files(source_relation) -%}
+{#- The files of `on_disk` (filename, size, last_modified) that the staging model `this`
+    has not read as they are now (see landed_files_to_read). -#}
+{% macro unread_landed_files_sql(on_disk) -%}
+    {%- set backfill_start = var('backfill_start', none) -%}
+    with
+
+    on_disk as (
+        select filename, size, last_modified from {{ on_disk }}
+    ),
+
+    read_before as (
+        select
+            source_file,
+            max(file_size) as file_size,
+            max(file_modified_at) as file_modified_at
+        from {{ this }}
+        group by source_file
+    )
+
+    select on_disk.filename
+    from on_disk
+    left join read_before on on_disk.filename = read_before.source_file
+    where
+        read_before.source_file is null
+        or read_before.file_size <> on_disk.size
+        or read_before.file_modified_at <> {{ landed_file_modified_at('on_disk.last_modified') }}
+        {%- if backfill_start %}
+        or {{ landing_date_from_path('on_disk.filename') }}
+            >= date '{{ modules.datetime.date.fromisoformat(backfill_start | string) }}'
+        {%- endif %}
+    order by on_disk.filename
+{%- endmacro %}
+
+{% macro default__landed_files_to_read(source_relation) -%}
     {%- set text = source_relation | string -%}
     {%- set match = modules.re.fullmatch("read_text\\('((?:[^']|'')*)'\\)", text) -%}
     {%- if not execute or not is_incremental() or match is none -%}
         {{ return(text) }}
     {%- endif -%}
-    {%- set files_sql -%}
-        select file
-        from glob('{{ match.group(1) }}')
-        where {{ landing_date_from_path('file') }} >= {{ landing_cutoff_date(this) }}
-        order by file
-    {%- endset -%}
-    {%- set files = run_query(files_sql).columns[0].values() -%}
+    {%- set files = run_query(unread_landed_files_sql(text)).columns[0].values() -%}
     {%- if files | length == 0 -%}
-        {{ return("(select cast(null as string) as filename, cast(null as string) as content"
-                  ~ " where false)") }}
+        {{ return(
+            "(select cast(null as string) as filename, cast(null as string) as content,"
+            ~ " cast(null as bigint) as size, cast(null as timestamptz) as last_modified"
+            ~ " where false)"
+        ) }}
     {%- endif -%}
     {%- set quoted = [] -%}
     {%- for f in files -%}{%- do quoted.append("'" ~ f | replace("'", "''") ~ "'") -%}{%- endfor -%}
     {{ return("read_text([" ~ quoted | join(', ') ~ "])") }}
 {%- endmacro %}
 
-{% macro spark__landing_window_files(source_relation) -%}
-    {%- if not is_incremental() -%}{{ return(source_relation | string) }}{%- endif -%}
+{% macro spark__landed_files_to_read(source_relation) -%}
+    {%- if not execute or not is_incremental() -%}{{ return(source_relation | string) }}{%- endif -%}
+    {%- set files = run_query(unread_landed_files_sql(source_relation)).columns[0].values() -%}
+    {%- set days = [] -%}
+    {%- for f in files -%}
+        {%- set day = modules.re.search('dt=([0-9]{4}-[0-9]{2}-[0-9]{2})', f) -%}
+        {%- if day and ("date '" ~ day.group(1) ~ "'") not in days -%}
+            {%- do days.append("date '" ~ day.group(1) ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
     {{ return(
         "(select * from " ~ source_relation ~ " where "
-        ~ landing_date_from_path('filename') ~ " >= " ~ landing_cutoff_date(this)
-        ~ ") as window_files"
+        ~ (landing_date_from_path('filename') ~ " in (" ~ days | join(', ') ~ ")"
+           if days else "false")
+        ~ ") as files_to_read"
     ) }}
+{%- endmacro %}
+
+{#- The stamp columns of a landed file (relation columns filename, content, size,
+    last_modified): file_size, file_modified_at, file_content_hash. -#}
+{% macro landed_file_stamp() -%}
+    cast(size as bigint) as file_size,
+    {{ landed_file_modified_at('last_modified') }} as file_modified_at,
+    md5(content) as file_content_hash
+{%- endmacro %}
+
+{#- A file's modification time as stored (a timestamp in UTC). -#}
+{% macro landed_file_modified_at(expression) -%}
+    {{ return(adapter.dispatch('landed_file_modified_at', 'aiusage')(expression)) }}
+{%- endmacro %}
+
+{% macro default__landed_file_modified_at(expression) -%}
+    cast(timezone('UTC', {{ expression }}) as timestamp)
+{%- endmacro %}
+
+{% macro spark__landed_file_modified_at(expression) -%}
+    cast({{ expression }} as timestamp)
 {%- endmacro %}
 
 {#- Landing day of a landed file, from its dt=YYYY-MM-DD folder. -#}
@@ -120,17 +185,20 @@
         source_file,
         landing_date,
         line_number,
-        {{ strip_carriage_return('raw_line') }} as raw_line
+        {{ strip_carriage_return('raw_line') }} as raw_line,
+        {{ landed_file_columns() }}
     from (
         select
             source_file,
             landing_date,
+            {{ landed_file_columns() }},
             unnest(file_lines) as raw_line,
             unnest(generate_series(1, len(file_lines))) as line_number
         from (
             select
                 filename as source_file,
                 {{ landing_date_from_path('filename') }} as landing_date,
+                {{ landed_file_stamp() }},
                 string_split(content, chr(10)) as file_lines
             from {{ relation }}
         ) as split_files
@@ -143,11 +211,13 @@
         source_file,
         landing_date,
         line_number,
-        {{ strip_carriage_return('raw_line') }} as raw_line
+        {{ strip_carriage_return('raw_line') }} as raw_line,
+        {{ landed_file_columns() }}
     from (
         select
             landed.filename as source_file,
             {{ landing_date_from_path('landed.filename') }} as landing_date,
+            {{ landed_file_stamp() }},
             line.raw_line,
             cast(line.line_index + 1 as bigint) as line_number
         from {{ relation }} as landed

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -489,9 +490,18 @@ def _accounting(db_path):
 ACCOUNTING = ("--select", "+rpt_landing_accounting")
 
 
+def _files_read(target: Path) -> list[str]:
+    """The landed files the last build's stg_events__usage_events read (its compiled SQL)."""
+    (compiled,) = target.glob("compiled/**/stg_events__usage_events.sql")
+    text = compiled.read_text(encoding="utf-8")
+    return sorted(Path(m).name for m in re.findall(r"'([^']+\.jsonl)'", text))
+
+
 def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     """rpt_landing_accounting is incremental: a refresh recounts its window's files and the
-    older files whose records it delivers again, and then equals a full rebuild."""
+    older files whose records it delivers again, and then equals a full rebuild. Staging
+    parses each landed file once: a refresh reads only the new file and the one changed in
+    place (whose older rows are replaced), never the unchanged ones."""
     landing = tmp_path / "landing"
     env = {
         **os.environ,
@@ -528,13 +538,33 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
             json.dumps(event("c1")),
         ],
     )
+    # ... and the file of 2026-11-15 is rewritten in place: b1 changed, b2 added
+    other_path = next(landing.glob(f"events/dt=2026-11-15/{other}"))
+    stamp = _query(env, "select distinct file_content_hash from stg_events__usage_events "
+                   f"where source_file = '{other_path}'")  # fmt: skip
+    other_path.write_text(
+        json.dumps(event("b1", output_tokens="9")) + "\n" + json.dumps(event("b2")) + "\n"
+    )
     result = dbt(env, "build", "--quiet", *ACCOUNTING)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert _files_read(tmp_path / "target") == sorted([new, other])  # not old: unchanged
+    staged = _query(
+        env,
+        "select request_id, output_tokens, file_content_hash from stg_events__usage_events "
+        f"where source_file = '{other_path}' order by line_number",
+    )
+    assert [row[:2] for row in staged] == [("ev-b1", 9), ("ev-b2", 10)]  # no stale row
+    assert {row[2] for row in staged} != {row[0] for row in stamp}
     incremental = _accounting(tmp_path / "wh.duckdb")
     # (landed, accepted, duplicates, conflicting duplicates, rejected)
     assert incremental[old][1:6] == (3, 0, 2, 1, 1)
-    assert incremental[other][1:6] == (1, 1, 0, 0, 0)
+    assert incremental[other][1:6] == (2, 2, 0, 0, 0)
     assert incremental[new][1:6] == (3, 3, 0, 0, 0)
+
+    result = dbt(env, "build", "--quiet", *ACCOUNTING)  # nothing landed: nothing parsed
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _files_read(tmp_path / "target") == []
+    assert _accounting(tmp_path / "wh.duckdb") == incremental
 
     full_env = {**env, "AIUSAGE_DUCKDB_PATH": str(tmp_path / "full.duckdb")}
     result = dbt(full_env, "build", "--quiet", "--full-refresh", *ACCOUNTING)

@@ -1,4 +1,4 @@
-{{ config(**incremental_by_day('landing_date')) }}
+{{ config(**incremental_by_file()) }}
 
 -- One row per result of every bucket of every landed Anthropic Admin usage report page
 -- (messages), in canonical token columns and judged (rejection_reason null = usable).
@@ -6,14 +6,14 @@
 -- cache_read_input_tokens and cache_creation.{ephemeral_5m,ephemeral_1h}_input_tokens;
 -- ours is input_tokens = uncached + cache read + both cache writes, cache_write_tokens =
 -- 5m + 1h. The report carries no request count (requests is null).
--- A table, incremental by landing day like the per-request staging models: each refresh
--- reads the files of its landing window only (macro landing_window_files) and replaces
--- those days; the raw text is kept for rejected results only.
+-- A table, incremental by landed file like the per-request staging models: each file is
+-- parsed once (macro landed_files_to_read) and a changed file's rows are replaced; the raw
+-- text is kept for rejected results only.
 
 with
 
 source as (
-    select * from {{ landing_window_files(source('anthropic', 'usage')) }}
+    select * from {{ landed_files_to_read(source('anthropic', 'usage')) }}
 ),
 
 results as (

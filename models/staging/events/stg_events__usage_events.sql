@@ -1,21 +1,21 @@
-{{ config(**incremental_by_day('landing_date')) }}
+{{ config(**incremental_by_file()) }}
 
 -- One row per non-blank line of every landed canonical events file. Lines are parsed here
 -- (JSON -> typed canonical columns) and judged: rejection_reason is null for a usable event
 -- and names the first problem otherwise (macro request_rejection_rules). Nothing is
 -- dropped: downstream, accepted rows become requests and the rest fct_rejected_events.
--- A table, incremental by landing day: parsing the landed JSON is the costliest step of a
--- refresh, so it is done once, for the files of the refresh window only (macro
--- landing_window_files lists them when the model runs: DuckDB's read_text reads every file
--- its glob matches whatever the filter), and the window's landing days are replaced.
--- Requests, landed rows and the quarantine read the stored rows. Stored: the canonical
+-- A table, incremental by landed file: parsing the landed JSON is the costliest step of a
+-- refresh, so each file is parsed once, ever. A refresh reads only the files it has not
+-- read as they are now (macro landed_files_to_read compares each file's size and
+-- modification time with the stamp stored on its rows) and replaces the rows of those
+-- files. Requests, landed rows and the quarantine read the stored rows. Stored: the canonical
 -- columns, and the raw line of rejected rows only; the event's free-form metadata stays in
 -- the landed file (no model reads it).
 
 with
 
 source as (
-    select * from {{ landing_window_files(source('events', 'usage')) }}
+    select * from {{ landed_files_to_read(source('events', 'usage')) }}
 ),
 
 lines as (
@@ -39,6 +39,7 @@ typed as (
         landing_date,
         line_number,
         raw_line,
+        {{ landed_file_columns() }},
         is_json_object,
         case when is_json_object then {{ json_text('raw_line', '$._ingest_error') }} end
             as ingest_error,

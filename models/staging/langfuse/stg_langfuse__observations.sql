@@ -1,4 +1,4 @@
-{{ config(**incremental_by_day('landing_date')) }}
+{{ config(**incremental_by_file()) }}
 
 -- One row per non-blank line of every landed Langfuse observations export, in canonical
 -- columns and judged (rejection_reason null = usable; its own rules first, then macro
@@ -12,14 +12,14 @@
 --   output_tokens = output + reasoning (output_reasoning_tokens | output_reasoning).
 -- Provider: metadata.provider / ls_provider, else a provider/ prefix or the model family.
 -- Observations other than generations are quarantined as not_a_generation.
--- A table, incremental by landing day, like stg_events__usage_events: the JSON of the
--- refresh window's files (macro landing_window_files) is parsed once and its landing days
--- replaced; the raw line is kept for rejected rows only.
+-- A table, incremental by landed file like stg_events__usage_events: each file is parsed
+-- once (macro landed_files_to_read) and a changed file's rows are replaced; the raw line
+-- is kept for rejected rows only.
 
 with
 
 source as (
-    select * from {{ landing_window_files(source('langfuse', 'observations')) }}
+    select * from {{ landed_files_to_read(source('langfuse', 'observations')) }}
 ),
 
 parsed as (
@@ -60,6 +60,7 @@ typed as (
         landing_date,
         line_number,
         raw_line,
+        {{ landed_file_columns() }},
         j is not null as is_json_object,
         {{ json_text('j', '$._ingest_error') }} as ingest_error,
         upper(coalesce(nullif({{ json_text('j', '$.type') }}, ''), 'GENERATION'))

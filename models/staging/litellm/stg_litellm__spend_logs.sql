@@ -1,4 +1,4 @@
-{{ config(**incremental_by_day('landing_date')) }}
+{{ config(**incremental_by_file()) }}
 
 -- One row per non-blank line of every landed LiteLLM_SpendLogs file, in canonical columns
 -- and judged (rejection_reason null = usable; macro request_rejection_rules). Token
@@ -8,14 +8,14 @@
 -- cache_creation_input_tokens, and completion_tokens_details.reasoning_tokens.
 -- Attribution: team_id, end_user (else user), organization_id as client, and workflow,
 -- feature, task_type, prompt_version, environment from metadata.spend_logs_metadata.
--- A table, incremental by landing day, like stg_events__usage_events: the JSON of the
--- refresh window's files (macro landing_window_files) is parsed once and its landing days
--- replaced; the raw line is kept for rejected rows only.
+-- A table, incremental by landed file like stg_events__usage_events: each file is parsed
+-- once (macro landed_files_to_read) and a changed file's rows are replaced; the raw line
+-- is kept for rejected rows only.
 
 with
 
 source as (
-    select * from {{ landing_window_files(source('litellm', 'spend_logs')) }}
+    select * from {{ landed_files_to_read(source('litellm', 'spend_logs')) }}
 ),
 
 parsed as (
@@ -38,6 +38,7 @@ typed as (
         landing_date,
         line_number,
         raw_line,
+        {{ landed_file_columns() }},
         j is not null as is_json_object,
         {{ json_text('j', '$._ingest_error') }} as ingest_error,
         nullif(trim({{ json_text('j', '$.request_id') }}), '') as request_id,

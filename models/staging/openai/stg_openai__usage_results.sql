@@ -1,4 +1,4 @@
-{{ config(**incremental_by_day('landing_date')) }}
+{{ config(**incremental_by_file()) }}
 
 -- One row per result of every bucket of every landed OpenAI usage page (completions),
 -- in canonical token columns and judged (rejection_reason null = usable).
@@ -6,14 +6,14 @@
 -- optional input_cache_write_tokens), so input_tokens is kept as is and uncached =
 -- input - cached - cache writes; when input_uncached_tokens is given it must agree.
 -- A bucket is an aggregate: num_model_requests is its request count.
--- A table, incremental by landing day like the per-request staging models: each refresh
--- reads the files of its landing window only (macro landing_window_files) and replaces
--- those days; the raw text is kept for rejected results only.
+-- A table, incremental by landed file like the per-request staging models: each file is
+-- parsed once (macro landed_files_to_read) and a changed file's rows are replaced; the raw
+-- text is kept for rejected results only.
 
 with
 
 source as (
-    select * from {{ landing_window_files(source('openai', 'usage')) }}
+    select * from {{ landed_files_to_read(source('openai', 'usage')) }}
 ),
 
 results as (
