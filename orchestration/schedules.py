@@ -73,12 +73,37 @@ def selected_keys(selection: dg.AssetSelection, asset_graph) -> list[dg.AssetKey
 def refresh_request(
     settings: Settings, options: RefreshOptions | None = None
 ) -> tuple[RefreshPlan, dg.AssetSelection | None]:
-    """What the next refresh does (aiusage.changes.plan) and, for a refresh of changed seeds
-    only, the assets it runs (None: the whole job; nothing when plan.nothing_new)."""
+    """What the next refresh does (aiusage.changes.plan) and the assets it runs: for changed
+    seeds only, those seeds and what is downstream of them; with the seeds unchanged,
+    everything but the seeds (their dbt seed step and its checks); None: the whole job
+    (nothing at all when plan.nothing_new)."""
     refresh_plan = plan(settings, options)
+    return refresh_plan, selection_for(refresh_plan)
+
+
+def selection_for(refresh_plan: RefreshPlan) -> dg.AssetSelection | None:
+    """The assets a refresh of this plan runs (None: the whole job): changed seeds alone ->
+    those seeds and what is downstream of them; seeds unchanged -> everything but the seeds
+    (and, when no model changed either, but the views and their tests)."""
     if refresh_plan.seeds_only:
-        return refresh_plan, seed_refresh_selection(refresh_plan.changed_seeds)
-    return refresh_plan, None
+        return seed_refresh_selection(refresh_plan.changed_seeds)
+    if refresh_plan.seeds_unchanged:
+        unchanged = dg.AssetSelection.groups("seeds")
+        if "project" not in refresh_plan.changed:
+            from orchestration.assets.dbt import MATERIALIZED_TAG
+
+            # no model changed: every view is what the last build created (its tests too,
+            # over data whose own tests run: the tables and incremental models)
+            unchanged = unchanged | dg.AssetSelection.tag(MATERIALIZED_TAG, "view")
+        return refresh_selection() - unchanged
+    return None
+
+
+def plan_tag(refresh_plan: RefreshPlan) -> str:
+    """The run tag aiusage/plan: what kind of refresh the run is."""
+    if refresh_plan.seeds_only:
+        return "seeds_only"
+    return "seeds_unchanged" if refresh_plan.seeds_unchanged else "refresh"
 
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
@@ -108,7 +133,7 @@ def schedule_request(settings: Settings, asset_graph) -> dg.RunRequest | dg.Skip
         if weekly_report_due(settings, week):
             return dg.RunRequest(job_name=DELIVER_JOB, tags={"aiusage/plan": "deliver_only"})
         return dg.SkipReason(refresh_plan.reason)
+    tags = {"aiusage/plan": plan_tag(refresh_plan)}
     if selection is not None:
-        keys = selected_keys(selection, asset_graph)
-        return dg.RunRequest(asset_selection=keys, tags={"aiusage/plan": "seeds_only"})
-    return dg.RunRequest(tags={"aiusage/plan": "refresh"})
+        return dg.RunRequest(asset_selection=selected_keys(selection, asset_graph), tags=tags)
+    return dg.RunRequest(tags=tags)

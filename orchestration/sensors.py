@@ -8,7 +8,7 @@ import dagster as dg
 from aiusage.delivery.slack import failure_payload, post_slack
 from aiusage.landing import settled_inventory
 from orchestration.resources import WarehouseSettings
-from orchestration.schedules import refresh_request, selected_keys
+from orchestration.schedules import plan_tag, refresh_request, selected_keys
 
 
 def new_files(seen: dict[str, str], current: dict[str, str]) -> list[str]:
@@ -51,7 +51,11 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
                     if selection is None
                     else selected_keys(selection, context.repository_def.asset_graph)
                 ),
-                tags={"aiusage/trigger": "landing_files", "aiusage/new_files": str(len(fresh))},
+                tags={
+                    "aiusage/trigger": "landing_files",
+                    "aiusage/new_files": str(len(fresh)),
+                    "aiusage/plan": plan_tag(refresh_plan),
+                },
             )
         ],
         cursor=cursor,

@@ -36,6 +36,8 @@ from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
 from orchestration.resources import WarehouseSettings
 
+MATERIALIZED_TAG = "aiusage/materialized"
+
 
 class WarehouseTranslator(DagsterDbtTranslator):
     """Group = the folder path (models/marts/usage -> marts_usage); owner = meta.owner."""
@@ -45,6 +47,15 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return "seeds"
         folders = dbt_resource_props["fqn"][1:-1]
         return "_".join(folders) if folders else "models"
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        """dbt's tags, plus the materialization (MATERIALIZED_TAG): a refresh that changed
+        no model skips the views, whose definitions are what the last build created."""
+        tags = dict(super().get_tags(dbt_resource_props))
+        materialized = (dbt_resource_props.get("config") or {}).get("materialized")
+        if materialized:
+            tags[MATERIALIZED_TAG] = materialized
+        return tags
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
         meta = {

@@ -12,6 +12,8 @@ snapshot's run.json. At the start of the next refresh, `plan` compares them:
   say so and stop (they still deliver what is due: alerts a channel failed to take, the
   weekly report);
 * only seeds changed: dbt builds those seeds and the models downstream of them;
+* seeds unchanged (new landed files, a model or a setting changed): everything but the
+  seeds, which the warehouse already holds as they are (and their checks passed);
 * anything else (or no record: a first build, a snapshot published before this record
   existed): a normal refresh.
 
@@ -94,10 +96,16 @@ class RefreshPlan:
     nothing_new: bool = False
     changed_seeds: tuple[str, ...] = ()  # set when seeds are the only change
     reason: str = ""  # one line for the user
+    changed: tuple[str, ...] = ()  # the parts that changed; empty: unknown (run everything)
 
     @property
     def seeds_only(self) -> bool:
         return bool(self.changed_seeds)
+
+    @property
+    def seeds_unchanged(self) -> bool:
+        """The seeds are those the warehouse was built with: not reloaded, not re-checked."""
+        return bool(self.changed) and "seeds" not in self.changed
 
 
 def plan(settings: Settings, options=None) -> RefreshPlan:
@@ -151,4 +159,8 @@ def plan(settings: Settings, options=None) -> RefreshPlan:
                 reason=f"only the seeds that changed ({', '.join(names)}) and the models "
                 "downstream of them",
             )
-    return RefreshPlan(inputs, reason=f"changed since the last refresh: {', '.join(changed)}")
+    return RefreshPlan(
+        inputs,
+        reason=f"changed since the last refresh: {', '.join(changed)}",
+        changed=tuple(changed),
+    )

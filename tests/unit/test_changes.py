@@ -144,6 +144,18 @@ def test_the_schedule_and_the_sensor_stop_when_nothing_is_new(refreshed):
     assert isinstance(result, dg.SensorResult) and not result.run_requests
     assert "a.jsonl" in result.cursor
     _land(settings, "2026-11-21", "b.jsonl")
-    resources = {"warehouse": WarehouseSettings()}
-    fresh = landing_files_sensor(dg.build_sensor_context(cursor=result.cursor, resources=resources))
-    assert len(fresh.run_requests) == 1
+    from orchestration.definitions import build_definitions
+    from tests.support.project import PROJECT_DIR
+
+    # the checkout's code location (its manifest is parsed): the assets a run selects
+    repo = build_definitions(settings.with_overrides(project_dir=PROJECT_DIR)).get_repository_def()
+    context = dg.build_sensor_context(
+        cursor=result.cursor, resources={"warehouse": WarehouseSettings()}, repository_def=repo
+    )
+    (request,) = landing_files_sensor(context).run_requests
+    # a new landed file, the seeds as they were: everything but the seeds and their checks
+    assert request.tags["aiusage/plan"] == "seeds_unchanged"
+    selected = {"/".join(key.path) for key in request.asset_selection}
+    assert {"landing/events", "stg_events__usage_events", "fct_llm_requests"} <= selected
+    assert {"published_warehouse", "alerts/usage_alerts"} <= selected
+    assert not selected & {"model_prices", "fx_rates", "service_tier_multipliers"}

@@ -75,13 +75,11 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
         _deliver_due(settings)
         return
     from orchestration.run import run_refresh
-    from orchestration.schedules import seed_refresh_selection
+    from orchestration.schedules import selection_for
 
-    selection = None
-    if refresh_plan.seeds_only:
-        selection = seed_refresh_selection(refresh_plan.changed_seeds)
-        if not quiet:
-            click.echo(f"Refreshing {refresh_plan.reason}.")
+    selection = selection_for(refresh_plan)
+    if refresh_plan.seeds_only and not quiet:
+        click.echo(f"Refreshing {refresh_plan.reason}.")
     if verbose:
         result = run_refresh(settings, options, selection=selection)
     elif quiet:
