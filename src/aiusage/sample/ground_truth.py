@@ -237,8 +237,8 @@ PLANTED_WORKFLOWS: tuple[PlantedWorkflow, ...] = (
     # every request writes its prompt to the cache (5-minute TTL), none ever reads it
     PlantedWorkflow(
         "invoice-parser", "sales-ops", "extract", "anthropic", "cache_waste", "none",
-        (("claude-sonnet-4-5", 40, 10000, 8000, 200),),
-        (("claude-sonnet-4-5", 40, 10000, 8000, 200),),
+        (("claude-haiku-4-5", 40, 10000, 8000, 200),),
+        (("claude-haiku-4-5", 40, 10000, 8000, 200),),
     ),
     # a nightly job that could wait a day (seeds/workflow_policies.csv) on the standard tier
     PlantedWorkflow(
