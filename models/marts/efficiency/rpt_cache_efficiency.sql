@@ -48,7 +48,8 @@ windowed as (
         prices.tier_input_usd_per_mtok,
         prices.tier_cache_read_usd_per_mtok,
         prices.tier_cache_write_5m_usd_per_mtok,
-        prices.tier_cache_write_1h_usd_per_mtok
+        prices.tier_cache_write_1h_usd_per_mtok,
+        anchor.window_end_date
     from requests
     cross join anchor
     inner join prices
@@ -111,6 +112,7 @@ grouped as (
         {{ attributed('workflow') }} as workflow,
         provider,
         model,
+        max(window_end_date) as window_end_date,
         count(*) as requests,
         count(*) filter (where cache_read_tokens > 0) as cache_read_requests,
         count(*) filter (where cache_write_tokens > 0) as cache_write_requests,
@@ -130,21 +132,16 @@ grouped as (
     group by {{ attributed('workflow') }}, provider, model
 ),
 
-window_dates as (
-    select
-        cast(window_end_date - {{ var('insight_window_days') }} + 1 as date) as window_start_date,
-        window_end_date
-    from anchor
-),
-
 final as (
     select
         cast(md5(concat_ws('|', workflow, provider, model)) as string) as cache_efficiency_key,
         cast(workflow as string) as workflow,
         cast(provider as string) as provider,
         cast(model as string) as model,
-        cast(window_dates.window_start_date as date) as window_start_date,
-        cast(window_dates.window_end_date as date) as window_end_date,
+        cast(
+            {{ dbt.dateadd('day', 1 - var('insight_window_days'), 'window_end_date') }} as date
+        ) as window_start_date,
+        cast(window_end_date as date) as window_end_date,
         cast(requests as bigint) as requests,
         cast(cache_read_requests as bigint) as cache_read_requests,
         cast(cache_write_requests as bigint) as cache_write_requests,
@@ -177,7 +174,6 @@ final as (
             end as string
         ) as recommended_ttl
     from grouped
-    cross join window_dates
     where cache_read_requests > 0 or cache_write_requests > 0
 )
 

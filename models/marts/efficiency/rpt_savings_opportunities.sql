@@ -137,20 +137,21 @@ tiers as (
 cache_waste as (
     select
         'cache_waste' as opportunity_type,
-        workflow,
-        provider,
-        model,
+        cache_efficiency.workflow,
+        cache_efficiency.provider,
+        cache_efficiency.model,
         'stop cache writes that nothing reads' as candidate,
-        -net_cache_savings_usd * {{ month_factor }} as monthly_savings_usd,
+        -cache_efficiency.net_cache_savings_usd * {{ month_factor }} as monthly_savings_usd,
         'high' as confidence,
-        cast(wasted_write_requests as string) || ' of ' || cast(cache_write_requests as string)
+        cast(cache_efficiency.wasted_write_requests as string) || ' of '
+        || cast(cache_efficiency.cache_write_requests as string)
         || ' cache writes never read within their TTL; hit ratio '
-        || cast(round(coalesce(cache_hit_ratio, 0) * 100, 1) as string) || '%, net '
-        || cast(round(net_cache_savings_usd, 2) as string) || ' USD in '
-        || '{{ var("insight_window_days") }} days' as evidence
+        || cast(round(coalesce(cache_efficiency.cache_hit_ratio, 0) * 100, 1) as string)
+        || '%, net ' || cast(round(cache_efficiency.net_cache_savings_usd, 2) as string)
+        || ' USD in {{ var("insight_window_days") }} days' as evidence
     from cache_efficiency
     cross join coverage
-    where net_cache_savings_usd < 0
+    where cache_efficiency.net_cache_savings_usd < 0
 ),
 
 -- announced prices: rows that start after the data, repricing the window's requests
@@ -198,32 +199,39 @@ repriced_costs as (
         provider,
         model,
         announced_from,
-        total_cost_usd,
-        {{ request_cost_columns() }}
-    from repriced
+        sum(total_cost_usd) as cost_usd,
+        sum(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd)
+            as repriced_cost_usd
+    from (
+        select
+            workflow,
+            provider,
+            model,
+            announced_from,
+            total_cost_usd,
+            {{ request_cost_columns() }}
+        from repriced
+    ) as request_costs
+    group by workflow, provider, model, announced_from
 ),
 
 price_changes as (
     select
         'price_change' as opportunity_type,
-        workflow,
-        provider,
-        model,
-        'price from ' || cast(cast(announced_from as date) as string) as candidate,
-        (
-            sum(total_cost_usd)
-            - sum(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd)
-        ) * {{ month_factor }} as monthly_savings_usd,
+        repriced_costs.workflow,
+        repriced_costs.provider,
+        repriced_costs.model,
+        'price from ' || cast(cast(repriced_costs.announced_from as date) as string)
+            as candidate,
+        (repriced_costs.cost_usd - repriced_costs.repriced_cost_usd) * {{ month_factor }}
+            as monthly_savings_usd,
         'high' as confidence,
         'the last {{ var("insight_window_days") }} days cost '
-        || cast(round(sum(total_cost_usd), 2) as string) || ' USD, '
-        || cast(round(sum(
-            input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
-        ), 2) as string)
+        || cast(round(repriced_costs.cost_usd, 2) as string) || ' USD, '
+        || cast(round(repriced_costs.repriced_cost_usd, 2) as string)
         || ' USD at the announced price' as evidence
     from repriced_costs
     cross join coverage
-    group by workflow, provider, model, announced_from, coverage.covered_days
 ),
 
 unioned as (
@@ -241,8 +249,13 @@ final as (
         cast(md5(concat_ws('|', opportunity_type, workflow, provider, model, candidate)) as string)
             as savings_opportunity_key,
         cast(row_number() over (
-            order by monthly_savings_usd desc, opportunity_type, workflow, provider, model,
-            candidate
+            order by
+                monthly_savings_usd desc,
+                opportunity_type asc,
+                workflow asc,
+                provider asc,
+                model asc,
+                candidate asc
         ) as integer) as savings_rank,
         cast(opportunity_type as string) as opportunity_type,
         cast(workflow as string) as workflow,

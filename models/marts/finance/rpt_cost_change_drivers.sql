@@ -22,8 +22,6 @@
 -- successful request in either period puts its whole change in volume_effect_usd.
 -- Unpriced requests are left out (counted in unpriced_requests), never costed as 0.
 
-{%- set factors = ['volume', 'reliability', 'mix', 'efficiency', 'price'] %}
-{%- set weights = [0.2, 0.05, 1.0 / 30, 0.05, 0.2] %}
 
 with
 
@@ -37,13 +35,15 @@ anchor as (
 
 periods as (
     {%- for days in var('driver_period_days') %}
-    select
-        {{ days }} as period_days,
-        cast({{ dbt.dateadd('day', 1 - days, 'end_date') }} as date) as period_start,
-        end_date as period_end,
-        cast({{ dbt.dateadd('day', 1 - 2 * days, 'end_date') }} as date) as previous_start
-    from anchor
-    {{- '\n    union all' if not loop.last }}
+        select
+            {{ days }} as period_days,
+            cast({{ dbt.dateadd('day', 1 - days, 'end_date') }} as date) as period_start,
+            end_date as period_end,
+            cast({{ dbt.dateadd('day', 1 - 2 * days, 'end_date') }} as date) as previous_start
+        from anchor
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -95,25 +95,48 @@ per_model as (
         period_end,
         provider,
         model,
-        {%- for side, condition in [('p', 'not is_current'), ('c', 'is_current')] %}
-        count(*) filter (where is_priced and {{ condition }}) as requests_{{ side }},
-        count(*) filter (where is_priced and is_success and {{ condition }})
-            as successes_{{ side }},
-        count(*) filter (where not is_priced and {{ condition }}) as unpriced_{{ side }},
-        coalesce(sum(total_cost_usd) filter (where {{ condition }}), 0) as cost_{{ side }},
-        {%- for component in ['uncached_input', 'cache_read', 'cache_write', 'output'] %}
-        coalesce(sum(
-            {{ 'uncached_input_tokens' if component == 'uncached_input'
-               else component ~ '_tokens' }}
-        ) filter (where is_priced and {{ condition }}), 0) as {{ component }}_tokens_{{ side }},
-        coalesce(
-            sum(
-                {{ 'input_cost_usd' if component == 'uncached_input'
-                   else component ~ '_cost_usd' }}
-            ) filter (where is_priced and {{ condition }}), 0
-        ) as {{ component }}_cost_{{ side }}{{ ',' if not (loop.last and side == 'c') }}
-        {%- endfor %}
-        {%- endfor %}
+        count(*) filter (where is_priced and not is_current) as requests_p,
+        count(*) filter (where is_priced and is_success and not is_current)
+            as successes_p,
+        count(*) filter (where not is_priced and not is_current) as unpriced_p,
+        coalesce(sum(total_cost_usd) filter (where not is_current), 0) as cost_p,
+        coalesce(sum(uncached_input_tokens) filter (where is_priced and not is_current), 0)
+            as uncached_input_tokens_p,
+        coalesce(sum(input_cost_usd) filter (where is_priced and not is_current), 0)
+            as uncached_input_cost_p,
+        coalesce(sum(cache_read_tokens) filter (where is_priced and not is_current), 0)
+            as cache_read_tokens_p,
+        coalesce(sum(cache_read_cost_usd) filter (where is_priced and not is_current), 0)
+            as cache_read_cost_p,
+        coalesce(sum(cache_write_tokens) filter (where is_priced and not is_current), 0)
+            as cache_write_tokens_p,
+        coalesce(sum(cache_write_cost_usd) filter (where is_priced and not is_current), 0)
+            as cache_write_cost_p,
+        coalesce(sum(output_tokens) filter (where is_priced and not is_current), 0)
+            as output_tokens_p,
+        coalesce(sum(output_cost_usd) filter (where is_priced and not is_current), 0)
+            as output_cost_p,
+        count(*) filter (where is_priced and is_current) as requests_c,
+        count(*) filter (where is_priced and is_success and is_current)
+            as successes_c,
+        count(*) filter (where not is_priced and is_current) as unpriced_c,
+        coalesce(sum(total_cost_usd) filter (where is_current), 0) as cost_c,
+        coalesce(sum(uncached_input_tokens) filter (where is_priced and is_current), 0)
+            as uncached_input_tokens_c,
+        coalesce(sum(input_cost_usd) filter (where is_priced and is_current), 0)
+            as uncached_input_cost_c,
+        coalesce(sum(cache_read_tokens) filter (where is_priced and is_current), 0)
+            as cache_read_tokens_c,
+        coalesce(sum(cache_read_cost_usd) filter (where is_priced and is_current), 0)
+            as cache_read_cost_c,
+        coalesce(sum(cache_write_tokens) filter (where is_priced and is_current), 0)
+            as cache_write_tokens_c,
+        coalesce(sum(cache_write_cost_usd) filter (where is_priced and is_current), 0)
+            as cache_write_cost_c,
+        coalesce(sum(output_tokens) filter (where is_priced and is_current), 0)
+            as output_tokens_c,
+        coalesce(sum(output_cost_usd) filter (where is_priced and is_current), 0)
+            as output_cost_c
     from scoped
     group by scope_type, scope_id, period_days, period_start, period_end, provider, model
 ),
@@ -121,25 +144,40 @@ per_model as (
 unit_prices as (
     select
         *,
-        {%- for component in ['uncached_input', 'cache_read', 'cache_write', 'output'] %}
         coalesce(
-            cast({{ component }}_cost_p as double) / nullif({{ component }}_tokens_p, 0),
-            cast({{ component }}_cost_c as double) / nullif({{ component }}_tokens_c, 0),
+            cast(uncached_input_cost_p as double) / nullif(uncached_input_tokens_p, 0),
+            cast(uncached_input_cost_c as double) / nullif(uncached_input_tokens_c, 0),
             0
-        ) as {{ component }}_unit_usd{{ ',' if not loop.last }}
-        {%- endfor %}
+        ) as uncached_input_unit_usd,
+        coalesce(
+            cast(cache_read_cost_p as double) / nullif(cache_read_tokens_p, 0),
+            cast(cache_read_cost_c as double) / nullif(cache_read_tokens_c, 0),
+            0
+        ) as cache_read_unit_usd,
+        coalesce(
+            cast(cache_write_cost_p as double) / nullif(cache_write_tokens_p, 0),
+            cast(cache_write_cost_c as double) / nullif(cache_write_tokens_c, 0),
+            0
+        ) as cache_write_unit_usd,
+        coalesce(
+            cast(output_cost_p as double) / nullif(output_tokens_p, 0),
+            cast(output_cost_c as double) / nullif(output_tokens_c, 0),
+            0
+        ) as output_unit_usd
     from per_model
 ),
 
 reference_costs as (
     select
         *,
-        {%- for side in ['p', 'c'] %}
-        uncached_input_tokens_{{ side }} * uncached_input_unit_usd
-        + cache_read_tokens_{{ side }} * cache_read_unit_usd
-        + cache_write_tokens_{{ side }} * cache_write_unit_usd
-        + output_tokens_{{ side }} * output_unit_usd as reference_cost_{{ side }},
-        {%- endfor %}
+        uncached_input_tokens_p * uncached_input_unit_usd
+        + cache_read_tokens_p * cache_read_unit_usd
+        + cache_write_tokens_p * cache_write_unit_usd
+        + output_tokens_p * output_unit_usd as reference_cost_p,
+        uncached_input_tokens_c * uncached_input_unit_usd
+        + cache_read_tokens_c * cache_read_unit_usd
+        + cache_write_tokens_c * cache_write_unit_usd
+        + output_tokens_c * output_unit_usd as reference_cost_c,
         sum(requests_p) over scope_period as scope_requests_p,
         sum(requests_c) over scope_period as scope_requests_c,
         sum(successes_p) over scope_period as scope_successes_p,
@@ -173,8 +211,79 @@ model_factors as (
     from reference_costs
 ),
 
--- sum over models of s x e x p for the 8 combinations of previous / current factors
-scope_sums as (
+-- the 32 subsets of the five factors: 1 = the factor at its current value
+bit_values as (
+    select 0 as bit
+    union all
+    select 1 as bit
+),
+
+subsets as (
+    select
+        volume.bit as is_volume,
+        reliability.bit as is_reliability,
+        mix.bit as is_mix,
+        efficiency.bit as is_efficiency,
+        price.bit as is_price,
+        volume.bit + 2 * reliability.bit + 4 * mix.bit + 8 * efficiency.bit + 16 * price.bit
+            as subset_id,
+        volume.bit + reliability.bit + mix.bit + efficiency.bit + price.bit as subset_size
+    from bit_values as volume
+    cross join bit_values as reliability
+    cross join bit_values as mix
+    cross join bit_values as efficiency
+    cross join bit_values as price
+),
+
+factor_bits as (
+    select
+        'volume' as factor,
+        1 as factor_bit
+    union all
+    select
+        'reliability' as factor,
+        2 as factor_bit
+    union all
+    select
+        'mix' as factor,
+        4 as factor_bit
+    union all
+    select
+        'efficiency' as factor,
+        8 as factor_bit
+    union all
+    select
+        'price' as factor,
+        16 as factor_bit
+),
+
+-- Shapley: for each factor and each subset without it, the weight
+-- |S|! (4 - |S|)! / 5! of the change that switching the factor on makes
+shapley_pairs as (
+    select
+        factor_bits.factor,
+        subsets.subset_id as without_id,
+        subsets.subset_id + factor_bits.factor_bit as with_id,
+        case subsets.subset_size
+            when 0 then 0.2
+            when 1 then 0.05
+            when 2 then 1.0 / 30
+            when 3 then 0.05
+            else 0.2
+        end as weight
+    from subsets
+    cross join factor_bits
+    where
+        case factor_bits.factor
+            when 'volume' then subsets.is_volume
+            when 'reliability' then subsets.is_reliability
+            when 'mix' then subsets.is_mix
+            when 'efficiency' then subsets.is_efficiency
+            else subsets.is_price
+        end = 0
+),
+
+scope_totals as (
     select
         scope_type,
         scope_id,
@@ -189,61 +298,144 @@ scope_sums as (
         max(scope_successes_p) as successes_p,
         max(scope_successes_c) as successes_c,
         max(scope_requests_p) as requests_p,
-        max(scope_requests_c) as requests_c,
-        {%- for mix in ['p', 'c'] %}{% for eff in ['p', 'c'] %}{% for price in ['p', 'c'] %}
-        sum(
-            coalesce(mix_{{ mix }}, 0) * efficiency_{{ eff }} * price_{{ price }}
-        ) as g_{{ mix }}{{ eff }}{{ price }}{{ ',' if not (mix == 'c' and eff == 'c' and price == 'c') }}
-        {%- endfor %}{% endfor %}{% endfor %}
+        max(scope_requests_c) as requests_c
     from model_factors
     group by scope_type, scope_id, period_days, period_start, period_end
 ),
 
--- cost with each subset of the five factors at its current value (bit i = factors[i])
+-- sum over models of s x e x p, each factor previous or current as the subset says
+subset_sums as (
+    select
+        model_factors.scope_type,
+        model_factors.scope_id,
+        model_factors.period_days,
+        subsets.subset_id,
+        max(subsets.is_volume) as is_volume,
+        max(subsets.is_reliability) as is_reliability,
+        sum(
+            coalesce(
+                case when subsets.is_mix = 1 then model_factors.mix_c else model_factors.mix_p end,
+                0
+            )
+            * case
+                when subsets.is_efficiency = 1 then model_factors.efficiency_c
+                else model_factors.efficiency_p
+            end
+            * case
+                when subsets.is_price = 1 then model_factors.price_c
+                else model_factors.price_p
+            end
+        ) as model_sum
+    from model_factors
+    cross join subsets
+    group by
+        model_factors.scope_type,
+        model_factors.scope_id,
+        model_factors.period_days,
+        subsets.subset_id
+),
+
+-- cost with each subset of factors at its current value: V x R x sum(s x e x p)
 subset_costs as (
     select
-        *,
-        {%- for mask in range(32) %}
-        {%- set s = [] %}{% for i in range(5) %}{% do s.append('c' if (mask // (2 ** i)) % 2 else 'p') %}{% endfor %}
-        cast(successes_{{ s[0] }} as double)
-        * (cast(requests_{{ s[1] }} as double) / nullif(successes_{{ s[1] }}, 0))
-        * g_{{ s[2] }}{{ s[3] }}{{ s[4] }} as f_{{ mask }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from scope_sums
+        subset_sums.scope_type,
+        subset_sums.scope_id,
+        subset_sums.period_days,
+        subset_sums.subset_id,
+        cast(
+            case
+                when subset_sums.is_volume = 1 then scope_totals.successes_c
+                else scope_totals.successes_p
+            end as double
+        )
+        * case
+            when subset_sums.is_reliability = 1
+                then cast(scope_totals.requests_c as double) / nullif(scope_totals.successes_c, 0)
+            else cast(scope_totals.requests_p as double) / nullif(scope_totals.successes_p, 0)
+        end
+        * subset_sums.model_sum as subset_cost
+    from subset_sums
+    inner join scope_totals
+        on
+            subset_sums.scope_type = scope_totals.scope_type
+            and subset_sums.scope_id = scope_totals.scope_id
+            and subset_sums.period_days = scope_totals.period_days
+),
+
+shapley as (
+    select
+        without_cost.scope_type,
+        without_cost.scope_id,
+        without_cost.period_days,
+        shapley_pairs.factor,
+        sum(shapley_pairs.weight * (with_cost.subset_cost - without_cost.subset_cost))
+            as effect_usd
+    from shapley_pairs
+    inner join subset_costs as without_cost
+        on shapley_pairs.without_id = without_cost.subset_id
+    inner join subset_costs as with_cost
+        on
+            shapley_pairs.with_id = with_cost.subset_id
+            and without_cost.scope_type = with_cost.scope_type
+            and without_cost.scope_id = with_cost.scope_id
+            and without_cost.period_days = with_cost.period_days
+    group by
+        without_cost.scope_type,
+        without_cost.scope_id,
+        without_cost.period_days,
+        shapley_pairs.factor
+),
+
+shapley_columns as (
+    select
+        scope_type,
+        scope_id,
+        period_days,
+        sum(case when factor = 'volume' then effect_usd end) as shapley_volume,
+        sum(case when factor = 'reliability' then effect_usd end) as shapley_reliability,
+        sum(case when factor = 'mix' then effect_usd end) as shapley_mix,
+        sum(case when factor = 'efficiency' then effect_usd end) as shapley_efficiency,
+        sum(case when factor = 'price' then effect_usd end) as shapley_price
+    from shapley
+    group by scope_type, scope_id, period_days
 ),
 
 effects as (
     select
-        *,
-        cost_usd - previous_cost_usd as delta_usd,
-        successes_p > 0 and successes_c > 0 as is_decomposable,
-        {%- for i in range(5) %}
-        {%- set bit = 2 ** i %}
-        (
-            {%- for mask in range(32) if (mask // bit) % 2 == 0 %}
-            {%- set size = [] %}{% for j in range(5) %}{% if (mask // (2 ** j)) % 2 %}{% do size.append(j) %}{% endif %}{% endfor %}
-            {{ '+ ' if not loop.first }}{{ weights[size | length] }} * (f_{{ mask + bit }} - f_{{ mask }})
-            {%- endfor %}
-        ) as shapley_{{ factors[i] }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from subset_costs
+        scope_totals.*,
+        shapley_columns.shapley_volume,
+        shapley_columns.shapley_reliability,
+        shapley_columns.shapley_mix,
+        shapley_columns.shapley_efficiency,
+        shapley_columns.shapley_price,
+        scope_totals.cost_usd - scope_totals.previous_cost_usd as delta_usd,
+        scope_totals.successes_p > 0 and scope_totals.successes_c > 0 as is_decomposable
+    from scope_totals
+    left join shapley_columns
+        on
+            scope_totals.scope_type = shapley_columns.scope_type
+            and scope_totals.scope_id = shapley_columns.scope_id
+            and scope_totals.period_days = shapley_columns.period_days
 ),
 
 assigned as (
     select
         *,
-        {%- for factor in factors %}
         cast(
-            case
-                when is_decomposable then shapley_{{ factor }}
-                {%- if factor == 'volume' %}
-                else delta_usd
-                {%- else %}
-                else 0
-                {%- endif %}
-            end as decimal(38, 12)
-        ) as {{ factor }}_effect_usd{{ ',' if not loop.last }}
-        {%- endfor %}
+            case when is_decomposable then shapley_volume else delta_usd end as decimal(38, 12)
+        ) as volume_effect_usd,
+        cast(
+            case when is_decomposable then shapley_reliability else 0 end as decimal(38, 12)
+        ) as reliability_effect_usd,
+        cast(
+            case when is_decomposable then shapley_mix else 0 end as decimal(38, 12)
+        ) as mix_effect_usd,
+        cast(
+            case when is_decomposable then shapley_efficiency else 0 end as decimal(38, 12)
+        ) as efficiency_effect_usd,
+        cast(
+            case when is_decomposable then shapley_price else 0 end as decimal(38, 12)
+        ) as price_effect_usd
     from effects
 ),
 
@@ -257,9 +449,11 @@ ranked as (
         - efficiency_effect_usd
         - price_effect_usd as other_effect_usd,
         greatest(
-            {%- for factor in factors %}
-            abs({{ factor }}_effect_usd){{ ',' if not loop.last }}
-            {%- endfor %}
+            abs(volume_effect_usd),
+            abs(mix_effect_usd),
+            abs(price_effect_usd),
+            abs(efficiency_effect_usd),
+            abs(reliability_effect_usd)
         ) as largest_effect_usd
     from assigned
 ),
@@ -279,9 +473,11 @@ final as (
         cast(cost_usd as decimal(38, 12)) as cost_usd,
         cast(previous_cost_usd as decimal(38, 12)) as previous_cost_usd,
         cast(delta_usd as decimal(38, 12)) as delta_usd,
-        {%- for factor in ['volume', 'mix', 'price', 'efficiency', 'reliability'] %}
-        cast({{ factor }}_effect_usd as decimal(38, 12)) as {{ factor }}_effect_usd,
-        {%- endfor %}
+        cast(volume_effect_usd as decimal(38, 12)) as volume_effect_usd,
+        cast(mix_effect_usd as decimal(38, 12)) as mix_effect_usd,
+        cast(price_effect_usd as decimal(38, 12)) as price_effect_usd,
+        cast(efficiency_effect_usd as decimal(38, 12)) as efficiency_effect_usd,
+        cast(reliability_effect_usd as decimal(38, 12)) as reliability_effect_usd,
         cast(other_effect_usd as decimal(38, 12)) as other_effect_usd,
         cast(
             case
@@ -289,9 +485,11 @@ final as (
                     delta_usd = 0
                     or abs(delta_usd) < {{ var('driver_min_change_share') }} * previous_cost_usd
                     then 'none'
-                {%- for factor in ['volume', 'mix', 'price', 'efficiency', 'reliability'] %}
-                when abs({{ factor }}_effect_usd) = largest_effect_usd then '{{ factor }}'
-                {%- endfor %}
+                when abs(volume_effect_usd) = largest_effect_usd then 'volume'
+                when abs(mix_effect_usd) = largest_effect_usd then 'mix'
+                when abs(price_effect_usd) = largest_effect_usd then 'price'
+                when abs(efficiency_effect_usd) = largest_effect_usd then 'efficiency'
+                when abs(reliability_effect_usd) = largest_effect_usd then 'reliability'
             end as string
         ) as top_driver
     from ranked

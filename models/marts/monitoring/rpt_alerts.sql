@@ -2,7 +2,8 @@
 -- as-of day (var as_of_date, else the last usage day): p95 latency and error rate per
 -- model, budget utilization and forecast per budget, cost and token anomalies per team and
 -- workflow, runaway sessions still running on the as-of day (rpt_session_costs, named in
--- the message with their workflow, calls and cost). severity is critical at or above critical_threshold, else warning.
+-- the message with their workflow, calls and cost).
+-- severity is critical at or above critical_threshold, else warning.
 --
 -- alert_key = md5(alert_type | scope_type | scope_id | period_start_date) is stable across
 -- refreshes: the period is the as-of day, except for budget alerts whose period is the

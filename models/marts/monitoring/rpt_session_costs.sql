@@ -84,7 +84,9 @@ baselines as (
         session_kind,
         count(*) as workflow_sessions,
         {{ percentile_columns('requests', [50, 95], 'workflow_p{}_requests') }},
-        {{ percentile_columns('cost_per_minute_usd', [50, 95], 'workflow_p{}_cost_per_minute_usd') }}
+        {{ percentile_columns(
+            'cost_per_minute_usd', [50, 95], 'workflow_p{}_cost_per_minute_usd'
+        ) }}
     from rated
     group by workflow, session_kind
 ),

@@ -87,8 +87,7 @@ def drivers_sentence(con, q: ReportQuery) -> str | None:
     sentence += ", driven by " + " and ".join(main)
     if workflows:
         sentence += "; top workflows: " + ", ".join(
-            f"{w['workflow']} ({w['top_driver']} "
-            f"{_signed(w[w['top_driver'] + '_effect_usd'])})"
+            f"{w['workflow']} ({w['top_driver']} {_signed(w[w['top_driver'] + '_effect_usd'])})"
             for w in workflows
         )
     return sentence + "."

@@ -102,8 +102,9 @@ def generate(
     ``events_per_day`` is the mean number of (distinct, well-formed) events per day over
     the range, before the spike days' extra traffic. Weekdays get ~2.5-3x the volume of
     weekend days. With ``planted`` (and ``events_per_day`` > 0) the noise-free planted
-    workflows of ground_truth.PLANTED_WORKFLOWS are added on top. Deterministic for a given ``(seed, days, events_per_day, end_date)``;
-    files are written atomically and re-running rewrites identical files.
+    workflows of ground_truth.PLANTED_WORKFLOWS are added on top. Deterministic for a
+    given ``(seed, days, events_per_day, end_date)``; files are written atomically and
+    re-running rewrites identical files.
     """
     if days < 1:
         raise ValueError("days must be >= 1")

@@ -209,26 +209,45 @@ PLANTED_PERIOD_DAYS = 7
 PLANTED_WORKFLOWS: tuple[PlantedWorkflow, ...] = (
     # twice the requests, nothing else changes
     PlantedWorkflow(
-        "meeting-notes", "platform", "summarize", "openai", "volume", "volume",
+        "meeting-notes",
+        "platform",
+        "summarize",
+        "openai",
+        "volume",
+        "volume",
         (("gpt-4.1-mini", 20, 2000, 0, 300),),
         (("gpt-4.1-mini", 40, 2000, 0, 300),),
     ),
     # the same requests move from the mini model to the full one
     PlantedWorkflow(
-        "product-descriptions", "marketing", "chat", "openai", "mix", "mix",
+        "product-descriptions",
+        "marketing",
+        "chat",
+        "openai",
+        "mix",
+        "mix",
         (("gpt-4o-mini", 24, 1500, 0, 400), ("gpt-4o", 6, 1500, 0, 400)),
         (("gpt-4o-mini", 6, 1500, 0, 400), ("gpt-4o", 24, 1500, 0, 400)),
     ),
     # a prompt change doubles the input tokens of every request
     PlantedWorkflow(
-        "kb-article-writer", "search", "rag", "openai", "efficiency", "efficiency",
+        "kb-article-writer",
+        "search",
+        "rag",
+        "openai",
+        "efficiency",
+        "efficiency",
         (("gpt-4.1", 20, 3000, 0, 500),),
         (("gpt-4.1", 20, 6000, 0, 500),),
     ),
     # eight 3-call sessions a day; on the last day one more session of 400 calls, 3 s apart
     PlantedWorkflow(
-        "release-notes-agent", "developer-experience", "code", "anthropic",
-        "runaway_session", "volume",
+        "release-notes-agent",
+        "developer-experience",
+        "code",
+        "anthropic",
+        "runaway_session",
+        "volume",
         (("claude-haiku-4-5", 24, 1000, 0, 200),),
         (("claude-haiku-4-5", 24, 1000, 0, 200),),
         session_length=3,
@@ -236,13 +255,23 @@ PLANTED_WORKFLOWS: tuple[PlantedWorkflow, ...] = (
     ),
     # every request writes its prompt to the cache (5-minute TTL), none ever reads it
     PlantedWorkflow(
-        "invoice-parser", "sales-ops", "extract", "anthropic", "cache_waste", "none",
+        "invoice-parser",
+        "sales-ops",
+        "extract",
+        "anthropic",
+        "cache_waste",
+        "none",
         (("claude-haiku-4-5", 40, 10000, 8000, 200),),
         (("claude-haiku-4-5", 40, 10000, 8000, 200),),
     ),
     # a nightly job that could wait a day (seeds/workflow_policies.csv) on the standard tier
     PlantedWorkflow(
-        "nightly-digest", "data-science", "summarize", "openai", "batch_tier", "none",
+        "nightly-digest",
+        "data-science",
+        "summarize",
+        "openai",
+        "batch_tier",
+        "none",
         (("gpt-4.1", 20, 4000, 0, 800),),
         (("gpt-4.1", 20, 4000, 0, 800),),
     ),

@@ -44,9 +44,7 @@ def _workflow_lines(planted: PlantedWorkflow, day: date, end_date: date) -> list
     requests = [entry for entry in mix for _ in range(entry[1])]
     start = datetime.combine(day, _FIRST_SESSION)
     lines = []
-    for index, (model, _n, input_tokens, cache_write_tokens, output_tokens) in enumerate(
-        requests
-    ):
+    for index, (model, _n, input_tokens, cache_write_tokens, output_tokens) in enumerate(requests):
         session, position = divmod(index, planted.session_length)
         at = start + timedelta(
             minutes=session * planted.session_gap_minutes,

@@ -550,9 +550,7 @@ def test_planted_workflows_follow_their_ground_truth(landing):
             for model, n, inp, cw, out in p.current_day if current else p.previous_day:
                 expected[(p.workflow, day.isoformat(), model, inp, cw, out)] += n
     assert per_day == expected
-    runaway = sorted(
-        e["occurred_at"] for e in planted if e["session_id"] == g.RUNAWAY_SESSION_ID
-    )
+    runaway = sorted(e["occurred_at"] for e in planted if e["session_id"] == g.RUNAWAY_SESSION_ID)
     assert len(runaway) == g.RUNAWAY_REQUESTS
     assert {t[:10] for t in runaway} == {END.isoformat()}
     assert runaway[0][11:19] == "14:30:00" and runaway[-1][11:19] == "14:49:57"
