@@ -11,10 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from aiusage.reporting.period import ReportQuery
+from aiusage.reporting.queries import team_workflows_clause
 from aiusage.warehouse import fetch_rows, relation_exists
 
 EFFECTS = ("volume", "mix", "price", "efficiency", "reliability")
-TEAM_WORKFLOWS = "workflow in (select workflow from dim_workflows where team = ?)"
 
 
 def driver_period_days(q: ReportQuery) -> int:
@@ -23,24 +23,12 @@ def driver_period_days(q: ReportQuery) -> int:
     return 28 if q.window.days >= 28 else 7
 
 
-def _team_scope(q: ReportQuery) -> tuple[str, list] | None:
-    """(clause, params) of a --team filter on the workflow column; None when a client or
-    user filter makes the mart inapplicable."""
-    if q.filters.keys() - {"team"}:
-        return None
-    if "team" not in q.filters:
-        return "", []
-    return f"and {TEAM_WORKFLOWS}", [q.filters["team"]]
-
-
 def cost_drivers(con, q: ReportQuery) -> list[dict]:
     """Workflows whose cost moved, largest change first, with the effect that moved it."""
-    if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_change_drivers"):
+    scope = team_workflows_clause(q, "scope_id")
+    if scope is None or not relation_exists(con, "rpt_cost_change_drivers"):
         return []
-    clause, params = "", []
-    if "team" in q.filters:
-        clause = "and scope_id in (select workflow from dim_workflows where team = ?)"
-        params = [q.filters["team"]]
+    clause, params = scope
     return fetch_rows(
         con,
         f"""
@@ -122,7 +110,7 @@ def runaway_sessions(con, q: ReportQuery) -> list[dict]:
 
 def savings(con, q: ReportQuery) -> list[dict]:
     """The ranked savings menu (rpt_savings_opportunities); a team sees its workflows."""
-    scope = _team_scope(q)
+    scope = team_workflows_clause(q)
     if scope is None or not relation_exists(con, "rpt_savings_opportunities"):
         return []
     clause, params = scope
