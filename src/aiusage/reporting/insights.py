@@ -24,22 +24,24 @@ def driver_period_days(q: ReportQuery) -> int:
 
 
 def cost_drivers(con, q: ReportQuery) -> list[dict]:
-    """Workflows whose cost moved, largest change first, with the effect that moved it."""
-    scope = team_workflows_clause(q, "scope_id")
-    if scope is None or not relation_exists(con, "rpt_cost_change_drivers"):
+    """Scopes whose cost moved, largest change first, with the effect that moved it: every
+    workflow, or with --team the team's own row (a workflow's row holds every team's
+    requests of it, so a team reads only its team scope)."""
+    if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_change_drivers"):
         return []
-    clause, params = scope
+    scope_type, scope_id = ("team", q.filters["team"]) if q.filters else ("workflow", None)
     return fetch_rows(
         con,
         f"""
-        select scope_id as workflow, period_days, period_start, period_end, previous_cost_usd,
+        select scope_type, scope_id, period_days, period_start, period_end, previous_cost_usd,
                cost_usd, delta_usd, volume_effect_usd, mix_effect_usd, price_effect_usd,
                efficiency_effect_usd, reliability_effect_usd, other_effect_usd, top_driver
         from rpt_cost_change_drivers
-        where scope_type = 'workflow' and period_days = ? and top_driver != 'none' {clause}
+        where scope_type = ? and period_days = ? and top_driver != 'none'
+            {"and scope_id = ?" if scope_id else ""}
         order by abs(delta_usd) desc, scope_id
         """,
-        [driver_period_days(q), *params],
+        [scope_type, driver_period_days(q), *([scope_id] if scope_id else [])],
     )
 
 
@@ -71,11 +73,11 @@ def drivers_sentence(con, q: ReportQuery) -> str | None:
     if row["top_driver"] == "none":
         return sentence + ": no material change."
     main = [f"{name} {_signed(value)}" for name, value in effects[:2] if value]
-    workflows = cost_drivers(con, q)[:3]
+    workflows = [] if q.filters else cost_drivers(con, q)[:3]
     sentence += ", driven by " + " and ".join(main)
     if workflows:
         sentence += "; top workflows: " + ", ".join(
-            f"{w['workflow']} ({w['top_driver']} {_signed(w[w['top_driver'] + '_effect_usd'])})"
+            f"{w['scope_id']} ({w['top_driver']} {_signed(w[w['top_driver'] + '_effect_usd'])})"
             for w in workflows
         )
     return sentence + "."

@@ -72,9 +72,9 @@ COST = (
 SECTIONS: list[Section] = [
     Section(
         "cost_drivers",
-        "Why cost moved (workflows, vs the previous period)",
+        "Why cost moved (workflows, or the team; vs the previous period)",
         columns(
-            "workflow:Workflow",
+            "scope_id:Workflow or team",
             "top_driver:Driver",
             "previous_cost_usd:Before:money",
             "cost_usd:Now:money",
