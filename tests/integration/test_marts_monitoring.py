@@ -1,5 +1,6 @@
-"""Monitoring marts end to end (budgets, latency, errors, tokens, anomalies, alerts, report),
-checked against independent Python computations over the landed files.
+"""Monitoring and insight marts end to end (budgets, latency, errors, tokens, anomalies,
+alerts, report; cost drivers, runaway sessions, cache, savings), checked against independent
+Python computations over the landed files and the planted ground truth.
 
 The session sample warehouse (10 days) has too little history before its spend spikes, so
 this module builds its own with plain `dbt build`: 21 days x 1,000 events, seed 10 (spikes
@@ -14,7 +15,7 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -102,7 +103,21 @@ def test_spike_days_are_flagged_and_few_others(spiky_warehouse):
     (evaluable,) = _query(root, "select count(*) from rpt_cost_anomalies where history_days >= 7")[
         0
     ]
-    others = flagged - expected
+    # the planted steps (aiusage.sample.ground_truth.PLANTED_WORKFLOWS) are anomalies too:
+    # the first days of the changed period, for the workflow and its team
+    from aiusage.sample import PLANTED_PERIOD_DAYS, PLANTED_WORKFLOWS
+
+    step = END_DATE - timedelta(days=PLANTED_PERIOD_DAYS - 1)
+    stepped = [p for p in PLANTED_WORKFLOWS if p.current_day != p.previous_day]
+    assert {("workflow", p.workflow, step, "cost_usd") for p in stepped} <= flagged
+    planted = {
+        (scope_type, scope_id, day, metric)
+        for p in stepped
+        for scope_type, scope_id in (("workflow", p.workflow), ("team", p.team))
+        for day in (step, step + timedelta(days=1))
+        for metric in ("cost_usd", "total_tokens")
+    }
+    others = flagged - expected - planted
     assert len(others) <= 0.02 * evaluable, sorted(others)
 
 
@@ -331,3 +346,117 @@ def test_report_shows_budgets_anomalies_and_alerts(spiky_warehouse):
     # the spike on the last day of the period is in the report's anomalies section
     assert any(row["usage_date"] == AS_OF for row in report["anomalies"])
     assert any(row["alert_type"] == "latency_p95" for row in report["alerts"])
+
+
+# ---------------------------------------------------------------- insights (issue 20)
+# The planted workflows (aiusage.sample.ground_truth.PLANTED_WORKFLOWS) have no noise: each
+# expectation below is computed from their ground truth and the price seeds (PriceBook),
+# never from the marts.
+
+
+def _planted_cost(prices: PriceBook, provider: str, entry, day: date) -> Decimal:
+    model, _n, input_tokens, cache_write_tokens, output_tokens = entry
+    event = {
+        "provider": provider, "model": model, "service_tier": "standard",
+        "occurred_at": datetime.combine(day, time(12)).replace(tzinfo=UTC),
+        "input_tokens": input_tokens, "cache_read_tokens": 0,
+        "cache_write_tokens": cache_write_tokens, "cache_write_1h_tokens": 0,
+        "output_tokens": output_tokens, "reasoning_tokens": 0,
+    }  # fmt: skip
+    return prices.cost(event)
+
+
+def test_cost_change_drivers_name_each_planted_cause_and_add_up(spiky_warehouse):
+    from aiusage.sample import PLANTED_WORKFLOWS, RUNAWAY_REQUESTS, RUNAWAY_WORKFLOW
+
+    root, _ = spiky_warehouse
+    prices = PriceBook.load(PROJECT_DIR / "seeds")
+    columns = ["volume", "mix", "price", "efficiency", "reliability"]
+    rows = _query(
+        root,
+        "select scope_type, scope_id, period_days, delta_usd, other_effect_usd, top_driver, "
+        + ", ".join(f"{c}_effect_usd" for c in columns)
+        + " from rpt_cost_change_drivers",
+    )
+    by_scope = {(r[0], r[1], r[2]): r for r in rows}
+    for row in rows:  # the effects add up to the change, to the cent and beyond
+        assert sum(row[6:], row[4]) == row[3], row
+        assert abs(row[4]) < Decimal("0.000001"), row
+    for planted in PLANTED_WORKFLOWS:
+        row = by_scope[("workflow", planted.workflow, 7)]
+        effects = dict(zip(columns, row[6:], strict=True))
+        previous = 7 * sum(
+            e[1] * _planted_cost(prices, planted.provider, e, END_DATE)
+            for e in planted.previous_day
+        )
+        current = 7 * sum(
+            e[1] * _planted_cost(prices, planted.provider, e, END_DATE) for e in planted.current_day
+        )
+        if planted.workflow == RUNAWAY_WORKFLOW:
+            current += RUNAWAY_REQUESTS * _planted_cost(
+                prices, planted.provider, planted.current_day[0], END_DATE
+            )
+        assert row[3] == current - previous, planted.workflow
+        assert row[5] == planted.driver, (planted.workflow, row)
+        for name, value in effects.items():  # the planted cause and nothing else
+            expected = row[3] if name == planted.driver else 0
+            assert abs(value - expected) < Decimal("0.000001"), (planted.workflow, name, value)
+
+
+def test_runaway_sessions_are_the_spike_loops_and_the_planted_session(spiky_warehouse):
+    from aiusage.sample import RUNAWAY_REQUESTS, RUNAWAY_SESSION_ID, RUNAWAY_WORKFLOW
+
+    root, summary = spiky_warehouse
+    runaway = dict(
+        _query(root, "select session_id, requests from rpt_session_costs where is_runaway")
+    )
+    assert set(runaway) == {*summary.spike_sessions, RUNAWAY_SESSION_ID}
+    assert runaway[RUNAWAY_SESSION_ID] == RUNAWAY_REQUESTS
+    ((workflow, p95),) = _query(
+        root,
+        "select workflow, workflow_p95_requests from rpt_session_costs where session_id = ?",
+        [RUNAWAY_SESSION_ID],
+    )
+    assert workflow == RUNAWAY_WORKFLOW and p95 == 3  # eight 3-call sessions a day
+
+
+def test_cache_and_savings_name_the_planted_workflows(spiky_warehouse):
+    from aiusage.sample import PLANTED_BY_NAME
+
+    root, _ = spiky_warehouse
+    prices = PriceBook.load(PROJECT_DIR / "seeds")
+    month = Decimal("30.4375") / 21  # the window's 28 days hold the data's 21
+    invoice = PLANTED_BY_NAME["invoice-parser"]
+    entry = invoice.current_day[0]
+    # the written tokens at the write rate minus the same tokens at the input rate
+    premium = _planted_cost(
+        prices, invoice.provider, (entry[0], 0, entry[3], entry[3], 0), END_DATE
+    ) - _planted_cost(prices, invoice.provider, (entry[0], 0, entry[3], 0, 0), END_DATE)
+    writes = 21 * entry[1]
+    ((hit, wasted, write_cost, net, wasted_requests),) = _query(
+        root,
+        """select cache_hit_ratio, wasted_cache_write_usd, cache_write_cost_usd,
+                  net_cache_savings_usd, wasted_write_requests
+           from rpt_cache_efficiency where workflow = 'invoice-parser'""",
+    )
+    assert hit == 0 and wasted_requests == writes
+    assert wasted == write_cost == writes * premium and net == -wasted
+    digest = PLANTED_BY_NAME["nightly-digest"]
+    digest_cost = 21 * sum(
+        e[1] * _planted_cost(prices, digest.provider, e, END_DATE) for e in digest.current_day
+    )
+    opportunities = {
+        (r[0], r[1]): r[2]
+        for r in _query(
+            root,
+            "select opportunity_type, workflow, monthly_savings_usd "
+            "from rpt_savings_opportunities where opportunity_type != 'model_substitution'",
+        )
+    }
+    expected = {
+        ("batch_tier", "nightly-digest"): digest_cost * Decimal("0.5") * month,
+        ("cache_waste", "invoice-parser"): writes * premium * month,
+    }
+    assert opportunities.keys() == expected.keys()
+    for key, value in expected.items():
+        assert abs(opportunities[key] - value) < Decimal("0.000001"), key

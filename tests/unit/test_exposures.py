@@ -111,7 +111,8 @@ def test_each_application_exposure_lists_what_its_code_reads(record, warehouse, 
     ]
     con.close()
     routes = ["/api/v1/teams/search/usage", "/api/v1/report", "/api/v1/models", "/api/v1/dashboard",
-              "/api/v1/budgets", "/api/v1/alerts", "/api/v1/substitutions"]  # fmt: skip
+              "/api/v1/budgets", "/api/v1/alerts", "/api/v1/substitutions", "/api/v1/savings",
+              "/api/v1/cost-drivers", "/api/v1/runaway-sessions"]  # fmt: skip
     with TestClient(create_app(warehouse, state)) as client:
         for token in tokens:
             for route in routes:

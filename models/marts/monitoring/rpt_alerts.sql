@@ -1,7 +1,9 @@
 -- One row per condition that breaches a threshold of seeds/alert_thresholds.csv on the
 -- as-of day (var as_of_date, else the last usage day): p95 latency and error rate per
 -- model, budget utilization and forecast per budget, cost and token anomalies per team and
--- workflow. severity is critical at or above critical_threshold, else warning.
+-- workflow, runaway sessions still running on the as-of day (rpt_session_costs, named in
+-- the message with their workflow, calls and cost).
+-- severity is critical at or above critical_threshold, else warning.
 --
 -- alert_key = md5(alert_type | scope_type | scope_id | period_start_date) is stable across
 -- refreshes: the period is the as-of day, except for budget alerts whose period is the
@@ -34,6 +36,11 @@ success_rates as (
 
 budget_status as (
     select * from {{ ref('rpt_budget_status') }}
+),
+
+runaway_sessions as (
+    select * from {{ ref('rpt_session_costs') }}
+    where is_runaway
 ),
 
 as_of as (
@@ -75,7 +82,8 @@ candidates as (
         model_metrics.provider || '/' || model_metrics.model as scope_id,
         model_metrics.usage_date as period_start_date,
         model_metrics.measured_value,
-        model_metrics.requests as sample_requests
+        model_metrics.requests as sample_requests,
+        null as detail
     from model_metrics
     inner join as_of on model_metrics.usage_date = as_of.as_of_date
 
@@ -90,7 +98,8 @@ candidates as (
             when 'budget_utilization' then budget_status.utilization
             else budget_status.forecast_utilization
         end as measured_value,
-        null as sample_requests
+        null as sample_requests,
+        null as detail
     from budget_status
     inner join as_of on budget_status.as_of_date = as_of.as_of_date
     cross join budget_alerts
@@ -105,9 +114,27 @@ candidates as (
         anomalies.scope_id,
         anomalies.usage_date as period_start_date,
         anomalies.ratio_to_mean as measured_value,
-        null as sample_requests
+        null as sample_requests,
+        null as detail
     from anomalies
     inner join as_of on anomalies.usage_date = as_of.as_of_date
+
+    union all
+
+    select
+        'runaway_session' as alert_type,
+        'session' as scope_type,
+        runaway_sessions.session_id as scope_id,
+        cast(runaway_sessions.started_at as date) as period_start_date,
+        runaway_sessions.runaway_ratio as measured_value,
+        runaway_sessions.requests as sample_requests,
+        ' - workflow ' || runaway_sessions.workflow || ', user ' || runaway_sessions.user_id
+        || ', ' || cast(runaway_sessions.requests as string) || ' calls, $'
+        || cast(round(runaway_sessions.cost_usd, 2) as string) || ' from '
+        || strftime(runaway_sessions.started_at, '%H:%M') || ' to '
+        || strftime(runaway_sessions.ended_at, '%H:%M') || ' UTC' as detail
+    from runaway_sessions
+    inner join as_of on cast(runaway_sessions.ended_at as date) = as_of.as_of_date
 ),
 
 judged as (
@@ -151,6 +178,7 @@ final as (
             alert_type || ' ' || severity || ': ' || scope_type || ' ' || scope_id || ' at '
             || case
                 when unit = 'ms' then cast(round(measured_value) as bigint) || ' ms'
+                when unit = 'x' then cast(round(measured_value, 1) as string) || 'x its p95'
                 else cast(round(measured_value * 100, 1) as string) || '%'
             end
             || ' (threshold '
@@ -160,12 +188,18 @@ final as (
                         when 'critical' then critical_threshold
                         else warning_threshold
                     end) as bigint) || ' ms'
+                when unit = 'x'
+                    then cast(case severity
+                        when 'critical' then critical_threshold
+                        else warning_threshold
+                    end as string) || 'x'
                 else cast(round(case severity
                     when 'critical' then critical_threshold
                     else warning_threshold
                 end * 100, 1) as string) || '%'
             end
             || ')'
+            || coalesce(detail, '')
             as string
         ) as message
     from judged

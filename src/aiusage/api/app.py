@@ -37,6 +37,9 @@ from aiusage.api.tokens import Principal
 from aiusage.dashboard.data import dashboard_data
 from aiusage.dashboard.render import render_page
 from aiusage.reporting.build import build_report_from_connection
+from aiusage.reporting.insights import cost_drivers as report_cost_drivers
+from aiusage.reporting.insights import runaway_sessions as report_runaway_sessions
+from aiusage.reporting.insights import savings as report_savings
 from aiusage.reporting.period import ReportQuery, ReportWindow
 from aiusage.reporting.queries import alerts as report_alerts
 from aiusage.reporting.queries import budgets as report_budgets
@@ -264,6 +267,36 @@ def create_app(
         a team token sees its own workflows."""
         return await section_rows(
             "rpt_model_substitution", report_substitution, who, team, days, end_date
+        )
+
+    @app.get("/api/v1/savings", tags=["marts"], response_model=MartRows, responses=ERRORS)
+    async def savings(
+        who: Auth, team: OptionalName = None, days: Days = 30, end_date: EndDate = None
+    ):
+        """What to change, ranked by monthly saving (rpt_savings_opportunities); a team
+        token sees its own workflows."""
+        return await section_rows(
+            "rpt_savings_opportunities", report_savings, who, team, days, end_date
+        )
+
+    @app.get("/api/v1/cost-drivers", tags=["marts"], response_model=MartRows, responses=ERRORS)
+    async def cost_drivers(
+        who: Auth, team: OptionalName = None, days: Days = 7, end_date: EndDate = None
+    ):
+        """Why cost moved per workflow over the last 7 (or, with days >= 28, 28) days vs the
+        period before (rpt_cost_change_drivers)."""
+        return await section_rows(
+            "rpt_cost_change_drivers", report_cost_drivers, who, team, days, end_date
+        )
+
+    @app.get("/api/v1/runaway-sessions", tags=["marts"], response_model=MartRows,
+             responses=ERRORS)  # fmt: skip
+    async def runaway(
+        who: Auth, team: OptionalName = None, days: Days = 7, end_date: EndDate = None
+    ):
+        """Runaway sessions started in the period (rpt_session_costs)."""
+        return await section_rows(
+            "rpt_session_costs", report_runaway_sessions, who, team, days, end_date
         )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -3,6 +3,7 @@ figures through the semantic layer), one list per chart."""
 
 from __future__ import annotations
 
+from aiusage.reporting.insights import cost_drivers, runaway_sessions, savings
 from aiusage.reporting.performance import latency_by_hour, latency_percentiles, token_distribution
 from aiusage.reporting.period import ReportQuery
 from aiusage.reporting.queries import budgets, substitution
@@ -31,6 +32,9 @@ def dashboard_data(con, q: ReportQuery) -> dict:
         "cost_tree": cost_tree(con, q),
         "budgets": budgets(con, q),
         "substitution": substitution(con, q),
+        "cost_drivers": cost_drivers(con, q)[:5],
+        "runaway_sessions": runaway_sessions(con, q),
+        "savings": savings(con, q)[:5],
         "latency_percentiles": latency_percentiles(con, q),
         "latency_by_hour": latency_by_hour(con, q),
         "token_distribution": token_distribution(con, q),

@@ -104,6 +104,12 @@ SLACK_SECTIONS = {  # section key -> (rows shown, label columns, value columns)
     "by_workflow": 5,
     "by_model": 5,
 }
+#: Insight sections (docs/insights.md): section key -> (rows shown, the figures shown)
+INSIGHT_SLACK_SECTIONS = {
+    "cost_drivers": (3, ("delta_usd",)),
+    "runaway_sessions": (5, ("requests", "cost_usd")),
+    "savings": (5, ("monthly_savings_usd",)),
+}
 
 
 def report_payload(report: dict) -> dict:
@@ -138,6 +144,31 @@ def report_payload(report: dict) -> dict:
         more = len(rows) - limit
         if more > 0:
             lines.append(f"_… and {more} more_")
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": _truncate(f"*{section.title}*\n" + "\n".join(lines)),
+                },
+            }
+        )
+        fallback_lines.append(f"{section.title}: " + "; ".join(line[2:] for line in lines[:3]))
+    for key, (limit, figures) in INSIGHT_SLACK_SECTIONS.items():
+        rows = report.get(key) or []
+        if not rows:
+            continue
+        section = by_key[key]
+        labels = [c for c in section.columns if c.kind == "text"]
+        kinds = {c.key: c for c in section.columns}
+        lines = [
+            f"• {_mrkdwn_escape(' / '.join(str(row.get(c.key)) for c in labels))}: "
+            + ", ".join(
+                f"{kinds[f].label} *{format_value(row.get(f), kinds[f].kind)}*" for f in figures
+            )
+            for row in rows[:limit]
+        ]
         blocks.append({"type": "divider"})
         blocks.append(
             {

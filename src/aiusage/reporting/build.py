@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from aiusage.reporting.insights import drivers_sentence
 from aiusage.reporting.period import ReportQuery, ReportWindow
 from aiusage.reporting.queries import rejected_lines, unpriced_usage
 from aiusage.reporting.sections import SECTIONS
@@ -28,7 +29,7 @@ def build_report_from_connection(con, q: ReportQuery) -> dict:
         },
         "filters": dict(sorted(q.filters.items())),
         "currency": "USD",
-        "summary": summary(con, q),
+        "summary": {**summary(con, q), "cost_drivers": drivers_sentence(con, q)},
     }
     for section in SECTIONS:
         report[section.key] = section.query(con, q)

@@ -102,17 +102,27 @@ def by_prompt_version(con, q):
     )
 
 
+def team_workflows_clause(q, column: str = "workflow") -> tuple[str, list] | None:
+    """`and <column> in (the team's workflows)` for a --team filter (dim_workflows), with
+    its parameters; ("", []) without filters; None when a --client or --user filter makes a
+    mart of workflows inapplicable (its grain has no client or user)."""
+    if q.filters.keys() - {"team"}:
+        return None
+    if "team" not in q.filters:
+        return "", []
+    clause = f"and {column} in (select workflow from dim_workflows where team = ?)"
+    return clause, [q.filters["team"]]
+
+
 def substitution(con, q):
     """Best cheaper candidate per (workflow, task, current model), largest savings first.
 
     The mart's window is its own (the trailing analysis window ending with the data); with
     --team it keeps the team's workflows (dim_workflows), with --client/--user it is skipped."""
-    if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_model_substitution"):
+    scope = team_workflows_clause(q)
+    if scope is None or not relation_exists(con, "rpt_model_substitution"):
         return []
-    team_clause, params = "", []
-    if "team" in q.filters:
-        team_clause = "and workflow in (select workflow from dim_workflows where team = ?)"
-        params = [q.filters["team"]]
+    team_clause, params = scope
     return fetch_rows(
         con,
         f"""

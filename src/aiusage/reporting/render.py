@@ -57,6 +57,7 @@ def summary_lines(report: dict) -> list[tuple[str, str]]:
             format_value(s[money_key(report, "cost_per_request_usd")], "money6", code),
         ),
         ("Success rate", format_value(s["success_rate"], "pct")),
+        *([("Why", s["cost_drivers"])] if s.get("cost_drivers") else []),
     ] + (
         [
             (

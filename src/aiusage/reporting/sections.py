@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiusage.reporting.efficiency import cost_per_active_user, model_efficiency
+from aiusage.reporting.insights import cost_drivers, runaway_sessions, savings
 from aiusage.reporting.performance import latency_percentiles
 from aiusage.reporting.queries import (
     ANOMALY_LOOKBACK_DAYS,
@@ -69,6 +70,24 @@ COST = (
 )
 
 SECTIONS: list[Section] = [
+    Section(
+        "cost_drivers",
+        "Why cost moved (workflows, or the team; vs the previous period)",
+        columns(
+            "scope_id:Workflow or team",
+            "top_driver:Driver",
+            "previous_cost_usd:Before:money",
+            "cost_usd:Now:money",
+            "delta_usd:Change:money",
+            "volume_effect_usd:Volume:money",
+            "mix_effect_usd:Mix:money",
+            "price_effect_usd:Price:money",
+            "efficiency_effect_usd:Efficiency:money",
+            "reliability_effect_usd:Reliability:money",
+        ),
+        cost_drivers,
+        limit=5,
+    ),
     Section(
         "by_client",
         "By client",
@@ -199,6 +218,36 @@ SECTIONS: list[Section] = [
             "estimated_monthly_savings_usd:Savings/month:money",
         ),
         substitution,
+        limit=5,
+    ),
+    Section(
+        "savings",
+        "What to change (savings per month, ranked)",
+        columns(
+            "savings_rank:#:int",
+            "opportunity_type:Type",
+            "workflow:Workflow",
+            "model:Model",
+            "candidate:Change to",
+            "monthly_savings_usd:Saving/month:money",
+            "confidence:Confidence",
+        ),
+        savings,
+        limit=5,
+    ),
+    Section(
+        "runaway_sessions",
+        "Runaway sessions",
+        columns(
+            "session_id:Session",
+            "workflow:Workflow",
+            "user_id:User",
+            "requests:Calls:int",
+            "cost_usd:Cost:money",
+            "duration_minutes:Minutes:float",
+            "runaway_ratio:x p95:float",
+        ),
+        runaway_sessions,
         limit=5,
     ),
     Section(

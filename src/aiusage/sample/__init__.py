@@ -2,7 +2,9 @@
 
 `generate()` writes one JSONL file per landing day; the constants of `catalog` (models,
 teams, users, workflows) and `ground_truth` (quality, substitution pairs, spike, defects)
-are what the tests check the warehouse against.
+are what the tests check the warehouse against; `ground_truth.PLANTED_WORKFLOWS` are six
+noise-free workflows with one planted cause each (aiusage.sample.planted) for the insight
+marts.
 """
 
 from aiusage.sample.catalog import (
@@ -35,14 +37,21 @@ from aiusage.sample.ground_truth import (
     DUPLICATE_SHARE,
     LATE_EVENT_SHARE,
     MALFORMED_KINDS,
+    PLANTED_BY_NAME,
+    PLANTED_PERIOD_DAYS,
+    PLANTED_WORKFLOWS,
     QUALITY_GROUND_TRUTH,
     QUALITY_PASS_THRESHOLD,
     QUALITY_TOLERANCE,
     REPORTED_COST_WORKFLOW,
+    RUNAWAY_REQUESTS,
+    RUNAWAY_SESSION_ID,
+    RUNAWAY_WORKFLOW,
     SPIKE_MODEL,
     SPIKE_MULTIPLIER,
     SPIKE_WORKFLOW,
     SUBSTITUTION_GROUND_TRUTH,
+    PlantedWorkflow,
     SubstitutionPair,
 )
 
@@ -61,6 +70,13 @@ __all__ = [
     "MODEL_FALLBACKS",
     "ModelSpec",
     "ORG",
+    "PLANTED_BY_NAME",
+    "PLANTED_PERIOD_DAYS",
+    "PLANTED_WORKFLOWS",
+    "PlantedWorkflow",
+    "RUNAWAY_REQUESTS",
+    "RUNAWAY_SESSION_ID",
+    "RUNAWAY_WORKFLOW",
     "QUALITY_GROUND_TRUTH",
     "QUALITY_PASS_THRESHOLD",
     "QUALITY_TOLERANCE",

@@ -42,6 +42,7 @@ from aiusage.sample.ground_truth import (
     SPIKE_WORKFLOW,
     WEEKDAY_FACTOR,
 )
+from aiusage.sample.planted import planted_lines
 from aiusage.sample.requests import SPIKE_WORKFLOW_INDEX, day_lines
 from aiusage.sample.sessions import event_shares
 
@@ -66,6 +67,7 @@ class GenerateSummary:
     spike_workflow: str = SPIKE_WORKFLOW
     events_by_day: dict[date, int] = field(default_factory=dict)  # by occurred_at day
     files: tuple[Path, ...] = ()
+    spike_sessions: tuple[str, ...] = ()  # session ids of the spike's runaway loop
 
 
 def event_file_path(landing_dir: Path, day: date) -> Path:
@@ -93,13 +95,16 @@ def generate(
     seed: int,
     end_date: date | None = None,
     progress: bool = True,
+    planted: bool = True,
 ) -> GenerateSummary:
     """Write ``days`` daily JSONL files of synthetic usage events under ``landing_dir``.
 
     ``events_per_day`` is the mean number of (distinct, well-formed) events per day over
     the range, before the spike days' extra traffic. Weekdays get ~2.5-3x the volume of
-    weekend days. Deterministic for a given ``(seed, days, events_per_day, end_date)``;
-    files are written atomically and re-running rewrites identical files.
+    weekend days. With ``planted`` (and ``events_per_day`` > 0) the noise-free planted
+    workflows of ground_truth.PLANTED_WORKFLOWS are added on top. Deterministic for a
+    given ``(seed, days, events_per_day, end_date)``; files are written atomically and
+    re-running rewrites identical files.
     """
     if days < 1:
         raise ValueError("days must be >= 1")
@@ -121,6 +126,7 @@ def generate(
     malformed_counter = 0
     events_written = dup_lines = late = malformed = lines_written = bytes_written = 0
     events_by_day: dict[date, int] = {}
+    spike_sessions: tuple[str, ...] = ()
     files: list[Path] = []
 
     bar = None
@@ -139,7 +145,8 @@ def generate(
                 m = max(1, int(rng.poisson((n + extra) * MALFORMED_PER_EVENT)))
             else:
                 m = int(rng.poisson((n + extra) * MALFORMED_PER_EVENT))
-            lines, ms = day_lines(rng, day, n + m, extra)
+            lines, ms, loop_sessions = day_lines(rng, day, n + m, extra)
+            spike_sessions += loop_sessions
             total = len(lines)
             # malformed lines: corrupt m random events (they do not count as events)
             bad = np.zeros(total, dtype=bool)
@@ -153,8 +160,9 @@ def generate(
                 malformed_counter += m
                 malformed += m
             good_n = total - m
-            events_written += good_n
-            events_by_day[day] = good_n
+            planted_events = planted_lines(day, end_date) if planted and events_per_day else []
+            events_written += good_n + len(planted_events)
+            events_by_day[day] = good_n + len(planted_events)
 
             # arrival order = time order within the day
             order = np.argsort(ms, kind="stable")
@@ -182,7 +190,7 @@ def generate(
             dup_lines += int(is_dup.sum())
 
             keep = [ln for ln, lt in zip(lines, is_late.tolist(), strict=True) if not lt]
-            extras = carry.pop(d, []) + same_day_extra
+            extras = carry.pop(d, []) + same_day_extra + planted_events
             if extras:
                 pos = rng.integers(0, len(keep) + 1, size=len(extras))
                 keys = np.concatenate([np.arange(len(keep)) * 2 + 1, pos * 2])
@@ -215,6 +223,7 @@ def generate(
         spike_workflow=SPIKE_WORKFLOW,
         events_by_day=events_by_day,
         files=tuple(files),
+        spike_sessions=spike_sessions,
     )
 
 

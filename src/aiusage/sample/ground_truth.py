@@ -179,3 +179,108 @@ HOUR_WEIGHTS = np.array(
 HOUR_P = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
 BATCH_HOURS = np.array([0, 1, 2, 3, 4, 22, 23])
 BATCH_HOUR_P = np.array([0.18, 0.2, 0.2, 0.18, 0.12, 0.06, 0.06])
+
+# --------------------------------------------------------------------------------------
+# Planted causes (issue 20): one cause per planted workflow, generated without noise
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlantedWorkflow:
+    """A workflow whose every request is fixed (no randomness but the ids), so that each
+    insight mart's answer can be computed by hand. ``cause`` names what changes, or what
+    is wrong, and the analysis that must name it. The "current" period is the last
+    ``PLANTED_PERIOD_DAYS`` days of the data, the "previous" one the days before."""
+
+    workflow: str
+    team: str
+    task_type: str
+    provider: str
+    cause: str  # volume, mix, efficiency, runaway_session, cache_waste, batch_tier
+    driver: str  # the top driver rpt_cost_change_drivers must name for the workflow (7 days)
+    #: per day: ((model, requests, input_tokens, cache_write_tokens, output_tokens), ...)
+    previous_day: tuple[tuple[str, int, int, int, int], ...]
+    current_day: tuple[tuple[str, int, int, int, int], ...]
+    session_length: int = 1  # requests per session (a session starts every gap)
+    session_gap_minutes: int = 30
+
+
+PLANTED_PERIOD_DAYS = 7
+PLANTED_WORKFLOWS: tuple[PlantedWorkflow, ...] = (
+    # twice the requests, nothing else changes
+    PlantedWorkflow(
+        "meeting-notes",
+        "platform",
+        "summarize",
+        "openai",
+        "volume",
+        "volume",
+        (("gpt-4.1-mini", 20, 2000, 0, 300),),
+        (("gpt-4.1-mini", 40, 2000, 0, 300),),
+    ),
+    # the same requests move from the mini model to the full one
+    PlantedWorkflow(
+        "product-descriptions",
+        "marketing",
+        "chat",
+        "openai",
+        "mix",
+        "mix",
+        (("gpt-4o-mini", 24, 1500, 0, 400), ("gpt-4o", 6, 1500, 0, 400)),
+        (("gpt-4o-mini", 6, 1500, 0, 400), ("gpt-4o", 24, 1500, 0, 400)),
+    ),
+    # a prompt change doubles the input tokens of every request
+    PlantedWorkflow(
+        "kb-article-writer",
+        "search",
+        "rag",
+        "openai",
+        "efficiency",
+        "efficiency",
+        (("gpt-4.1", 20, 3000, 0, 500),),
+        (("gpt-4.1", 20, 6000, 0, 500),),
+    ),
+    # eight 3-call sessions a day; on the last day one more session of 400 calls, 3 s apart
+    PlantedWorkflow(
+        "release-notes-agent",
+        "developer-experience",
+        "code",
+        "anthropic",
+        "runaway_session",
+        "volume",
+        (("claude-haiku-4-5", 24, 1000, 0, 200),),
+        (("claude-haiku-4-5", 24, 1000, 0, 200),),
+        session_length=3,
+        session_gap_minutes=60,
+    ),
+    # every request writes its prompt to the cache (5-minute TTL), none ever reads it
+    PlantedWorkflow(
+        "invoice-parser",
+        "sales-ops",
+        "extract",
+        "anthropic",
+        "cache_waste",
+        "none",
+        (("claude-haiku-4-5", 40, 10000, 8000, 200),),
+        (("claude-haiku-4-5", 40, 10000, 8000, 200),),
+    ),
+    # a nightly job that could wait a day (seeds/workflow_policies.csv) on the standard tier
+    PlantedWorkflow(
+        "nightly-digest",
+        "data-science",
+        "summarize",
+        "openai",
+        "batch_tier",
+        "none",
+        (("gpt-4.1", 20, 4000, 0, 800),),
+        (("gpt-4.1", 20, 4000, 0, 800),),
+    ),
+)
+PLANTED_BY_NAME: dict[str, PlantedWorkflow] = {p.workflow: p for p in PLANTED_WORKFLOWS}
+#: The runaway session of release-notes-agent: on the last day, from RUNAWAY_START_MINUTE
+#: after midnight UTC, RUNAWAY_REQUESTS calls RUNAWAY_GAP_SECONDS apart.
+RUNAWAY_WORKFLOW = "release-notes-agent"
+RUNAWAY_REQUESTS = 400
+RUNAWAY_GAP_SECONDS = 3
+RUNAWAY_START_MINUTE = 14 * 60 + 30
+RUNAWAY_SESSION_ID = "sess_planted_runaway"

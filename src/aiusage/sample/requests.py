@@ -143,7 +143,8 @@ def _choice_by_group(rng, groups: np.ndarray, n_groups: int, options, probs) -> 
 
 
 def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int):
-    """Format the events that occurred on ``day``: returns (lines, ms-of-day)."""
+    """Format the events that occurred on ``day``: returns (lines, ms-of-day, the session
+    ids of the spike's runaway loop)."""
     nw = len(WORKFLOWS)
     kinds, lens = sample_sessions(rng, n_regular)
     s_wf = kinds % nw
@@ -258,8 +259,11 @@ def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int)
 
     # ---- events
     n = int(lens.sum())
+    spike_sessions = tuple(
+        "sess_" + s_ids[i] for i in np.flatnonzero(s_spike).tolist() if lens[i] > 0
+    )
     if n == 0:
-        return [], np.zeros(0, dtype=np.int64)
+        return [], np.zeros(0, dtype=np.int64), spike_sessions
     sess = np.repeat(np.arange(ns), lens)
     first = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
     pos = np.arange(n) - first[sess]
@@ -424,4 +428,4 @@ def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int)
             strict=True,
         )
     ]
-    return lines, ms
+    return lines, ms, spike_sessions

@@ -106,9 +106,10 @@ def test_period_validation():
 def test_json_is_stable_and_complete(tiny):
     data = json.loads(render_json(build_report(tiny, WEEK)))
     assert list(data) == [
-        "report_version", "period", "filters", "currency", "summary", "by_client", "by_team",
-        "by_user", "cost_per_active_user", "by_workflow", "by_model", "model_efficiency",
-        "by_day", "errors", "error_types", "by_prompt_version", "substitution", "budgets",
+        "report_version", "period", "filters", "currency", "summary", "cost_drivers",
+        "by_client", "by_team", "by_user", "cost_per_active_user", "by_workflow", "by_model",
+        "model_efficiency", "by_day", "errors", "error_types", "by_prompt_version",
+        "substitution", "savings", "runaway_sessions", "budgets",
         "anomalies", "alerts", "latency_percentiles", "cost_reconciliation",
         "provider_reconciliation", "landed_files", "warnings",
     ]  # fmt: skip

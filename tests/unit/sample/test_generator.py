@@ -87,7 +87,8 @@ def landing(tmp_path_factory) -> Landing:
 
 @pytest.fixture(scope="module")
 def events(landing) -> list[dict]:
-    return landing.events
+    """The random workflows' events (the planted ones are checked on their own)."""
+    return [e for e in landing.events if e["workflow"] not in g.PLANTED_BY_NAME]
 
 
 # ---------------------------------------------------------------- layout / determinism
@@ -410,10 +411,10 @@ def _daily(events, workflow=None):
 
 def test_volume_and_weekly_rhythm(landing, events):
     s = landing.summary
-    assert DAYS * EPD <= s.events_written <= DAYS * EPD * 1.15
+    assert DAYS * EPD <= len(events) <= DAYS * EPD * 1.15
     assert sum(s.events_by_day.values()) == s.events_written
+    assert _daily(landing.events) == s.events_by_day
     daily = _daily(events)
-    assert daily == s.events_by_day
     weekday = [n for d, n in daily.items() if d.weekday() < 5 and d not in s.spike_days]
     weekend = [n for d, n in daily.items() if d.weekday() >= 5]
     assert statistics.fmean(weekend) < 0.5 * statistics.fmean(weekday)
@@ -524,4 +525,33 @@ def test_model_release_fallbacks(tmp_path):
                 continue
             day = date.fromisoformat(ev["occurred_at"][:10])
             assert g.MODEL_AVAILABLE_FROM[model] <= day, (model, day)
-            assert model in g.QUALITY_GROUND_TRUTH[ev["workflow"]]
+            if ev["workflow"] not in g.PLANTED_BY_NAME:
+                assert model in g.QUALITY_GROUND_TRUTH[ev["workflow"]]
+
+
+# ---------------------------------------------------------------- planted causes
+
+
+def test_planted_workflows_follow_their_ground_truth(landing):
+    """Each planted workflow has exactly the requests its ground truth lists, per day and
+    period, and the runaway session is the last day's 400 calls 3 s apart."""
+    planted = [e for e in landing.events if e["workflow"] in g.PLANTED_BY_NAME]
+    per_day = Counter(
+        (e["workflow"], e["occurred_at"][:10], e["model"], e["input_tokens"],
+         e["cache_write_tokens"], e["output_tokens"])
+        for e in planted if e["session_id"] != g.RUNAWAY_SESSION_ID
+    )  # fmt: skip
+    start = END - timedelta(days=DAYS - 1)
+    expected = Counter()
+    for offset in range(DAYS):
+        day = start + timedelta(days=offset)
+        current = day > END - timedelta(days=g.PLANTED_PERIOD_DAYS)
+        for p in g.PLANTED_WORKFLOWS:
+            for model, n, inp, cw, out in p.current_day if current else p.previous_day:
+                expected[(p.workflow, day.isoformat(), model, inp, cw, out)] += n
+    assert per_day == expected
+    runaway = sorted(e["occurred_at"] for e in planted if e["session_id"] == g.RUNAWAY_SESSION_ID)
+    assert len(runaway) == g.RUNAWAY_REQUESTS
+    assert {t[:10] for t in runaway} == {END.isoformat()}
+    assert runaway[0][11:19] == "14:30:00" and runaway[-1][11:19] == "14:49:57"
+    assert all(e["status"] == "success" and e["cache_read_tokens"] == 0 for e in planted)

@@ -1,0 +1,180 @@
+-- Prompt-cache economics per workflow x provider x model over the trailing
+-- var insight_window_days (28) ending on the data's last usage day, from the priced
+-- requests and the price row each was priced with (cost macros of macros/cost.sql, so
+-- the tier multiplier and long-context tier apply as in the request's cost).
+--
+--   cache_read_savings_usd  what the cache reads saved: their tokens at the input rate
+--                           minus what they cost at the cache-read rate;
+--   cache_write_cost_usd    the premium paid for writes: their cost minus the same tokens
+--                           at the input rate;
+--   wasted_cache_write_usd  the premium of writes that no read followed within their TTL
+--                           (1 hour when the write has a 1-hour part, else 5 minutes) in
+--                           the same cache context: the session when there is one, else
+--                           the workflow (same provider and model);
+--   net_cache_savings_usd   read savings - write premium (negative: caching costs money).
+-- TTL break-even: a 1-hour write costs more than a 5-minute one and pays back only through
+-- reads that come 5 to 60 minutes after the last write (a 5-minute cache has expired by
+-- then). ttl_1h_break_even_reads = (1h write price - 5m write price) / (input price - read
+-- price): the late reads of the written tokens per write needed to pay the premium;
+-- late_reads_per_write is what the data shows; recommended_ttl compares the two.
+
+{%- set write_windows = {'5m': 5, '1h': 60} %}
+
+with
+
+requests as (
+    select * from {{ ref('fct_llm_requests') }}
+    where is_priced
+),
+
+prices as (
+    select * from {{ ref('model_prices') }}
+),
+
+anchor as (
+    select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
+),
+
+windowed as (
+    select
+        requests.*,
+        coalesce(requests.session_id, '~' || {{ attributed('requests.workflow') }})
+            as cache_context,
+        prices.input_usd_per_mtok,
+        prices.cache_read_usd_per_mtok,
+        prices.cache_write_5m_usd_per_mtok,
+        prices.cache_write_1h_usd_per_mtok,
+        prices.tier_threshold_tokens,
+        prices.tier_input_usd_per_mtok,
+        prices.tier_cache_read_usd_per_mtok,
+        prices.tier_cache_write_5m_usd_per_mtok,
+        prices.tier_cache_write_1h_usd_per_mtok,
+        anchor.window_end_date
+    from requests
+    cross join anchor
+    inner join prices
+        on
+            requests.provider = prices.provider
+            and requests.model = prices.model
+            and requests.price_valid_from = prices.valid_from
+    where requests.usage_date > anchor.window_end_date - {{ var('insight_window_days') }}
+),
+
+costed as (
+    select
+        *,
+        {{ cost_component('cache_read_tokens', effective_input_price()) }}
+        - cache_read_cost_usd as read_savings_usd,
+        cache_write_cost_usd
+        - {{ cost_component('cache_write_tokens', effective_input_price()) }}
+            as write_premium_usd,
+        {{ cost_component('cache_write_tokens', effective_cache_write_1h_price()) }}
+        - {{ cost_component('cache_write_tokens', effective_cache_write_5m_price()) }}
+            as ttl_1h_extra_usd,
+        {{ cost_component('cache_write_tokens', effective_input_price()) }}
+        - {{ cost_component('cache_write_tokens', effective_cache_read_price()) }}
+            as read_saving_per_write_usd,
+        min(case when cache_read_tokens > 0 then occurred_at end) over following_requests
+            as next_read_at,
+        max(case when cache_write_tokens > 0 then occurred_at end) over preceding_requests
+            as last_write_at
+    from windowed
+    window
+        following_requests as (
+            partition by cache_context, provider, model
+            order by occurred_at, request_key
+            rows between 1 following and unbounded following
+        ),
+        preceding_requests as (
+            partition by cache_context, provider, model
+            order by occurred_at, request_key
+            rows between unbounded preceding and 1 preceding
+        )
+),
+
+judged as (
+    select
+        *,
+        cache_write_tokens > 0 and (
+            next_read_at is null
+            or {{ milliseconds_between('occurred_at', 'next_read_at') }}
+            > case when cache_write_1h_tokens > 0 then 3600000 else 300000 end
+        ) as is_wasted_write,
+        cache_read_tokens > 0
+        and {{ milliseconds_between('last_write_at', 'occurred_at') }} > 300000
+        and {{ milliseconds_between('last_write_at', 'occurred_at') }} <= 3600000
+            as is_late_read
+    from costed
+),
+
+grouped as (
+    select
+        {{ attributed('workflow') }} as workflow,
+        provider,
+        model,
+        max(window_end_date) as window_end_date,
+        count(*) as requests,
+        count(*) filter (where cache_read_tokens > 0) as cache_read_requests,
+        count(*) filter (where cache_write_tokens > 0) as cache_write_requests,
+        count(*) filter (where is_wasted_write) as wasted_write_requests,
+        count(*) filter (where is_late_read) as late_read_requests,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(read_savings_usd) as cache_read_savings_usd,
+        sum(write_premium_usd) as cache_write_cost_usd,
+        coalesce(sum(write_premium_usd) filter (where is_wasted_write), 0)
+            as wasted_cache_write_usd,
+        sum(ttl_1h_extra_usd) filter (where cache_write_tokens > 0) as ttl_1h_extra_usd,
+        sum(read_saving_per_write_usd) filter (where cache_write_tokens > 0)
+            as read_saving_per_write_usd
+    from judged
+    group by {{ attributed('workflow') }}, provider, model
+),
+
+final as (
+    select
+        cast(md5(concat_ws('|', workflow, provider, model)) as string) as cache_efficiency_key,
+        cast(workflow as string) as workflow,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(
+            {{ dbt.dateadd('day', 1 - var('insight_window_days'), 'window_end_date') }} as date
+        ) as window_start_date,
+        cast(window_end_date as date) as window_end_date,
+        cast(requests as bigint) as requests,
+        cast(cache_read_requests as bigint) as cache_read_requests,
+        cast(cache_write_requests as bigint) as cache_write_requests,
+        cast(wasted_write_requests as bigint) as wasted_write_requests,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast({{ ratio('cast(cache_read_tokens as double)', 'input_tokens') }} as double)
+            as cache_hit_ratio,
+        cast(cache_read_savings_usd as decimal(38, 12)) as cache_read_savings_usd,
+        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
+        cast(wasted_cache_write_usd as decimal(38, 12)) as wasted_cache_write_usd,
+        cast(cache_read_savings_usd - cache_write_cost_usd as decimal(38, 12))
+            as net_cache_savings_usd,
+        cast(
+            {{ ratio('cast(ttl_1h_extra_usd as double)', 'read_saving_per_write_usd') }}
+            as double
+        ) as ttl_1h_break_even_reads,
+        cast(
+            {{ ratio('cast(late_read_requests as double)', 'cache_write_requests') }} as double
+        ) as late_reads_per_write,
+        cast(
+            case
+                when cache_write_requests = 0 or read_saving_per_write_usd <= 0 then null
+                when
+                    cast(late_read_requests as double) / cache_write_requests
+                    >= cast(ttl_1h_extra_usd as double) / read_saving_per_write_usd
+                    then '1h'
+                else '5m'
+            end as string
+        ) as recommended_ttl
+    from grouped
+    where cache_read_requests > 0 or cache_write_requests > 0
+)
+
+select * from final

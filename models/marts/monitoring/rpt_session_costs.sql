@@ -1,0 +1,142 @@
+-- One row per session (session_id) started in the trailing var analysis_window_days ending
+-- on the data's last usage day: its requests, cost, span, and whether it ran away.
+--
+-- A session's workflow, team and user are those of its first request. Batch jobs and
+-- interactive sessions are judged against their own kind (session_kind: batch when any
+-- request used the batch tier) of the same workflow: a batch job of 40 calls in a second is
+-- normal, a chat of 40 calls is not. Per workflow and kind, over the window's sessions:
+-- p50 and p95 of requests per session and of cost per minute (cost / max(span, 1 minute)).
+-- A session is runaway (robust: percentiles, not means, so one runaway barely moves its own
+-- baseline) when
+--     its workflow and kind have at least var runaway_min_sessions sessions
+--     and requests >= var runaway_min_requests
+--     and (requests > var runaway_factor x p95 requests
+--          or cost per minute > var runaway_factor x p95 cost per minute).
+-- runaway_ratio = the larger of the two ratios to the p95; rpt_alerts raises an alert for
+-- a runaway session still running on the as-of day.
+
+with
+
+requests as (
+    select * from {{ ref('fct_llm_requests') }}
+    where session_id is not null
+),
+
+anchor as (
+    select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
+),
+
+windowed as (
+    select requests.*
+    from requests
+    cross join anchor
+    where requests.usage_date > anchor.window_end_date - {{ var('analysis_window_days') }}
+),
+
+first_requests as (
+    select
+        session_id,
+        {{ attributed('workflow') }} as workflow,
+        {{ attributed('team') }} as team,
+        {{ attributed('user_id') }} as user_id
+    from windowed
+    qualify row_number() over (
+        partition by session_id order by occurred_at, request_key
+    ) = 1
+),
+
+sessions as (
+    select
+        session_id,
+        count(*) as requests,
+        count(*) filter (where not is_priced) as unpriced_requests,
+        coalesce(sum(total_cost_usd), 0) as cost_usd,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        case when bool_or(service_tier = 'batch') then 'batch' else 'interactive' end
+            as session_kind
+    from windowed
+    group by session_id
+),
+
+measured as (
+    select
+        sessions.*,
+        first_requests.workflow,
+        first_requests.team,
+        first_requests.user_id,
+        cast({{ milliseconds_between('sessions.started_at', 'sessions.ended_at') }} as double)
+        / 60000.0 as duration_minutes
+    from sessions
+    inner join first_requests on sessions.session_id = first_requests.session_id
+),
+
+rated as (
+    select
+        *,
+        cast(cost_usd as double) / greatest(duration_minutes, 1) as cost_per_minute_usd
+    from measured
+),
+
+baselines as (
+    select
+        workflow,
+        session_kind,
+        count(*) as workflow_sessions,
+        {{ percentile_columns('requests', [50, 95], 'workflow_p{}_requests') }},
+        {{ percentile_columns(
+            'cost_per_minute_usd', [50, 95], 'workflow_p{}_cost_per_minute_usd'
+        ) }}
+    from rated
+    group by workflow, session_kind
+),
+
+judged as (
+    select
+        rated.*,
+        baselines.workflow_sessions,
+        baselines.workflow_p50_requests,
+        baselines.workflow_p95_requests,
+        baselines.workflow_p50_cost_per_minute_usd,
+        baselines.workflow_p95_cost_per_minute_usd,
+        greatest(
+            rated.requests / nullif(baselines.workflow_p95_requests, 0),
+            rated.cost_per_minute_usd / nullif(baselines.workflow_p95_cost_per_minute_usd, 0)
+        ) as runaway_ratio
+    from rated
+    inner join baselines
+        on
+            rated.workflow = baselines.workflow
+            and rated.session_kind = baselines.session_kind
+),
+
+final as (
+    select
+        cast(session_id as string) as session_id,
+        cast(workflow as string) as workflow,
+        cast(team as string) as team,
+        cast(user_id as string) as user_id,
+        cast(session_kind as string) as session_kind,
+        cast(requests as bigint) as requests,
+        cast(unpriced_requests as bigint) as unpriced_requests,
+        cast(cost_usd as decimal(38, 12)) as cost_usd,
+        cast(started_at as timestamp) as started_at,
+        cast(ended_at as timestamp) as ended_at,
+        cast(duration_minutes as double) as duration_minutes,
+        cast(cost_per_minute_usd as double) as cost_per_minute_usd,
+        cast(workflow_sessions as bigint) as workflow_sessions,
+        cast(workflow_p50_requests as double) as workflow_p50_requests,
+        cast(workflow_p95_requests as double) as workflow_p95_requests,
+        cast(workflow_p50_cost_per_minute_usd as double) as workflow_p50_cost_per_minute_usd,
+        cast(workflow_p95_cost_per_minute_usd as double) as workflow_p95_cost_per_minute_usd,
+        cast(runaway_ratio as double) as runaway_ratio,
+        cast(
+            workflow_sessions >= {{ var('runaway_min_sessions') }}
+            and requests >= {{ var('runaway_min_requests') }}
+            and coalesce(runaway_ratio > {{ var('runaway_factor') }}, false)
+            as boolean
+        ) as is_runaway
+    from judged
+)
+
+select * from final
