@@ -240,6 +240,7 @@ def generate_day(env: dict[str, str], per_day: int, day: date, seed: int) -> Non
             "--end-date",
             str(day),
             "--no-progress",
+            "--no-planted",  # exactly per_day events a day
         ],
         env,
     )

@@ -43,7 +43,8 @@ CHECKSUM_SQL = """
 """
 
 
-def aiusage(env: dict[str, str], *args: str) -> None:
+def aiusage(env: dict[str, str], *args: str) -> str:
+    """Run the command line; its output, or exit with it when the command fails."""
     executable = Path(sys.executable).with_name("aiusage")
     completed = subprocess.run(
         [str(executable), *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
@@ -51,6 +52,7 @@ def aiusage(env: dict[str, str], *args: str) -> None:
     if completed.returncode != 0:
         output = completed.stdout[-3000:] + completed.stderr[-3000:]
         sys.exit(f"aiusage {' '.join(args)} failed:\n{output}")
+    return completed.stdout
 
 
 def build(root: Path) -> Path:
@@ -66,8 +68,11 @@ def build(root: Path) -> Path:
     }
     for secret in ("SLACK_WEBHOOK_URL", "AIUSAGE_SMTP_HOST"):
         env.pop(secret, None)
-    aiusage(env, "generate", "--days", "10", "--events-per-day", "1000", "--seed", "11",
-            "--end-date", "2026-11-20", "--no-progress")  # fmt: skip
+    generate = ["generate", "--days", "10", "--events-per-day", "1000", "--seed", "11",
+                "--end-date", "2026-11-20", "--no-progress"]  # fmt: skip
+    if "--no-planted" in aiusage(env, "generate", "--help"):
+        generate.append("--no-planted")  # the landing of versions before the planted causes
+    aiusage(env, *generate)
     for source, name in EXAMPLES.items():
         aiusage(env, "ingest", source, str(PROJECT_DIR / "examples" / name),
                 "--landing-date", "2026-11-19")  # fmt: skip

@@ -19,10 +19,11 @@
 {#- The landed file's stamp on each of its rows (macro landed_files_to_read): its size, its
     modification time when it was read, and the md5 of its content. A refresh re-reads a
     file only when its size or modification time differ from the stamp stored here. -#}
-{% macro landed_file_columns() -%}
-    file_size,
-    file_modified_at,
-    file_content_hash
+{% macro landed_file_columns(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {{ prefix }}file_size,
+    {{ prefix }}file_modified_at,
+    {{ prefix }}file_content_hash
 {%- endmacro %}
 
 {#- The canonical event columns of a per-request staging row (events_contract.sql), with

@@ -24,7 +24,10 @@ def _today() -> date:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--end-date", type=DATE, default=None, help="Last landing day (default: today, UTC).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def generate(days, events_per_day, seed, end_date, no_progress) -> None:
+@click.option("--planted/--no-planted", default=True, show_default=True,
+              help="Add the noise-free workflows with one planted cause each "
+              "(docs/insights.md).")  # fmt: skip
+def generate(days, events_per_day, seed, end_date, no_progress, planted=True) -> None:
     """Write realistic sample usage events into the landing folder."""
     from aiusage.sample import generate as run_generate
 
@@ -36,6 +39,7 @@ def generate(days, events_per_day, seed, end_date, no_progress) -> None:
         seed=seed,
         end_date=end_date.date() if end_date else _today(),
         progress=not no_progress,
+        planted=planted,
     )
     click.echo(
         f"Generated {summary.events_written:,} events in {summary.files_written} files "
