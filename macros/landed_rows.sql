@@ -16,6 +16,19 @@
     {{ landed_file_columns() }}
 {%- endmacro %}
 
+{#- The first columns of a typed CTE over landed_json_lines (the JSON per-request sources):
+    where the line came from, its text and its file's stamp, whether it is a JSON object
+    (column `json`, null when it is not) and the error `aiusage ingest` recorded on it. -#}
+{% macro landed_json_line_columns(json='j') -%}
+    source_file,
+    landing_date,
+    line_number,
+    raw_line,
+    {{ landed_file_columns() }},
+    {{ json }} is not null as is_json_object,
+    {{ json_text(json, '$._ingest_error') }} as ingest_error
+{%- endmacro %}
+
 {#- The landed file's stamp on each of its rows (macro landed_files_to_read): its size, its
     modification time when it was read, and the md5 of its content. A refresh re-reads a
     file only when its size or modification time differ from the stamp stored here. -#}

@@ -458,41 +458,29 @@ ranked as (
     from assigned
 ),
 
+labelled as (
+    select
+        *,
+        case
+            when
+                delta_usd = 0
+                or abs(delta_usd) < {{ var('driver_min_change_share') }} * previous_cost_usd
+                then 'none'
+            when abs(volume_effect_usd) = largest_effect_usd then 'volume'
+            when abs(mix_effect_usd) = largest_effect_usd then 'mix'
+            when abs(price_effect_usd) = largest_effect_usd then 'price'
+            when abs(efficiency_effect_usd) = largest_effect_usd then 'efficiency'
+            when abs(reliability_effect_usd) = largest_effect_usd then 'reliability'
+        end as top_driver
+    from ranked
+),
+
 final as (
     select
-        cast(md5(concat_ws('|', scope_type, scope_id, period_days)) as string)
-            as cost_change_driver_key,
-        cast(scope_type as string) as scope_type,
-        cast(scope_id as string) as scope_id,
-        cast(period_days as integer) as period_days,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        cast(requests as bigint) as requests,
-        cast(previous_requests as bigint) as previous_requests,
-        cast(unpriced_requests as bigint) as unpriced_requests,
-        cast(cost_usd as decimal(38, 12)) as cost_usd,
-        cast(previous_cost_usd as decimal(38, 12)) as previous_cost_usd,
-        cast(delta_usd as decimal(38, 12)) as delta_usd,
-        cast(volume_effect_usd as decimal(38, 12)) as volume_effect_usd,
-        cast(mix_effect_usd as decimal(38, 12)) as mix_effect_usd,
-        cast(price_effect_usd as decimal(38, 12)) as price_effect_usd,
-        cast(efficiency_effect_usd as decimal(38, 12)) as efficiency_effect_usd,
-        cast(reliability_effect_usd as decimal(38, 12)) as reliability_effect_usd,
-        cast(other_effect_usd as decimal(38, 12)) as other_effect_usd,
-        cast(
-            case
-                when
-                    delta_usd = 0
-                    or abs(delta_usd) < {{ var('driver_min_change_share') }} * previous_cost_usd
-                    then 'none'
-                when abs(volume_effect_usd) = largest_effect_usd then 'volume'
-                when abs(mix_effect_usd) = largest_effect_usd then 'mix'
-                when abs(price_effect_usd) = largest_effect_usd then 'price'
-                when abs(efficiency_effect_usd) = largest_effect_usd then 'efficiency'
-                when abs(reliability_effect_usd) = largest_effect_usd then 'reliability'
-            end as string
-        ) as top_driver
-    from ranked
+        {{- contract_columns({
+            'cost_change_driver_key': "md5(concat_ws('|', scope_type, scope_id, period_days))",
+        }) }}
+    from labelled
 )
 
 select * from final

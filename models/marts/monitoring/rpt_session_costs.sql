@@ -112,30 +112,11 @@ judged as (
 
 final as (
     select
-        cast(session_id as string) as session_id,
-        cast(workflow as string) as workflow,
-        cast(team as string) as team,
-        cast(user_id as string) as user_id,
-        cast(session_kind as string) as session_kind,
-        cast(requests as bigint) as requests,
-        cast(unpriced_requests as bigint) as unpriced_requests,
-        cast(cost_usd as decimal(38, 12)) as cost_usd,
-        cast(started_at as timestamp) as started_at,
-        cast(ended_at as timestamp) as ended_at,
-        cast(duration_minutes as double) as duration_minutes,
-        cast(cost_per_minute_usd as double) as cost_per_minute_usd,
-        cast(workflow_sessions as bigint) as workflow_sessions,
-        cast(workflow_p50_requests as double) as workflow_p50_requests,
-        cast(workflow_p95_requests as double) as workflow_p95_requests,
-        cast(workflow_p50_cost_per_minute_usd as double) as workflow_p50_cost_per_minute_usd,
-        cast(workflow_p95_cost_per_minute_usd as double) as workflow_p95_cost_per_minute_usd,
-        cast(runaway_ratio as double) as runaway_ratio,
-        cast(
-            workflow_sessions >= {{ var('runaway_min_sessions') }}
-            and requests >= {{ var('runaway_min_requests') }}
-            and coalesce(runaway_ratio > {{ var('runaway_factor') }}, false)
-            as boolean
-        ) as is_runaway
+        {{- contract_columns({
+            'is_runaway': "workflow_sessions >= " ~ var('runaway_min_sessions')
+                ~ " and requests >= " ~ var('runaway_min_requests')
+                ~ " and coalesce(runaway_ratio > " ~ var('runaway_factor') ~ ", false)",
+        }) }}
     from judged
 )
 

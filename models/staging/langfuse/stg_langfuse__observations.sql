@@ -56,13 +56,7 @@ extracted as (
 
 typed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        {{ landed_file_columns() }},
-        j is not null as is_json_object,
-        {{ json_text('j', '$._ingest_error') }} as ingest_error,
+        {{ landed_json_line_columns('j') }},
         upper(coalesce(nullif({{ json_text('j', '$.type') }}, ''), 'GENERATION'))
             as observation_type,
         nullif(trim({{ json_text('j', '$.id') }}), '') as request_id,

@@ -34,13 +34,7 @@ extracted as (
 
 typed as (
     select
-        source_file,
-        landing_date,
-        line_number,
-        raw_line,
-        {{ landed_file_columns() }},
-        j is not null as is_json_object,
-        {{ json_text('j', '$._ingest_error') }} as ingest_error,
+        {{ landed_json_line_columns('j') }},
         nullif(trim({{ json_text('j', '$.request_id') }}), '') as request_id,
         nullif({{ json_text('j', '$.startTime') }}, '') as occurred_at_raw,
         {{ try_to_utc_timestamp(json_text('j', '$.startTime')) }} as occurred_at,
