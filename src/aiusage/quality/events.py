@@ -100,7 +100,11 @@ def prepare_events(events: pd.DataFrame) -> pd.DataFrame:
         raw = clean_text(events[col]) if col in events.columns else nulls(idx)
         num, col_bad = to_numbers(raw)
         num = num.where(raw.notna(), 0.0)  # absent = 0
-        if not num.isna().any() and (num == np.floor(num)).all():
+        if (
+            not num.isna().any()
+            and (num == np.floor(num)).all()
+            and num.abs().max() < 2.0**63  # else int64 would wrap
+        ):
             num = num.astype("int64")
         df[col] = num
         bad[col] = (col_bad, raw)

@@ -43,6 +43,9 @@ def to_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     # An integer beyond the float range (JSON allows 1e400 written out) is unparseable here,
     # as it is for the warehouse (try_cast to bigint), never an OverflowError.
     num = pd.to_numeric(raw.map(_float_or_nan), errors="coerce").astype("float64")
+    # "1e400" and "inf" parse as infinity: unparseable too (the warehouse's try_cast gives
+    # null for them), never a value that breaks an integer cast downstream.
+    num = num.where(np.isfinite(num))
     return num, raw.notna() & num.isna()
 
 

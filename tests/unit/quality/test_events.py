@@ -196,3 +196,23 @@ def test_landed_batch_check_reads_hostile_lines_without_crashing(tmp_path):
 
     assert len(frame) == sum(1 for row in lines if row.strip(" \t\r"))
     assert not result.success
+
+
+def test_an_infinite_or_huge_token_count_is_unparseable_not_a_crash(tmp_path):
+    """A batch whose every token count parses as a number, one of them "1e400" (infinity as
+    a float) and one 1e30 (beyond int64): the check reports them, it does not crash."""
+    good = {"request_id": "r", "occurred_at": "2026-11-19T10:00:00Z", "provider": "openai",
+            "model": "gpt-4o-mini", "output_tokens": 1}  # fmt: skip
+    path = tmp_path / "typed.jsonl"
+    rows = [{**good, "request_id": "r1", "input_tokens": "12"},
+            {**good, "request_id": "r2", "input_tokens": "1e400"},
+            {**good, "request_id": "r3", "input_tokens": str(10**30)}]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    prepared = qe.prepare_events(qe.read_landed_events([path]))
+    result = qe.validate_events(qe.read_landed_events([path]))
+
+    assert not result.success
+    flagged = prepared["unparseable_fields"].fillna("").tolist()
+    assert ["input_tokens" in f for f in flagged] == [False, True, False]
+    assert prepared["input_tokens"].tolist()[2] == 1e30  # kept as a float, not wrapped
