@@ -85,7 +85,8 @@ final as (
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number,
         cast(delivery_count as bigint) as delivery_count,
-        cast(is_conflicting as boolean) as is_conflicting
+        cast(is_conflicting as boolean) as is_conflicting,
+        cast(task_id as string) as task_id
     from counted
 )
 
