@@ -162,3 +162,17 @@
         and record_key in (select {{ records }}.{{ key }} from {{ records }})
     group by record_key
 {%- endmacro %}
+
+{#- The records of `records` (a CTE, its key in column `key`) with delivery_count and
+    is_conflicting (copies with more than one content) from their accepted landed rows
+    (macro delivery_counts; `landed_rows` is fct_landed_rows). -#}
+{% macro with_delivery_counts(landed_rows, records, key, source_systems) -%}
+    select
+        {{ records }}.*,
+        deliveries.delivery_count,
+        deliveries.content_versions > 1 as is_conflicting
+    from {{ records }}
+    left join (
+        {{ delivery_counts(landed_rows, records, key, source_systems) }}
+    ) as deliveries on {{ records }}.{{ key }} = deliveries.record_key
+{%- endmacro %}

@@ -282,49 +282,36 @@ measured as (
         budget_days.usage_date = as_of.as_of_date as is_current
     from budget_days
     cross join as_of
-    left join forecast_remaining
-        on
-            budget_days.scope = forecast_remaining.scope
-            and budget_days.scope_id = forecast_remaining.scope_id
-            and budget_days.usage_date = forecast_remaining.as_of_date
-    left join backtest_errors
-        on
-            budget_days.scope = backtest_errors.scope
-            and budget_days.scope_id = backtest_errors.scope_id
-            and budget_days.usage_date = backtest_errors.as_of_date
-    left join spent_run_out
-        on
-            budget_days.scope = spent_run_out.scope
-            and budget_days.scope_id = spent_run_out.scope_id
-            and budget_days.usage_date = spent_run_out.as_of_date
-    left join forecast_run_out
-        on
-            budget_days.scope = forecast_run_out.scope
-            and budget_days.scope_id = forecast_run_out.scope_id
-            and budget_days.usage_date = forecast_run_out.as_of_date
+    {%- set per_day_ctes = [
+        'forecast_remaining', 'backtest_errors', 'spent_run_out', 'forecast_run_out',
+    ] %}
+    {%- for per_day in per_day_ctes %}
+        left join {{ per_day }}
+            on
+                budget_days.scope = {{ per_day }}.scope
+                and budget_days.scope_id = {{ per_day }}.scope_id
+                and budget_days.usage_date = {{ per_day }}.as_of_date
+    {%- endfor %}
 ),
 
 ratios as (
     select
         *,
+        {%- for percentile in ['p10', 'p90'] %}
+            case
+                when backtest_weeks >= {{ var('forecast_min_backtest_weeks') }}
+                    then spent_mtd_usd + cast(
+                        greatest(
+                            cast(forecast_remaining_usd as double) * (1 + error_{{ percentile }}),
+                            0
+                        ) as decimal(38, 12)
+                    )
+            end as forecast_month_end_{{ percentile }}_usd,
+        {%- endfor %}
         spent_mtd_usd + forecast_remaining_usd as forecast_month_end_usd,
         cast(spent_mtd_usd / monthly_limit_usd as double) as utilization,
         cast((spent_mtd_usd + forecast_remaining_usd) / monthly_limit_usd as double)
-            as forecast_utilization,
-        case
-            when backtest_weeks >= {{ var('forecast_min_backtest_weeks') }}
-                then spent_mtd_usd + cast(
-                    greatest(cast(forecast_remaining_usd as double) * (1 + error_p10), 0)
-                    as decimal(38, 12)
-                )
-        end as forecast_month_end_p10_usd,
-        case
-            when backtest_weeks >= {{ var('forecast_min_backtest_weeks') }}
-                then spent_mtd_usd + cast(
-                    greatest(cast(forecast_remaining_usd as double) * (1 + error_p90), 0)
-                    as decimal(38, 12)
-                )
-        end as forecast_month_end_p90_usd
+            as forecast_utilization
     from measured
 ),
 

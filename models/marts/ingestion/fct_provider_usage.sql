@@ -21,19 +21,10 @@ deduplicated as (
     ) = 1
 ),
 
-deliveries as (
-    {{ delivery_counts(
+counted as (
+    {{ with_delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'usage_key', ['openai_usage', 'anthropic_usage']
     ) }}
-),
-
-counted as (
-    select
-        deduplicated.*,
-        deliveries.delivery_count,
-        deliveries.content_versions > 1 as is_conflicting
-    from deduplicated
-    left join deliveries on deduplicated.usage_key = deliveries.record_key
 ),
 
 final as (

@@ -25,20 +25,11 @@ deduplicated as (
     ) = 1
 ),
 
-deliveries as (
-    {{ delivery_counts(
+counted as (
+    {{ with_delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'request_key',
         ['events', 'litellm_spend_logs', 'langfuse_observations']
     ) }}
-),
-
-counted as (
-    select
-        deduplicated.*,
-        deliveries.delivery_count,
-        deliveries.content_versions > 1 as is_conflicting
-    from deduplicated
-    left join deliveries on deduplicated.request_key = deliveries.record_key
 ),
 
 final as (

@@ -27,19 +27,10 @@ deduplicated as (
     ) = 1
 ),
 
-deliveries as (
-    {{ delivery_counts(
+counted as (
+    {{ with_delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'task_outcome_key', ['outcomes']
     ) }}
-),
-
-counted as (
-    select
-        deduplicated.*,
-        deliveries.delivery_count,
-        deliveries.content_versions > 1 as is_conflicting
-    from deduplicated
-    left join deliveries on deduplicated.task_outcome_key = deliveries.record_key
 ),
 
 final as (
