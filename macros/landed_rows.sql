@@ -19,10 +19,11 @@
 {#- The landed file's stamp on each of its rows (macro landed_files_to_read): its size, its
     modification time when it was read, and the md5 of its content. A refresh re-reads a
     file only when its size or modification time differ from the stamp stored here. -#}
-{% macro landed_file_columns() -%}
-    file_size,
-    file_modified_at,
-    file_content_hash
+{% macro landed_file_columns(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {{ prefix }}file_size,
+    {{ prefix }}file_modified_at,
+    {{ prefix }}file_content_hash
 {%- endmacro %}
 
 {#- The canonical event columns of a per-request staging row (events_contract.sql), with
@@ -164,15 +165,13 @@
 {%- endmacro %}
 
 {#- The records of `records` (a CTE, its key in column `key`) with delivery_count and
-    is_conflicting (copies with more than one content) from their accepted landed rows
-    (macro delivery_counts; `landed_rows` is fct_landed_rows). -#}
-{% macro with_delivery_counts(landed_rows, records, key, source_systems) -%}
+    is_conflicting (copies with more than one content), from `deliveries` (a CTE of macro
+    delivery_counts over the same records). -#}
+{% macro with_delivery_counts(records, key, deliveries='deliveries') -%}
     select
         {{ records }}.*,
-        deliveries.delivery_count,
-        deliveries.content_versions > 1 as is_conflicting
+        {{ deliveries }}.delivery_count,
+        {{ deliveries }}.content_versions > 1 as is_conflicting
     from {{ records }}
-    left join (
-        {{ delivery_counts(landed_rows, records, key, source_systems) }}
-    ) as deliveries on {{ records }}.{{ key }} = deliveries.record_key
+    left join {{ deliveries }} on {{ records }}.{{ key }} = {{ deliveries }}.record_key
 {%- endmacro %}

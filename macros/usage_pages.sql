@@ -52,7 +52,7 @@
     select
         result_rows.*,
         left(result_rows.content_text, 20000) as raw_line,
-        {{ landed_file_columns() }}
+        {{ landed_file_columns('files') }}
     from result_rows
     inner join files on result_rows.source_file = files.source_file
 {%- endmacro %}

@@ -21,10 +21,14 @@ deduplicated as (
     ) = 1
 ),
 
-counted as (
-    {{ with_delivery_counts(
+deliveries as (
+    {{ delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'usage_key', ['openai_usage', 'anthropic_usage']
     ) }}
+),
+
+counted as (
+    {{ with_delivery_counts('deduplicated', 'usage_key') }}
 ),
 
 final as (

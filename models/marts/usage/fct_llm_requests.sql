@@ -25,11 +25,15 @@ deduplicated as (
     ) = 1
 ),
 
-counted as (
-    {{ with_delivery_counts(
+deliveries as (
+    {{ delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'request_key',
         ['events', 'litellm_spend_logs', 'langfuse_observations']
     ) }}
+),
+
+counted as (
+    {{ with_delivery_counts('deduplicated', 'request_key') }}
 ),
 
 final as (

@@ -27,10 +27,14 @@ deduplicated as (
     ) = 1
 ),
 
-counted as (
-    {{ with_delivery_counts(
+deliveries as (
+    {{ delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'task_outcome_key', ['outcomes']
     ) }}
+),
+
+counted as (
+    {{ with_delivery_counts('deduplicated', 'task_outcome_key') }}
 ),
 
 final as (
