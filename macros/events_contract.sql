@@ -18,7 +18,7 @@
         'environment',
     ] + events_token_columns() + [
         'service_tier', 'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status',
-        'quality_score', 'passed_quality', 'reported_cost_usd',
+        'quality_score', 'passed_quality', 'reported_cost_usd', 'task_id',
     ]) }}
 {%- endmacro %}
 
@@ -38,9 +38,9 @@
 {% macro events_text_fields() -%}
     {{ return([
         'request_id', 'occurred_at', 'provider', 'model', 'client', 'team', 'user_id',
-        'workflow', 'feature', 'task_type', 'session_id', 'prompt_version', 'environment',
-        'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cache_write_1h_tokens',
-        'output_tokens', 'reasoning_tokens', 'service_tier', 'latency_ms', 'ttft_ms',
+        'workflow', 'feature', 'task_type', 'session_id', 'task_id', 'prompt_version',
+        'environment', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens',
+        'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'service_tier', 'latency_ms', 'ttft_ms',
         'status', 'error_type', 'http_status', 'quality_score', 'passed_quality',
         'reported_cost_usd',
     ]) }}

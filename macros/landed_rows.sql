@@ -131,13 +131,28 @@
         'environment', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens',
         'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'service_tier',
         'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status', 'quality_score',
-        'passed_quality', 'reported_cost_usd',
+        'passed_quality', 'reported_cost_usd', 'task_id',
     ] -%}
+    {{ content_hash(fields, decimal_fields=['reported_cost_usd']) }}
+{%- endmacro %}
+
+{#- Hash of the fields of a task outcome record (stg_outcomes__task_outcomes): two copies
+    of one task's outcome with different hashes are a conflict (the latest is kept). -#}
+{% macro outcome_content_hash() -%}
+    {{ content_hash(
+        ['task_id', 'workflow', 'occurred_at', 'outcome', 'value_usd'],
+        decimal_fields=['value_usd'],
+    ) }}
+{%- endmacro %}
+
+{#- md5 of `fields` joined by '|', a null marked apart from any text; decimals as text
+    without trailing zeros (macro decimal_as_text). -#}
+{% macro content_hash(fields, decimal_fields=[]) -%}
     md5(concat_ws(
         '|'
         {%- for f in fields %},
         coalesce(
-            {{ decimal_as_text(f) if f == 'reported_cost_usd' else 'cast(' ~ f ~ ' as string)' }},
+            {{ decimal_as_text(f) if f in decimal_fields else 'cast(' ~ f ~ ' as string)' }},
             {{ hash_null_marker(2) }}
         )
         {%- endfor %}
@@ -160,4 +175,16 @@
         and source_system in ('{{ source_systems | join("', '") }}')
         and record_key in (select {{ records }}.{{ key }} from {{ records }})
     group by record_key
+{%- endmacro %}
+
+{#- The records of `records` (a CTE, its key in column `key`) with delivery_count and
+    is_conflicting (copies with more than one content), from `deliveries` (a CTE of macro
+    delivery_counts over the same records). -#}
+{% macro with_delivery_counts(records, key, deliveries='deliveries') -%}
+    select
+        {{ records }}.*,
+        {{ deliveries }}.delivery_count,
+        {{ deliveries }}.content_versions > 1 as is_conflicting
+    from {{ records }}
+    left join {{ deliveries }} on {{ records }}.{{ key }} = {{ deliveries }}.record_key
 {%- endmacro %}

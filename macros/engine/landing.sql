@@ -24,7 +24,7 @@
     {%- set schema = var('landing_schema', 'landing') -%}
     {%- set extensions = {
         'events': 'jsonl', 'openai_usage': 'json', 'anthropic_usage': 'json',
-        'litellm_spend_logs': 'jsonl', 'langfuse_observations': 'jsonl',
+        'litellm_spend_logs': 'jsonl', 'langfuse_observations': 'jsonl', 'outcomes': 'jsonl',
     } -%}
     {%- do run_query('create database if not exists ' ~ schema) -%}
     {%- for name, extension in extensions.items() -%}

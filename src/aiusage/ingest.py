@@ -3,7 +3,7 @@
 Every source lands under ``<landing>/<source>/dt=YYYY-MM-DD/`` in the one format its
 staging model reads in place:
 
-- events, litellm_spend_logs, langfuse_observations: delivered as JSONL, JSON (an array
+- events, litellm_spend_logs, langfuse_observations, outcomes: delivered as JSONL, JSON (an array
   or ``{"data": [...]}``), CSV or Parquet (``.gz`` for text); landed as JSON Lines, one
   record per line.
 - openai_usage, anthropic_usage: delivered as a usage page as returned
@@ -36,15 +36,17 @@ from pathlib import Path
 
 from aiusage.errors import IngestError, os_error_message
 from aiusage.landing import SOURCE_NAMES, day_folder, file_with_digest, source, write_atomically
-from aiusage_tracking.contract import required_fields
+from aiusage_tracking.contract import outcome_required_fields, required_fields
 
 
 def required_record_fields(source_name: str) -> tuple[tuple[str, ...], ...]:
     """Fields a record of a per-record source must carry (any one spelling of each tuple):
-    the event contract's required fields for canonical events, the keys staging needs for
-    the exports of LiteLLM and Langfuse."""
+    the contracts' required fields for canonical events and task outcomes, the keys staging
+    needs for the exports of LiteLLM and Langfuse."""
     if source_name == "events":
         return tuple((name,) for name in required_fields())
+    if source_name == "outcomes":
+        return tuple((name,) for name in outcome_required_fields())
     return {
         "litellm_spend_logs": (("request_id",), ("startTime", "start_time"), ("model",)),
         "langfuse_observations": (("id",), ("start_time", "startTime")),

@@ -1,6 +1,6 @@
 """Every source lands, nothing is lost or counted twice: a small warehouse with injected
-faults in all five sources (CSV.gz, JSON, CSV, JSONL pages, JSON page), late data, the
-reject-rate gate, and the real samples of ../shared/data when present."""
+faults in all six sources (CSV.gz, JSON, CSV, JSONL pages, JSON page, outcomes CSV), late
+data, the reject-rate gate, and the real samples of ../shared/data when present."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -53,7 +54,7 @@ def event(i, **over):
 
 
 def write_events_csv_gz(path):
-    rows = [event(i) for i in range(94)]
+    rows = [event(i, task_id="task-1") for i in range(2)] + [event(i) for i in range(2, 94)]
     rows.append(event(3))  # identical re-delivery
     rows.append(event(4, output_tokens="99"))  # conflicting re-delivery (kept: latest line)
     rows.append(event(5))
@@ -92,6 +93,10 @@ def write_litellm_json(path):
         return base
 
     rows = [row(i) for i in range(39)]
+    rows[0]["metadata"] = json.dumps(
+        {"usage_object": json.loads(rows[0]["metadata"])["usage_object"],
+         "spend_logs_metadata": {"task_id": "task-2"}}
+    )  # fmt: skip
     rows.append(
         row(
             999,
@@ -119,6 +124,9 @@ def write_langfuse_csv(path):
         }
         for i in range(29)
     ]
+    rows[0]["metadata"] = json.dumps({"task_id": "task-3"})
+    for row in rows[1:]:
+        row["metadata"] = ""
     rows.append(
         {
             **rows[0],
@@ -198,6 +206,25 @@ def write_anthropic_json(path):
     return {"landed": 1, "accepted": 1, "duplicates": 0, "rejected": 0}
 
 
+def write_outcomes_csv(path):
+    header = "task_id,workflow,occurred_at,outcome,value_usd\n"
+    rows = [
+        "task-1,wf,2026-11-17T10:05:00Z,success,2.50",
+        "task-2,wf,2026-11-17T11:05:00Z,failure,",
+        "task-3,wf,2026-11-17T12:05:00Z,failure,",
+        "task-3,wf,2026-11-17T12:30:00Z,success,",  # conflicting: the latest line is kept
+        "task-1,wf,2026-11-17T10:05:00Z,success,2.50",  # identical re-delivery
+        ",wf,2026-11-17T10:05:00Z,success,",  # row 6: missing_task_id
+        "task-9,wf,2026-11-17T10:05:00Z,maybe,",  # row 7: unknown_outcome
+        "task-8,wf,2026-11-17T10:05:00Z,success,-1",  # row 8: negative_value_usd
+    ]
+    # outcomes of tasks whose attempts are not here: under the 5 % reject-rate gate
+    rows += [f"other-{i},wf,2026-11-17T13:00:00Z,success," for i in range(80)]
+    rows.append("only,three,fields")  # row 89: csv_field_count_mismatch
+    path.write_text(header + "\n".join(rows) + "\n")
+    return {"landed": 89, "accepted": 83, "duplicates": 2, "rejected": 4}
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("ingest_wh")
@@ -217,6 +244,7 @@ def warehouse(tmp_path_factory):
         ("langfuse_observations", "obs.csv", write_langfuse_csv),
         ("openai_usage", "usage.jsonl", write_openai_pages_jsonl),
         ("anthropic_usage", "usage.json", write_anthropic_json),
+        ("outcomes", "outcomes.csv", write_outcomes_csv),
     ]:
         path = root / name
         counts = writer(path)
@@ -285,6 +313,46 @@ def test_duplicates_are_one_row_and_conflicts_keep_the_latest(warehouse):
     assert rows["ev-6"] == (1, False, 10)
     (n,) = _query(env, "select count(*) from fct_llm_requests where request_id like 'ev-%'")[0]
     assert n == 94
+
+
+def test_task_ids_and_outcomes_reach_the_marts(warehouse):
+    env, *_ = warehouse
+    tasks = dict(_query(env, "select request_id, task_id from fct_llm_requests where task_id > ''"))
+    assert tasks == {"ev-0": "task-1", "ev-1": "task-1", "ll-0": "task-2", "lf-0": "task-3"}
+    outcomes = {
+        r[0]: r[1:]
+        for r in _query(
+            env,
+            "select task_id, outcome, delivery_count, is_conflicting, value_usd "
+            "from fct_task_outcomes where task_id like 'task-%'",
+        )
+    }
+    assert outcomes == {
+        "task-1": ("success", 2, False, Decimal("2.5")),
+        "task-2": ("failure", 1, False, None),
+        "task-3": ("success", 2, True, None),
+    }
+    assert _query(
+        env,
+        "select line_number, rejection_reason from fct_rejected_events "
+        "where source_system = 'outcomes' order by 1",
+    ) == [
+        (6, "missing_task_id"),
+        (7, "unknown_outcome"),
+        (8, "negative_value_usd"),
+        (89, "csv_field_count_mismatch"),
+    ]
+    # task-1 (two attempts, completed) and task-2 (one attempt, failed) on openai/gpt-4o;
+    # task-3 (one attempt, completed) on anthropic/claude-sonnet-4-5
+    per_model = {
+        r[0]: r[1:]
+        for r in _query(
+            env,
+            "select provider, tasks, completed_tasks, failed_tasks, attempts "
+            "from rpt_cost_per_outcome",
+        )
+    }
+    assert per_model == {"openai": (2, 1, 1, 3), "anthropic": (1, 1, 0, 1)}
 
 
 def test_token_conventions_of_each_source(warehouse):

@@ -460,3 +460,39 @@ def test_cache_and_savings_name_the_planted_workflows(spiky_warehouse):
     assert opportunities.keys() == expected.keys()
     for key, value in expected.items():
         assert abs(opportunities[key] - value) < Decimal("0.000001"), key
+
+
+def test_cost_per_outcome_names_the_cheap_model_that_needs_many_attempts(spiky_warehouse):
+    from aiusage.sample import PLANTED_WORKFLOWS
+
+    root, _ = spiky_warehouse
+    prices = PriceBook.load(PROJECT_DIR / "seeds")
+    days = 21  # the window's 28 days hold the data's 21
+    expected, flagged = {}, set()
+    for planted in (p for p in PLANTED_WORKFLOWS if p.tasks):
+        figures = {}
+        for model, per_task, completed in planted.tasks:
+            (entry,) = {e for e in planted.current_day if e[0] == model}
+            cost = days * entry[1] * _planted_cost(prices, planted.provider, entry, END_DATE)
+            tasks, attempts = days * entry[1] // per_task, days * entry[1]
+            figures[model] = (tasks, days * completed, attempts, cost, cost / attempts,
+                              cost / (days * completed))  # fmt: skip
+            expected[(planted.workflow, model)] = figures[model]
+        for model, (*_, per_request, per_completed) in figures.items():
+            if any(o[4] > per_request and o[5] < per_completed for o in figures.values()):
+                flagged.add((planted.workflow, model))
+    assert flagged == {("refund-resolver", "gpt-4.1-mini")}  # the planted cause
+    rows = _query(
+        root,
+        """select workflow, model, tasks, completed_tasks, attempts, cost_usd,
+                  cost_per_request_usd, cost_per_completed_task_usd,
+                  is_dearer_per_completed_task, unpriced_attempts
+           from rpt_cost_per_outcome""",
+    )
+    assert {(r[0], r[1]) for r in rows} == expected.keys()  # only requests with a task_id
+    assert {(r[0], r[1]) for r in rows if r[8]} == flagged  # and nothing else
+    for row in rows:
+        want = expected[(row[0], row[1])]
+        assert row[2:5] == want[:3] and row[9] == 0, row
+        for got, value in zip(row[5:8], want[3:], strict=True):
+            assert abs(got - value) < Decimal("0.000000001"), (row, want)

@@ -35,6 +35,7 @@ EXAMPLES = {
     "anthropic_usage": "anthropic_usage_messages.json",
     "litellm_spend_logs": "litellm_spend_logs.csv",
     "langfuse_observations": "langfuse_observations.json",
+    "outcomes": "outcomes.jsonl",
 }
 SAMPLE_DAYS, SAMPLE_EVENTS_PER_DAY, SAMPLE_SEED, SAMPLE_END = 5, 300, 11, "2026-11-20"
 MONEY_TOLERANCE = Decimal("0.005")

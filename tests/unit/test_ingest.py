@@ -45,6 +45,28 @@ def test_csv_parquet_and_gzip_land_as_jsonl_with_row_numbers_kept(tmp_path):
     assert summary.files[0].landed.parent.parent.name == "langfuse_observations"
 
 
+def test_ingest_outcomes_lands_task_outcome_records_and_counts_the_invalid(tmp_path):
+    inbox = tmp_path / "outcomes.csv"
+    inbox.write_text(
+        "task_id,workflow,occurred_at,outcome,value_usd\n"
+        "t1,refunds,2026-11-01T10:00:00Z,success,4.5\n"
+        ",refunds,2026-11-01T10:00:00Z,failure,\n"
+        "t3,refunds,2026-11-01T10:00:00Z\n"
+    )
+    env = {"AIUSAGE_LANDING_DIR": str(tmp_path / "landing")}
+    result = CliRunner().invoke(main, ["ingest", "outcomes", str(inbox)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "3 rows landed, 2 failing basic validation" in result.output
+    (landed,) = (tmp_path / "landing" / "outcomes").glob("dt=*/outcomes.*.jsonl")
+    lines = landed.read_text().splitlines()
+    assert json.loads(lines[0]) == {
+        "task_id": "t1", "workflow": "refunds", "occurred_at": "2026-11-01T10:00:00Z",
+        "outcome": "success", "value_usd": "4.5",
+    }  # fmt: skip
+    assert "task_id" not in json.loads(lines[1])  # kept: staging rejects it with a reason
+    assert json.loads(lines[2])["_ingest_error"] == "csv_field_count_mismatch"
+
+
 def test_same_content_twice_is_skipped_and_bad_files_are_refused(tmp_path):
     landing = tmp_path / "landing"
     inbox = tmp_path / "inbox"

@@ -28,12 +28,7 @@ deliveries as (
 ),
 
 counted as (
-    select
-        deduplicated.*,
-        deliveries.delivery_count,
-        deliveries.content_versions > 1 as is_conflicting
-    from deduplicated
-    left join deliveries on deduplicated.usage_key = deliveries.record_key
+    {{ with_delivery_counts('deduplicated', 'usage_key') }}
 ),
 
 final as (

@@ -12,16 +12,22 @@
 }}
 
 -- Row accounting per landed file: landed rows = accepted + duplicates + rejected.
--- accepted: rows kept as the latest delivery of their record (request or usage bucket);
+-- accepted: rows kept as the latest delivery of their record;
 -- duplicates: earlier deliveries of a record delivered again (in any file);
 -- conflicting duplicates: duplicates whose content differs from the kept delivery.
+-- A record is a request, a provider usage bucket or a task outcome (record_kind).
 -- Incremental: a refresh recounts the files it can change, not the history: the files of
 -- its landing window (the pre-hook first drops the window's days, so a file no longer
 -- landed leaves no row), and every older file holding a record delivered again in the
 -- window (that delivery turns the older row into a duplicate). The ranking reads every
 -- delivery of the records of those files; other files keep their counts.
 
-{%- set usage_bucket = "source_system in ('openai_usage', 'anthropic_usage')" %}
+{#- The kind of record a landed row describes: records of different kinds never share a
+    key (a request, a provider usage bucket, a task outcome). -#}
+{%- set record_kind = (
+    "case when source_system in ('openai_usage', 'anthropic_usage') then 'usage_bucket'"
+    ~ " when source_system = 'outcomes' then 'task_outcome' else 'request' end"
+) %}
 
 with
 
@@ -31,7 +37,7 @@ with
     -- it (every landed row, every refresh); each step reads the columns it needs.
     window_records as (
         select distinct
-            {{ usage_bucket }} as is_usage_bucket,
+            {{ record_kind }} as record_kind,
             record_key
         from {{ ref('fct_landed_rows') }}
         where landing_date >= {{ cutoff }} and record_key is not null
@@ -43,19 +49,19 @@ with
         inner join window_records
             on
                 older.record_key = window_records.record_key
-                and ({{ usage_bucket | replace('source_system', 'older.source_system') }})
-                = window_records.is_usage_bucket
+                and ({{ record_kind | replace('source_system', 'older.source_system') }})
+                = window_records.record_kind
         where older.landing_date < {{ cutoff }}
     ),
 
     recounted_records as (
         select
-            is_usage_bucket,
+            record_kind,
             record_key
         from window_records
         union
         select
-            {{ usage_bucket }} as is_usage_bucket,
+            {{ record_kind }} as record_kind,
             record_key
         from {{ ref('fct_landed_rows') }}
         where
@@ -67,17 +73,17 @@ with
     scoped_rows as (
         select
             landed.*,
-            recounted_records.is_usage_bucket
+            recounted_records.record_kind
         from {{ ref('fct_landed_rows') }} as landed
         inner join recounted_records
             on
                 landed.record_key = recounted_records.record_key
-                and ({{ usage_bucket | replace('source_system', 'landed.source_system') }})
-                = recounted_records.is_usage_bucket
+                and ({{ record_kind | replace('source_system', 'landed.source_system') }})
+                = recounted_records.record_kind
         union all
         select
             *,
-            {{ usage_bucket }} as is_usage_bucket
+            {{ record_kind }} as record_kind
         from {{ ref('fct_landed_rows') }}
         where
             record_key is null
@@ -101,7 +107,7 @@ with
     scoped_rows as (
         select
             *,
-            {{ usage_bucket }} as is_usage_bucket
+            {{ record_kind }} as record_kind
         from {{ ref('fct_landed_rows') }}
     ),
 {% endif %}
@@ -110,11 +116,11 @@ ranked as (
     select
         *,
         is_accepted and row_number() over (
-            partition by is_usage_bucket, record_key
+            partition by record_kind, record_key
             order by {{ latest_delivery_first() }}
         ) = 1 as is_kept,
         first_value(content_hash) over (
-            partition by is_usage_bucket, record_key
+            partition by record_kind, record_key
             order by {{ latest_delivery_first() }}
         ) as kept_content_hash
     from scoped_rows

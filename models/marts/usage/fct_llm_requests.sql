@@ -33,12 +33,7 @@ deliveries as (
 ),
 
 counted as (
-    select
-        deduplicated.*,
-        deliveries.delivery_count,
-        deliveries.content_versions > 1 as is_conflicting
-    from deduplicated
-    left join deliveries on deduplicated.request_key = deliveries.record_key
+    {{ with_delivery_counts('deduplicated', 'request_key') }}
 ),
 
 final as (
@@ -85,7 +80,8 @@ final as (
         cast(landing_date as date) as landing_date,
         cast(line_number as bigint) as line_number,
         cast(delivery_count as bigint) as delivery_count,
-        cast(is_conflicting as boolean) as is_conflicting
+        cast(is_conflicting as boolean) as is_conflicting,
+        cast(task_id as string) as task_id
     from counted
 )
 

@@ -70,7 +70,8 @@ typed as (
         j['quality_score'] as quality_score_raw,
         try_cast(j['quality_score'] as double) as quality_score,
         try_cast(j['passed_quality'] as boolean) as passed_quality,
-        try_cast(j['reported_cost_usd'] as decimal(38, 12)) as reported_cost_usd
+        try_cast(j['reported_cost_usd'] as decimal(38, 12)) as reported_cost_usd,
+        nullif(trim(j['task_id']), '') as task_id
     from parsed
 ),
 

@@ -11,7 +11,8 @@
 --                   cache_creation_input_tokens)
 --   output_tokens = output + reasoning (output_reasoning_tokens | output_reasoning).
 -- Provider: metadata.provider / ls_provider, else a provider/ prefix or the model family.
--- Observations other than generations are quarantined as not_a_generation.
+-- Observations other than generations are quarantined as not_a_generation. task_id: the
+-- observation's metadata.task_id (attempts of one task share it).
 -- A table, incremental by landed file like stg_events__usage_events: each file is parsed
 -- once (macro landed_files_to_read) and a changed file's rows are replaced; the raw line
 -- is kept for rejected rows only.
@@ -120,7 +121,8 @@ typed as (
             {{ json_text('j', '$.totalCost') }},
             {{ json_text('j', '$.calculated_total_cost') }},
             {{ json_text('j', '$.calculatedTotalCost') }}
-        ) as decimal(38, 12)) as reported_cost_usd
+        ) as decimal(38, 12)) as reported_cost_usd,
+        nullif(trim({{ json_text('metadata', '$.task_id') }}), '') as task_id
     from extracted
 ),
 

@@ -7,7 +7,8 @@
 -- SpendLogs): prompt_tokens_details.cached_tokens or cache_read_input_tokens,
 -- cache_creation_input_tokens, and completion_tokens_details.reasoning_tokens.
 -- Attribution: team_id, end_user (else user), organization_id as client, and workflow,
--- feature, task_type, prompt_version, environment from metadata.spend_logs_metadata.
+-- feature, task_type, prompt_version, environment and task_id from
+-- metadata.spend_logs_metadata.
 -- A table, incremental by landed file like stg_events__usage_events: each file is parsed
 -- once (macro landed_files_to_read) and a changed file's rows are replaced; the raw line
 -- is kept for rejected rows only.
@@ -88,7 +89,8 @@ typed as (
         cast(null as string) as quality_score_raw,
         cast(null as double) as quality_score,
         cast(null as boolean) as passed_quality,
-        try_cast({{ json_text('j', '$.spend') }} as decimal(38, 12)) as reported_cost_usd
+        try_cast({{ json_text('j', '$.spend') }} as decimal(38, 12)) as reported_cost_usd,
+        nullif(trim({{ json_text('metadata', '$.spend_logs_metadata.task_id') }}), '') as task_id
     from extracted
 ),
 

@@ -17,7 +17,11 @@ from aiusage.warehouse import connect_readonly
 REPORT_VERSION = 2
 
 
-def build_report_from_connection(con, q: ReportQuery) -> dict:
+def build_report_from_connection(
+    con, q: ReportQuery, currency: str = "USD", usd_rate: Decimal = Decimal(1)
+) -> dict:
+    """The report in USD; the summary's drivers sentence, text, already in `currency` at
+    `usd_rate` (convert_currency converts the money fields)."""
     report = {
         "report_version": REPORT_VERSION,
         "period": {
@@ -29,7 +33,10 @@ def build_report_from_connection(con, q: ReportQuery) -> dict:
         },
         "filters": dict(sorted(q.filters.items())),
         "currency": "USD",
-        "summary": {**summary(con, q), "cost_drivers": drivers_sentence(con, q)},
+        "summary": {
+            **summary(con, q),
+            "cost_drivers": drivers_sentence(con, q, currency, usd_rate),
+        },
     }
     for section in SECTIONS:
         report[section.key] = section.query(con, q)
@@ -51,13 +58,13 @@ def build_report(
     `*_<currency>`, and the report is stamped with the currency, rate and its valid_from."""
     query = ReportQuery(window, {k: v for k, v in (filters or {}).items() if v is not None})
     with connect_readonly(duckdb_path) as con:
-        report = build_report_from_connection(con, query)
-        if currency.upper() != "USD":
-            from aiusage.pricing.fx import fx_rate
+        if currency.upper() == "USD":
+            return build_report_from_connection(con, query)
+        from aiusage.pricing.fx import fx_rate
 
-            rate, valid_from = fx_rate(con, currency, window.end)
-            report = convert_currency(report, currency.upper(), rate, valid_from)
-        return report
+        rate, valid_from = fx_rate(con, currency, window.end)
+        report = build_report_from_connection(con, query, currency.upper(), rate)
+        return convert_currency(report, currency.upper(), rate, valid_from)
 
 
 def convert_currency(report: dict, currency: str, rate: Decimal, valid_from: date) -> dict:

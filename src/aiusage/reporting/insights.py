@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from aiusage.reporting.money import format_money
 from aiusage.reporting.period import ReportQuery
 from aiusage.reporting.queries import team_workflows_clause
 from aiusage.warehouse import fetch_rows, relation_exists
@@ -45,8 +46,15 @@ def cost_drivers(con, q: ReportQuery) -> list[dict]:
     )
 
 
-def drivers_sentence(con, q: ReportQuery) -> str | None:
-    """One sentence naming the top drivers of the cost change (company or --team)."""
+def drivers_sentence(
+    con, q: ReportQuery, currency: str = "USD", usd_rate: Decimal = Decimal(1)
+) -> str | None:
+    """One sentence naming the top drivers of the cost change (company or --team), its
+    amounts in `currency` (`usd_rate` units per USD)."""
+
+    def _signed(value) -> str:
+        return format_money(Decimal(value) * usd_rate, currency, signed=True)
+
     if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_change_drivers"):
         return None
     scope_type, scope_id = ("team", q.filters["team"]) if q.filters else ("total", "total")
@@ -81,11 +89,6 @@ def drivers_sentence(con, q: ReportQuery) -> str | None:
             for w in workflows
         )
     return sentence + "."
-
-
-def _signed(value) -> str:
-    amount = Decimal(value)
-    return f"{'+' if amount >= 0 else '-'}${abs(amount):,.2f}"
 
 
 def runaway_sessions(con, q: ReportQuery) -> list[dict]:

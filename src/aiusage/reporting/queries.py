@@ -176,7 +176,8 @@ def _scope_clause(q, scope_column: str) -> tuple[str, list]:
 
 
 def budgets(con, q):
-    """Each budget as it stood at the end of the period (month to date, month-end forecast)."""
+    """Each budget as it stood at the end of the period (month to date, month-end forecast
+    with its P10-P90 interval and backtest error, the day the budget runs out)."""
     if not relation_exists(con, "rpt_budget_status"):
         return []
     scope, params = _scope_clause(q, "scope")
@@ -184,7 +185,9 @@ def budgets(con, q):
         con,
         f"""
         select scope, scope_id, as_of_date, monthly_limit_usd, spent_mtd_usd, utilization,
-               forecast_month_end_usd, forecast_utilization, status, forecast_status
+               forecast_month_end_usd, forecast_utilization, status, forecast_status,
+               forecast_month_end_p10_usd, forecast_month_end_p90_usd, forecast_backtest_weeks,
+               forecast_backtest_error, budget_run_out_date
         from rpt_budget_status
         where as_of_date = (select max(as_of_date) from rpt_budget_status where as_of_date <= ?)
             {scope}

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from aiusage.reporting.build import currency_code, money_key
+from aiusage.reporting.money import format_money
 from aiusage.reporting.sections import SECTIONS, Section
 from aiusage.warehouse import json_default
 
@@ -17,9 +18,7 @@ def format_value(value, kind: str, currency: str = "USD") -> str:
     if value is None:
         return "n/a"
     if kind in ("money", "money6"):
-        digits = 2 if kind == "money" else 6
-        prefix = "$" if currency == "USD" else currency + " "
-        return f"{prefix}{Decimal(value):,.{digits}f}"
+        return format_money(value, currency, 2 if kind == "money" else 6)
     if kind == "int":
         return f"{int(value):,}"
     if kind == "pct":

@@ -11,6 +11,7 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 EVENTS_FILE_NAME = "events-0001.jsonl"
+OUTCOMES_FILE_NAME = "outcomes-0001.jsonl"
 DAY_MS = 86_400_000
 
 # --------------------------------------------------------------------------------------

@@ -5,6 +5,9 @@ as JSON Lines, one file per landing day::
 
     <landing_dir>/events/dt=YYYY-MM-DD/events-0001.jsonl
 
+and the outcome records of the planted workflows' tasks (contract task_outcome.v1) into
+``<landing_dir>/outcomes/dt=YYYY-MM-DD/outcomes-0001.jsonl``.
+
 The data imitates a mid-sized company that calls OpenAI, Anthropic and Google models
 from a dozen product workflows, with the defects a real landing zone has: duplicate
 deliveries, late-arriving events, a few malformed lines, a model with no price yet,
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from aiusage.landing import day_folder, landed_files, write_atomically
-from aiusage.sample.catalog import EVENTS_FILE_NAME
+from aiusage.sample.catalog import EVENTS_FILE_NAME, OUTCOMES_FILE_NAME
 from aiusage.sample.ground_truth import (
     DUPLICATE_NEXT_DAY_SHARE,
     DUPLICATE_SHARE,
@@ -42,7 +45,7 @@ from aiusage.sample.ground_truth import (
     SPIKE_WORKFLOW,
     WEEKDAY_FACTOR,
 )
-from aiusage.sample.planted import planted_lines
+from aiusage.sample.planted import planted_lines, planted_outcome_lines
 from aiusage.sample.requests import SPIKE_WORKFLOW_INDEX, day_lines
 from aiusage.sample.sessions import event_shares
 
@@ -68,10 +71,16 @@ class GenerateSummary:
     events_by_day: dict[date, int] = field(default_factory=dict)  # by occurred_at day
     files: tuple[Path, ...] = ()
     spike_sessions: tuple[str, ...] = ()  # session ids of the spike's runaway loop
+    outcome_files: tuple[Path, ...] = ()  # the planted tasks' outcome records, one per day
+    outcomes_written: int = 0
 
 
 def event_file_path(landing_dir: Path, day: date) -> Path:
     return day_folder(landing_dir, "events", day) / EVENTS_FILE_NAME
+
+
+def outcome_file_path(landing_dir: Path, day: date) -> Path:
+    return day_folder(landing_dir, "outcomes", day) / OUTCOMES_FILE_NAME
 
 
 def spike_days_for(seed: int, days: int, end_date: date) -> tuple[date, ...]:
@@ -128,6 +137,8 @@ def generate(
     events_by_day: dict[date, int] = {}
     spike_sessions: tuple[str, ...] = ()
     files: list[Path] = []
+    outcome_files: list[Path] = []
+    outcomes_written = 0
 
     bar = None
     if progress:
@@ -202,6 +213,12 @@ def generate(
             files.append(path)
             lines_written += len(keep)
             bytes_written += len(data)
+            outcome_lines = planted_outcome_lines(day, end_date) if planted_events else []
+            if outcome_lines:
+                outcome_path = outcome_file_path(landing_dir, day)
+                write_atomically(outcome_path, ("\n".join(outcome_lines) + "\n").encode())
+                outcome_files.append(outcome_path)
+                outcomes_written += len(outcome_lines)
             if bar is not None:
                 bar.update(1)
     finally:
@@ -224,6 +241,8 @@ def generate(
         events_by_day=events_by_day,
         files=tuple(files),
         spike_sessions=spike_sessions,
+        outcome_files=tuple(outcome_files),
+        outcomes_written=outcomes_written,
     )
 
 

@@ -196,13 +196,18 @@ class PlantedWorkflow:
     team: str
     task_type: str
     provider: str
-    cause: str  # volume, mix, efficiency, runaway_session, cache_waste, batch_tier
+    cause: str  # volume, mix, efficiency, runaway_session, cache_waste, batch_tier, attempts
     driver: str  # the top driver rpt_cost_change_drivers must name for the workflow (7 days)
     #: per day: ((model, requests, input_tokens, cache_write_tokens, output_tokens), ...)
     previous_day: tuple[tuple[str, int, int, int, int], ...]
     current_day: tuple[tuple[str, int, int, int, int], ...]
     session_length: int = 1  # requests per session (a session starts every gap)
     session_gap_minutes: int = 30
+    #: per model: (model, attempts per task, completed tasks per day). A model's requests
+    #: of a day are its tasks' attempts in order (task k: requests k*attempts ..); the
+    #: first `completed` tasks of the day succeed, the others fail; every task gets one
+    #: outcome record (landing source outcomes). Empty: the requests carry no task_id.
+    tasks: tuple[tuple[str, int, int], ...] = ()
 
 
 PLANTED_PERIOD_DAYS = 7
@@ -274,6 +279,20 @@ PLANTED_WORKFLOWS: tuple[PlantedWorkflow, ...] = (
         "none",
         (("gpt-4.1", 20, 4000, 0, 800),),
         (("gpt-4.1", 20, 4000, 0, 800),),
+    ),
+    # a cheap model that needs three attempts a task and completes 4 tasks in 10, beside a
+    # model five times dearer per request that completes 9 in 10 at the first attempt:
+    # per completed task the cheap model is the dear one (rpt_cost_per_outcome)
+    PlantedWorkflow(
+        "refund-resolver",
+        "customer-support",
+        "chat",
+        "openai",
+        "attempts",
+        "none",
+        (("gpt-4.1-mini", 30, 2000, 0, 400), ("gpt-4.1", 10, 2000, 0, 400)),
+        (("gpt-4.1-mini", 30, 2000, 0, 400), ("gpt-4.1", 10, 2000, 0, 400)),
+        tasks=(("gpt-4.1-mini", 3, 4), ("gpt-4.1", 1, 9)),
     ),
 )
 PLANTED_BY_NAME: dict[str, PlantedWorkflow] = {p.workflow: p for p in PLANTED_WORKFLOWS}

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +17,7 @@ from aiusage.cli import main
 from aiusage.reporting.build import build_report, convert_currency
 from aiusage.reporting.period import ReportQuery, ReportWindow, report_window
 from aiusage.reporting.render import render_csv, render_json, render_markdown, render_text
-from tests.support.contract_warehouse import small_warehouse
+from tests.support.contract_warehouse import contract_warehouse, small_warehouse
 
 WEEK = ReportWindow(date(2026, 11, 14), date(2026, 11, 20))
 
@@ -183,3 +184,69 @@ def test_convert_currency_converts_every_money_field_and_stamps_the_rate():
         "usd_rate": Decimal("0.855"),
         "rate_valid_from": date(2026, 1, 1),
     }
+
+
+def test_budget_section_shows_the_forecast_interval_and_run_out_date(tmp_path):
+    def status(scope_id, p10, p90, weeks, run_out):
+        return {
+            "budget_status_key": scope_id, "scope": "team", "scope_id": scope_id,
+            "as_of_date": date(2026, 11, 20), "is_current": True,
+            "monthly_limit_usd": Decimal("100"), "spent_mtd_usd": Decimal("80"),
+            "utilization": 0.8, "forecast_month_end_usd": Decimal("120"),
+            "forecast_utilization": 1.2, "status": "ok", "forecast_status": "over",
+            "forecast_month_end_p10_usd": p10, "forecast_month_end_p90_usd": p90,
+            "forecast_backtest_weeks": weeks, "forecast_backtest_error": 0.1 if weeks else None,
+            "budget_run_out_date": run_out,
+        }  # fmt: skip
+
+    path = contract_warehouse(
+        tmp_path / "wh.duckdb",
+        {
+            "rpt_budget_status": [
+                status("search", Decimal("110"), Decimal("135.5"), 8, date(2026, 11, 26)),
+                status("legal", None, None, 1, None),  # too few backtests: no interval
+            ]
+        },
+    )
+    report = build_report(path, WEEK)
+    rows = {r["scope_id"]: r for r in report["budgets"]}
+    assert rows["search"]["forecast_month_end_p10_usd"] == Decimal("110")
+    assert rows["search"]["forecast_month_end_p90_usd"] == Decimal("135.5")
+    assert rows["search"]["budget_run_out_date"] == date(2026, 11, 26)
+    assert rows["legal"]["forecast_month_end_p10_usd"] is None
+    text = render_text(report)
+    assert "P10" in text and "P90" in text and "Runs out" in text
+    assert "2026-11-26" in text and "135.50" in text
+
+
+def test_the_drivers_sentence_is_written_in_the_reports_currency(tmp_path):
+    def drivers(scope_type, scope_id):
+        return {
+            "scope_type": scope_type, "scope_id": scope_id, "period_days": 7,
+            "period_start": date(2026, 11, 14), "period_end": date(2026, 11, 20),
+            "previous_cost_usd": Decimal("20"), "cost_usd": Decimal("30"),
+            "delta_usd": Decimal("10"), "volume_effect_usd": Decimal("6"),
+            "mix_effect_usd": Decimal("4"), "price_effect_usd": Decimal("0"),
+            "efficiency_effect_usd": Decimal("0"), "reliability_effect_usd": Decimal("0"),
+            "other_effect_usd": Decimal("0"), "top_driver": "volume",
+        }  # fmt: skip
+
+    path = contract_warehouse(
+        tmp_path / "wh.duckdb",
+        {"rpt_cost_change_drivers": [drivers("total", "total"), drivers("workflow", "wf")]},
+    )
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table fx_rates (currency varchar, valid_from date, usd_rate double)")
+        con.execute("insert into fx_rates values ('EUR', '2025-01-01', 0.965)")
+    usd = build_report(path, WEEK)["summary"]["cost_drivers"]
+    assert usd == (
+        "Cost +$10.00 in the 7 days to 2026-11-20 vs the 7 before, driven by volume +$6.00 "
+        "and mix +$4.00; top workflows: wf (volume +$6.00)."
+    )
+    eur = build_report(path, WEEK, currency="EUR")
+    # 10 x 0.965 = 9.65, 6 x 0.965 = 5.79, 4 x 0.965 = 3.86
+    assert eur["summary"]["cost_drivers"] == (
+        "Cost +EUR 9.65 in the 7 days to 2026-11-20 vs the 7 before, driven by volume "
+        "+EUR 5.79 and mix +EUR 3.86; top workflows: wf (volume +EUR 5.79)."
+    )
+    assert "Why: Cost +EUR 9.65" in " ".join(render_text(eur).split())

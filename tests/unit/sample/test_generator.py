@@ -174,12 +174,15 @@ def test_events_follow_the_contract(events):
         "object": dict,
         "null": type(None),
     }
+    # every field is written, but task_id: only workflows that track tasks write it (the
+    # planted one, test_planted_tasks_have_their_attempts_and_one_outcome_each)
+    written = set(props) - {"task_id"}
     for ev in events:
-        assert set(props) <= set(ev), set(props) - set(ev)
+        assert written <= set(ev), written - set(ev)
         for key in schema["required"]:
             assert ev[key] not in (None, "")
         for key, spec in props.items():
-            val = ev[key]
+            val = ev.get(key)
             types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
             ok = any(
                 isinstance(val, py_types[t])
@@ -555,3 +558,32 @@ def test_planted_workflows_follow_their_ground_truth(landing):
     assert {t[:10] for t in runaway} == {END.isoformat()}
     assert runaway[0][11:19] == "14:30:00" and runaway[-1][11:19] == "14:49:57"
     assert all(e["status"] == "success" and e["cache_read_tokens"] == 0 for e in planted)
+
+
+def test_planted_tasks_have_their_attempts_and_one_outcome_each(landing):
+    """The workflow with tasks: each of its models' requests are its tasks' attempts
+    (ground truth `tasks`), every task gets one outcome record in the day's outcomes file,
+    the first `completed` tasks of a day succeed; no other request carries a task_id."""
+    with_tasks = [p for p in g.PLANTED_WORKFLOWS if p.tasks]
+    assert with_tasks
+    names = {p.workflow for p in with_tasks}
+    assert all("task_id" not in e for e in landing.events if e["workflow"] not in names)
+    attempts = Counter(e["task_id"] for e in landing.events if e["workflow"] in names)
+    outcomes = [
+        json.loads(line)
+        for path in sorted((landing.root / "outcomes").glob("dt=*/*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+    assert len(outcomes) == landing.summary.outcomes_written == len(attempts)
+    assert {o["task_id"] for o in outcomes} == set(attempts)
+    for p in with_tasks:
+        for model, per_task, completed in p.tasks:
+            (n,) = {entry[1] for entry in (*p.previous_day, *p.current_day) if entry[0] == model}
+            mine = [
+                o
+                for o in outcomes
+                if o["workflow"] == p.workflow and o["task_id"].rsplit("-", 1)[0].endswith(model)
+            ]
+            assert len(mine) == DAYS * n // per_task
+            assert sum(o["outcome"] == "success" for o in mine) == DAYS * completed
+            assert {attempts[o["task_id"]] for o in mine} == {per_task}

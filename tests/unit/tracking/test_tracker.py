@@ -9,7 +9,7 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from aiusage_tracking import record, track, usage_from_response
+from aiusage_tracking import contract, record, record_outcome, track, usage_from_response
 
 # Shapes as the SDKs return them (OpenAI python 1.x, Anthropic python 0.x), trimmed.
 CHAT_COMPLETION = {
@@ -126,6 +126,24 @@ def test_track_records_timing_status_and_reraises_errors(tmp_path):
     assert event["error_type"] == "RateLimitError" and event["team"] == "support"
     assert event["latency_ms"] >= 0 and event["request_id"].startswith("local-")
     assert t.path.parent.name.startswith("dt=") and t.path.parent.parent.name == "events"
+
+
+def test_attempts_share_a_task_id_and_the_outcome_lands_beside_them(tmp_path):
+    for attempt in range(2):
+        record("openai", "gpt-4o", CHAT_COMPLETION, landing_dir=tmp_path, task_id="task-7",
+               request_id=f"attempt-{attempt}", workflow="refunds")  # fmt: skip
+    (events,) = (tmp_path / "events").glob("dt=*/*.jsonl")
+    assert [json.loads(x)["task_id"] for x in events.read_text().splitlines()] == ["task-7"] * 2
+    path = record_outcome("task-7", "refunds", "success", value_usd=12.5, landing_dir=tmp_path)
+    assert path.parent.parent.name == "outcomes" and path.parent.name.startswith("dt=")
+    outcome = json.loads(path.read_text())
+    assert {k: outcome[k] for k in ("task_id", "workflow", "outcome", "value_usd")} == {
+        "task_id": "task-7", "workflow": "refunds", "outcome": "success", "value_usd": 12.5,
+    }  # fmt: skip
+    assert set(outcome) <= set(contract.outcome_schema()["properties"])
+    assert set(contract.outcome_required_fields()) <= set(outcome)
+    with pytest.raises(ValueError, match="success, failure"):
+        record_outcome("task-7", "refunds", "done", landing_dir=tmp_path)
 
 
 def _write_many(landing, n, tag):

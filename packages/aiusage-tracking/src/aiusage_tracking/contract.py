@@ -1,8 +1,9 @@
-"""The canonical usage event contract, read from its JSON Schema (usage_event.v1).
+"""The canonical usage event contract, read from its JSON Schema (usage_event.v1), and
+the task outcome record (task_outcome.v1).
 
-The schema file beside this module is the one list of the event's fields: the tracking
-client, `aiusage ingest`, the landed-batch expectations and the tests read it from here
-(the dbt staging model documents the same fields; a test checks that they agree).
+The schema files beside this module are the one list of each record's fields: the tracking
+client, `aiusage ingest`, the landed-batch expectations and the tests read them from here
+(the dbt staging models document the same fields; tests check that they agree).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cache
 from importlib.resources import files
 
 SCHEMA_FILE = "usage_event.v1.schema.json"
+OUTCOME_SCHEMA_FILE = "task_outcome.v1.schema.json"
 
 
 @cache
@@ -56,3 +58,19 @@ def statuses() -> tuple[str, ...]:
 def service_tiers() -> tuple[str, ...]:
     """Allowed values of `service_tier` (absent means standard)."""
     return _enum("service_tier")
+
+
+@cache
+def outcome_schema() -> dict:
+    """The JSON Schema of a task outcome record (draft 2020-12)."""
+    text = files(__package__).joinpath(OUTCOME_SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def outcome_required_fields() -> tuple[str, ...]:
+    return tuple(outcome_schema()["required"])
+
+
+def outcomes() -> tuple[str, ...]:
+    """Allowed values of a task outcome record's `outcome`."""
+    return tuple(outcome_schema()["properties"]["outcome"]["enum"])

@@ -17,6 +17,11 @@ Events are appended to ``<landing>/events/dt=YYYY-MM-DD/tracked-<host>.jsonl`` (
 day of the write) with ``landing.append_line``: lines from many threads and processes
 never interleave or tear. The landing folder is ``landing_dir=``, else the environment
 variable AIUSAGE_LANDING_DIR, else ``data/landing`` (relative to the working directory).
+
+Tasks: pass ``task_id=`` to every attempt of one task (retries, fallbacks to another model)
+and, once the task is done or given up, ``record_outcome(task_id, workflow, "success" |
+"failure")`` (contract task_outcome.v1, appended under ``<landing>/outcomes/``): the
+warehouse then prices each completed task with all its attempts (rpt_cost_per_outcome).
 """
 
 from __future__ import annotations
@@ -31,9 +36,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiusage_tracking.contract import outcomes
 from aiusage_tracking.landing import append_line, day_folder
 
 EVENTS_SOURCE = "events"
+OUTCOMES_SOURCE = "outcomes"
 LANDING_DIR_VARIABLE = "AIUSAGE_LANDING_DIR"
 DEFAULT_LANDING_DIR = "data/landing"
 
@@ -129,12 +136,43 @@ def landing_dir_from_env() -> Path:
 
 def append_event(event: Mapping[str, Any], landing_dir: Path | None = None) -> Path:
     """Append one event as one JSON line to today's tracked file; returns the file."""
+    return _append_record(EVENTS_SOURCE, event, landing_dir)
+
+
+def _append_record(source: str, record: Mapping[str, Any], landing_dir: Path | None) -> Path:
     root = Path(landing_dir) if landing_dir is not None else landing_dir_from_env()
-    folder = day_folder(root, EVENTS_SOURCE, datetime.now(UTC).date())
+    folder = day_folder(root, source, datetime.now(UTC).date())
     path = folder / f"tracked-{socket.gethostname()}.jsonl"
-    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
     append_line(path, line.encode("utf-8"))
     return path
+
+
+def record_outcome(
+    task_id: str,
+    workflow: str,
+    outcome: str,
+    *,
+    value_usd: float | str | None = None,
+    landing_dir: Path | None = None,
+) -> Path:
+    """Record that the task `task_id` (the task_id of its attempts) was completed
+    (outcome "success") or given up ("failure"); one task_outcome.v1 line under
+    ``<landing>/outcomes/``. Returns the file."""
+    allowed = outcomes()
+    if outcome not in allowed:
+        raise ValueError(f"outcome must be one of {', '.join(allowed)}, not {outcome!r}")
+    if not task_id or not workflow:
+        raise ValueError("task_id and workflow are required")
+    record: dict[str, Any] = {
+        "task_id": task_id,
+        "workflow": workflow,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "outcome": outcome,
+    }
+    if value_usd is not None:
+        record["value_usd"] = value_usd
+    return _append_record(OUTCOMES_SOURCE, record, landing_dir)
 
 
 class Tracker:

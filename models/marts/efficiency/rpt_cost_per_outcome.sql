@@ -1,0 +1,151 @@
+-- Cost per completed outcome per workflow x provider x model, over the tasks whose first
+-- attempt falls in the trailing var insight_window_days (28) ending on the data's last
+-- usage day. A task is every request sharing a task_id (fct_llm_requests.task_id); its
+-- outcome comes from fct_task_outcomes (success = completed). Every attempt counts,
+-- failures and retries included, so a model that is cheap per request but needs many
+-- attempts, or resolves few tasks, shows its real price:
+--   cost_per_request_usd         cost_usd / attempts
+--   cost_per_completed_task_usd  cost_usd / completed_tasks (null when none completed)
+-- A task tried on two models counts once in each model's row, with its attempts on that
+-- model; its outcome counts for both. A task with no outcome record yet is counted in
+-- tasks and tasks_without_outcome, never as completed. Costs are those of priced
+-- attempts; when an attempt is unpriced (unpriced_attempts > 0) the per-request and
+-- per-task figures are null rather than understated.
+-- is_dearer_per_completed_task: another model of the same workflow costs more per
+-- request but less per completed task (the cheap model is the dear one).
+
+with
+
+requests as (
+    select * from {{ ref('fct_llm_requests') }}
+    where task_id is not null
+),
+
+outcomes as (
+    select * from {{ ref('fct_task_outcomes') }}
+),
+
+anchor as (
+    select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
+),
+
+task_starts as (
+    select
+        task_id,
+        min(usage_date) as first_attempt_date
+    from requests
+    group by task_id
+),
+
+attempts as (
+    select
+        requests.*,
+        anchor.window_end_date,
+        coalesce(outcomes.is_success, false) as is_completed,
+        coalesce(not outcomes.is_success, false) as is_failed,
+        outcomes.task_id is null as has_no_outcome
+    from requests
+    cross join anchor
+    inner join task_starts on requests.task_id = task_starts.task_id
+    left join outcomes on requests.task_id = outcomes.task_id
+    where task_starts.first_attempt_date > anchor.window_end_date - {{ var('insight_window_days') }}
+),
+
+per_task as (
+    select
+        {{ attributed('workflow') }} as workflow,
+        provider,
+        model,
+        task_id,
+        max(window_end_date) as window_end_date,
+        bool_or(is_completed) as is_completed,
+        bool_or(is_failed) as is_failed,
+        bool_or(has_no_outcome) as has_no_outcome,
+        count(*) as attempts,
+        count(*) filter (where not is_priced) as unpriced_attempts,
+        sum(total_cost_usd) as cost_usd
+    from attempts
+    group by {{ attributed('workflow') }}, provider, model, task_id
+),
+
+grouped as (
+    select
+        workflow,
+        provider,
+        model,
+        max(window_end_date) as window_end_date,
+        count(*) as tasks,
+        count(*) filter (where is_completed) as completed_tasks,
+        count(*) filter (where is_failed) as failed_tasks,
+        count(*) filter (where has_no_outcome) as tasks_without_outcome,
+        sum(attempts) as attempts,
+        sum(unpriced_attempts) as unpriced_attempts,
+        coalesce(sum(cost_usd), 0) as cost_usd
+    from per_task
+    group by workflow, provider, model
+),
+
+ratios as (
+    select
+        *,
+        case
+            when unpriced_attempts = 0 then cast(cost_usd as decimal(38, 12)) / attempts
+        end as cost_per_request_usd,
+        case
+            when unpriced_attempts = 0 and completed_tasks > 0
+                then cast(cost_usd as decimal(38, 12)) / completed_tasks
+        end as cost_per_completed_task_usd
+    from grouped
+),
+
+dearer_per_completed_task as (
+    select distinct
+        cheap.workflow,
+        cheap.provider,
+        cheap.model
+    from ratios as cheap
+    inner join ratios as other
+        on
+            cheap.workflow = other.workflow
+            and cheap.cost_per_request_usd < other.cost_per_request_usd
+            and cheap.cost_per_completed_task_usd > other.cost_per_completed_task_usd
+),
+
+flagged as (
+    select
+        ratios.*,
+        dearer_per_completed_task.model is not null as is_dearer_per_completed_task
+    from ratios
+    left join dearer_per_completed_task
+        on
+            ratios.workflow = dearer_per_completed_task.workflow
+            and ratios.provider = dearer_per_completed_task.provider
+            and ratios.model = dearer_per_completed_task.model
+),
+
+final as (
+    select
+        cast(md5(concat_ws('|', workflow, provider, model)) as string) as cost_per_outcome_key,
+        cast(workflow as string) as workflow,
+        cast(provider as string) as provider,
+        cast(model as string) as model,
+        cast(
+            {{ dbt.dateadd('day', 1 - var('insight_window_days'), 'window_end_date') }} as date
+        ) as window_start_date,
+        cast(window_end_date as date) as window_end_date,
+        cast(tasks as bigint) as tasks,
+        cast(completed_tasks as bigint) as completed_tasks,
+        cast(failed_tasks as bigint) as failed_tasks,
+        cast(tasks_without_outcome as bigint) as tasks_without_outcome,
+        cast(attempts as bigint) as attempts,
+        cast(unpriced_attempts as bigint) as unpriced_attempts,
+        cast(cost_usd as decimal(38, 12)) as cost_usd,
+        cast(cost_per_request_usd as decimal(38, 12)) as cost_per_request_usd,
+        cast(cost_per_completed_task_usd as decimal(38, 12)) as cost_per_completed_task_usd,
+        cast(round(attempts / tasks, 6) as decimal(18, 6)) as attempts_per_task,
+        cast(round(completed_tasks / tasks, 6) as decimal(9, 6)) as completion_rate,
+        cast(is_dearer_per_completed_task as boolean) as is_dearer_per_completed_task
+    from flagged
+)
+
+select * from final

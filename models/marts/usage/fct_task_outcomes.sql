@@ -1,0 +1,58 @@
+{{ config(**incremental_by_key('task_outcome_key')) }}
+
+-- One row per task (task_id) with its outcome: whether the task the requests sharing its
+-- task_id attempted was completed (success) or given up (failure). Deduplicated on
+-- task_id: when a task's outcome is delivered more than once the latest delivery wins
+-- (landing day, file, line), like fct_llm_requests; delivery_count counts every landed
+-- copy and is_conflicting flags copies whose content differs (a task reported as failed,
+-- then as completed, keeps the later record).
+-- Incremental: each refresh re-reads the landing days of its look-back window and merges
+-- by task_outcome_key.
+
+with
+
+outcomes as (
+    select * from {{ ref('stg_outcomes__task_outcomes') }}
+    where rejection_reason is null and {{ in_landing_window() }}
+),
+
+deduplicated as (
+    select
+        *,
+        md5(task_id) as task_outcome_key
+    from outcomes
+    qualify row_number() over (
+        partition by task_id
+        order by {{ latest_delivery_first() }}
+    ) = 1
+),
+
+deliveries as (
+    {{ delivery_counts(
+        ref('fct_landed_rows'), 'deduplicated', 'task_outcome_key', ['outcomes']
+    ) }}
+),
+
+counted as (
+    {{ with_delivery_counts('deduplicated', 'task_outcome_key') }}
+),
+
+final as (
+    select
+        cast(task_outcome_key as string) as task_outcome_key,
+        cast(task_id as string) as task_id,
+        cast(workflow as string) as workflow,
+        cast(occurred_at as timestamp) as occurred_at,
+        cast({{ to_reporting_date('occurred_at') }} as date) as outcome_date,
+        cast(outcome as string) as outcome,
+        cast(outcome = 'success' as boolean) as is_success,
+        cast(value_usd as decimal(38, 12)) as value_usd,
+        cast(source_file as string) as source_file,
+        cast(landing_date as date) as landing_date,
+        cast(line_number as bigint) as line_number,
+        cast(delivery_count as bigint) as delivery_count,
+        cast(is_conflicting as boolean) as is_conflicting
+    from counted
+)
+
+select * from final
