@@ -125,26 +125,13 @@ flagged as (
 
 final as (
     select
-        cast(md5(concat_ws('|', workflow, provider, model)) as string) as cost_per_outcome_key,
-        cast(workflow as string) as workflow,
-        cast(provider as string) as provider,
-        cast(model as string) as model,
-        cast(
-            {{ dbt.dateadd('day', 1 - var('insight_window_days'), 'window_end_date') }} as date
-        ) as window_start_date,
-        cast(window_end_date as date) as window_end_date,
-        cast(tasks as bigint) as tasks,
-        cast(completed_tasks as bigint) as completed_tasks,
-        cast(failed_tasks as bigint) as failed_tasks,
-        cast(tasks_without_outcome as bigint) as tasks_without_outcome,
-        cast(attempts as bigint) as attempts,
-        cast(unpriced_attempts as bigint) as unpriced_attempts,
-        cast(cost_usd as decimal(38, 12)) as cost_usd,
-        cast(cost_per_request_usd as decimal(38, 12)) as cost_per_request_usd,
-        cast(cost_per_completed_task_usd as decimal(38, 12)) as cost_per_completed_task_usd,
-        cast(round(attempts / tasks, 6) as decimal(18, 6)) as attempts_per_task,
-        cast(round(completed_tasks / tasks, 6) as decimal(9, 6)) as completion_rate,
-        cast(is_dearer_per_completed_task as boolean) as is_dearer_per_completed_task
+        {{- contract_columns({
+            'cost_per_outcome_key': "md5(concat_ws('|', workflow, provider, model))",
+            'window_start_date':
+                dbt.dateadd('day', 1 - var('insight_window_days'), 'window_end_date'),
+            'attempts_per_task': 'round(attempts / tasks, 6)',
+            'completion_rate': 'round(completed_tasks / tasks, 6)',
+        }) }}
     from flagged
 )
 
