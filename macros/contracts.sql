@@ -11,7 +11,8 @@
     {%- set columns = model.columns.values() | list -%}
     {%- if columns %}
         {%- for column in columns %}
-        cast({{ expressions.get(column.name, column.name) }} as {{ column.data_type }})
+        {%- set data_type = (column.data_type | lower).replace(' ', '').replace(',', ', ') %}
+        cast({{ expressions.get(column.name, column.name) }} as {{ data_type }})
             as {{ column.name }}{{ ',' if not loop.last }}
         {%- endfor %}
     {%- else %}
