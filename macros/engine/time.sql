@@ -122,6 +122,19 @@
     datediff({{ end_date }}, {{ start_date }})
 {%- endmacro %}
 
+{#- The time of day of a timestamp as HH:MM (24-hour). -#}
+{% macro time_of_day(timestamp_expression) -%}
+    {{ return(adapter.dispatch('time_of_day', 'aiusage')(timestamp_expression)) }}
+{%- endmacro %}
+
+{% macro default__time_of_day(timestamp_expression) -%}
+    strftime({{ timestamp_expression }}, '%H:%M')
+{%- endmacro %}
+
+{% macro spark__time_of_day(timestamp_expression) -%}
+    date_format({{ timestamp_expression }}, 'HH:mm')
+{%- endmacro %}
+
 {#- English month and weekday names of a date. -#}
 {% macro month_name(date_expression) -%}
     {{ return(adapter.dispatch('month_name', 'aiusage')(date_expression)) }}

@@ -131,8 +131,8 @@ candidates as (
         ' - workflow ' || runaway_sessions.workflow || ', user ' || runaway_sessions.user_id
         || ', ' || cast(runaway_sessions.requests as string) || ' calls, $'
         || cast(round(runaway_sessions.cost_usd, 2) as string) || ' from '
-        || strftime(runaway_sessions.started_at, '%H:%M') || ' to '
-        || strftime(runaway_sessions.ended_at, '%H:%M') || ' UTC' as detail
+        || {{ time_of_day('runaway_sessions.started_at') }} || ' to '
+        || {{ time_of_day('runaway_sessions.ended_at') }} || ' UTC' as detail
     from runaway_sessions
     inner join as_of on cast(runaway_sessions.ended_at as date) = as_of.as_of_date
 ),
