@@ -13,6 +13,9 @@ from aiusage.settings import Settings
 
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 _NO_SPACE = re.compile(r"no space left on device|\benospc\b|\[errno 28\]|disk is full", re.I)
+# dbt's on_schema_change: fail (every incremental model of the project)
+_SCHEMA_CHANGED = re.compile(r"schemas on this incremental model are out of sync", re.I)
+_SCHEMA_MODEL = re.compile(r"in model (\w+)")
 _PERMISSION = re.compile(r"permission denied|read-only file system|\[errno 13\]|\[errno 30\]", re.I)
 
 
@@ -55,6 +58,14 @@ def diagnose(text: str, settings: Settings) -> str | None:
             f"AIUSAGE_DUCKDB_PATH / AIUSAGE_PUBLISHED_DIR at a larger disk; warehouse "
             f"{settings.duckdb_path}, snapshots {settings.published_dir}) and run "
             "`aiusage build` again; the published snapshot was not changed"
+        )
+    if _SCHEMA_CHANGED.search(text):
+        model = _SCHEMA_MODEL.search(text)
+        which = f" ({model.group(1)})" if model else ""
+        return (
+            f"an incremental model{which} of this version has columns the warehouse's table "
+            "lacks (an upgrade): run `aiusage build --full-refresh` once, which rebuilds the "
+            "incremental models from the landed files; the published snapshot was not changed"
         )
     if _PERMISSION.search(text):
         where = _path_in(text) or "a warehouse file"

@@ -65,3 +65,18 @@ def test_a_full_disk_is_named_before_anything_else(settings):
 def test_any_other_failure_is_its_first_message_on_one_line(settings):
     line = explain_refresh_failure(["step a failed: boom\n  at line 3", "step b failed"], settings)
     assert line == "step a failed: boom at line 3"
+
+
+def test_an_upgrade_that_adds_columns_names_the_full_refresh(settings):
+    """dbt's own text when an incremental model (on_schema_change: fail) gains a column the
+    warehouse's table lacks, as the failed dbt step reports it."""
+    messages = [
+        "step warehouse_models failed: dbt build failed. Errors parsed from dbt logs: "
+        "Compilation Error in model stg_events__usage_events "
+        "(models/staging/events/stg_events__usage_events.sql)\n"
+        "  The source and target schemas on this incremental model are out of sync!\n"
+        "  They can be reconciled in several ways:"
+    ]
+    line = explain_refresh_failure(messages, settings)
+    assert line.startswith("an incremental model (stg_events__usage_events) of this version")
+    assert "`aiusage build --full-refresh` once" in line and "\n" not in line
