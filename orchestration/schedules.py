@@ -125,12 +125,11 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
 
 def schedule_request(settings: Settings, asset_graph) -> dg.RunRequest | dg.SkipReason:
     """The daily schedule's decision (see refresh_request)."""
-    from aiusage.delivery.reports import today_in, weekly_report_due, weekly_window
+    from aiusage.delivery.reports import current_week, weekly_report_due
 
     refresh_plan, selection = refresh_request(settings)
     if refresh_plan.nothing_new:
-        week = weekly_window(today_in(settings.schedule_timezone))
-        if weekly_report_due(settings, week):
+        if weekly_report_due(settings, current_week(settings)):
             return dg.RunRequest(job_name=DELIVER_JOB, tags={"aiusage/plan": "deliver_only"})
         return dg.SkipReason(refresh_plan.reason)
     tags = {"aiusage/plan": plan_tag(refresh_plan)}

@@ -66,13 +66,9 @@ def usage_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
 def weekly_usage_report(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
     settings = warehouse.resolve()
     weekly = weekly_report(settings, published_duckdb_path(settings))
-    delivery = weekly.delivery
-    if delivery is None:
-        state = "already sent" if not weekly.due else "no channel configured"
-    else:
-        state = "; ".join([*delivery.sent.values(), *delivery.failures])
-        if delivery.failures:
-            context.log.warning("Weekly report delivery: %s", "; ".join(delivery.failures))
+    state = weekly.state()
+    if weekly.delivery is not None and weekly.delivery.failures:
+        context.log.warning("Weekly report delivery: %s", "; ".join(weekly.delivery.failures))
     context.log.info("Weekly report %s .. %s: %s", weekly.window.start, weekly.window.end, state)
     return dg.MaterializeResult(
         metadata={

@@ -30,10 +30,6 @@ from pathlib import Path
 from aiusage.landing import SOURCE_NAMES, inventory
 from aiusage.settings import Settings
 
-# The dbt project's files whose content decides what a build computes (seeds apart).
-PROJECT_FOLDERS = ("models", "macros", "tests/dbt", "analyses", "snapshots")
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
-
 
 def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:32]
@@ -63,21 +59,17 @@ class RefreshInputs:
 
 
 def refresh_inputs(settings: Settings) -> RefreshInputs:
-    from aiusage.project import dbt_vars
+    from aiusage.project import dbt_vars, project_files
 
     project_dir = settings.project_dir
     landing = {name: _digest(inventory(settings.landing_dir, (name,))) for name in SOURCE_NAMES}
     seeds = {
         path.stem: _file_digest(path) for path in sorted((project_dir / "seeds").glob("*.csv"))
     }
-    files = {}
-    for folder in PROJECT_FOLDERS:
-        for path in sorted((project_dir / folder).rglob("*")):
-            if path.is_file():
-                files[path.relative_to(project_dir).as_posix()] = _file_digest(path)
-    for name in PROJECT_FILES:
-        if (project_dir / name).is_file():
-            files[name] = _file_digest(project_dir / name)
+    files = {
+        path.relative_to(project_dir).as_posix(): _file_digest(path)
+        for path in project_files(project_dir, with_seeds=False)
+    }
     # profiles.yml is part of the project; where the project sits is not an input
     environment = {k: v for k, v in settings.dbt_env().items() if k != "DBT_PROFILES_DIR"}
     return RefreshInputs(

@@ -53,15 +53,22 @@ def dbt_vars(settings: Settings, extra: dict | None = None) -> str:
     return json.dumps(values, sort_keys=True)
 
 
+# The dbt project's own files: what a parse reads, and what a refresh compares
+# (aiusage.changes). Seeds are listed apart: a refresh tells a change of seeds from the rest.
+PROJECT_FOLDERS = ("models", "macros", "tests/dbt", "analyses", "snapshots")
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
+
+
+def project_files(project_dir: Path, with_seeds: bool = True) -> list[Path]:
+    """Every file of the dbt project under `project_dir`, sorted."""
+    folders = (*PROJECT_FOLDERS, "seeds") if with_seeds else PROJECT_FOLDERS
+    found = [p for folder in folders for p in (project_dir / folder).rglob("*") if p.is_file()]
+    found += [project_dir / name for name in PROJECT_FILES if (project_dir / name).is_file()]
+    return sorted(found)
+
+
 def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
-    for folder in ("models", "seeds", "macros", "tests/dbt"):
-        for path in (project_dir / folder).rglob("*"):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    for name in ("dbt_project.yml", "profiles.yml"):
-        newest = max(newest, (project_dir / name).stat().st_mtime)
-    return newest
+    return max((path.stat().st_mtime for path in project_files(project_dir)), default=0.0)
 
 
 def ensure_manifest(settings: Settings, match_environment: bool = True) -> Path:

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from aiusage.changes import plan, refresh_inputs
-from aiusage.delivery.reports import record_report_delivery, today_in, weekly_window
+from aiusage.delivery.reports import current_week, record_report_delivery
 from aiusage.project import Mart
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
@@ -132,7 +132,7 @@ def test_the_schedule_and_the_sensor_stop_when_nothing_is_new(refreshed):
     # no weekly report delivered yet: the schedule runs the delivery job only
     request = schedule_request(settings, asset_graph=None)
     assert isinstance(request, dg.RunRequest) and request.job_name == DELIVER_JOB
-    week = weekly_window(today_in(settings.schedule_timezone))
+    week = current_week(settings)
     record_report_delivery(settings, "weekly", week, {}, ["slack"])
     skipped = schedule_request(settings, asset_graph=None)
     assert isinstance(skipped, dg.SkipReason)

@@ -121,8 +121,7 @@ def _deliver_due(settings) -> None:
         click.echo(summary_line(result))
     weekly = weekly_report(settings, published)
     if weekly.delivery is not None:
-        state = "; ".join([*weekly.delivery.sent.values(), *weekly.delivery.failures])
-        click.echo(f"Weekly report {weekly.window.start} .. {weekly.window.end}: {state}")
+        click.echo(f"Weekly report {weekly.window.start} .. {weekly.window.end}: {weekly.state()}")
 
 
 @click.command()

@@ -129,6 +129,11 @@ def weekly_report_due(settings: Settings, window: ReportWindow) -> bool:
     return row is None
 
 
+def current_week(settings: Settings, today: date | None = None) -> ReportWindow:
+    """The week the weekly report covers now: the last full week in the schedule's zone."""
+    return weekly_window(today or today_in(settings.schedule_timezone))
+
+
 @dataclass
 class WeeklyReport:
     window: ReportWindow
@@ -136,11 +141,17 @@ class WeeklyReport:
     delivery: ReportDelivery | None  # None: not due, or no channel configured
     due: bool
 
+    def state(self) -> str:
+        """What the delivery did, in one line (the asset's metadata, `aiusage build`)."""
+        if self.delivery is None:
+            return "no channel configured" if self.due else "already sent"
+        return "; ".join([*self.delivery.sent.values(), *self.delivery.failures])
+
 
 def weekly_report(settings: Settings, duckdb_path: Path, today: date | None = None) -> WeeklyReport:
     """The weekly report of the last full week: written to <reports>/weekly/<end>.txt and
     .json, and sent to every configured channel when it is due."""
-    window = weekly_window(today or today_in(settings.schedule_timezone))
+    window = current_week(settings, today)
     due = weekly_report_due(settings, window)
     delivery = None
     if due and configured_channels(settings):
