@@ -366,6 +366,26 @@ def _planted_cost(prices: PriceBook, provider: str, entry, day: date) -> Decimal
     return prices.cost(event)
 
 
+def _cache_event(
+    provider: str,
+    model: str,
+    written: int,
+    *,
+    one_hour: bool = False,
+    read: int = 0,
+    uncached: int = 0,
+) -> dict:
+    """A request whose prompt is only cache writes (``written`` tokens, 1-hour TTL when
+    ``one_hour``), cache reads (``read``) or uncached tokens (``uncached``)."""
+    return {
+        "provider": provider, "model": model, "service_tier": "standard",
+        "occurred_at": datetime.combine(END_DATE, time(12)).replace(tzinfo=UTC),
+        "input_tokens": written + read + uncached, "cache_read_tokens": read,
+        "cache_write_tokens": written, "cache_write_1h_tokens": written if one_hour else 0,
+        "output_tokens": 0, "reasoning_tokens": 0,
+    }  # fmt: skip
+
+
 def test_cost_change_drivers_name_each_planted_cause_and_add_up(spiky_warehouse):
     from aiusage.sample import PLANTED_WORKFLOWS, RUNAWAY_REQUESTS, RUNAWAY_WORKFLOW
 
@@ -453,9 +473,36 @@ def test_cache_and_savings_name_the_planted_workflows(spiky_warehouse):
             "from rpt_savings_opportunities where opportunity_type != 'model_substitution'",
         )
     }
+    # policy-qa: ten 3-call sessions a day; the first call writes W tokens with a 1-hour TTL,
+    # the two others read them a minute later. At a 5-minute TTL the same reads hit, so the
+    # saving is the 1-hour premium over the 5-minute rate of every write, nothing lost.
+    ttl = PLANTED_BY_NAME["policy-qa"]
+    model, requests_per_day, _input, written, _output = ttl.current_day[0]
+    sessions = 21 * requests_per_day // ttl.session_length
+    one_hour_premium = prices.cost(
+        _cache_event(ttl.provider, model, written, one_hour=True)
+    ) - prices.cost(_cache_event(ttl.provider, model, written, one_hour=False))
+    read_cost = prices.cost(_cache_event(ttl.provider, model, 0, read=written))
+    (ttl_row,) = _query(
+        root,
+        """select cache_write_requests, cache_read_requests, wasted_write_requests,
+                  late_read_requests, expired_rewrite_requests, cache_write_1h_tokens,
+                  ttl_5m_savings_usd, ttl_1h_savings_usd, recommended_ttl,
+                  net_cache_savings_usd
+           from rpt_cache_efficiency where workflow = 'policy-qa'""",
+    )
+    reads = sessions * (ttl.session_length - 1)
+    assert ttl_row[:6] == (sessions, reads, 0, 0, 0, sessions * written)
+    assert ttl_row[6] == sessions * one_hour_premium and ttl_row[7] == 0
+    assert ttl_row[8] == "5m"
+    uncached = prices.cost(_cache_event(ttl.provider, model, 0, uncached=written))
+    ttl_write_cost = prices.cost(_cache_event(ttl.provider, model, written, one_hour=True))
+    expected_net = reads * (uncached - read_cost) - sessions * (ttl_write_cost - uncached)
+    assert expected_net > 0 and ttl_row[9] == expected_net  # caching pays: no cache_waste
     expected = {
         ("batch_tier", "nightly-digest"): digest_cost * Decimal("0.5") * month,
         ("cache_waste", "invoice-parser"): writes * premium * month,
+        ("cache_ttl", "policy-qa"): sessions * one_hour_premium * month,
     }
     assert opportunities.keys() == expected.keys()
     for key, value in expected.items():

@@ -13,10 +13,23 @@
 --                           the workflow (same provider and model);
 --   net_cache_savings_usd   read savings - write premium (negative: caching costs money).
 -- TTL break-even: a 1-hour write costs more than a 5-minute one and pays back only through
--- reads that come 5 to 60 minutes after the last write (a 5-minute cache has expired by
--- then). ttl_1h_break_even_reads = (1h write price - 5m write price) / (input price - read
+-- late reads: reads that come 5 to 60 minutes after the context's previous cache use (a
+-- read or a write; each use refreshes the cache, so a 5-minute cache has expired by then).
+-- ttl_1h_break_even_reads = (1h write price - 5m write price) / (input price - read
 -- price): the late reads of the written tokens per write needed to pay the premium;
--- late_reads_per_write is what the data shows; recommended_ttl compares the two.
+-- late_reads_per_write is what the data shows.
+-- TTL change, priced by repricing the window's requests:
+--   ttl_5m_savings_usd  every write at the 5-minute TTL: the 1-hour parts lose their
+--                       premium over the 5-minute rate, and each late read of a cache
+--                       a 1-hour write kept (none but 1-hour writes kept it that long)
+--                       misses and writes its tokens again at the 5-minute rate instead
+--                       of reading them;
+--   ttl_1h_savings_usd  every write at the 1-hour TTL: the 5-minute parts pay the 1-hour
+--                       premium, and each expired re-write (a write without a read whose
+--                       context's previous cache use is 5 to 60 minutes old, with no
+--                       1-hour write in the last hour) becomes a read of its tokens.
+-- recommended_ttl is the TTL with the larger saving when it is positive, else the one
+-- the workflow pays for (1h when it writes 1-hour parts and a switch would not pay).
 
 {%- set write_windows = {'5m': 5, '1h': 60} %}
 
@@ -74,10 +87,25 @@ costed as (
         {{ cost_component('cache_write_tokens', effective_input_price()) }}
         - {{ cost_component('cache_write_tokens', effective_cache_read_price()) }}
             as read_saving_per_write_usd,
+        {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price()) }}
+        - {{ cost_component('cache_write_1h_tokens', effective_cache_write_5m_price()) }}
+            as ttl_1h_part_premium_usd,
+        {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
+                          effective_cache_write_1h_price()) }}
+        - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
+                            effective_cache_write_5m_price()) }}
+            as ttl_5m_part_premium_usd,
+        {{ cost_component('cache_read_tokens', effective_cache_write_5m_price()) }}
+        - cache_read_cost_usd as read_as_rewrite_usd,
+        cache_write_cost_usd
+        - {{ cost_component('cache_write_tokens', effective_cache_read_price()) }}
+            as rewrite_as_read_usd,
         min(case when cache_read_tokens > 0 then occurred_at end) over following_requests
             as next_read_at,
-        max(case when cache_write_tokens > 0 then occurred_at end) over preceding_requests
-            as last_write_at
+        max(case when cache_read_tokens > 0 or cache_write_tokens > 0 then occurred_at end)
+            over preceding_requests as last_cache_use_at,
+        max(case when cache_write_1h_tokens > 0 then occurred_at end) over preceding_requests
+            as last_1h_write_at
     from windowed
     window
         following_requests as (
@@ -100,10 +128,22 @@ judged as (
             or {{ milliseconds_between('occurred_at', 'next_read_at') }}
             > case when cache_write_1h_tokens > 0 then 3600000 else 300000 end
         ) as is_wasted_write,
-        cache_read_tokens > 0
-        and {{ milliseconds_between('last_write_at', 'occurred_at') }} > 300000
-        and {{ milliseconds_between('last_write_at', 'occurred_at') }} <= 3600000
-            as is_late_read
+        coalesce(
+            cache_read_tokens > 0
+            and {{ milliseconds_between('last_cache_use_at', 'occurred_at') }} > 300000
+            and {{ milliseconds_between('last_1h_write_at', 'occurred_at') }} <= 3600000,
+            false
+        ) as is_late_read,
+        coalesce(
+            cache_write_tokens > 0
+            and cache_read_tokens = 0
+            and {{ milliseconds_between('last_cache_use_at', 'occurred_at') }} > 300000
+            and {{ milliseconds_between('last_cache_use_at', 'occurred_at') }} <= 3600000
+            and coalesce(
+                {{ milliseconds_between('last_1h_write_at', 'occurred_at') }} > 3600000, true
+            ),
+            false
+        ) as is_expired_rewrite
     from costed
 ),
 
@@ -118,6 +158,7 @@ grouped as (
         count(*) filter (where cache_write_tokens > 0) as cache_write_requests,
         count(*) filter (where is_wasted_write) as wasted_write_requests,
         count(*) filter (where is_late_read) as late_read_requests,
+        count(*) filter (where is_expired_rewrite) as expired_rewrite_requests,
         sum(input_tokens) as input_tokens,
         sum(cache_read_tokens) as cache_read_tokens,
         sum(cache_write_tokens) as cache_write_tokens,
@@ -127,7 +168,14 @@ grouped as (
             as wasted_cache_write_usd,
         sum(ttl_1h_extra_usd) filter (where cache_write_tokens > 0) as ttl_1h_extra_usd,
         sum(read_saving_per_write_usd) filter (where cache_write_tokens > 0)
-            as read_saving_per_write_usd
+            as read_saving_per_write_usd,
+        sum(cache_write_1h_tokens) as cache_write_1h_tokens,
+        sum(ttl_1h_part_premium_usd)
+        - coalesce(sum(read_as_rewrite_usd) filter (where is_late_read), 0)
+            as ttl_5m_savings_usd,
+        coalesce(sum(rewrite_as_read_usd) filter (where is_expired_rewrite), 0)
+        - coalesce(sum(ttl_5m_part_premium_usd) filter (where not is_expired_rewrite), 0)
+            as ttl_1h_savings_usd
     from judged
     group by {{ attributed('workflow') }}, provider, model
 ),
@@ -146,9 +194,12 @@ final as (
         cast(cache_read_requests as bigint) as cache_read_requests,
         cast(cache_write_requests as bigint) as cache_write_requests,
         cast(wasted_write_requests as bigint) as wasted_write_requests,
+        cast(late_read_requests as bigint) as late_read_requests,
+        cast(expired_rewrite_requests as bigint) as expired_rewrite_requests,
         cast(input_tokens as bigint) as input_tokens,
         cast(cache_read_tokens as bigint) as cache_read_tokens,
         cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
         cast({{ ratio('cast(cache_read_tokens as double)', 'input_tokens') }} as double)
             as cache_hit_ratio,
         cast(cache_read_savings_usd as decimal(38, 12)) as cache_read_savings_usd,
@@ -163,13 +214,15 @@ final as (
         cast(
             {{ ratio('cast(late_read_requests as double)', 'cache_write_requests') }} as double
         ) as late_reads_per_write,
+        cast(ttl_5m_savings_usd as decimal(38, 12)) as ttl_5m_savings_usd,
+        cast(ttl_1h_savings_usd as decimal(38, 12)) as ttl_1h_savings_usd,
         cast(
             case
-                when cache_write_requests = 0 or read_saving_per_write_usd <= 0 then null
-                when
-                    cast(late_read_requests as double) / cache_write_requests
-                    >= cast(ttl_1h_extra_usd as double) / read_saving_per_write_usd
+                when cache_write_requests = 0 then null
+                when ttl_1h_savings_usd > 0 and ttl_1h_savings_usd > ttl_5m_savings_usd
                     then '1h'
+                when ttl_5m_savings_usd > 0 then '5m'
+                when cache_write_1h_tokens > 0 then '1h'
                 else '5m'
             end as string
         ) as recommended_ttl

@@ -16,6 +16,10 @@
 --                       (rpt_cache_efficiency.net_cache_savings_usd < 0, typically writes
 --                       that no read follows within their TTL): turning its cache writes
 --                       off saves -net_cache_savings_usd;
+--   cache_ttl           workflow x model whose caching pays (net_cache_savings_usd >= 0;
+--                       else cache_waste covers it) and that would pay less at its
+--                       recommended_ttl: rpt_cache_efficiency's repricing of the window's
+--                       requests at that TTL (ttl_5m_savings_usd or ttl_1h_savings_usd);
 --   price_change        price rows dated after the data (announced changes): the window's
 --                       requests of that model at the new price minus their cost now
 --                       (negative: the model gets dearer next month).
@@ -154,6 +158,40 @@ cache_waste as (
     where cache_efficiency.net_cache_savings_usd < 0
 ),
 
+cache_ttl as (
+    select
+        'cache_ttl' as opportunity_type,
+        cache_efficiency.workflow,
+        cache_efficiency.provider,
+        cache_efficiency.model,
+        'cache TTL ' || cache_efficiency.recommended_ttl as candidate,
+        case
+            when cache_efficiency.recommended_ttl = '5m'
+                then cache_efficiency.ttl_5m_savings_usd
+            else cache_efficiency.ttl_1h_savings_usd
+        end * {{ month_factor }} as monthly_savings_usd,
+        'high' as confidence,
+        cast(cache_efficiency.cache_write_requests as string) || ' cache writes, '
+        || cast(cache_efficiency.late_read_requests as string)
+        || ' reads 5-60 minutes after the previous cache use; at a '
+        || cache_efficiency.recommended_ttl || ' TTL the {{ var("insight_window_days") }} days '
+        || 'would have cost '
+        || cast(round(case
+            when cache_efficiency.recommended_ttl = '5m'
+                then cache_efficiency.ttl_5m_savings_usd
+            else cache_efficiency.ttl_1h_savings_usd
+        end, 2) as string) || ' USD less' as evidence
+    from cache_efficiency
+    cross join coverage
+    where
+        cache_efficiency.net_cache_savings_usd >= 0
+        and (
+            cache_efficiency.recommended_ttl = '5m' and cache_efficiency.ttl_5m_savings_usd > 0
+            or cache_efficiency.recommended_ttl = '1h'
+            and cache_efficiency.ttl_1h_savings_usd > 0
+        )
+),
+
 -- announced prices: rows that start after the data, repricing the window's requests
 announced as (
     select prices.*
@@ -240,6 +278,8 @@ unioned as (
     select * from tiers
     union all
     select * from cache_waste
+    union all
+    select * from cache_ttl
     union all
     select * from price_changes
 ),

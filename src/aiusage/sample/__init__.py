@@ -2,7 +2,7 @@
 
 `generate()` writes one JSONL file per landing day; the constants of `catalog` (models,
 teams, users, workflows) and `ground_truth` (quality, substitution pairs, spike, defects)
-are what the tests check the warehouse against; `ground_truth.PLANTED_WORKFLOWS` are six
+are what the tests check the warehouse against; `ground_truth.PLANTED_WORKFLOWS` are eight
 noise-free workflows with one planted cause each (aiusage.sample.planted) for the insight
 marts.
 """

@@ -191,7 +191,6 @@ class Workflow:
     client_weights: tuple[float, ...]  # over CLIENTS
     cache_rate: float  # share of requests that use prompt caching (when eligible)
     flex_share: float = 0.0  # share of interactive OpenAI reasoning-model sessions on flex
-    cache_1h_share: float = 0.0  # share of Anthropic cache writes with a 1-hour TTL
 
 
 #: The twelve workflows. ``models[0]`` is the workflow's reference (most expensive) model.
@@ -208,7 +207,6 @@ WORKFLOWS: tuple[Workflow, ...] = (
         0.30,
         _EXTERNAL,
         0.60,
-        cache_1h_share=0.5,
     ),
     Workflow(
         "support-chatbot",
@@ -274,7 +272,6 @@ WORKFLOWS: tuple[Workflow, ...] = (
         0.25,
         (0.30, 0.20, 0.10, 0.10, 0.30),
         0.70,
-        cache_1h_share=0.4,
     ),
     Workflow(
         "legal-research",
@@ -288,7 +285,6 @@ WORKFLOWS: tuple[Workflow, ...] = (
         0.0,
         _INTERNAL,
         0.60,
-        cache_1h_share=0.3,
     ),
     Workflow(
         "social-listening",

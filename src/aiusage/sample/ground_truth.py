@@ -196,7 +196,8 @@ class PlantedWorkflow:
     team: str
     task_type: str
     provider: str
-    cause: str  # volume, mix, efficiency, runaway_session, cache_waste, batch_tier, attempts
+    #: volume, mix, efficiency, runaway_session, cache_waste, cache_ttl, batch_tier, attempts
+    cause: str
     driver: str  # the top driver rpt_cost_change_drivers must name for the workflow (7 days)
     #: per day: ((model, requests, input_tokens, cache_write_tokens, output_tokens), ...)
     previous_day: tuple[tuple[str, int, int, int, int], ...]
@@ -208,6 +209,11 @@ class PlantedWorkflow:
     #: first `completed` tasks of the day succeed, the others fail; every task gets one
     #: outcome record (landing source outcomes). Empty: the requests carry no task_id.
     tasks: tuple[tuple[str, int, int], ...] = ()
+    #: The TTL of the cache writes: 1h writes the whole cache_write_tokens with a 1-hour TTL.
+    cache_ttl: str = "5m"
+    #: With reads, only a session's first request writes its cache_write_tokens; the later
+    #: ones read those tokens (cache_read_tokens) and write nothing.
+    session_reads_cache: bool = False
 
 
 PLANTED_PERIOD_DAYS = 7
@@ -268,6 +274,23 @@ PLANTED_WORKFLOWS: tuple[PlantedWorkflow, ...] = (
         "none",
         (("claude-haiku-4-5", 40, 10000, 8000, 200),),
         (("claude-haiku-4-5", 40, 10000, 8000, 200),),
+    ),
+    # three-call sessions a minute apart: the first writes its prompt with a 1-hour TTL, the
+    # next two read it within two minutes; caching pays, but a 5-minute TTL would serve the
+    # same reads for less (rpt_cache_efficiency.recommended_ttl, the savings list)
+    PlantedWorkflow(
+        "policy-qa",
+        "legal",
+        "rag",
+        "anthropic",
+        "cache_ttl",
+        "none",
+        (("claude-sonnet-4-5", 30, 12000, 10000, 300),),
+        (("claude-sonnet-4-5", 30, 12000, 10000, 300),),
+        session_length=3,
+        session_gap_minutes=40,
+        cache_ttl="1h",
+        session_reads_cache=True,
     ),
     # a nightly job that could wait a day (seeds/workflow_policies.csv) on the standard tier
     PlantedWorkflow(

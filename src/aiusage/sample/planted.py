@@ -1,8 +1,9 @@
 """The planted workflows of the sample company (ground_truth.PLANTED_WORKFLOWS): requests
 without noise, one cause per workflow, so that every insight mart's answer can be
 computed by hand (a volume surge, a model-mix shift, a prompt that doubles its input, a
-400-call session, cache writes nobody reads, a latency-tolerant job on the standard
-tier, a cheap model that needs many attempts). ``generate`` appends them to each day's
+400-call session, cache writes nobody reads, a 1-hour cache TTL that 5 minutes would
+serve, a latency-tolerant job on the standard tier, a cheap model that needs many
+attempts). ``generate`` appends them to each day's
 file, and writes the task outcome records of the workflows with tasks into the day's
 outcomes file; they are never duplicated, late or malformed."""
 
@@ -100,11 +101,14 @@ def _workflow_lines(planted: PlantedWorkflow, day: date, end_date: date) -> list
     lines = []
     for index, (at, task_id, _completed, entry) in enumerate(_requests(planted, day, end_date)):
         model, _n, input_tokens, cache_write_tokens, output_tokens = entry
-        session = index // planted.session_length
+        session, in_session = divmod(index, planted.session_length)
         session_id = f"sess_planted_{planted.workflow}_{day:%Y%m%d}_{session:03d}"
+        cache_read_tokens = 0
+        if planted.session_reads_cache and in_session > 0:
+            cache_read_tokens, cache_write_tokens = cache_write_tokens, 0
         lines.append(
             _event(planted, day, index, at, session_id, model, input_tokens,
-                   cache_write_tokens, output_tokens, task_id)
+                   cache_write_tokens, output_tokens, task_id, cache_read_tokens)
         )  # fmt: skip
     if planted.workflow == RUNAWAY_WORKFLOW and day == end_date:
         model, _n, input_tokens, cache_write_tokens, output_tokens = mix[0]
@@ -130,6 +134,7 @@ def _event(
     cache_write_tokens: int,
     output_tokens: int,
     task_id: str | None = None,
+    cache_read_tokens: int = 0,
 ) -> str:
     event = {
         "schema_version": 1,
@@ -147,9 +152,9 @@ def _event(
         "prompt_version": "v1",
         "environment": "production",
         "input_tokens": input_tokens,
-        "cache_read_tokens": 0,
+        "cache_read_tokens": cache_read_tokens,
         "cache_write_tokens": cache_write_tokens,
-        "cache_write_1h_tokens": 0,
+        "cache_write_1h_tokens": cache_write_tokens if planted.cache_ttl == "1h" else 0,
         "output_tokens": output_tokens,
         "reasoning_tokens": 0,
         "service_tier": "standard",

@@ -82,7 +82,6 @@ _T_IN_SIG = np.array([TASK_TOKENS[t][1] for t in _TASKS])
 _T_OUT_MED = np.log([TASK_TOKENS[t][2] for t in _TASKS])
 _T_OUT_SIG = np.array([TASK_TOKENS[t][3] for t in _TASKS])
 _W_CACHE = np.array([w.cache_rate for w in WORKFLOWS])
-_W_CACHE1H = np.array([w.cache_1h_share for w in WORKFLOWS])
 _W_LONGCTX_TASK = np.array([w.task_type in LONG_CONTEXT_TASKS for w in WORKFLOWS])
 SPIKE_WORKFLOW_INDEX = [w.name for w in WORKFLOWS].index(SPIKE_WORKFLOW)
 _COST_WIDX = [w.name for w in WORKFLOWS].index(REPORTED_COST_WORKFLOW)
@@ -320,7 +319,6 @@ def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int)
     hit_u = rng.random(n)
     cr = np.zeros(n, dtype=np.int64)
     cw = np.zeros(n, dtype=np.int64)
-    cw1 = np.zeros(n, dtype=np.int64)
     # OpenAI: automatic caching in 128-token blocks, reads only
     oa = cache_on & (prov == 0) & ((pos > 0) | (hit_u < 0.3))
     cr = np.where(oa, (np.floor(inp * frac / 128) * 128).astype(np.int64), cr)
@@ -336,10 +334,13 @@ def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int)
     wfrac = rng.uniform(0.1, 0.5, n)
     cw = np.where(an_write, np.floor(inp * frac).astype(np.int64), cw)
     cw = np.where(extra_w, np.floor((inp - cr) * wfrac).astype(np.int64), cw)
-    ttl1h = (cw > 0) & (rng.random(n) < _W_CACHE1H[wf])
-    part = rng.random(n) < 0.3
-    cw1 = np.where(ttl1h, np.where(part, np.floor(cw * wfrac * 1.8).astype(np.int64), cw), 0)
-    cw1 = np.minimum(cw1, cw)
+    # Every noise write has the 5-minute TTL: their sessions rarely pause 5 to 60 minutes, so
+    # a 1-hour TTL would be an unplanted cause of the savings list (the planted workflow
+    # with the TTL cause writes 1-hour caches). The two draws the TTL choice once took stay,
+    # so the rest of the random stream, and the data, are what they were.
+    rng.random(n)
+    rng.random(n)
+    cw1 = np.zeros(n, dtype=np.int64)
 
     # failures: nothing generated; rate-limited requests never reached the model
     inp = np.where(status == 6, 0, inp)

@@ -324,7 +324,7 @@ def test_prompt_caching(events):
     anth = by_p["anthropic"]
     assert any(e["cache_read_tokens"] > 0 for e in anth)
     assert any(e["cache_write_tokens"] > 0 for e in anth)
-    assert any(e["cache_write_1h_tokens"] > 0 for e in anth)
+    assert all(e["cache_write_1h_tokens"] == 0 for e in anth)  # 1-hour TTL: planted only
     cached = sum(e["cache_read_tokens"] > 0 or e["cache_write_tokens"] > 0 for e in ok)
     assert 0.1 < cached / len(ok) < 0.7
 
@@ -541,7 +541,7 @@ def test_planted_workflows_follow_their_ground_truth(landing):
     planted = [e for e in landing.events if e["workflow"] in g.PLANTED_BY_NAME]
     per_day = Counter(
         (e["workflow"], e["occurred_at"][:10], e["model"], e["input_tokens"],
-         e["cache_write_tokens"], e["output_tokens"])
+         e["cache_write_tokens"] + e["cache_read_tokens"], e["output_tokens"])
         for e in planted if e["session_id"] != g.RUNAWAY_SESSION_ID
     )  # fmt: skip
     start = END - timedelta(days=DAYS - 1)
@@ -557,7 +557,24 @@ def test_planted_workflows_follow_their_ground_truth(landing):
     assert len(runaway) == g.RUNAWAY_REQUESTS
     assert {t[:10] for t in runaway} == {END.isoformat()}
     assert runaway[0][11:19] == "14:30:00" and runaway[-1][11:19] == "14:49:57"
-    assert all(e["status"] == "success" and e["cache_read_tokens"] == 0 for e in planted)
+    assert all(e["status"] == "success" for e in planted)
+    # the cache: only the TTL workflow reads, each session's later calls the tokens its first
+    # call wrote with a 1-hour TTL; every other planted write is a 5-minute one
+    for p in g.PLANTED_WORKFLOWS:
+        sessions = defaultdict(list)
+        for e in planted:
+            if e["workflow"] == p.workflow:
+                sessions[e["session_id"]].append(e)
+        for calls in sessions.values():
+            calls.sort(key=lambda e: e["occurred_at"])
+            for position, e in enumerate(calls):
+                reads = p.session_reads_cache and position > 0
+                assert e["cache_read_tokens"] == (calls[0]["cache_write_tokens"] if reads else 0)
+                assert e["cache_write_tokens"] == (0 if reads else calls[0]["cache_write_tokens"])
+                one_hour = e["cache_write_tokens"] if p.cache_ttl == "1h" else 0
+                assert e["cache_write_1h_tokens"] == one_hour
+    ttl = g.PLANTED_BY_NAME["policy-qa"]
+    assert ttl.cause == "cache_ttl" and ttl.cache_ttl == "1h" and ttl.session_length == 3
 
 
 def test_planted_tasks_have_their_attempts_and_one_outcome_each(landing):
