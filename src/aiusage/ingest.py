@@ -364,9 +364,7 @@ def ingest(
     `source` is a landing source or a converted format (CONVERTED_FORMATS); ``otel`` needs
     the attribution mapping (aiusage.otel.load_mapping)."""
     if source not in INGEST_SOURCES:
-        raise IngestError(
-            f"unknown source {source!r}; expected one of {', '.join(INGEST_SOURCES)}"
-        )
+        raise IngestError(f"unknown source {source!r}; expected one of {', '.join(INGEST_SOURCES)}")
     if source == "otel" and otel_mapping is None:
         raise IngestError("otel: no attribution mapping given (otel_attribution.yml)")
     files = _expand(paths)
