@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,9 +22,8 @@ from aiusage.cli import main
 from aiusage.focus import focus_rows, run_validator, write_export
 from aiusage.ingest import ingest
 from aiusage.otel import load_mapping
-from aiusage.project import dbt_executable
-from aiusage.settings import Settings
 from tests.support import otlp
+from tests.support.cli_env import dbt_env, run_dbt
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
@@ -70,15 +67,7 @@ def _unpriced_call() -> dict:
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("otel_wh")
     landing = root / "landing"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT),
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
-        "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-    }
+    env = dbt_env(root, PROJECT, AIUSAGE_PUBLISHED_DIR=str(root / "published"))
     files = {
         "openllmetry.json": [otlp.openllmetry_call("chatcmpl-openllmetry")],
         "openinference.json": [otlp.openinference_call("resp-openinference")],
@@ -110,11 +99,7 @@ def warehouse(tmp_path_factory):
             paths.append(root / f"{name}.json")
             samples[name] = trace
     summary = ingest(landing, "otel", paths, DAY, otel_mapping=MAPPING)
-    result = subprocess.run(
-        [dbt_executable(Settings.from_env()), "build", "--quiet", "--vars",
-         '{"lookback_days": 3}'],
-        cwd=PROJECT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    result = run_dbt(env, PROJECT, "build", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return env, root, summary, samples
 
