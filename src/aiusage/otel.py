@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -236,11 +237,23 @@ def _nanos(value) -> int | None:
         return None
 
 
-def _iso(nanos: int | None) -> str | None:
+def _moment(nanos: int | None) -> datetime | None:
+    """The UTC time of nanoseconds since the epoch; None when absent or out of range (the
+    event then lacks occurred_at and is quarantined, never guessed)."""
     if nanos is None or nanos <= 0:
         return None
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanos // 1000)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanos // 1000)
+    except OverflowError:
+        return None
+
+
+def _text_time(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z") if moment else None
+
+
+def _iso(nanos: int | None) -> str | None:
+    return _text_time(_moment(nanos))
 
 
 @dataclass
@@ -527,7 +540,7 @@ def _ms(value, factor: float) -> int | None:
         number = float(value) * factor
     except (TypeError, ValueError):
         return None
-    return round(number) if number >= 0 else None
+    return round(number) if math.isfinite(number) and number >= 0 else None
 
 
 def span_event(span: Span, kind: str, mapping: dict[str, tuple[str, ...]]) -> dict:
@@ -621,9 +634,12 @@ def claude_code_event(record: LogRecord, mapping: dict[str, tuple[str, ...]]) ->
             ended = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
         except ValueError:
             ended = None
-    if ended is None and record.time:
-        ended = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=record.time // 1000)
-    started = ended - timedelta(milliseconds=duration or 0) if ended else None
+    if ended is None:
+        ended = _moment(record.time)
+    try:
+        started = ended - timedelta(milliseconds=duration or 0) if ended else None
+    except OverflowError:
+        started = None
     request_id = attrs.get("request_id") or attrs.get("request.id")
     if not request_id:
         identity = "|".join(
@@ -643,9 +659,7 @@ def claude_code_event(record: LogRecord, mapping: dict[str, tuple[str, ...]]) ->
     error = attrs.get("error")
     event = {
         "request_id": str(request_id),
-        "occurred_at": started.isoformat(timespec="microseconds").replace("+00:00", "Z")
-        if started
-        else None,
+        "occurred_at": _text_time(started),
         "provider": "anthropic",
         "model": attrs.get("model"),
         "input_tokens": input_tokens if status == "success" else (input_tokens or 0),

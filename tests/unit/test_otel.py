@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from aiusage.cli import main
 from aiusage.errors import IngestError
@@ -315,3 +317,63 @@ def test_langfuse_exported_traces_land_one_request_per_generation(tmp_path, name
         assert event["input_tokens"] == usage["input"]
         assert event["output_tokens"] == usage["output"]
         assert event["model"].startswith(generation["model"].split("-20")[0])
+
+
+ATTRIBUTE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+)
+KEYS = st.sampled_from(
+    [
+        "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", "gen_ai.response.model",
+        "gen_ai.request.model", "gen_ai.response.id", "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens",
+        "llm.token_count.prompt", "openinference.span.kind", "error.type",
+        "http.response.status_code", "ai.response.msToFirstChunk", "team", "event.name",
+        "duration_ms", "model", "input_tokens", "event.timestamp",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spans=st.lists(
+        st.tuples(
+            st.dictionaries(KEYS, ATTRIBUTE_VALUES, max_size=8),
+            st.integers(min_value=-5, max_value=2**80),
+            st.integers(min_value=-5, max_value=2**80),
+        ),
+        max_size=6,
+    ),
+    operation=st.sampled_from(["chat", "embeddings", "execute_tool", None]),
+)
+def test_hostile_attributes_never_crash_and_each_call_lands_one_row(spans, operation):
+    from aiusage.otel import classify, convert, read_otlp
+
+    raw = []
+    for number, (attributes, start, end) in enumerate(spans):
+        if operation:
+            attributes = {**attributes, "gen_ai.operation.name": operation}
+        raw.append({
+            "traceId": "t", "spanId": f"s{number}", "name": "x",
+            "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
+            "attributes": otlp.attrs(attributes), "status": {"code": 2},
+        })  # fmt: skip
+    text = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": raw}]}]})
+    text += "\n" + json.dumps(
+        otlp.logs(
+            {},
+            "s",
+            [("2026-11-17T10:00:00Z", "claude_code.api_request", spans[0][0] if spans else {})],
+        )
+    )  # noqa: E501
+    conversion = convert(Path("h.jsonl"), text, MAPPING)
+    kinds = classify(read_otlp(Path("h.jsonl"), text).spans)
+    calls = sum(kind in ("llm", "embedding") for kind in kinds)
+    assert len(conversion.events) == calls + 1  # and the Claude Code event
+    for event in conversion.events:
+        json.dumps(event)  # every row is one JSON line
