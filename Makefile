@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
+.PHONY: focus-validator install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
 
 $(STAMP): pyproject.toml packages/aiusage-tracking/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ test-fast: install
 
 ## Fault injection (killed refreshes, concurrent readers, full disk, hostile input builds):
 ## several real refreshes (about 10 minutes of CPU on 2 cores); run by CI after `make test`.
-test-slow: install
+test-slow: install focus-validator
 	$(BIN)/python -m pytest -q -m slow_ci
 
 ## Conventions checked by tools: ruff (Python), import-linter (the one-way import order of
@@ -120,3 +120,19 @@ serve: install
 
 clean:
 	rm -rf target logs data/warehouse.duckdb data/landing data/gx_docs
+
+## The FinOps Foundation's focus-validator 2.2.1 in its own Python 3.12 venv ($(FOCUS_VENV)):
+## it needs Python >= 3.12 and numpy < 2, hence pyarrow 21.0.0 beside it. `aiusage export
+## validate-focus FILE` runs it offline on an export; make test-slow checks the FOCUS 1.2
+## export of a generated warehouse with it (tests/integration/test_focus_export.py).
+FOCUS_VENV ?= .venv-focus
+FOCUS_STAMP := $(FOCUS_VENV)/.installed
+$(FOCUS_STAMP):
+	@py=$$(for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+		$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo $$p && break; \
+	done); test -n "$$py" || { echo "focus-validator needs Python 3.12 (python3.12 not found)"; exit 1; }; \
+	test -x $(FOCUS_VENV)/bin/python || $$py -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/python -m pip install --quiet focus-validator==2.2.1 pyarrow==21.0.0
+	touch $(FOCUS_STAMP)
+
+focus-validator: $(FOCUS_STAMP)

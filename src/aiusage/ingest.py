@@ -20,6 +20,11 @@ Landing is idempotent: the landed file name carries a hash of the landed content
 (``<stem>.<sha256[:16]>.<ext>``); a file whose content is already landed for that source
 (in any dt= folder) is skipped. Files are written to a temporary name and renamed, so a
 refresh never reads half a file.
+
+Some delivered formats are converted to a landing source's format here: ``otel``
+(OTLP/JSON spans and log records, aiusage.otel) lands as canonical events under
+``events``, one event per LLM or embedding call (landed name ``otel-<stem>.<hash>.jsonl``),
+so that one staging model, one pricing and one quarantine serve it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from aiusage import otel
 from aiusage.errors import IngestError, os_error_message
 from aiusage.landing import SOURCE_NAMES, day_folder, file_with_digest, source, write_atomically
 from aiusage_tracking.contract import outcome_required_fields, required_fields
@@ -58,6 +64,10 @@ def is_record_source(source_name: str) -> bool:
     return source(source_name).landed_format == "jsonl"
 
 
+# Delivered formats converted at ingest: {format name: the landing source it lands in}.
+CONVERTED_FORMATS = {"otel": "events"}
+INGEST_SOURCES: tuple[str, ...] = SOURCE_NAMES + tuple(CONVERTED_FORMATS)
+
 TEXT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 
 
@@ -76,6 +86,7 @@ class LandedFile:
     rows: int
     invalid_rows: int
     skipped: bool  # already landed (same content hash)
+    note: str = ""  # what a converted file held besides its rows (otel: spans by kind)
 
 
 @dataclass
@@ -278,6 +289,18 @@ def _stem(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name) or "file"
 
 
+def normalize_otel(path: Path, mapping: dict[str, tuple[str, ...]]) -> tuple[str, int, int, str]:
+    """Landed JSONL of canonical events (aiusage.otel), rows, invalid rows, what was read."""
+    fmt, gzipped = detect_format(path)
+    if fmt not in ("json", "jsonl"):
+        raise IngestError(f"{path}: otel takes OTLP/JSON (.json or .jsonl, .gz too), not {fmt}")
+    conversion = otel.convert(path, _read_text(path, gzipped), mapping)
+    lines = [_dumps(event) for event in conversion.events]
+    invalid = sum(_record_problem("events", event) is not None for event in conversion.events)
+    text = "\n".join(lines) + ("\n" if lines else "")
+    return text, len(lines), invalid, conversion.summary()
+
+
 def prepare(source: str, path: Path) -> tuple[str, int, int]:
     """Validate and convert one delivered file: (landed text, rows, invalid rows)."""
     if is_record_source(source):
@@ -291,6 +314,7 @@ def land_file(
     path: Path,
     landing_date: date,
     prepared: tuple[str, int, int] | None = None,
+    stem_prefix: str = "",
 ) -> LandedFile:
     text, rows, invalid = prepared or prepare(source, path)
     data = text.encode("utf-8")
@@ -299,7 +323,8 @@ def land_file(
     if existing is not None:
         return LandedFile(path, existing, rows, invalid, skipped=True)
     extension = source_extension(source)
-    target = day_folder(landing_dir, source, landing_date) / f"{_stem(path)}.{digest}.{extension}"
+    name = f"{stem_prefix}{_stem(path)}.{digest}.{extension}"
+    target = day_folder(landing_dir, source, landing_date) / name
     try:
         write_atomically(target, data)  # a half-written temporary never stays behind
     except OSError as error:
@@ -328,17 +353,36 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def ingest(
-    landing_dir: Path, source: str, paths: list[Path], landing_date: date | None = None
+    landing_dir: Path,
+    source: str,
+    paths: list[Path],
+    landing_date: date | None = None,
+    otel_mapping: dict[str, tuple[str, ...]] | None = None,
 ) -> IngestSummary:
-    """Validate every file first, then land them; nothing is landed if one file is refused."""
-    if source not in SOURCE_NAMES:
-        raise IngestError(f"unknown source {source!r}; expected one of {', '.join(SOURCE_NAMES)}")
+    """Validate every file first, then land them; nothing is landed if one file is refused.
+
+    `source` is a landing source or a converted format (CONVERTED_FORMATS); ``otel`` needs
+    the attribution mapping (aiusage.otel.load_mapping)."""
+    if source not in INGEST_SOURCES:
+        raise IngestError(f"unknown source {source!r}; expected one of {', '.join(INGEST_SOURCES)}")
+    if source == "otel" and otel_mapping is None:
+        raise IngestError("otel: no attribution mapping given (otel_attribution.yml)")
     files = _expand(paths)
     if not files:
         raise IngestError("no files to ingest")
     day = landing_date or datetime.now(UTC).date()
     summary = IngestSummary(source)
-    prepared = [prepare(source, path) for path in files]  # a refused file stops the call
-    for path, converted in zip(files, prepared, strict=True):
-        summary.files.append(land_file(landing_dir, source, path, day, converted))
+    target = CONVERTED_FORMATS.get(source, source)
+    if source == "otel":  # a refused file stops the call before anything lands
+        converted = [normalize_otel(path, otel_mapping or {}) for path in files]
+        prepared = [c[:3] for c in converted]
+        notes = [c[3] for c in converted]
+    else:
+        prepared = [prepare(source, path) for path in files]
+        notes = ["" for _ in files]
+    prefix = f"{source}-" if source in CONVERTED_FORMATS else ""
+    for path, landed_text, note in zip(files, prepared, notes, strict=True):
+        landed = land_file(landing_dir, target, path, day, landed_text, stem_prefix=prefix)
+        landed.note = note
+        summary.files.append(landed)
     return summary

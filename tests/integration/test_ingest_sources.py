@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +18,7 @@ import duckdb
 import pytest
 
 from aiusage.ingest import ingest
-from aiusage.project import dbt_executable
-from aiusage.settings import Settings
+from tests.support.cli_env import dbt_env, run_dbt
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
@@ -29,13 +27,7 @@ DAY = date(2026, 11, 18)
 
 
 def dbt(env, *args):
-    return subprocess.run(
-        [dbt_executable(Settings.from_env()), *args, "--vars", '{"lookback_days": 3}'],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    return run_dbt(env, PROJECT, *args)
 
 
 def event(i, **over):
@@ -229,14 +221,7 @@ def write_outcomes_csv(path):
 def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("ingest_wh")
     landing = root / "landing"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT),
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-    }
+    env = dbt_env(root, PROJECT)
     expected = {}
     for source, name, writer in [
         ("events", "events.csv.gz", write_events_csv_gz),

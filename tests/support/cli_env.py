@@ -4,6 +4,7 @@ notification targets."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 
@@ -21,3 +22,32 @@ def warehouse_env(root: Path, **extra: str) -> dict[str, str]:
     env.pop("AIUSAGE_SMTP_HOST", None)
     env.update(extra)
     return env
+
+
+def dbt_env(root: Path, project: Path, **extra: str) -> dict[str, str]:
+    """Environment for `dbt` subprocesses over a warehouse under `root` (landing folder,
+    DuckDB file, target and logs there; this checkout's profiles)."""
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(project),
+        "AIUSAGE_LANDING_DIR": str(root / "landing"),
+        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+    }
+    env.update(extra)
+    return env
+
+
+def run_dbt(env: dict[str, str], project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`dbt <args>` in `project` with a look-back of 3 days."""
+    from aiusage.project import dbt_executable
+    from aiusage.settings import Settings
+
+    return subprocess.run(
+        [dbt_executable(Settings.from_env()), *args, "--vars", '{"lookback_days": 3}'],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "otel_attribution.yml")
 PROJECT_FOLDERS = ("models", "macros", "seeds", "expectations", "tests/dbt")
 
 

@@ -40,7 +40,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from aiusage.cli import delivery, ingest, pricing, warehouse
+    from aiusage.cli import delivery, export, ingest, pricing, warehouse
 
     for command in (
         warehouse.generate,
@@ -49,6 +49,7 @@ def _register() -> None:
         warehouse.demo,
         warehouse.validate,
         ingest.ingest,
+        export.export,
         pricing.pricing,
         delivery.send_report,
         delivery.send_alerts,
