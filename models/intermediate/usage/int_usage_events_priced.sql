@@ -2,7 +2,9 @@
 -- at its occurred_at (model_prices: valid_from inclusive, valid_to exclusive) and its
 -- service-tier multiplier, with cost by component (macro request_cost_columns).
 -- An event without a price row or tier multiplier keeps null costs (never 0),
--- is_priced = false and an unpriced_reason.
+-- is_priced = false and an unpriced_reason. The components and computed_cost_usd are
+-- always prices x tokens; total_cost_usd is the cost of record: billed_cost_usd (the
+-- seller's bill) when the event carries one, else computed_cost_usd (cost_source says which).
 
 with
 
@@ -65,12 +67,24 @@ costed as (
     from judged
 ),
 
-final as (
+computed as (
     select
         *,
         input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
-            as total_cost_usd
+            as computed_cost_usd
     from costed
+),
+
+-- The cost of record: the seller's bill when one is known, else the computed cost.
+final as (
+    select
+        *,
+        coalesce(billed_cost_usd, computed_cost_usd) as total_cost_usd,
+        case
+            when billed_cost_usd is not null then 'billed'
+            when computed_cost_usd is not null then 'computed'
+        end as cost_source
+    from computed
 )
 
 select * from final
