@@ -1,4 +1,5 @@
--- Each accepted event joined to its canonical model (model_aliases), the price row valid
+-- Each accepted event joined to its canonical model and the provider whose price list
+-- prices it (int_model_identities: gateway, vendor, aliases, normalized ids), the price row valid
 -- at its occurred_at (model_prices: valid_from inclusive, valid_to exclusive) and its
 -- service-tier multiplier, with cost by component (macro request_cost_columns).
 -- An event without a price row or tier multiplier keeps null costs (never 0),
@@ -12,8 +13,8 @@ events as (
     select * from {{ ref('int_usage_events_unioned') }}
 ),
 
-aliases as (
-    select * from {{ ref('model_aliases') }}
+identities as (
+    select * from {{ ref('int_model_identities') }}
 ),
 
 prices as (
@@ -31,24 +32,28 @@ priced_models as (
     from prices
 ),
 
+-- an id without an identity row (none in a build: int_model_identities lists every id)
+-- is looked up as reported
 resolved as (
     select
         events.*,
-        coalesce(aliases.model, lower(events.model_reported)) as model,
-        aliases.model is not null as is_model_aliased
+        coalesce(identities.price_provider, events.provider) as price_provider,
+        coalesce(identities.model, lower(events.model_reported)) as model,
+        identities.identity_rule,
+        coalesce(identities.is_model_aliased, false) as is_model_aliased
     from events
-    left join aliases
+    left join identities
         on
-            events.provider = lower(aliases.provider)
-            and lower(events.model_reported) = lower(aliases.model_alias)
+            events.provider = identities.provider
+            and events.model_reported = identities.model_reported
 ),
 
 joined as (
     select
         resolved.*,
-        {{ price_row_columns() }}
+        {{ price_row_columns(include_source=true) }}
     from resolved
-    {{ price_joins('resolved', 'occurred_at') }}
+    {{ price_joins('resolved', 'occurred_at', provider_column='price_provider') }}
 ),
 
 judged as (
@@ -80,6 +85,13 @@ final as (
     select
         *,
         coalesce(billed_cost_usd, computed_cost_usd) as total_cost_usd,
+        case
+            when not is_priced then null
+            when price_source = 'learned_from_bills' then 'learned_from_bills'
+            when price_source != 'genai-prices' then 'hand_edited'
+            when price_provider in ('{{ gateway_providers() | join("', '") }}') then 'gateway'
+            else 'vendor'
+        end as price_basis,
         case
             when billed_cost_usd is not null then 'billed'
             when computed_cost_usd is not null then 'computed'
