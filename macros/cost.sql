@@ -149,6 +149,7 @@
         prices.reasoning_usd_per_mtok,
         {% if include_source -%}
             prices.source as price_source,
+            prices.valid_from_is_estimated as price_valid_from_is_estimated,
         {%- endif %}
         multipliers.multiplier as service_tier_multiplier
 {%- endmacro %}

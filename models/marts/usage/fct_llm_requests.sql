@@ -81,6 +81,8 @@ final as (
         cast(price_provider as string) as price_provider,
         cast(identity_rule as string) as identity_rule,
         cast(price_basis as string) as price_basis,
+        cast(coalesce(price_valid_from_is_estimated, false) as boolean)
+            as price_valid_from_is_estimated,
         cast(source_system as string) as source_system,
         cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,

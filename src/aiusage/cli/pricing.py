@@ -11,8 +11,10 @@ from aiusage.cli import load_settings
 from aiusage.pricing.sync import DEFAULT_NEW_MODEL_START, DEFAULT_PROVIDERS
 
 
-def _providers(value: str) -> tuple[str, ...]:
-    return tuple(p.strip().lower() for p in value.split(",") if p.strip())
+def _providers(value: str) -> tuple[str, ...] | None:
+    """None (every genai-prices provider) for "all"."""
+    chosen = tuple(p.strip().lower() for p in value.split(",") if p.strip())
+    return None if chosen in ((), ("all",)) else chosen
 
 
 def _seeds_dir(value: Path | None) -> Path:
@@ -27,9 +29,9 @@ SEEDS_DIR = click.option(
 )
 PROVIDERS = click.option(
     "--providers",
-    default=",".join(DEFAULT_PROVIDERS),
+    default="all",
     show_default=True,
-    help="Comma-separated genai-prices provider ids.",
+    help="Comma-separated genai-prices provider ids, or all.",
 )
 
 
@@ -41,37 +43,87 @@ def pricing() -> None:
 @pricing.command()
 @SEEDS_DIR
 @PROVIDERS
-@click.option("--all", "include_all", is_flag=True,
-              help="Import every model of those providers, not only the seed's.")  # fmt: skip
+@click.option("--all/--seed-models-only", "include_all", default=True, show_default=True,
+              help="Import every model of those providers, or refresh only the seed's.")  # fmt: skip
 @click.option("--new-model-start", default=DEFAULT_NEW_MODEL_START, show_default=True,
-              help="valid_from of a new model whose first price has no date.")  # fmt: skip
-def sync(seeds_dir, providers, include_all, new_model_start) -> None:
-    """Import prices and their history from genai-prices into seeds/model_prices.csv."""
+              help="valid_from of a new model whose first price has no date and whose ids "
+              "carry none (valid_from_is_estimated = true).")  # fmt: skip
+@click.option("--show-new", is_flag=True, help="List every model new to the seed.")
+def sync(seeds_dir, providers, include_all, new_model_start, show_new) -> None:
+    """Import prices, their history and genai-prices' exact match rules (as aliases) into
+    seeds/model_prices.csv and seeds/model_aliases.csv; print what changed."""
     import genai_prices
 
-    from aiusage.pricing.seed import GENAI_SOURCE, PRICE_FIELDS, read_price_seed, write_price_seed
-    from aiusage.pricing.sync import PricingError, genai_windows, sync_rows
+    from aiusage.pricing.seed import (
+        GENAI_SOURCE,
+        read_alias_seed,
+        read_price_seed,
+        write_alias_seed,
+        write_price_seed,
+    )
+    from aiusage.pricing.sync import (
+        PricingError,
+        genai_aliases,
+        genai_windows,
+        ensure_standard_tiers,
+        seed_changes,
+        sync_aliases,
+        sync_rows,
+    )
 
-    path = _seeds_dir(seeds_dir) / "model_prices.csv"
+    folder = _seeds_dir(seeds_dir)
+    path, alias_path = folder / "model_prices.csv", folder / "model_aliases.csv"
     before = read_price_seed(path)
-    windows = genai_windows(_providers(providers), on_skip=lambda text: click.echo(text, err=True))
+    chosen = _providers(providers)
+    windows = genai_windows(chosen, on_skip=lambda text: click.echo(text, err=True))
     try:
         rows = sync_rows(before, windows, include_all, new_model_start)
     except PricingError as error:
         raise click.ClickException(str(error)) from error
     write_price_seed(path, rows)
     after = read_price_seed(path)
+    aliases_before = read_alias_seed(alias_path) if alias_path.exists() else []
+    aliases = sync_aliases(aliases_before, genai_aliases(chosen), after)
+    write_alias_seed(alias_path, aliases)
 
-    def key(row):
-        return tuple(row.get(f, "") for f in PRICE_FIELDS)
-
-    added = {key(r) for r in after} - {key(r) for r in before}
-    removed = {key(r) for r in before} - {key(r) for r in after}
+    added_tiers = ensure_standard_tiers(folder / "service_tier_multipliers.csv", after)
+    if added_tiers:
+        click.echo(
+            f"service_tier_multipliers.csv: standard = 1.0 (the list price) added for "
+            f"{len(added_tiers)} providers new to it"
+        )
+    changes = seed_changes(before, after)
+    estimated = sum(1 for r in after if r.get("valid_from_is_estimated") == "true")
     click.echo(
-        f"Synced {path} from genai-prices {genai_prices.__version__}: {len(after)} rows "
-        f"({len(added)} added or changed, {len(removed)} replaced, "
-        f"{sum(1 for r in after if r['source'] != GENAI_SOURCE)} hand-edited kept)."
+        f"Synced {path} from genai-prices {genai_prices.__version__}: {len(after)} rows, "
+        f"{len({(r['provider'], r['model']) for r in after})} models, "
+        f"{len({r['provider'] for r in after})} providers; "
+        f"{sum(1 for r in after if r['source'] != GENAI_SOURCE)} hand-edited rows kept; "
+        f"{estimated} first prices with an estimated start (valid_from_is_estimated)."
     )
+    click.echo(
+        f"{alias_path}: {len(aliases)} aliases "
+        f"({sum(1 for r in aliases if r['source'] == GENAI_SOURCE)} from genai-prices match "
+        f"rules, {sum(1 for r in aliases if r['source'] != GENAI_SOURCE)} hand-edited kept)."
+    )
+    new_models = changes["new_models"]
+    by_provider: dict[str, int] = {}
+    for provider, _ in new_models:
+        by_provider[provider] = by_provider.get(provider, 0) + 1
+    if new_models:
+        click.echo(
+            f"+ {len(new_models)} models new to the seed: "
+            + ", ".join(f"{p} {n}" for p, n in sorted(by_provider.items()))
+        )
+        if show_new:
+            for provider, model in new_models:
+                click.echo(f"  + {provider}/{model}")
+    for line in changes["changed"]:
+        click.echo(f"~ {line}")
+    for provider, model in changes["removed_models"]:
+        click.echo(f"- {provider}/{model}: no longer in the seed")
+    if not (new_models or changes["changed"] or changes["removed_models"]):
+        click.echo("No price changed.")
 
 
 @pricing.command()

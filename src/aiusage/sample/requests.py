@@ -170,7 +170,7 @@ def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int)
     ns = len(s_wf)
 
     s_preview = (~s_batch) & (~s_spike) & (rng.random(ns) < UNPRICED_MODEL_SESSION_SHARE)
-    s_model = np.where(s_preview, _MIDX["gemini-3-pro-preview"], s_model)
+    s_model = np.where(s_preview, _MIDX["gemini-4-pro-preview"], s_model)
 
     team_users = [ORG[w.team] for w in WORKFLOWS]
     s_user_local = _choice_by_group(
