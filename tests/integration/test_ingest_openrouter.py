@@ -50,6 +50,18 @@ def _responses() -> list[dict]:
     return out
 
 
+def _openrouter_slugs() -> list[str]:
+    from genai_prices.data import providers
+
+    from aiusage.pricing.sync import _equals_values
+
+    (openrouter,) = [p for p in providers if p.id == "openrouter"]
+    return sorted(
+        {m.id for m in openrouter.models}
+        | {v for m in openrouter.models for v in _equals_values(m.match)}
+    )
+
+
 def _hand_written() -> list[dict]:
     base = {
         "object": "chat.completion",
@@ -89,6 +101,19 @@ def warehouse(tmp_path_factory):
         landing, "openrouter", [responses, hand, *(OPENROUTER / g for g in GENERATIONS)], DAY
     )
     assert summary.rows == 4 + 6 + 2
+    # Every OpenRouter slug genai-prices knows (its models and their exact match rules),
+    # one request each as an OpenRouter user lands them: the catalogue's coverage.
+    slugs = root / "slugs.jsonl"
+    slugs.write_text(
+        "\n".join(
+            json.dumps({"request_id": f"slug-{i}", "occurred_at": "2026-11-20T12:00:00Z",
+                        "provider": "openrouter", "model": slug, "input_tokens": 1000,
+                        "output_tokens": 100})  # fmt: skip
+            for i, slug in enumerate(_openrouter_slugs())
+        )
+        + "\n"
+    )
+    ingest(landing, "events", [slugs], DAY)
     env = {
         **os.environ,
         "DBT_PROFILES_DIR": str(PROJECT),
@@ -222,3 +247,34 @@ def test_byok_bills_add_the_upstream_cost_and_bad_bills_are_quarantined(warehous
         "from rpt_landing_accounting where source_system = 'openrouter'",
     )
     assert accounting == [(12, 9, 0, 3)]
+
+
+def test_billed_requests_reconcile_with_openrouter_own_prices(warehouse):
+    """Every real billed request of a model genai-prices' OpenRouter list knows is priced at
+    OpenRouter's price (price_basis gateway) and its computed cost is within 1% of the bill
+    (here: equal to it, to the cent and below)."""
+    rows = _query(
+        warehouse,
+        "select request_id, model_reported, price_basis, computed_cost_usd, billed_cost_usd "
+        "from fct_llm_requests where billed_cost_usd is not null and request_id like 'gen-%'",
+    )
+    slugs = set(_openrouter_slugs())
+    known = [r for r in rows if r[1] in slugs]
+    assert len(known) == 4 and all(r[2] == "gateway" for r in known)
+    for _, _, _, computed, billed in known:
+        assert abs(computed - billed) <= Decimal("0.01") * billed
+    # the OpenAPI example's model (sao10k/l3-stheno-8b) is in no price list: its bill is
+    # its cost, it stays flagged unpriced
+    assert [r[1] for r in rows if r[1] not in slugs] == ["sao10k/l3-stheno-8b"]
+
+
+def test_genai_prices_openrouter_catalogue_resolves_and_prices(warehouse):
+    (total, priced), = _query(
+        warehouse,
+        "select count(*), count(*) filter (where is_priced) from fct_llm_requests "
+        "where request_id like 'slug-%'",
+    )
+    assert total == len(_openrouter_slugs())
+    # measured 1,249 of 1,264 (98.8%): the rest are priced per request or by two token
+    # tiers (not representable in the seed) or refused by the seed's rules
+    assert priced / total >= 0.985
