@@ -37,7 +37,7 @@ PROVIDERS = click.option(
 
 @click.group()
 def pricing() -> None:
-    """Model prices: sync from genai-prices, validate the seeds."""
+    """Model prices: sync from genai-prices, validate the seeds, suggest rows from bills."""
 
 
 @pricing.command()
@@ -158,3 +158,48 @@ def validate(seeds_dir, providers, list_missing) -> None:
         + ", ".join(f"{r.suite} ({r.row_count} rows)" for r in results)
         + " pass every rule."
     )
+
+
+@pricing.command()
+@click.option("--min-requests", type=click.IntRange(1), default=3, show_default=True,
+              help="Billed requests a disagreement needs before a row is proposed.")  # fmt: skip
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the proposed rows here (CSV, the seed's columns); default stdout.")  # fmt: skip
+def suggest(min_requests, output) -> None:
+    """Propose seed rows (source learned_from_bills) for the models whose bills one unit
+    price explains but their list price does not (rpt_bill_reconciliation), for review."""
+    import csv
+    import io
+
+    from aiusage.pricing.seed import PRICE_FIELDS
+    from aiusage.pricing.suggest import SQL
+    from aiusage.pricing.suggest import suggest as propose
+    from aiusage.snapshot import reader_duckdb_path
+    from aiusage.warehouse import connect_readonly, fetch_rows, relation_exists
+
+    settings = load_settings()
+    try:
+        with connect_readonly(reader_duckdb_path(settings)) as con:
+            if not relation_exists(con, "rpt_bill_reconciliation"):
+                raise click.ClickException(
+                    "no rpt_bill_reconciliation in the warehouse: run `aiusage build` first"
+                )
+            records = fetch_rows(con, SQL, [])
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from error
+    result = propose(records, min_requests)
+    for note in result.notes:
+        click.echo(note, err=True)
+    if not result.rows:
+        click.echo("No seed row to propose.", err=True)
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PRICE_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result.rows)
+    if output is None:
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        click.echo(f"{len(result.rows)} proposed row(s) written to {output}", err=True)
+
