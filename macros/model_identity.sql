@@ -1,6 +1,6 @@
 {#-
     Model identity: from what a request carries (provider, model_reported) to the price
-    list's (price_provider, model). One definition, used by int_model_identities; each rule
+    list's (price_provider, model). One definition, used by int_reported_models_resolved; each rule
     is documented in docs/pricing.md ("Model identity") and has a dbt unit test.
     Ids are compared lowercase. Patterns avoid backslashes (Spark unescapes them).
 
@@ -32,6 +32,10 @@
     from their list has price_basis gateway. -#}
 {% macro gateway_providers() -%}
     {{ return(['openrouter', 'aws', 'azure']) }}
+{%- endmacro %}
+
+{% macro is_gateway_provider(provider) -%}
+    {{ provider }} in ('{{ gateway_providers() | join("', '") }}')
 {%- endmacro %}
 
 {% macro route_provider(provider, model_id) -%}

@@ -73,8 +73,16 @@ def _hand_written() -> list[dict]:
     return [
         # BYOK: OpenRouter charges its fee (cost), the provider bills the inference
         # (upstream_inference_cost) to the user's key: the bill is the sum, 0.00003 + 0.0006
-        {**base, "id": "hw-byok", "usage": {**usage, "cost": 0.00003, "is_byok": True,
-         "cost_details": {"upstream_inference_cost": 0.0006}}},  # fmt: skip
+        {
+            **base,
+            "id": "hw-byok",
+            "usage": {
+                **usage,
+                "cost": 0.00003,
+                "is_byok": True,
+                "cost_details": {"upstream_inference_cost": 0.0006},
+            },
+        },  # fmt: skip
         # BYOK without the upstream cost: the bill is not known (never the fee alone)
         {**base, "id": "hw-byok-unknown", "usage": {**usage, "cost": 0.00003, "is_byok": True}},
         {**base, "id": "hw-bad-cost", "usage": {**usage, "cost": "n/a"}},
@@ -106,9 +114,16 @@ def warehouse(tmp_path_factory):
     slugs = root / "slugs.jsonl"
     slugs.write_text(
         "\n".join(
-            json.dumps({"request_id": f"slug-{i}", "occurred_at": "2026-11-20T12:00:00Z",
-                        "provider": "openrouter", "model": slug, "input_tokens": 1000,
-                        "output_tokens": 100})  # fmt: skip
+            json.dumps(
+                {
+                    "request_id": f"slug-{i}",
+                    "occurred_at": "2026-11-20T12:00:00Z",
+                    "provider": "openrouter",
+                    "model": slug,
+                    "input_tokens": 1000,
+                    "output_tokens": 100,
+                }
+            )  # fmt: skip
             for i, slug in enumerate(_openrouter_slugs())
         )
         + "\n"
@@ -269,7 +284,7 @@ def test_billed_requests_reconcile_with_openrouter_own_prices(warehouse):
 
 
 def test_genai_prices_openrouter_catalogue_resolves_and_prices(warehouse):
-    (total, priced), = _query(
+    ((total, priced),) = _query(
         warehouse,
         "select count(*), count(*) filter (where is_priced) from fct_llm_requests "
         "where request_id like 'slug-%'",

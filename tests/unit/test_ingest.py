@@ -78,8 +78,12 @@ def test_openrouter_generation_records_land_without_their_api_envelope(tmp_path)
     whole.write_text(json.dumps({"data": record}))
     lines = tmp_path / "mixed.jsonl"
     lines.write_text(
-        json.dumps({"data": record}) + "\n\n" + json.dumps(response) + "\n{not json\n"
-        + json.dumps({"data": {"model": "m/z"}}) + "\n"
+        json.dumps({"data": record})
+        + "\n\n"
+        + json.dumps(response)
+        + "\n{not json\n"
+        + json.dumps({"data": {"model": "m/z"}})
+        + "\n"
     )
     summary = ingest(tmp_path / "landing", "openrouter", [whole, lines])
     assert json.loads(summary.files[0].landed.read_text()) == record

@@ -1,8 +1,9 @@
 -- Every landed row of the per-request sources (canonical events, LiteLLM SpendLogs,
--- Langfuse generations, OpenRouter responses and generation records) in one relation: their staging rows (same columns: the landed
--- row's key, place and verdict, the raw line of rejected rows, the canonical event
--- columns) with the source that delivered them. Accepted rows become requests
--- (int_usage_events_unioned); every row is counted (int_landed_rows_unioned).
+-- Langfuse generations, OpenRouter responses and generation records) in one relation:
+-- their staging rows (same columns: the landed row's key, place and verdict, the raw line
+-- of rejected rows, the canonical event columns) with the source that delivered them.
+-- Accepted rows become requests (int_usage_events_unioned); every row is counted
+-- (int_landed_rows_unioned).
 
 {%- set sources = [
     ('events', 'events'),

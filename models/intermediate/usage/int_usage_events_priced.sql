@@ -1,7 +1,8 @@
 -- Each accepted event joined to its canonical model and the provider whose price list
--- prices it (int_model_identities: gateway, vendor, aliases, normalized ids), the price row valid
--- at its occurred_at (model_prices: valid_from inclusive, valid_to exclusive) and its
--- service-tier multiplier, with cost by component (macro request_cost_columns).
+-- prices it (int_reported_models_resolved: gateway, vendor, aliases, normalized ids), the
+-- price row valid at its occurred_at (model_prices: valid_from inclusive, valid_to
+-- exclusive) and its service-tier multiplier, with cost by component (macro
+-- request_cost_columns).
 -- An event without a price row or tier multiplier keeps null costs (never 0),
 -- is_priced = false and an unpriced_reason. The components and computed_cost_usd are
 -- always prices x tokens; total_cost_usd is the cost of record: billed_cost_usd (the
@@ -14,7 +15,7 @@ events as (
 ),
 
 identities as (
-    select * from {{ ref('int_model_identities') }}
+    select * from {{ ref('int_reported_models_resolved') }}
 ),
 
 prices as (
@@ -32,7 +33,7 @@ priced_models as (
     from prices
 ),
 
--- an id without an identity row (none in a build: int_model_identities lists every id)
+-- an id without an identity row (none in a build: int_reported_models_resolved lists every id)
 -- is looked up as reported
 resolved as (
     select
@@ -89,7 +90,8 @@ final as (
             when not is_priced then null
             when price_source = 'learned_from_bills' then 'learned_from_bills'
             when price_source != 'genai-prices' then 'hand_edited'
-            when price_provider in ('{{ gateway_providers() | join("', '") }}') then 'gateway'
+            when {{ is_gateway_provider('price_provider') }}
+                then 'gateway'
             else 'vendor'
         end as price_basis,
         case

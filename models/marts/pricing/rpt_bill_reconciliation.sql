@@ -53,13 +53,15 @@ per_request as (
         cast(billed_cost_usd as double) as y,
         case
             when is_priced and list_input_usd_per_mtok > 0
-                then cast(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd as double)
-                * 1000000 / cast(list_input_usd_per_mtok as double)
+                then
+                    cast(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd as double)
+                    * 1000000 / cast(list_input_usd_per_mtok as double)
         end as x1,
         case
             when is_priced and list_output_usd_per_mtok > 0
-                then cast(output_cost_usd as double) * 1000000
-                / cast(list_output_usd_per_mtok as double)
+                then
+                    cast(output_cost_usd as double) * 1000000
+                    / cast(list_output_usd_per_mtok as double)
         end as x2,
         case
             when computed_cost_usd > 0 then cast(billed_cost_usd / computed_cost_usd as double)
@@ -206,7 +208,8 @@ final as (
         cast(case
             when not is_disagreeing then null
             when priced_requests < billed_requests then 'no_list_price'
-            when avg_bill_excess_usd > 0
+            when
+                avg_bill_excess_usd > 0
                 and coalesce(bill_excess_stddev_usd, 0) <= 0.05 * avg_bill_excess_usd
                 and coalesce(bill_ratio_cv, 0) > 0.02
                 then 'per_request_fee'

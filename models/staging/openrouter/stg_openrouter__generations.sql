@@ -135,11 +135,12 @@ tokens as (
             as billed_cost_usd_raw,
         case
             when not is_byok_upstream_unknown
-                then try_cast(charged_cost_raw as decimal(38, 12))
-                + case
-                    when is_byok then try_cast(upstream_cost_raw as decimal(38, 12))
-                    else 0
-                end
+                then
+                    try_cast(charged_cost_raw as decimal(38, 12))
+                    + case
+                        when is_byok then try_cast(upstream_cost_raw as decimal(38, 12))
+                        else 0
+                    end
         end as billed_cost_usd
     from byok
 ),

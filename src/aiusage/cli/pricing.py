@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from aiusage.cli import load_settings
-from aiusage.pricing.sync import DEFAULT_NEW_MODEL_START, DEFAULT_PROVIDERS
+from aiusage.pricing.sync import DEFAULT_NEW_MODEL_START
 
 
 def _providers(value: str) -> tuple[str, ...] | None:
@@ -44,7 +44,7 @@ def pricing() -> None:
 @SEEDS_DIR
 @PROVIDERS
 @click.option("--all/--seed-models-only", "include_all", default=True, show_default=True,
-              help="Import every model of those providers, or refresh only the seed's.")  # fmt: skip
+              help="Import every model of those providers, or only the seed's.")  # fmt: skip
 @click.option("--new-model-start", default=DEFAULT_NEW_MODEL_START, show_default=True,
               help="valid_from of a new model whose first price has no date and whose ids "
               "carry none (valid_from_is_estimated = true).")  # fmt: skip
@@ -63,9 +63,9 @@ def sync(seeds_dir, providers, include_all, new_model_start, show_new) -> None:
     )
     from aiusage.pricing.sync import (
         PricingError,
+        ensure_standard_tiers,
         genai_aliases,
         genai_windows,
-        ensure_standard_tiers,
         seed_changes,
         sync_aliases,
         sync_rows,
@@ -164,7 +164,8 @@ def validate(seeds_dir, providers, list_missing) -> None:
 @click.option("--min-requests", type=click.IntRange(1), default=3, show_default=True,
               help="Billed requests a disagreement needs before a row is proposed.")  # fmt: skip
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the proposed rows here (CSV, the seed's columns); default stdout.")  # fmt: skip
+              help="Write the proposed rows here (CSV, the seed's columns); "
+              "default stdout.")  # fmt: skip
 def suggest(min_requests, output) -> None:
     """Propose seed rows (source learned_from_bills) for the models whose bills one unit
     price explains but their list price does not (rpt_bill_reconciliation), for review."""
@@ -202,4 +203,3 @@ def suggest(min_requests, output) -> None:
     else:
         output.write_text(buffer.getvalue(), encoding="utf-8")
         click.echo(f"{len(result.rows)} proposed row(s) written to {output}", err=True)
-

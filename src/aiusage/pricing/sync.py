@@ -200,7 +200,8 @@ def genai_windows(
                 if "input_usd_per_mtok" not in row or "output_usd_per_mtok" not in row:
                     continue  # not a token-priced model (images, audio-only, ...)
                 if any(
-                    row.get(cache) is not None and row.get(base) is not None
+                    row.get(cache) is not None
+                    and row.get(base) is not None
                     and row[cache] > row[base]
                     for cache, base in (
                         ("cache_read_usd_per_mtok", "input_usd_per_mtok"),

@@ -42,7 +42,12 @@ def test_validate_fails_on_structural_errors_and_names_rows(seeds):
     write_rows(path, [*rows, extra], fields)
     aliases = read_rows(seeds / "model_aliases.csv")
     aliases.append(
-        {"provider": "openai", "model_alias": "gpt-9-2027", "model": "gpt-9", "source": "hand_edited"}
+        {
+            "provider": "openai",
+            "model_alias": "gpt-9-2027",
+            "model": "gpt-9",
+            "source": "hand_edited",
+        }  # fmt: skip
     )
     write_rows(seeds / "model_aliases.csv", aliases, ["provider", "model_alias", "model", "source"])
 

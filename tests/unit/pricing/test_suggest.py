@@ -44,9 +44,7 @@ def test_suggest_proposes_rows_for_consistent_disagreements_only(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.execute(f"create table rpt_bill_reconciliation ({COLUMNS})")
-        con.executemany(
-            f"insert into rpt_bill_reconciliation values ({', '.join('?' * 15)})", ROWS
-        )
+        con.executemany(f"insert into rpt_bill_reconciliation values ({', '.join('?' * 15)})", ROWS)
     env = {
         "AIUSAGE_DUCKDB_PATH": str(path),
         "AIUSAGE_PUBLISHED_DIR": str(tmp_path / "published"),

@@ -206,9 +206,7 @@ def test_the_whole_catalogue_with_its_match_rules_and_free_models():
     found = openrouter.find_model("anthropic/claude-4.6-sonnet-20260217")
     assert aliases[("openrouter", "anthropic/claude-4.6-sonnet-20260217")] == found.id
     free = [w for w in windows if w.provider == "openrouter" and w.model.endswith(":free")]
-    assert free and all(
-        w.row == {"input_usd_per_mtok": 0, "output_usd_per_mtok": 0} for w in free
-    )
+    assert free and all(w.row == {"input_usd_per_mtok": 0, "output_usd_per_mtok": 0} for w in free)
 
 
 def test_seed_changes_are_readable_and_standard_tiers_are_added(tmp_path):
@@ -223,9 +221,7 @@ def test_seed_changes_are_readable_and_standard_tiers_are_added(tmp_path):
     ]
     changes = seed_changes(before, after)
     assert changes["new_models"] == [("openai", "n")]
-    assert changes["changed"] == [
-        "openai/m from 2025-01-01 00:00:00: input_usd_per_mtok 1 -> 1.5"
-    ]
+    assert changes["changed"] == ["openai/m from 2025-01-01 00:00:00: input_usd_per_mtok 1 -> 1.5"]
     tiers = tmp_path / "service_tier_multipliers.csv"
     tiers.write_text("provider,service_tier,multiplier\nopenai,batch,0.5\n")
     assert ensure_standard_tiers(tiers, after + [{**base, "provider": "x-ai"}]) == [

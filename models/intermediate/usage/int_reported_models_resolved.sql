@@ -96,22 +96,22 @@ parsed as (
     select
         routed.*,
         case
-            when route_provider = 'aws' then {{ bedrock_price_id('routed_id') }}
-            else routed_id
+            when routed.route_provider = 'aws' then {{ bedrock_price_id('routed.routed_id') }}
+            else routed.routed_id
         end as route_id,
         case
-            when route_provider = 'aws' then {{ bedrock_vendor('routed_id') }}
-            when route_provider = 'azure' then 'openai'
-            when publisher is not null then publisher
-            when routed_id like '%/%'
-                then {{ regex_replace_all("split_part(routed_id, '/', 1)", '^~', '') }}
+            when routed.route_provider = 'aws' then {{ bedrock_vendor('routed.routed_id') }}
+            when routed.route_provider = 'azure' then 'openai'
+            when routed.publisher is not null then routed.publisher
+            when routed.routed_id like '%/%'
+                then {{ regex_replace_all("split_part(routed.routed_id, '/', 1)", '^~', '') }}
         end as vendor_prefix,
         case
-            when route_provider = 'aws' then {{ bedrock_vendor_model('routed_id') }}
-            when route_provider = 'azure' then coalesce(azure.model, routed_id)
-            when publisher is not null then routed_id
-            when routed_id like '%/%'
-                then substr(routed_id, length(split_part(routed_id, '/', 1)) + 2)
+            when routed.route_provider = 'aws' then {{ bedrock_vendor_model('routed.routed_id') }}
+            when routed.route_provider = 'azure' then coalesce(azure.model, routed.routed_id)
+            when routed.publisher is not null then routed.routed_id
+            when routed.routed_id like '%/%'
+                then substr(routed.routed_id, length(split_part(routed.routed_id, '/', 1)) + 2)
         end as vendor_id
     from routed
     left join aliases as azure
@@ -164,6 +164,7 @@ looked_up as (
 
 final as (
     select
+        md5(provider || '|' || model_reported) as reported_model_key,
         provider,
         model_reported,
         case
