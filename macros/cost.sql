@@ -128,7 +128,7 @@
     price differently. Seed keys are compared lowercase.
 -#}
 
-{% macro price_row_columns(tier_threshold_expression=none) -%}
+{% macro price_row_columns(tier_threshold_expression=none, include_source=false) -%}
         priced_models.model is not null as is_model_known,
         prices.valid_from as price_valid_from,
         prices.input_usd_per_mtok,
@@ -147,23 +147,29 @@
         prices.tier_cache_write_5m_usd_per_mtok,
         prices.tier_cache_write_1h_usd_per_mtok,
         prices.reasoning_usd_per_mtok,
+        {% if include_source -%}
+            prices.source as price_source,
+            prices.valid_from_is_estimated as price_valid_from_is_estimated,
+        {%- endif %}
         multipliers.multiplier as service_tier_multiplier
 {%- endmacro %}
 
-{% macro price_joins(rows, priced_at) -%}
+{#- `provider_column`: the rows' column naming the price list (the request's own provider,
+    or the gateway or vendor its model identity resolved to). -#}
+{% macro price_joins(rows, priced_at, provider_column='provider') -%}
     left join priced_models
         on
-            {{ rows }}.provider = priced_models.provider
+            {{ rows }}.{{ provider_column }} = priced_models.provider
             and {{ rows }}.model = priced_models.model
     left join prices
         on
-            {{ rows }}.provider = prices.provider
+            {{ rows }}.{{ provider_column }} = prices.provider
             and {{ rows }}.model = prices.model
             and {{ rows }}.{{ priced_at }} >= prices.valid_from
             and (prices.valid_to is null or {{ rows }}.{{ priced_at }} < prices.valid_to)
     left join multipliers
         on
-            {{ rows }}.provider = lower(multipliers.provider)
+            {{ rows }}.{{ provider_column }} = lower(multipliers.provider)
             and {{ rows }}.service_tier = lower(multipliers.service_tier)
 {%- endmacro %}
 

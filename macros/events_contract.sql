@@ -18,7 +18,7 @@
         'environment',
     ] + events_token_columns() + [
         'service_tier', 'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status',
-        'quality_score', 'passed_quality', 'reported_cost_usd', 'task_id',
+        'quality_score', 'passed_quality', 'reported_cost_usd', 'billed_cost_usd', 'task_id',
     ]) }}
 {%- endmacro %}
 
@@ -42,7 +42,7 @@
         'environment', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens',
         'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'service_tier', 'latency_ms', 'ttft_ms',
         'status', 'error_type', 'http_status', 'quality_score', 'passed_quality',
-        'reported_cost_usd',
+        'reported_cost_usd', 'billed_cost_usd',
     ]) }}
 {%- endmacro %}
 

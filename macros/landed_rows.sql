@@ -118,6 +118,9 @@
         then 'invalid_quality_score'
     when quality_score < 0 or quality_score > 1 then 'quality_score_out_of_range'
     when latency_ms < 0 or ttft_ms < 0 then 'negative_latency'
+    when billed_cost_usd_raw is not null and billed_cost_usd is null
+        then 'invalid_billed_cost_usd'
+    when billed_cost_usd < 0 then 'negative_billed_cost_usd'
     when occurred_at < timestamp '2020-01-01' then 'timestamp_before_2020'
     when occurred_at > {{ future_skew_limit() }} then 'timestamp_in_future'
 {%- endmacro %}
@@ -133,7 +136,9 @@
         'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status', 'quality_score',
         'passed_quality', 'reported_cost_usd', 'task_id',
     ] -%}
-    {{ content_hash(fields, decimal_fields=['reported_cost_usd']) }}
+    {{ content_hash(
+        fields, decimal_fields=['reported_cost_usd'], optional_fields=['billed_cost_usd']
+    ) }}
 {%- endmacro %}
 
 {#- Hash of the fields of a task outcome record (stg_outcomes__task_outcomes): two copies
@@ -146,8 +151,10 @@
 {%- endmacro %}
 
 {#- md5 of `fields` joined by '|', a null marked apart from any text; decimals as text
-    without trailing zeros (macro decimal_as_text). -#}
-{% macro content_hash(fields, decimal_fields=[]) -%}
+    without trailing zeros (macro decimal_as_text). `optional_fields` (decimals, added to the
+    contract later) enter the hash as name=value only when set: concat_ws skips a null, so
+    the hash of a row without them is the hash it had before they existed. -#}
+{% macro content_hash(fields, decimal_fields=[], optional_fields=[]) -%}
     md5(concat_ws(
         '|'
         {%- for f in fields %},
@@ -155,6 +162,9 @@
             {{ decimal_as_text(f) if f in decimal_fields else 'cast(' ~ f ~ ' as string)' }},
             {{ hash_null_marker(2) }}
         )
+        {%- endfor %}
+        {%- for f in optional_fields %},
+        '{{ f }}=' || {{ decimal_as_text(f) }}
         {%- endfor %}
     ))
 {%- endmacro %}

@@ -25,6 +25,7 @@
     {%- set extensions = {
         'events': 'jsonl', 'openai_usage': 'json', 'anthropic_usage': 'json',
         'litellm_spend_logs': 'jsonl', 'langfuse_observations': 'jsonl', 'outcomes': 'jsonl',
+        'openrouter': 'jsonl',
     } -%}
     {%- do run_query('create database if not exists ' ~ schema) -%}
     {%- for name, extension in extensions.items() -%}

@@ -91,3 +91,26 @@
         as {{ name_format.replace('{}', percent | string) }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- Every match of `pattern` replaced by `replacement`, in which {1}, {2}, ... stand for
+    the groups (DuckDB writes them \1, Spark $1). Patterns avoid backslashes (Spark string
+    literals unescape them): [0-9], not \d. -#}
+{% macro regex_replace_all(text, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all', 'aiusage')(text, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regex_replace_all(text, pattern, replacement) -%}
+    {%- set ns = namespace(r=replacement) -%}
+    {%- for i in range(1, 10) -%}
+        {%- set ns.r = ns.r | replace('{' ~ i ~ '}', '\\' ~ i) -%}
+    {%- endfor -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ ns.r }}', 'g')
+{%- endmacro %}
+
+{% macro spark__regex_replace_all(text, pattern, replacement) -%}
+    {%- set ns = namespace(r=replacement) -%}
+    {%- for i in range(1, 10) -%}
+        {%- set ns.r = ns.r | replace('{' ~ i ~ '}', '$' ~ i) -%}
+    {%- endfor -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ ns.r }}')
+{%- endmacro %}

@@ -3,9 +3,10 @@
 Every source lands under ``<landing>/<source>/dt=YYYY-MM-DD/`` in the one format its
 staging model reads in place:
 
-- events, litellm_spend_logs, langfuse_observations, outcomes: delivered as JSONL, JSON (an array
-  or ``{"data": [...]}``), CSV or Parquet (``.gz`` for text); landed as JSON Lines, one
-  record per line.
+- events, litellm_spend_logs, langfuse_observations, openrouter, outcomes: delivered as
+  JSONL, JSON (an array or ``{"data": [...]}``), CSV or Parquet (``.gz`` for text); landed as
+  JSON Lines, one record per line. OpenRouter generation records may keep their API
+  envelope (``{"data": {...}}``, one per file or per line): the record inside is landed.
 - openai_usage, anthropic_usage: delivered as a usage page as returned
   (``{"data": [buckets]}``), a JSON array of pages or JSONL of pages (``.gz`` too); landed
   as one JSON document (a page or an array of pages).
@@ -56,7 +57,25 @@ def required_record_fields(source_name: str) -> tuple[tuple[str, ...], ...]:
     return {
         "litellm_spend_logs": (("request_id",), ("startTime", "start_time"), ("model",)),
         "langfuse_observations": (("id",), ("start_time", "startTime")),
+        "openrouter": (("id",), ("created", "created_at"), ("model",)),
     }[source_name]
+
+
+#: Sources whose records may come in an API envelope ``{"data": {record}}`` (OpenRouter's
+#: GET /api/v1/generation): the record inside is landed, one per line, at the same line.
+ENVELOPED_SOURCES = ("openrouter",)
+
+
+def unwrap_envelope(source_name: str, record):
+    """The record inside a ``{"data": {...}}`` envelope for the sources that use one; any
+    other record as it is."""
+    if (
+        source_name in ENVELOPED_SOURCES
+        and isinstance(record, dict)
+        and isinstance(record.get("data"), dict)
+    ):
+        return record["data"]
+    return record
 
 
 def is_record_source(source_name: str) -> bool:
@@ -222,6 +241,8 @@ def normalize_records(source: str, path: Path) -> tuple[str, int, int]:
         records = _records_from_parquet(path)
     else:
         text = _read_text(path, gzipped)
+        if fmt == "jsonl" and source in ENVELOPED_SOURCES:
+            text = _unwrap_jsonl(source, text)
         if fmt == "jsonl":
             lines = text.split("\n")
             rows = invalid = 0
@@ -237,6 +258,7 @@ def normalize_records(source: str, path: Path) -> tuple[str, int, int]:
                 invalid += _record_problem(source, record) is not None
             return text, rows, invalid
         records = _records_from_json(path, text) if fmt == "json" else _records_from_csv(path, text)
+    records = [unwrap_envelope(source, record) for record in records]
     out = []
     rows = invalid = 0
     for record in records:
@@ -247,6 +269,23 @@ def normalize_records(source: str, path: Path) -> tuple[str, int, int]:
         invalid += _record_problem(source, record) is not None
         out.append(_dumps(record))
     return "\n".join(out) + ("\n" if out else ""), rows, invalid
+
+
+def _unwrap_jsonl(source: str, text: str) -> str:
+    """JSONL text with each enveloped record replaced by the record inside, line for line
+    (a line that is blank or not JSON stays as it is: staging counts and judges it)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip(BLANK):
+            continue
+        try:
+            record = json.loads(line)
+        except PARSE_ERRORS:
+            continue
+        inner = unwrap_envelope(source, record)
+        if inner is not record:
+            lines[i] = _dumps(inner)
+    return "\n".join(lines)
 
 
 def _page_results(page) -> tuple[int, int]:

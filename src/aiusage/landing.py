@@ -51,6 +51,9 @@ SOURCES: tuple[LandingSource, ...] = (
     LandingSource("anthropic_usage", "json", "Anthropic Admin API usage report pages"),
     LandingSource("litellm_spend_logs", "jsonl", "LiteLLM proxy LiteLLM_SpendLogs rows"),
     LandingSource("langfuse_observations", "jsonl", "Langfuse observations (generations)"),
+    LandingSource(
+        "openrouter", "jsonl", "OpenRouter chat-completion responses and generation records"
+    ),
     LandingSource("outcomes", "jsonl", "task outcome records (success or failure per task_id)"),
 )
 SOURCE_NAMES: tuple[str, ...] = tuple(s.name for s in SOURCES)

@@ -41,7 +41,11 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     project = copy_project(tmp_path / "project")
     prices = project / "seeds" / "model_prices.csv"
     rows = read_rows(prices)
-    victim = next(r for r in rows if r["model"] == "gpt-4o-mini" and not r["valid_to"])
+    victim = next(
+        r
+        for r in rows
+        if (r["provider"], r["model"]) == ("openai", "gpt-4o-mini") and not r["valid_to"]
+    )
     overlapping = {**victim, "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "0.20"}
     write_rows(prices, [*rows, overlapping], list(rows[0]))
     monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(project))

@@ -3,6 +3,7 @@ model dimension and the report in another currency, checked against independent 
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -94,7 +95,13 @@ def test_dim_models_has_every_priced_model_with_its_current_price(sample_warehou
         )
     }
     priced = {(s.provider, m) for m, s in gen.MODELS.items() if m not in gen.UNPRICED_MODELS}
-    assert set(rows) == priced
+    # the whole genai-prices catalogue: every model of the price seed, the sample's among them
+    with open(PROJECT_DIR / "seeds" / "model_prices.csv", newline="") as handle:
+        seed_models = {(r["provider"], r["model"]) for r in csv.DictReader(handle)}
+    assert set(rows) == seed_models and priced <= seed_models
+    assert not {(s.provider, m) for m, s in gen.MODELS.items() if m in gen.UNPRICED_MODELS} & (
+        seed_models
+    )
     assert rows[("openai", "o3")] == ("o-series", 2, True, Decimal("2"))
     assert rows[("anthropic", "claude-sonnet-4-5")][0] == "claude-sonnet"
     assert rows[("google", "gemini-2.5-flash-lite")][0] == "gemini-flash-lite"

@@ -67,6 +67,35 @@ def test_ingest_outcomes_lands_task_outcome_records_and_counts_the_invalid(tmp_p
     assert json.loads(lines[2])["_ingest_error"] == "csv_field_count_mismatch"
 
 
+def test_openrouter_generation_records_land_without_their_api_envelope(tmp_path):
+    """GET /api/v1/generation answers {"data": {record}}: the record inside lands, one per
+    line and at its line, from a JSON file or a JSONL file of envelopes; a response (no
+    envelope) lands as it is; a line that is not JSON stays as it is (staging rejects it)."""
+    record = {"id": "gen-1", "created_at": "2026-02-24T21:19:33.705Z", "model": "m/x",
+              "total_cost": 0.00003452}  # fmt: skip
+    response = {"id": "gen-2", "created": 1773011155, "model": "m/y", "usage": {"cost": 0.01}}
+    whole = tmp_path / "generation.json"
+    whole.write_text(json.dumps({"data": record}))
+    lines = tmp_path / "mixed.jsonl"
+    lines.write_text(
+        json.dumps({"data": record})
+        + "\n\n"
+        + json.dumps(response)
+        + "\n{not json\n"
+        + json.dumps({"data": {"model": "m/z"}})
+        + "\n"
+    )
+    summary = ingest(tmp_path / "landing", "openrouter", [whole, lines])
+    assert json.loads(summary.files[0].landed.read_text()) == record
+    landed = summary.files[1].landed.read_text().split("\n")
+    assert json.loads(landed[0]) == record and landed[1] == ""
+    assert json.loads(landed[2]) == response and landed[3] == "{not json"
+    assert json.loads(landed[4]) == {"model": "m/z"}
+    # rows: 1 + 4; invalid: the line that is not JSON and the record without id/created
+    assert (summary.rows, summary.invalid_rows) == (5, 2)
+    assert summary.files[0].landed.parent.parent.name == "openrouter"
+
+
 def test_same_content_twice_is_skipped_and_bad_files_are_refused(tmp_path):
     landing = tmp_path / "landing"
     inbox = tmp_path / "inbox"

@@ -26,7 +26,7 @@ def test_the_layout(tmp_path):
     assert landing_day("dt=2026-13-40") is None and landing_day("2026-11-20") is None
     assert SOURCE_NAMES == (
         "events", "openai_usage", "anthropic_usage", "litellm_spend_logs", "langfuse_observations",
-        "outcomes",
+        "openrouter", "outcomes",
     )  # fmt: skip
 
 

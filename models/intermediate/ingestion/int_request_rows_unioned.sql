@@ -1,13 +1,15 @@
 -- Every landed row of the per-request sources (canonical events, LiteLLM SpendLogs,
--- Langfuse generations) in one relation: their staging rows (same columns: the landed
--- row's key, place and verdict, the raw line of rejected rows, the canonical event
--- columns) with the source that delivered them. Accepted rows become requests
--- (int_usage_events_unioned); every row is counted (int_landed_rows_unioned).
+-- Langfuse generations, OpenRouter responses and generation records) in one relation:
+-- their staging rows (same columns: the landed row's key, place and verdict, the raw line
+-- of rejected rows, the canonical event columns) with the source that delivered them.
+-- Accepted rows become requests (int_usage_events_unioned); every row is counted
+-- (int_landed_rows_unioned).
 
 {%- set sources = [
     ('events', 'events'),
     ('litellm_spend_logs', 'litellm'),
     ('langfuse_observations', 'langfuse'),
+    ('openrouter', 'openrouter'),
 ] %}
 
 with
@@ -22,6 +24,10 @@ litellm as (
 
 langfuse as (
     select * from {{ ref('stg_langfuse__observations') }}
+),
+
+openrouter as (
+    select * from {{ ref('stg_openrouter__generations') }}
 ),
 
 final as (

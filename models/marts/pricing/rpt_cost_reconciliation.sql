@@ -19,7 +19,7 @@ aggregated as (
         count(*) as reported_requests,
         count(*) filter (where not is_priced) as unpriced_requests,
         sum(reported_cost_usd) as reported_cost_usd,
-        sum(total_cost_usd) as computed_cost_usd
+        sum(computed_cost_usd) as computed_cost_usd
     from requests
     group by all
 ),

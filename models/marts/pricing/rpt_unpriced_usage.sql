@@ -1,6 +1,7 @@
 -- Requests that could not be priced (cost null, never 0), one row per usage_date x
 -- provider x model x unpriced_reason, with their tokens and when they were first and last
--- seen that day. Reads only the unpriced rows of fct_llm_requests.
+-- seen that day, and the bill of those that carry one (their cost of record: what the price
+-- list fails to explain). Reads only the unpriced rows of fct_llm_requests.
 
 with
 
@@ -20,6 +21,7 @@ aggregated as (
         cast(sum(input_tokens) as bigint) as input_tokens,
         cast(sum(output_tokens) as bigint) as output_tokens,
         cast(sum(total_tokens) as bigint) as total_tokens,
+        cast(sum(billed_cost_usd) as decimal(38, 12)) as billed_cost_usd,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at
     from requests

@@ -28,7 +28,7 @@ deduplicated as (
 deliveries as (
     {{ delivery_counts(
         ref('fct_landed_rows'), 'deduplicated', 'request_key',
-        ['events', 'litellm_spend_logs', 'langfuse_observations']
+        ['events', 'litellm_spend_logs', 'langfuse_observations', 'openrouter']
     ) }}
 ),
 
@@ -75,6 +75,14 @@ final as (
         cast(passed_quality as boolean) as passed_quality,
         cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,
         {{ price_and_cost_columns() }},
+        cast(computed_cost_usd as decimal(38, 12)) as computed_cost_usd,
+        cast(billed_cost_usd as decimal(38, 12)) as billed_cost_usd,
+        cast(cost_source as string) as cost_source,
+        cast(price_provider as string) as price_provider,
+        cast(identity_rule as string) as identity_rule,
+        cast(price_basis as string) as price_basis,
+        cast(coalesce(price_valid_from_is_estimated, false) as boolean)
+            as price_valid_from_is_estimated,
         cast(source_system as string) as source_system,
         cast(source_file as string) as source_file,
         cast(landing_date as date) as landing_date,

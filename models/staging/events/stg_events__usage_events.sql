@@ -71,6 +71,8 @@ typed as (
         try_cast(j['quality_score'] as double) as quality_score,
         try_cast(j['passed_quality'] as boolean) as passed_quality,
         try_cast(j['reported_cost_usd'] as decimal(38, 12)) as reported_cost_usd,
+        j['billed_cost_usd'] as billed_cost_usd_raw,
+        try_cast(j['billed_cost_usd'] as decimal(38, 12)) as billed_cost_usd,
         nullif(trim(j['task_id']), '') as task_id
     from parsed
 ),

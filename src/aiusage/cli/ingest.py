@@ -22,10 +22,12 @@ def ingest(source, paths, landing_date, mapping) -> None:
     """Validate files of SOURCE and land them under <landing>/SOURCE/dt=YYYY-MM-DD/.
 
     SOURCE: events, openai_usage, anthropic_usage, litellm_spend_logs,
-    langfuse_observations or outcomes (task outcome records: task_id, workflow, occurred_at,
-    outcome success|failure, optional value_usd); or otel: OTLP/JSON spans and log records
-    (the Collector's file exporter), landed as canonical events, one per LLM or embedding
-    call. PATHS: files or folders (JSONL, JSON, CSV, Parquet, .gz).
+    langfuse_observations, openrouter (chat-completion responses with usage accounting, and
+    /api/v1/generation records, enveloped or not: the bill lands as billed_cost_usd) or
+    outcomes (task outcome records: task_id, workflow, occurred_at, outcome success|failure,
+    optional value_usd); or otel: OTLP/JSON spans and log records (the Collector's file
+    exporter), landed as canonical events, one per LLM or embedding call. PATHS: files or
+    folders (JSONL, JSON, CSV, Parquet, .gz).
     """
     from aiusage.ingest import ingest as land
     from aiusage.otel import load_mapping, mapping_path

@@ -18,6 +18,7 @@ PRICE_FIELDS = [
     "model",
     "valid_from",
     "valid_to",
+    "valid_from_is_estimated",
     "input_usd_per_mtok",
     "output_usd_per_mtok",
     "cache_read_usd_per_mtok",
@@ -33,6 +34,26 @@ PRICE_FIELDS = [
     "source",
 ]
 MONEY_FIELDS = [f for f in PRICE_FIELDS if f.endswith("_usd_per_mtok")]
+ALIAS_FIELDS = ["provider", "model_alias", "model", "source"]
+#: source of an alias or price row written by hand (kept by `aiusage pricing sync`)
+HAND_SOURCE = "hand_edited"
+
+
+def read_alias_seed(path: Path) -> list[dict]:
+    """seeds/model_aliases.csv; a row without a source is a hand-edited one."""
+    rows = read_price_seed(path)
+    for row in rows:
+        row["source"] = (row.get("source") or "").strip() or HAND_SOURCE
+    return rows
+
+
+def write_alias_seed(path: Path, rows: list[dict]) -> None:
+    ordered = sorted(rows, key=lambda r: (r["provider"], r["model_alias"]))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=ALIAS_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for row in ordered:
+            writer.writerow({f: row.get(f, "") or "" for f in ALIAS_FIELDS})
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -9,7 +9,14 @@ docs/pricing.md). genai-prices history: a model's ``prices`` is either one ``Mod
 or a list of ``ConditionalPrice``; each ``StartDateConstraint.start_date`` opens a window
 that the next start closes. The first, unconstrained price has no known start: it starts at
 the model's first ``genai-prices`` row in the seed (the seed remembers launch dates), else
-after the model's hand-edited rows, else at ``new_model_start``.
+after the model's hand-edited rows, else at the earliest date its ids carry (a dated
+snapshot: gpt-4o-mini-2024-07-18, claude-3-5-sonnet-20240620), else at
+``new_model_start``; the row says ``valid_from_is_estimated = true`` when the start is not
+a date the source gives (the id date and ``new_model_start`` are estimates).
+
+Every provider and model genai-prices knows is imported by default; its exact match rules
+(``ClauseEquals``: dated snapshots, permaslugs, ``:beta`` variants) become alias rows
+(``genai_aliases``) of seeds/model_aliases.csv, hand-edited aliases kept and winning.
 
 ``genai_differences`` lists where the seed and genai-prices disagree (informational: the
 seed's rules are the model_prices expectation suite, aiusage.quality).
@@ -17,6 +24,7 @@ seed's rules are the model_prices expectation suite, aiusage.quality).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -32,8 +40,10 @@ from aiusage.pricing.seed import (
     parse_timestamp,
 )
 
-DEFAULT_PROVIDERS = ("openai", "anthropic", "google")
+#: None: every provider genai-prices knows.
+DEFAULT_PROVIDERS: tuple[str, ...] | None = None
 DEFAULT_NEW_MODEL_START = "2023-01-01"
+_ID_DATE = re.compile(r"(20[2-3][0-9])-?(0[1-9]|1[0-2])-?(0[1-9]|[12][0-9]|3[01])(?![0-9])")
 
 #: genai-prices ModelPrice attribute -> (base column, tier column) of the seed.
 GENAI_PRICE_KEYS = {
@@ -65,6 +75,7 @@ class Window:
     start: date | None  # None: the first, unconstrained price (start unknown)
     end: date | None
     row: dict  # seed columns (prices) without provider/model/valid_from/valid_to/source
+    id_date: date | None = None  # the earliest date the model's ids carry (an estimate)
 
 
 def _price_columns(model_price, where: str) -> dict:
@@ -92,20 +103,74 @@ def _price_columns(model_price, where: str) -> dict:
     return row
 
 
-def genai_windows(
-    providers: tuple[str, ...], on_skip: Callable[[str], None] | None = None
-) -> list[Window]:
-    """Every price window of genai-prices' bundled data for the given providers. A price the
-    seed cannot represent (several tiers) is skipped and named to `on_skip`."""
+def _equals_values(clause) -> list[str]:
+    """The ids an exact match rule names (ClauseEquals, inside ClauseOr)."""
+    from genai_prices.types import ClauseEquals, ClauseOr
+
+    if isinstance(clause, ClauseEquals):
+        return [clause.equals]
+    if isinstance(clause, ClauseOr):
+        return [value for part in clause.or_ for value in _equals_values(part)]
+    return []
+
+
+def _is_free(model_price) -> bool:
+    """A ModelPrice that sets no price at all (genai-prices' free models)."""
+    fields = getattr(type(model_price), "__dataclass_fields__", None) or vars(model_price)
+    return all(getattr(model_price, name, None) in (None, {}, []) for name in fields)
+
+
+def _id_date(ids: list[str]) -> date | None:
+    dates = []
+    for text in ids:
+        for year, month, day in _ID_DATE.findall(text):
+            try:
+                dates.append(date(int(year), int(month), int(day)))
+            except ValueError:
+                continue
+    return min(dates) if dates else None
+
+
+def _selected(providers: tuple[str, ...] | None):
     from genai_prices.data import providers as genai_providers
+
+    return [p for p in genai_providers if providers is None or p.id in providers]
+
+
+def genai_aliases(providers: tuple[str, ...] | None = None) -> list[dict]:
+    """Alias rows from genai-prices' exact match rules: every id a model's rule names that
+    is not the model id itself, lowercase; an id two models of a provider name goes to the
+    first (genai-prices' own order)."""
+    rows: dict[tuple[str, str], dict] = {}
+    for provider in _selected(providers):
+        model_ids = {info.id.lower() for info in provider.models}
+        for info in provider.models:
+            model = GENAI_MODEL_MAP.get((provider.id, info.id), info.id)
+            for value in _equals_values(info.match):
+                alias = value.strip().lower()
+                if not alias or alias == model.lower() or alias in model_ids:
+                    continue
+                rows.setdefault(
+                    (provider.id, alias),
+                    {"provider": provider.id, "model_alias": alias, "model": model,
+                     "source": GENAI_SOURCE},
+                )  # fmt: skip
+    return list(rows.values())
+
+
+def genai_windows(
+    providers: tuple[str, ...] | None = None, on_skip: Callable[[str], None] | None = None
+) -> list[Window]:
+    """Every price window of genai-prices' bundled data for the given providers (None:
+    all). A price the seed cannot represent (several tiers) is skipped and named to
+    `on_skip`."""
     from genai_prices.types import ModelPrice, StartDateConstraint
 
     windows: list[Window] = []
-    for provider in genai_providers:
-        if provider.id not in providers:
-            continue
+    for provider in _selected(providers):
         for info in provider.models:
             model = GENAI_MODEL_MAP.get((provider.id, info.id), info.id)
+            id_date = _id_date([info.id, *_equals_values(info.match)])
             where = f"{provider.id}/{info.id}"
             prices = info.prices
             if isinstance(prices, ModelPrice):
@@ -128,9 +193,25 @@ def genai_windows(
                     if on_skip is not None:
                         on_skip(f"skipped {error}")
                     continue
+                if _is_free(model_price):
+                    # a price with no field at all is genai-prices' free model (:free
+                    # variants): $0, never the paid model's price
+                    row = {"input_usd_per_mtok": Decimal(0), "output_usd_per_mtok": Decimal(0)}
                 if "input_usd_per_mtok" not in row or "output_usd_per_mtok" not in row:
                     continue  # not a token-priced model (images, audio-only, ...)
-                windows.append(Window(provider.id, model, info.id, start, end, row))
+                if any(
+                    row.get(cache) is not None
+                    and row.get(base) is not None
+                    and row[cache] > row[base]
+                    for cache, base in (
+                        ("cache_read_usd_per_mtok", "input_usd_per_mtok"),
+                        ("tier_cache_read_usd_per_mtok", "tier_input_usd_per_mtok"),
+                    )
+                ):
+                    if on_skip is not None:  # the seed's rules refuse it (quality.prices)
+                        on_skip(f"skipped {where}: cache read dearer than input")
+                    continue
+                windows.append(Window(provider.id, model, info.id, start, end, row, id_date))
     return windows
 
 
@@ -161,7 +242,7 @@ def _clip(start: datetime, end: datetime | None, hand: list[tuple]) -> list[tupl
 def sync_rows(
     seed_rows: list[dict],
     windows: list[Window],
-    include_all: bool = False,
+    include_all: bool = True,
     new_model_start: str = DEFAULT_NEW_MODEL_START,
 ) -> list[dict]:
     """The new seed rows: hand-edited rows untouched, genai-prices rows rebuilt."""
@@ -186,18 +267,24 @@ def sync_rows(
             for r in hand
             if (r["provider"], r["model"]) == key
         ]
-        old_starts = [
-            parse_timestamp(r["valid_from"])
-            for r in old_genai
-            if (r["provider"], r["model"]) == key
-        ]
-        if old_starts:
-            first_start = min(old_starts)
+        old_rows = sorted(
+            (r for r in old_genai if (r["provider"], r["model"]) == key),
+            key=lambda r: parse_timestamp(r["valid_from"]),
+        )
+        id_dates = [w.id_date for w in model_windows if w.id_date]
+        if old_rows:
+            first_start = parse_timestamp(old_rows[0]["valid_from"])
+            first_estimated = _flag(old_rows[0].get("valid_from_is_estimated"))
         elif hand_windows:
             ends = [e for _, e in hand_windows]
             first_start = None if None in ends else max(ends)
+            first_estimated = "false"
+        elif id_dates:
+            first_start = datetime.combine(min(id_dates), time())
+            first_estimated = "true"
         else:
             first_start = parse_timestamp(new_model_start)
+            first_estimated = "true"
         for w in model_windows:
             start = datetime.combine(w.start, time()) if w.start else first_start
             end = datetime.combine(w.end, time()) if w.end else None
@@ -210,6 +297,9 @@ def sync_rows(
                 row.update(provider=w.provider, model=w.model, source=GENAI_SOURCE)
                 row["valid_from"] = format_timestamp(p_start)
                 row["valid_to"] = format_timestamp(p_end) if p_end else ""
+                row["valid_from_is_estimated"] = (
+                    first_estimated if w.start is None and p_start == start else "false"
+                )
                 for col, value in w.row.items():
                     row[col] = (
                         str(value) if col == "tier_threshold_tokens" else format_decimal(value)
@@ -218,7 +308,27 @@ def sync_rows(
     # Seed models genai-prices does not know keep their genai rows (validate lists them).
     synced = set(by_model)
     out += [dict(r) for r in old_genai if (r["provider"], r["model"]) not in synced]
+    for row in out:
+        row["valid_from_is_estimated"] = _flag(row.get("valid_from_is_estimated"))
     return [_keep_old_text(r, old_genai) for r in out]
+
+
+def _flag(value) -> str:
+    """A seed boolean as written: true or false (empty, as before the column: false)."""
+    return "true" if str(value or "").strip().lower() == "true" else "false"
+
+
+def sync_aliases(alias_rows: list[dict], genai: list[dict], price_rows: list[dict]) -> list[dict]:
+    """The new alias seed: hand-edited aliases untouched and winning, genai-prices aliases
+    rebuilt (only those whose target the price seed prices)."""
+    hand = [r for r in alias_rows if r.get("source") != GENAI_SOURCE]
+    taken = {(r["provider"], r["model_alias"].lower()) for r in hand}
+    priced = {(r["provider"], r["model"]) for r in price_rows}
+    return [dict(r) for r in hand] + [
+        dict(r)
+        for r in genai
+        if (r["provider"], r["model_alias"]) not in taken and (r["provider"], r["model"]) in priced
+    ]
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -294,3 +404,59 @@ def genai_differences(
                 "(--all lists them)"
             )
     return diffs
+
+
+def seed_changes(before: list[dict], after: list[dict]) -> dict:
+    """What a sync changed, readable: models new to the seed, models gone, and for the
+    models on both sides each price window added, removed or changed (field: old -> new)."""
+
+    def by_model(rows):
+        out: dict[tuple[str, str], dict[str, dict]] = {}
+        for r in rows:
+            row = {**r, "valid_from_is_estimated": _flag(r.get("valid_from_is_estimated"))}
+            out.setdefault((r["provider"], r["model"]), {})[r["valid_from"]] = row
+        return out
+
+    old, new = by_model(before), by_model(after)
+    changed: list[str] = []
+    for key in sorted(set(old) & set(new)):
+        name = f"{key[0]}/{key[1]}"
+        for start in sorted(set(old[key]) | set(new[key])):
+            a, b = old[key].get(start), new[key].get(start)
+            if a is None:
+                changed.append(f"{name}: new window from {start}")
+            elif b is None:
+                changed.append(f"{name}: window from {start} removed")
+            elif not _same(a, b):
+                fields = [
+                    f"{f} {a.get(f) or 'empty'} -> {b.get(f) or 'empty'}"
+                    for f in PRICE_FIELDS
+                    if (a.get(f) or "") != (b.get(f) or "")
+                ]
+                changed.append(f"{name} from {start}: " + ", ".join(fields))
+    return {
+        "new_models": sorted(set(new) - set(old)),
+        "removed_models": sorted(set(old) - set(new)),
+        "changed": changed,
+    }
+
+
+def ensure_standard_tiers(path, price_rows: list[dict]) -> list[str]:
+    """Add `<provider>,standard,1.0` to the multiplier seed for every provider of the price
+    seed that has no standard row (the standard tier is the list price); the providers
+    added. Other tiers are never added: a batch or priority price without a row stays
+    unpriced."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fields = list(rows[0]) if rows else ["provider", "service_tier", "multiplier"]
+    have = {r["provider"].lower() for r in rows if r["service_tier"].lower() == "standard"}
+    added = sorted({r["provider"] for r in price_rows} - have)
+    if added:
+        rows += [{"provider": p, "service_tier": "standard", "multiplier": "1.0"} for p in added]
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return added

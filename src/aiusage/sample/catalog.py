@@ -49,11 +49,11 @@ MODELS: dict[str, ModelSpec] = {
     "gemini-2.5-flash": ModelSpec("google", 600, 5, 10, 0.0, 0.30, 2.50),
     "gemini-2.0-flash": ModelSpec("google", 350, 4, 8, 0.0, 0.10, 0.40),
     "gemini-2.5-flash-lite": ModelSpec("google", 300, 3, 6, 0.0, 0.10, 0.40),
-    "gemini-3-pro-preview": ModelSpec("google", 1800, 10, 22, 0.0, 2.00, 12.00),
+    "gemini-4-pro-preview": ModelSpec("google", 1800, 10, 22, 0.0, 2.00, 12.00),
 }
 
 #: Models that appear in the events but have no price in the project's seed (yet).
-UNPRICED_MODELS: tuple[str, ...] = ("gemini-3-pro-preview",)
+UNPRICED_MODELS: tuple[str, ...] = ("gemini-4-pro-preview",)
 #: Share of interactive sessions routed to the unpriced preview model (~0.3% of events).
 UNPRICED_MODEL_SESSION_SHARE = 0.0033
 

@@ -44,7 +44,7 @@ _PRIMARY_QUALITY: dict[str, dict[str, float]] = {
     "analytics-sql-assistant": {"gpt-5": 0.89, "o4-mini": 0.74, "gpt-5-mini": 0.72},
     "pr-review-bot": {"claude-sonnet-4-5": 0.86, "o3": 0.88, "claude-haiku-4-5": 0.66},
 }
-PREVIEW_QUALITY_BONUS = 0.02  # gemini-3-pro-preview scores best-in-workflow + this
+PREVIEW_QUALITY_BONUS = 0.02  # gemini-4-pro-preview scores best-in-workflow + this
 
 
 def _build_quality() -> dict[str, dict[str, float]]:

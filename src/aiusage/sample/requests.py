@@ -63,7 +63,7 @@ _M_POUT = np.array([MODELS[m].list_output_usd_per_mtok for m in _MODEL_IDS])
 _M_LONGCTX = np.array([m in LONG_CONTEXT_MODELS for m in _MODEL_IDS])
 # implicit caching on Google: 2.5 family only
 _M_GOOGLE_CACHE = np.array(
-    [m.startswith("gemini-2.5") or m.startswith("gemini-3") for m in _MODEL_IDS]
+    [m.startswith("gemini-2.5") or m.startswith(("gemini-3", "gemini-4")) for m in _MODEL_IDS]
 )
 _M_MIN_CACHE = np.array(
     [2048 if ("haiku" in m or m == "gemini-2.5-pro") else 1024 for m in _MODEL_IDS]
@@ -169,7 +169,7 @@ def day_lines(rng: np.random.Generator, day: date, n_regular: int, n_spike: int)
     ns = len(s_wf)
 
     s_preview = (~s_batch) & (~s_spike) & (rng.random(ns) < UNPRICED_MODEL_SESSION_SHARE)
-    s_model = np.where(s_preview, _MIDX["gemini-3-pro-preview"], s_model)
+    s_model = np.where(s_preview, _MIDX["gemini-4-pro-preview"], s_model)
 
     team_users = [ORG[w.team] for w in WORKFLOWS]
     s_user_local = _choice_by_group(

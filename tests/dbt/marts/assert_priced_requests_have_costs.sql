@@ -1,18 +1,28 @@
--- is_priced and a non-null cost go together: an unpriced request is never costed as 0,
--- and a priced one always has all four components, none negative, summing to the total.
+-- is_priced and a non-null computed cost go together: an unpriced request is never costed
+-- as 0, and a priced one always has all four components, none negative, summing to the
+-- computed cost. The cost of record is the bill wherever a bill is known, else the
+-- computed cost, and cost_source says which.
 select
     request_key,
     is_priced,
-    total_cost_usd
+    computed_cost_usd,
+    billed_cost_usd,
+    total_cost_usd,
+    cost_source
 from {{ ref('fct_llm_requests') }}
 where
-    (is_priced and total_cost_usd is null)
-    or (not is_priced and total_cost_usd is not null)
+    (is_priced and computed_cost_usd is null)
+    or (not is_priced and computed_cost_usd is not null)
     or (not is_priced and unpriced_reason is null)
     or (
         is_priced
-        and total_cost_usd
+        and computed_cost_usd
         != input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
     )
-    or total_cost_usd < 0
+    or computed_cost_usd < 0
     or least(input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd) < 0
+    or total_cost_usd is distinct from coalesce(billed_cost_usd, computed_cost_usd)
+    or cost_source is distinct from case
+        when billed_cost_usd is not null then 'billed'
+        when computed_cost_usd is not null then 'computed'
+    end

@@ -41,8 +41,15 @@ def test_validate_fails_on_structural_errors_and_names_rows(seeds):
             row["cache_read_usd_per_mtok"] = "2.00"  # above input 1.25
     write_rows(path, [*rows, extra], fields)
     aliases = read_rows(seeds / "model_aliases.csv")
-    aliases.append({"provider": "openai", "model_alias": "gpt-9-2027", "model": "gpt-9"})
-    write_rows(seeds / "model_aliases.csv", aliases, ["provider", "model_alias", "model"])
+    aliases.append(
+        {
+            "provider": "openai",
+            "model_alias": "gpt-9-2027",
+            "model": "gpt-9",
+            "source": "hand_edited",
+        }  # fmt: skip
+    )
+    write_rows(seeds / "model_aliases.csv", aliases, ["provider", "model_alias", "model", "source"])
 
     result = _validate(seeds)
     assert result.exit_code == 1

@@ -158,3 +158,75 @@ def test_every_generated_model_is_priced_from_its_first_day():
     for alias, model in sample.MODEL_ALIASES.items():
         provider = sample.MODELS[model].provider
         assert aliases.get((provider, alias)) == model, alias
+
+
+def _window(model, start=None, end=None, id_date=None, inp="1", out="2"):
+    row = {"input_usd_per_mtok": Decimal(inp), "output_usd_per_mtok": Decimal(out)}
+    return Window("openrouter", model, model, start, end, row, id_date)
+
+
+def test_a_first_price_without_a_source_date_is_marked_estimated():
+    from datetime import date
+
+    rows = sync_rows(
+        [],
+        [
+            # undated and no date in its ids: starts at --new-model-start, estimated
+            _window("v/plain"),
+            # undated, a dated snapshot among its ids: starts there, still estimated
+            _window("v/snap", id_date=date(2024, 7, 18)),
+            # dated by the source (a price change): not estimated
+            _window("v/changed", end=date(2025, 6, 1)),
+            _window("v/changed", start=date(2025, 6, 1), inp="0.5"),
+        ],
+        new_model_start="2023-01-01",
+    )
+    got = {(r["model"], r["valid_from"]): r["valid_from_is_estimated"] for r in rows}
+    assert got == {
+        ("v/plain", "2023-01-01 00:00:00"): "true",
+        ("v/snap", "2024-07-18 00:00:00"): "true",
+        ("v/changed", "2023-01-01 00:00:00"): "true",
+        ("v/changed", "2025-06-01 00:00:00"): "false",
+    }
+    # the seed remembers the flag: a second sync keeps the start and the estimate
+    assert sync_rows(rows, [_window("v/plain")])[0]["valid_from_is_estimated"] == "true"
+
+
+def test_the_whole_catalogue_with_its_match_rules_and_free_models():
+    """On genai-prices' own data (not the seed): every provider by default, OpenRouter's
+    exact match rules as aliases, :free variants at $0 (not the paid model's price)."""
+    from genai_prices.data import providers
+
+    from aiusage.pricing.sync import genai_aliases, genai_windows
+
+    windows = genai_windows()
+    assert {w.provider for w in windows} >= {"openrouter", "openai", "aws", "azure", "mistral"}
+    aliases = {(a["provider"], a["model_alias"]): a["model"] for a in genai_aliases()}
+    openrouter = next(p for p in providers if p.id == "openrouter")
+    found = openrouter.find_model("anthropic/claude-4.6-sonnet-20260217")
+    assert aliases[("openrouter", "anthropic/claude-4.6-sonnet-20260217")] == found.id
+    free = [w for w in windows if w.provider == "openrouter" and w.model.endswith(":free")]
+    assert free and all(w.row == {"input_usd_per_mtok": 0, "output_usd_per_mtok": 0} for w in free)
+
+
+def test_seed_changes_are_readable_and_standard_tiers_are_added(tmp_path):
+    from aiusage.pricing.sync import ensure_standard_tiers, seed_changes
+
+    base = {"provider": "openai", "model": "m", "valid_to": "", "source": "genai-prices",
+            "output_usd_per_mtok": "2"}  # fmt: skip
+    before = [{**base, "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "1"}]
+    after = [
+        {**base, "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "1.5"},
+        {**base, "model": "n", "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "1"},
+    ]
+    changes = seed_changes(before, after)
+    assert changes["new_models"] == [("openai", "n")]
+    assert changes["changed"] == ["openai/m from 2025-01-01 00:00:00: input_usd_per_mtok 1 -> 1.5"]
+    tiers = tmp_path / "service_tier_multipliers.csv"
+    tiers.write_text("provider,service_tier,multiplier\nopenai,batch,0.5\n")
+    assert ensure_standard_tiers(tiers, after + [{**base, "provider": "x-ai"}]) == [
+        "openai", "x-ai"
+    ]  # fmt: skip
+    assert tiers.read_text().splitlines()[1:] == [
+        "openai,batch,0.5", "openai,standard,1.0", "x-ai,standard,1.0"
+    ]  # fmt: skip

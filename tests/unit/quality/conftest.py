@@ -11,6 +11,7 @@ from aiusage.quality import gx
 # The seed's columns the rows below fill; the others are absent, as in a seed written before
 # those prices existed (absent optional columns are nulls).
 ABSENT = {
+    "valid_from_is_estimated",
     "tier_cache_write_5m_usd_per_mtok",
     "tier_cache_write_1h_usd_per_mtok",
     "reasoning_usd_per_mtok",

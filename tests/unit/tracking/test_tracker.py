@@ -114,6 +114,23 @@ def test_streams_keep_the_final_cumulative_counts(tmp_path):
     assert event["request_id"] == "chatcmpl-stream-1"
 
 
+def test_the_tier_that_served_the_request_is_recorded_not_the_one_requested(tmp_path):
+    # OpenAI: asked for priority, served at the default (standard) tier
+    with track("openai", "gpt-5", landing_dir=tmp_path, service_tier="priority") as t:
+        t.record_response({"id": "c1", "service_tier": "default", "usage": {"prompt_tokens": 1}})
+    assert json.loads(t.path.read_text().splitlines()[-1])["service_tier"] == "standard"
+    # Anthropic: the message's usage says priority
+    with track("anthropic", "claude-sonnet-4-5", landing_dir=tmp_path) as t:
+        t.record_response({"id": "m1", "usage": {"input_tokens": 3, "output_tokens": 1,
+                                                 "service_tier": "priority"}})  # fmt: skip
+    assert json.loads(t.path.read_text().splitlines()[-1])["service_tier"] == "priority"
+    # a tier the contract has no name for leaves the requested one; none says nothing
+    with track("openai", "gpt-5", landing_dir=tmp_path, service_tier="flex") as t:
+        t.record_response({"id": "c2", "service_tier": "scale"})
+        t.record_response({"id": "c2", "choices": []})
+    assert json.loads(t.path.read_text().splitlines()[-1])["service_tier"] == "flex"
+
+
 def test_track_records_timing_status_and_reraises_errors(tmp_path):
     class RateLimitError(Exception):
         status_code = 429

@@ -58,6 +58,33 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
+#: The tier a response says served it -> the contract's service_tier. OpenAI answers
+#: "default" for the standard tier; a tier outside the contract (OpenAI "scale") is not
+#: taken: the requested tier stays.
+SERVED_TIERS = {
+    "default": "standard",
+    "auto": "standard",
+    "on_demand": "standard",
+    "standard": "standard",
+    "flex": "flex",
+    "batch": "batch",
+    "priority": "priority",
+}
+
+
+def served_tier_from_response(response: Any) -> str | None:
+    """The service tier the provider says served the request, as the contract names it:
+    ``service_tier`` of an OpenAI Chat Completions or Responses object (or a Responses
+    stream event's ``response``), ``usage.service_tier`` of an Anthropic message; None
+    when the response says nothing (or a tier the contract has no name for)."""
+    for path in (("service_tier",), ("response", "service_tier"), ("usage", "service_tier"),
+                 ("message", "usage", "service_tier")):  # fmt: skip
+        value = _get(response, *path)
+        if isinstance(value, str) and value.lower() in SERVED_TIERS:
+            return SERVED_TIERS[value.lower()]
+    return None
+
+
 def usage_from_response(response: Any, provider: str | None = None) -> dict[str, int]:
     """Canonical token counts from a provider response (object or dict).
 
@@ -205,6 +232,11 @@ class Tracker:
         model = _get(response, "model")
         if isinstance(model, str) and model:
             self.event["model"] = model
+        # priced by the tier that served it, not the one requested (a priority or flex
+        # request can be served at another tier)
+        served = served_tier_from_response(response)
+        if served is not None:
+            self.event["service_tier"] = served
 
     def record_usage(self, **tokens: int) -> None:
         """Token counts already in our convention (input includes cached)."""
