@@ -67,7 +67,7 @@ windowed as (
     cross join anchor
     inner join prices
         on
-            requests.provider = prices.provider
+            requests.price_provider = prices.provider
             and requests.model = prices.model
             and requests.price_valid_from = prices.valid_from
     where requests.usage_date > anchor.window_end_date - {{ var('insight_window_days') }}

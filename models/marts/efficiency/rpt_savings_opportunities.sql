@@ -21,8 +21,9 @@
 --                       recommended_ttl: rpt_cache_efficiency's repricing of the window's
 --                       requests at that TTL (ttl_5m_savings_usd or ttl_1h_savings_usd);
 --   price_change        price rows dated after the data (announced changes): the window's
---                       requests of that model at the new price minus their cost now
---                       (negative: the model gets dearer next month).
+--                       requests of that model at the new price minus their computed cost
+--                       now (list prices on both sides, also for billed requests; negative:
+--                       the model gets dearer next month).
 -- Rows below var savings_min_monthly_usd (in absolute value) are left out. Ranked by
 -- monthly_savings_usd, largest first.
 
@@ -206,7 +207,7 @@ repriced as (
         windowed.provider,
         windowed.model,
         announced.valid_from as announced_from,
-        windowed.total_cost_usd,
+        windowed.computed_cost_usd,
         windowed.input_tokens,
         windowed.cache_read_tokens,
         windowed.cache_write_tokens,
@@ -228,7 +229,7 @@ repriced as (
         announced.reasoning_usd_per_mtok
     from windowed
     inner join announced
-        on windowed.provider = announced.provider and windowed.model = announced.model
+        on windowed.price_provider = announced.provider and windowed.model = announced.model
 ),
 
 repriced_costs as (
@@ -237,7 +238,7 @@ repriced_costs as (
         provider,
         model,
         announced_from,
-        sum(total_cost_usd) as cost_usd,
+        sum(computed_cost_usd) as cost_usd,
         sum(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd)
             as repriced_cost_usd
     from (
@@ -246,7 +247,7 @@ repriced_costs as (
             provider,
             model,
             announced_from,
-            total_cost_usd,
+            computed_cost_usd,
             {{ request_cost_columns() }}
         from repriced
     ) as request_costs
