@@ -14,6 +14,7 @@
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules and of the weekly report's week |
 | AIUSAGE_FRESHNESS_HOURS | 26 | a mart not refreshed for this long fails its freshness check |
 | AIUSAGE_PUBLISH_KEEP | 5 | published snapshots kept (older ones are deleted) |
+| AIUSAGE_PUBLISH_GRACE_SECONDS | 3600 | a snapshot is kept this long after it stops being current |
 | AIUSAGE_DUCKDB_MEMORY_LIMIT | 2500MB | DuckDB memory_limit of dbt (profiles.yml) and publish |
 | AIUSAGE_DUCKDB_THREADS | 2 | DuckDB threads (and dbt threads) |
 | AIUSAGE_DBT_TARGET | duckdb | the profiles.yml target (duckdb, spark, spark_thrift, databricks) |
@@ -128,6 +129,7 @@ class Settings:
     schedule_timezone: str = "UTC"
     freshness_hours: float = 26.0
     publish_keep: int = 5
+    publish_grace: float = 3600.0
     duckdb_memory_limit: str = "2500MB"
     duckdb_threads: int = 2
     dbt_target: str = "duckdb"
@@ -173,6 +175,7 @@ class Settings:
             schedule_timezone=env.get("AIUSAGE_SCHEDULE_TIMEZONE") or "UTC",
             freshness_hours=_number(env, "AIUSAGE_FRESHNESS_HOURS", 26.0, float, 0),
             publish_keep=max(1, _number(env, "AIUSAGE_PUBLISH_KEEP", 5, int)),
+            publish_grace=_number(env, "AIUSAGE_PUBLISH_GRACE_SECONDS", 3600.0, float, 0),
             duckdb_memory_limit=env.get("AIUSAGE_DUCKDB_MEMORY_LIMIT") or "2500MB",
             duckdb_threads=_number(env, "AIUSAGE_DUCKDB_THREADS", 2, int, 1),
             dbt_target=env.get("AIUSAGE_DBT_TARGET") or "duckdb",
@@ -223,6 +226,7 @@ class Settings:
             "AIUSAGE_SCHEDULE_TIMEZONE": self.schedule_timezone,
             "AIUSAGE_FRESHNESS_HOURS": str(self.freshness_hours),
             "AIUSAGE_PUBLISH_KEEP": str(self.publish_keep),
+            "AIUSAGE_PUBLISH_GRACE_SECONDS": str(self.publish_grace),
             "DBT_TARGET_PATH": self.dbt_target_path,
         }
 
