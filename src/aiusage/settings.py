@@ -6,6 +6,8 @@
 | AIUSAGE_DUCKDB_PATH | data/warehouse.duckdb | the warehouse file dbt builds |
 | AIUSAGE_LANDING_DIR | data/landing | landed files, <landing>/<source>/dt=YYYY-MM-DD/* |
 | AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (aiusage.snapshot) |
+| DAGSTER_HOME | data/dagster_home | the Dagster instance of `make dagster` (runs, sensor cursors) |
+| AIUSAGE_BI_HOME | data/bi | Superset's metadata, secret key and screenshots of `make bi` |
 | AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
 | AIUSAGE_REPORTS_DIR | data/reports | where the weekly report is written |
 | AIUSAGE_DELIVERY_STATE_PATH | beside the warehouse | alert and report state, API tokens (SQLite) |
@@ -124,6 +126,8 @@ class Settings:
     gx_docs_dir: Path
     reports_dir: Path
     delivery_state_path: Path
+    dagster_home: Path | None = None
+    bi_home: Path | None = None
     reject_threshold: float = 0.05
     lookback_days: int = 3
     schedule_timezone: str = "UTC"
@@ -170,6 +174,8 @@ class Settings:
                 if env.get("AIUSAGE_DELIVERY_STATE_PATH")
                 else duckdb_path.parent / "delivery_state.sqlite"
             ),
+            dagster_home=path("DAGSTER_HOME", "data/dagster_home"),
+            bi_home=path("AIUSAGE_BI_HOME", "data/bi"),
             reject_threshold=_number(env, "AIUSAGE_REJECT_THRESHOLD", 0.05, float, 0),
             lookback_days=_number(env, "AIUSAGE_LOOKBACK_DAYS", 3, int, 0),
             schedule_timezone=env.get("AIUSAGE_SCHEDULE_TIMEZONE") or "UTC",

@@ -1,0 +1,112 @@
+"""`make dagster`: the Dagster UI (`dagster dev`) on http://127.0.0.1:3000 with its state kept.
+
+* Its instance (run history, sensor cursors, schedule ticks) lives in a persistent
+  DAGSTER_HOME, `data/dagster_home` by default (`Settings.dagster_home`): a restart resumes
+  the landing sensor's cursor instead of starting a full refresh for files it has seen.
+* SIGINT and SIGTERM stop it cleanly, in the foreground or in the background (a shell
+  starts background jobs with SIGINT ignored, which `dagster dev` inherited): this process
+  asks `dagster dev` to shut down (SIGINT, its own clean path), waits for it and its
+  webserver, daemon and code server, and only then ends what is left of its process group.
+* It writes nothing outside DAGSTER_HOME (the folder is under data/, which git ignores).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from aiusage.settings import Settings
+
+HOST = "127.0.0.1"
+PORT = 3000
+GRACE_SECONDS = 60
+INSTANCE_YAML = """# Written by orchestration.ui (make dagster): the instance of the local Dagster UI.
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_home(home: Path) -> Path:
+    """Create DAGSTER_HOME with an instance file (kept as the user left it once written)."""
+    home.mkdir(parents=True, exist_ok=True)
+    instance = home / "dagster.yaml"
+    if not instance.exists():
+        instance.write_text(INSTANCE_YAML, encoding="utf-8")
+    return home
+
+
+def dagster_dev_command(host: str = HOST, port: int = PORT) -> list[str]:
+    dagster = Path(sys.executable).with_name("dagster")
+    return [
+        str(dagster),
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _stop(child: subprocess.Popen, grace: float) -> int:
+    """Ask `dagster dev` to shut down, then end its process group if anything is left."""
+    if child.poll() is None:
+        child.send_signal(signal.SIGINT)
+    try:
+        code = child.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGTERM)
+        try:
+            code = child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            code = child.wait()
+    try:  # the webserver, daemon or code server, if dagster dev left one behind
+        os.killpg(child.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
+    settings.apply_to_environ()
+    home = prepare_home(settings.dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DBT_PROFILES_DIR": str(settings.project_dir)}
+    child = subprocess.Popen(
+        [*dagster_dev_command(), *(argv or [])],
+        cwd=settings.project_dir,
+        env=env,
+        start_new_session=True,  # its own group: stopped as a whole, by this process only
+        preexec_fn=_default_sigint,  # noqa: PLW1509 (no threads yet in this process)
+    )
+    stopping: list[int] = []
+
+    def request_stop(signum, _frame):
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(f"Dagster UI on http://{HOST}:{PORT} (DAGSTER_HOME={home}); Ctrl-C stops it", flush=True)
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop(child, GRACE_SECONDS)
+        print("Dagster UI stopped", flush=True)
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
