@@ -60,7 +60,7 @@ test-slow: install
 ## templater, DuckDB dialect), dbt-score (manifest: names by layer, descriptions, primary-key
 ## tests, layering, contracts, source freshness; rules in tests/lint/dbt_score_rules.py; no
 ## exclusions).
-PY_LINT := src orchestration packages tests bench
+PY_LINT := src orchestration packages tests bench bi
 # sqlfluff runs twice over models/ and tests/dbt. Pass 1 lints the SQL as written. Pass 2
 # lints what the macros (macros/) render: sqlfluff cannot lint a macro file by itself (the
 # dbt templater skips files under macro-paths, "Skipped file ... because it is a macro";
@@ -144,10 +144,14 @@ test-bi: install browser $(BI_STAMP)
 	$(BIN)/python -m pytest -q -m bi -p no:cacheprovider tests/bi
 
 ## An analyst's build of their models into their own DuckDB file (dbt target `dev`, reading
-## the published marts): make dev-build SELECT=my_model
+## the published marts; docs/bi.md): make dev-build SELECT=my_model. The production
+## manifest (target/prod-state) names the relations --defer reads from the snapshot.
 dev-build: install
+	@test -n "$(SELECT)" || { echo "make dev-build SELECT=<dbt selection>"; exit 2; }
+	mkdir -p data/dev
+	DBT_PROFILES_DIR=. $(BIN)/dbt parse --quiet --target-path target/prod-state
 	DBT_PROFILES_DIR=. $(BIN)/dbt build --target dev --target-path target/dev \
-		--defer --state target --select $(SELECT)
+		--defer --state target/prod-state --select $(SELECT)
 
 clean:
 	rm -rf target logs data/warehouse.duckdb data/landing data/gx_docs

@@ -48,7 +48,12 @@ METRICS = {
             "CAST(SUM(requests - successful_requests) AS DOUBLE) / NULLIF(SUM(requests), 0)",
             "Semantic metric error_rate: failed requests over requests.",
         ),
-        ("unpriced_requests", "Unpriced requests", "SUM(unpriced_requests)", "Requests with no price."),
+        (
+            "unpriced_requests",
+            "Unpriced requests",
+            "SUM(unpriced_requests)",
+            "Requests with no price.",
+        ),
     ],
     "rpt_budget_status": [
         ("monthly_limit", "Monthly limit (USD)", "SUM(monthly_limit_usd)", "Budget of the month."),
@@ -80,25 +85,77 @@ METRICS = {
 
 # (key, title, mart, group by, metrics, filters [(column, operator, value)], width)
 CHARTS = [
-    ("daily_cost_by_model", "Daily cost by model", "fct_daily_usage",
-     ["usage_date", "model"], ["total_cost", "requests"], [], 12),
-    ("cost_by_team_workflow", "Cost by team and workflow", "fct_daily_usage",
-     ["team", "workflow"], ["total_cost", "requests", "active_users"], [], 6),
-    ("budgets_forecast", "Budgets with forecast (current month)", "rpt_budget_status",
-     ["scope", "scope_id", "status", "forecast_status"],
-     ["monthly_limit", "spent_mtd", "forecast_month_end"], [("is_current", "IS TRUE", None)], 6),
-    ("latency_percentiles", "Latency percentiles by day and model", "rpt_latency_percentiles",
-     ["usage_date", "provider", "model"],
-     ["latency_p50", "latency_p95", "latency_p99", "latency_requests"], [], 6),
-    ("error_rates", "Errors by model and type", "rpt_error_rates",
-     ["provider", "model", "error_type"], ["failed_requests"], [], 6),
-    ("substitution", "Substitution opportunities", "rpt_savings_opportunities",
-     ["opportunity_type", "workflow", "model", "candidate"], ["monthly_savings"], [], 6),
-    ("unpriced_usage", "Unpriced usage", "rpt_unpriced_usage",
-     ["provider", "model", "unpriced_reason"], ["unpriced_requests", "unpriced_tokens"], [], 6),
+    (
+        "daily_cost_by_model",
+        "Daily cost by model",
+        "fct_daily_usage",
+        ["usage_date", "model"],
+        ["total_cost", "requests"],
+        [],
+        12,
+    ),
+    (
+        "cost_by_team_workflow",
+        "Cost by team and workflow",
+        "fct_daily_usage",
+        ["team", "workflow"],
+        ["total_cost", "requests", "active_users"],
+        [],
+        6,
+    ),
+    (
+        "budgets_forecast",
+        "Budgets with forecast (current month)",
+        "rpt_budget_status",
+        ["scope", "scope_id", "status", "forecast_status"],
+        ["monthly_limit", "spent_mtd", "forecast_month_end"],
+        [("is_current", "IS TRUE", None)],
+        6,
+    ),
+    (
+        "latency_percentiles",
+        "Latency percentiles by day and model",
+        "rpt_latency_percentiles",
+        ["usage_date", "provider", "model"],
+        ["latency_p50", "latency_p95", "latency_p99", "latency_requests"],
+        [],
+        6,
+    ),
+    (
+        "error_rates",
+        "Errors by model and type",
+        "rpt_error_rates",
+        ["provider", "model", "error_type"],
+        ["failed_requests"],
+        [],
+        6,
+    ),
+    (
+        "substitution",
+        "Substitution opportunities",
+        "rpt_savings_opportunities",
+        ["opportunity_type", "workflow", "model", "candidate"],
+        ["monthly_savings"],
+        [],
+        6,
+    ),
+    (
+        "unpriced_usage",
+        "Unpriced usage",
+        "rpt_unpriced_usage",
+        ["provider", "model", "unpriced_reason"],
+        ["unpriced_requests", "unpriced_tokens"],
+        [],
+        6,
+    ),
 ]
 
-SUPERSET_TYPES = {"string": "VARCHAR", "date": "DATE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP"}
+SUPERSET_TYPES = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+}
 
 
 def contracts() -> dict[str, dict]:
@@ -333,7 +390,10 @@ def main() -> None:
     if BUNDLE.exists():
         for old in sorted(BUNDLE.rglob("*.yaml")):
             old.unlink()
-    write(BUNDLE / "metadata.yaml", {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-11-30T00:00:00+00:00"})
+    write(
+        BUNDLE / "metadata.yaml",
+        {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-11-30T00:00:00+00:00"},
+    )
     write(BUNDLE / "databases" / f"{DATABASE}.yaml", database())
     for mart in sorted({spec[2] for spec in CHARTS}):
         write(BUNDLE / "datasets" / DATABASE / f"{mart}.yaml", dataset(models[mart]))

@@ -86,8 +86,19 @@ def main() -> int:
         superset("db", "upgrade", env=env)
     # create the admin, or set its password to the one in the environment
     superset(
-        "fab", "create-admin", "--username", "admin", "--firstname", "AI", "--lastname",
-        "usage", "--email", "admin@localhost", "--password", password, env=env,
+        "fab",
+        "create-admin",
+        "--username",
+        "admin",
+        "--firstname",
+        "AI",
+        "--lastname",
+        "usage",
+        "--email",
+        "admin@localhost",
+        "--password",
+        password,
+        env=env,
     )
     superset("fab", "reset-password", "--username", "admin", "--password", password, env=env)
     with tempfile.TemporaryDirectory() as scratch:

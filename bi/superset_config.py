@@ -39,3 +39,14 @@ TALISMAN_ENABLED = False
 WTF_CSRF_ENABLED = True
 SCARF_ANALYTICS = False
 FEATURE_FLAGS = {"DASHBOARD_RBAC": False}
+
+
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # noqa: N802
+    """Open the snapshot `current.duckdb` links to at the time of the query, by its own
+    path: DuckDB shares one open database per path within a process, so a connection to
+    the link path while an older one is still open would read the older snapshot."""
+    if uri.drivername.startswith("duckdb") and uri.database:
+        path = Path(uri.database)
+        if path.is_symlink():
+            uri = uri.set(database=os.path.realpath(path))
+    return uri, params

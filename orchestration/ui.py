@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,9 +24,15 @@ from aiusage.settings import Settings
 HOST = "127.0.0.1"
 PORT = 3000
 GRACE_SECONDS = 60
-INSTANCE_YAML = """# Written by orchestration.ui (make dagster): the instance of the local Dagster UI.
+INSTANCE_YAML = """# Written by orchestration.ui (make dagster): the local Dagster UI's instance.
 telemetry:
   enabled: false
+# One DuckDB file has one writer: a run the landing sensor starts while another refresh
+# runs (or one launched from the UI meanwhile) waits in the queue instead of failing on
+# the warehouse's lock.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
 """
 
 
@@ -69,10 +76,9 @@ def _stop(child: subprocess.Popen, grace: float) -> int:
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
             code = child.wait()
-    try:  # the webserver, daemon or code server, if dagster dev left one behind
+    # the webserver, daemon or code server, if dagster dev left one behind
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     return code
 
 

@@ -1,0 +1,199 @@
+"""`make dagster` in headless Chromium: the asset graph with its groups, a materialisation
+launched from the UI that finishes green with its asset checks, the schedules and sensors;
+its Dagster home persists across a restart (runs and the landing sensor's cursor), SIGTERM
+stops it cleanly, and it leaves nothing untracked in the repository."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.bi.conftest import free_port, stop, tail, wait_for_http
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.bi
+
+LOCATION = "orchestration.definitions"
+SENSOR_CURSOR = """query {
+  sensorOrError(sensorSelector: {repositoryName: "__repository__",
+      repositoryLocationName: "orchestration.definitions", sensorName: "landing_files_sensor"}) {
+    ... on Sensor { sensorState { typeSpecificData { ... on SensorData { lastCursor } } } }
+  }
+}"""
+RUNS = """query { runsOrError { ... on Runs { results {
+  runId status jobName tags { key value } } } } }"""
+DONE = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def graphql(url: str, query: str) -> dict:
+    answer = httpx.post(f"{url}/graphql", json={"query": query}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def cursor(url: str) -> str | None:
+    state = graphql(url, SENSOR_CURSOR)["sensorOrError"]["sensorState"]
+    return state["typeSpecificData"]["lastCursor"]
+
+
+def runs(url: str) -> list[dict]:
+    return graphql(url, RUNS)["runsOrError"]["results"]
+
+
+def definitions_names():
+    """Groups, schedules and sensors as the code location defines them."""
+    from aiusage.settings import Settings
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(Settings.from_env())
+    groups = {spec.group_name for assets in defs.assets for spec in getattr(assets, "specs", [])}
+    schedules = {s.name for s in defs.schedules}
+    sensors = {s.name for s in defs.sensors}
+    return groups, schedules, sensors
+
+
+def start(env: dict, port: int, log: Path) -> subprocess.Popen:
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "dagster", f"DAGSTER_PORT={port}"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wait_for_http(f"http://127.0.0.1:{port}/server_info", process, timeout=300, log=log)
+    return process
+
+
+def untracked() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_the_dagster_ui_in_chromium(built_warehouse, browser, screenshots, tmp_path):
+    env = built_warehouse
+    groups, schedules, sensors = definitions_names()
+    assert {"landing", "seeds", "marts_usage"} <= groups
+    before = untracked()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "make-dagster.log"
+    process = start(env, port, log)
+    try:
+        # the asset graph, every group drawn
+        browser.navigate(f"{url}/asset-groups", timeout=60)
+        browser.wait_for(
+            " && ".join(f"document.body.innerText.includes({name!r})" for name in sorted(groups)),
+            timeout=120,
+        )
+        time.sleep(2)
+        browser.screenshot(screenshots / "dagster-asset-graph.png")
+
+        # schedules and sensors
+        browser.navigate(f"{url}/automation", timeout=60)
+        browser.wait_for(
+            " && ".join(
+                f"document.body.innerText.includes({name!r})"
+                for name in sorted(schedules | sensors)
+            ),
+            timeout=120,
+        )
+        browser.screenshot(screenshots / "dagster-automation.png")
+
+        # a materialisation launched from the UI: the refresh job's "Materialize all"
+        browser.navigate(f"{url}/locations/{LOCATION}/jobs/refresh_warehouse", timeout=60)
+        browser.wait_for(
+            "[...document.querySelectorAll('button')].some(b => b.innerText === 'Materialize all')",
+            timeout=120,
+        )
+        # (the landing sensor may have started a refresh already: a new Dagster home has
+        # no cursor; that run and the one launched here queue, one at a time)
+        earlier = {r["runId"] for r in runs(url)}
+        browser.evaluate(
+            "[...document.querySelectorAll('button')]"
+            ".find(b => b.innerText === 'Materialize all').click()"
+        )
+        deadline = time.monotonic() + 1500
+        while time.monotonic() < deadline:
+            launched = [r for r in runs(url) if r["runId"] not in earlier]
+            if launched and all(r["status"] in DONE for r in runs(url)):
+                break
+            time.sleep(5)
+        (run,) = launched  # the UI's run; a sensor's run carries the tag aiusage/trigger
+        assert run["jobName"] == "refresh_warehouse"
+        assert "aiusage/trigger" not in {tag["key"] for tag in run["tags"]}
+        assert run["status"] == "SUCCESS", tail(log)
+        history = [r["runId"] for r in runs(url)]
+        checks = check_results(env, run["runId"])
+        assert checks and all(checks.values()), {k: v for k, v in checks.items() if not v}
+        browser.navigate(f"{url}/runs/{run['runId']}", timeout=60)
+        browser.wait_for("document.body.innerText.includes('Success')", timeout=120)
+        time.sleep(2)
+        browser.screenshot(screenshots / "dagster-run.png")
+        assert browser.console_errors == []
+
+        # the landing sensor has ticked and kept a cursor in DAGSTER_HOME
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not cursor(url):
+            time.sleep(5)
+        kept = cursor(url)
+        assert kept, "the landing sensor never stored a cursor"
+    finally:
+        started = time.monotonic()
+        code = stop(process)
+        stopped_in = time.monotonic() - started
+    assert code in (0, 2), tail(log)
+    assert stopped_in < 90
+    assert "Dagster UI stopped" in log.read_text(errors="replace")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/server_info", timeout=5)
+
+    # a restart on the same DAGSTER_HOME: the run history and the sensor's cursor are there
+    process = start(env, port, log)
+    try:
+        assert [r["runId"] for r in runs(url)] == history
+        assert cursor(url) == kept
+    finally:
+        stop(process)
+    assert untracked() == before
+
+
+def check_results(env: dict, run_id: str) -> dict[str, bool]:
+    """Every asset check evaluated in the run: key -> passed (from the Dagster home)."""
+    import os
+
+    from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    try:
+        with DagsterInstance.get() as instance:
+            records = instance.get_event_records(
+                EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION),
+                limit=10000,
+            )
+            results = {}
+            for record in records:
+                entry = record.event_log_entry
+                if entry.run_id != run_id:
+                    continue
+                evaluation = entry.dagster_event.event_specific_data
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                results[name] = evaluation.passed
+            return results
+    finally:
+        if saved is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = saved
