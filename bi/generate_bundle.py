@@ -29,32 +29,22 @@ def uid(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
 
 
-# Dataset metrics: the semantic layer's metrics (models/semantic/_semantic__models.yml) over
-# the daily mart, plus plain sums of the other marts.
+# The semantic layer's metrics that Superset shows over fct_daily_usage, compiled from
+# models/semantic/_semantic__models.yml (semantic_metrics), so a metric means the same in
+# the dashboard, the report and `mf query`.
+SEMANTIC_METRICS = [
+    "total_cost",
+    "requests",
+    "total_tokens",
+    "active_users",
+    "failed_requests",
+    "error_rate",
+    "unpriced_requests",
+]
+AGGREGATIONS = {"sum": "SUM({})", "count_distinct": "COUNT(DISTINCT {})", "max": "MAX({})"}
+
+# Plain sums (or, for one row per key, the value) of the other marts the charts read.
 METRICS = {
-    "fct_daily_usage": [
-        ("total_cost", "Total cost (USD)", "SUM(total_cost_usd)", "Semantic metric total_cost."),
-        ("requests", "Requests", "SUM(requests)", "Semantic metric requests."),
-        ("total_tokens", "Tokens", "SUM(total_tokens)", "Semantic metric total_tokens."),
-        (
-            "active_users",
-            "Active users",
-            "COUNT(DISTINCT CASE WHEN requests > 0 THEN user_id END)",
-            "Semantic metric active_users: distinct users with a request.",
-        ),
-        (
-            "error_rate",
-            "Error rate",
-            "CAST(SUM(requests - successful_requests) AS DOUBLE) / NULLIF(SUM(requests), 0)",
-            "Semantic metric error_rate: failed requests over requests.",
-        ),
-        (
-            "unpriced_requests",
-            "Unpriced requests",
-            "SUM(unpriced_requests)",
-            "Requests with no price.",
-        ),
-    ],
     "rpt_budget_status": [
         ("monthly_limit", "Monthly limit (USD)", "SUM(monthly_limit_usd)", "Budget of the month."),
         ("spent_mtd", "Spent this month (USD)", "SUM(spent_mtd_usd)", "Month-to-date cost."),
@@ -158,6 +148,37 @@ SUPERSET_TYPES = {
 }
 
 
+def semantic_metrics(model_name: str = "daily_usage") -> list[tuple[str, str, str, str]]:
+    """(name, label, SQL expression, description) of SEMANTIC_METRICS: simple metrics as
+    their measure's aggregation, ratio metrics as numerator over denominator."""
+    layer = yaml.safe_load((ROOT / "models" / "semantic" / "_semantic__models.yml").read_text())
+    (model,) = [m for m in layer["semantic_models"] if m["name"] == model_name]
+    measures = {m["name"]: m for m in model["measures"]}
+    metrics = {m["name"]: m for m in layer["metrics"]}
+
+    def sql(name: str) -> str:
+        metric = metrics[name]
+        params = metric["type_params"]
+        if metric["type"] == "ratio":
+            numerator, denominator = params["numerator"], params["denominator"]
+            numerator = numerator["name"] if isinstance(numerator, dict) else numerator
+            denominator = denominator["name"] if isinstance(denominator, dict) else denominator
+            return f"CAST({sql(numerator)} AS DOUBLE) / NULLIF({sql(denominator)}, 0)"
+        assert metric["type"] == "simple" and not metric.get("filter"), name
+        measure = measures[params["measure"]]
+        return AGGREGATIONS[measure["agg"]].format(measure.get("expr") or measure["name"])
+
+    return [
+        (
+            name,
+            metrics[name]["label"],
+            sql(name),
+            "Semantic layer metric " + name + ": " + " ".join(metrics[name]["description"].split()),
+        )
+        for name in SEMANTIC_METRICS
+    ]
+
+
 def contracts() -> dict[str, dict]:
     models = {}
     for path in sorted((ROOT / "models" / "marts").glob("*/_*.yml")):
@@ -213,7 +234,9 @@ def dataset(model: dict) -> dict:
                 "extra": {},
                 "warning_text": None,
             }
-            for metric, label, expression, description in METRICS.get(name, [])
+            for metric, label, expression, description in (
+                semantic_metrics() if name == "fct_daily_usage" else METRICS.get(name, [])
+            )
         ],
         "columns": columns,
         "version": "1.0.0",
@@ -385,21 +408,21 @@ def write(path: Path, data: dict) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def main() -> None:
+def main(bundle: Path = BUNDLE) -> None:
     models = contracts()
-    if BUNDLE.exists():
-        for old in sorted(BUNDLE.rglob("*.yaml")):
+    if bundle.exists():
+        for old in sorted(bundle.rglob("*.yaml")):
             old.unlink()
     write(
-        BUNDLE / "metadata.yaml",
+        bundle / "metadata.yaml",
         {"version": "1.0.0", "type": "Dashboard", "timestamp": "2026-11-30T00:00:00+00:00"},
     )
-    write(BUNDLE / "databases" / f"{DATABASE}.yaml", database())
+    write(bundle / "databases" / f"{DATABASE}.yaml", database())
     for mart in sorted({spec[2] for spec in CHARTS}):
-        write(BUNDLE / "datasets" / DATABASE / f"{mart}.yaml", dataset(models[mart]))
+        write(bundle / "datasets" / DATABASE / f"{mart}.yaml", dataset(models[mart]))
     for spec in CHARTS:
-        write(BUNDLE / "charts" / f"{spec[0]}.yaml", chart(*spec[:6]))
-    write(BUNDLE / "dashboards" / "ai_usage.yaml", dashboard(CHARTS))
+        write(bundle / "charts" / f"{spec[0]}.yaml", chart(*spec[:6]))
+    write(bundle / "dashboards" / "ai_usage.yaml", dashboard(CHARTS))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,12 @@ EXPECTED = {
         [
             ("total_cost", "sum(total_cost_usd)", "usd"),
             ("requests", "sum(requests)", "n"),
-            ("active_users", "count(distinct user_id) filter (where requests > 0)", "n"),
+            # models/semantic: distinct attributed users
+            (
+                "active_users",
+                "count(distinct user_id) filter (where user_id != '(unattributed)')",
+                "n",
+            ),
         ],
     ),
     "Budgets with forecast (current month)": (
