@@ -9,8 +9,9 @@ Runs with the BI venv's Python (.venv-bi, bi/requirements.txt), apart from the w
    default: `make bi` stops when it is unset), or its password reset to it.
 3. The import bundle bi/bundle/ (database, datasets over the marts, charts, the dashboard
    "AI usage") is imported, the database pointing at the stable snapshot path
-   (data/published/current.duckdb, read-only). Superset opens a new connection per query,
-   so each query reads the newest published snapshot without a restart.
+   (data/published/current.duckdb, read-only; the link itself, set again at every start).
+   Superset opens a new connection per query, so each query reads the newest published
+   snapshot without a restart.
 4. `superset run` serves on 127.0.0.1 only; SIGINT or SIGTERM stops it.
 
 Usage: python bi/run.py --snapshot PATH --home DIR [--port 8088]
@@ -29,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BUNDLE = HERE / "bundle"
 PLACEHOLDER = "duckdb:///CURRENT_SNAPSHOT"
+DATABASE = "aiusage_published"
 HOST = "127.0.0.1"
 
 
@@ -102,8 +104,12 @@ def main() -> int:
     )
     superset("fab", "reset-password", "--username", "admin", "--password", password, env=env)
     with tempfile.TemporaryDirectory() as scratch:
-        archive = bundle_zip(args.snapshot.resolve(strict=False), Path(scratch) / "ai_usage.zip")
+        # absolute, not resolved: the link, never the snapshot it names today
+        archive = bundle_zip(args.snapshot.absolute(), Path(scratch) / "ai_usage.zip")
         superset("import-dashboards", "--path", str(archive), "--username", "admin", env=env)
+    # an import never changes a database that exists: set its URI to this run's path
+    uri = f"duckdb:///{args.snapshot.absolute()}"
+    superset("set-database-uri", "--database_name", DATABASE, "--uri", uri, env=env)
     print(f"Dashboard 'AI usage' provisioned over {args.snapshot}", flush=True)
     if args.no_serve:
         return 0

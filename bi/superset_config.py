@@ -38,7 +38,8 @@ RATELIMIT_ENABLED = False
 TALISMAN_ENABLED = False
 WTF_CSRF_ENABLED = True
 SCARF_ANALYTICS = False
-FEATURE_FLAGS = {"DASHBOARD_RBAC": False}
+# every chart rendered at once (no virtualisation): a screenshot or a print shows them all
+FEATURE_FLAGS = {"DASHBOARD_RBAC": False, "DASHBOARD_VIRTUALIZATION": False}
 
 
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # noqa: N802

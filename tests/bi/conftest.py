@@ -106,6 +106,15 @@ def built_warehouse(tmp_path_factory):
     return env
 
 
+def screenshot(browser: Browser, path: Path) -> None:
+    """The window as it is (1400 x 2200): no resize, which would make a page lay out and
+    draw its charts again while the picture is taken."""
+    import base64
+
+    result = browser.call("Page.captureScreenshot", format="png")
+    path.write_bytes(base64.b64decode(result["data"]))
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -125,4 +134,13 @@ def browser():
         browser.close()
 
 
-__all__ = ["END_DATE", "free_port", "land", "refresh", "stop", "tail", "wait_for_http"]
+__all__ = [
+    "END_DATE",
+    "free_port",
+    "land",
+    "refresh",
+    "screenshot",
+    "stop",
+    "tail",
+    "wait_for_http",
+]

@@ -17,7 +17,16 @@ import duckdb
 import httpx
 import pytest
 
-from tests.bi.conftest import END_DATE, free_port, land, refresh, stop, tail, wait_for_http
+from tests.bi.conftest import (
+    END_DATE,
+    free_port,
+    land,
+    refresh,
+    screenshot,
+    stop,
+    tail,
+    wait_for_http,
+)
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.bi
@@ -278,5 +287,6 @@ def test_the_dashboard_renders_in_chromium(superset, browser, screenshots):
         "document.querySelectorAll('[data-test=\"chart-error\"], .ant-alert-error').length"
     )
     time.sleep(1)
-    browser.screenshot(screenshots / "superset-ai-usage.png")
+    screenshot(browser, screenshots / "superset-ai-usage.png")
+    assert browser.evaluate("document.querySelectorAll('.chart-container table').length") >= charts
     assert browser.console_errors == []
