@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print(f"Dagster UI on http://{HOST}:{PORT} (DAGSTER_HOME={home}); Ctrl-C stops it", flush=True)
+    args = argv or []
+    port = args[args.index("-p") + 1] if "-p" in args[:-1] else PORT
+    print(f"Dagster UI on http://{HOST}:{port} (DAGSTER_HOME={home}); Ctrl-C stops it", flush=True)
     try:
         code = child.wait()
     except KeyboardInterrupt:

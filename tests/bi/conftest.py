@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_DIR
+from tests.support.cli_env import warehouse_env
 from tests.support.servers import Browser, chromium_path
 
 SCREENSHOTS = PROJECT_DIR / "data" / "test-bi-screenshots"
@@ -24,6 +25,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def start_make(target: str, variables: dict[str, str], env: dict, log: Path, health: str):
+    """`make <target> VAR=value ...` from the repository, its output appended to `log`;
+    returns once `health` (a URL) answers 200."""
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wait_for_http(health, process, timeout=900, log=log)
+    return process
 
 
 def wait_for_http(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
@@ -51,20 +67,6 @@ def stop(process: subprocess.Popen, timeout: float = 90) -> int:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     return process.wait(timeout=timeout)
-
-
-def warehouse_env(root: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "AIUSAGE_LANDING_DIR": str(root / "landing"),
-        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "AIUSAGE_PUBLISHED_DIR": str(root / "published"),
-        "AIUSAGE_GX_DOCS_DIR": str(root / "gx_docs"),
-        "AIUSAGE_REPORTS_DIR": str(root / "reports"),
-        "AIUSAGE_DELIVERY_STATE_PATH": str(root / "delivery_state.sqlite"),
-        "AIUSAGE_BI_HOME": str(root / "bi"),
-        "DAGSTER_HOME": str(root / "dagster_home"),
-    }
 
 
 def land(env: dict[str, str], end_date: date, days: int, seed: int) -> None:
@@ -98,7 +100,7 @@ def built_warehouse(tmp_path_factory):
     """Seven days of generated events, refreshed and published by `aiusage build`.
     Returns the environment that points every command at it."""
     root = tmp_path_factory.mktemp("bi_warehouse")
-    env = warehouse_env(root)
+    env = warehouse_env(root, AIUSAGE_BI_HOME=str(root / "bi"), DAGSTER_HOME=str(root / "dagster"))
     land(env, END_DATE, days=7, seed=19)
     build = refresh(env)
     output, _ = build.communicate(timeout=1200)
@@ -140,6 +142,7 @@ __all__ = [
     "land",
     "refresh",
     "screenshot",
+    "start_make",
     "stop",
     "tail",
     "wait_for_http",
