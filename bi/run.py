@@ -32,6 +32,23 @@ BUNDLE = HERE / "bundle"
 PLACEHOLDER = "duckdb:///CURRENT_SNAPSHOT"
 DATABASE = "aiusage_published"
 HOST = "127.0.0.1"
+SET_ADMIN = """
+import os
+from superset.app import create_app
+app = create_app()
+with app.app_context():
+    from superset import security_manager as sm
+    from superset.extensions import db
+    from werkzeug.security import generate_password_hash
+    password = os.environ["AIUSAGE_BI_ADMIN_PASSWORD"]
+    user = sm.find_user(username="admin")
+    if user is None:
+        role = sm.find_role("Admin")
+        sm.add_user("admin", "AI", "usage", "admin@localhost", role, password=password)
+    else:
+        user.password = generate_password_hash(password)
+        db.session.commit()
+"""
 
 
 def superset(*args: str, env: dict) -> None:
@@ -86,23 +103,12 @@ def main() -> int:
         stamp.write_text(superset_version() + "\n")
     else:
         superset("db", "upgrade", env=env)
-    # create the admin, or set its password to the one in the environment
-    superset(
-        "fab",
-        "create-admin",
-        "--username",
-        "admin",
-        "--firstname",
-        "AI",
-        "--lastname",
-        "usage",
-        "--email",
-        "admin@localhost",
-        "--password",
-        password,
-        env=env,
-    )
-    superset("fab", "reset-password", "--username", "admin", "--password", password, env=env)
+    # create the admin, or set its password to the one in the environment (read there by
+    # the snippet: the password is in no command line, no log)
+    result = subprocess.run([sys.executable, "-c", SET_ADMIN], env=env, capture_output=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr.decode(errors="replace")[-4000:])
+        raise SystemExit("Could not create or update the Superset user admin")
     with tempfile.TemporaryDirectory() as scratch:
         # absolute, not resolved: the link, never the snapshot it names today
         archive = bundle_zip(args.snapshot.absolute(), Path(scratch) / "ai_usage.zip")

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     settings.apply_to_environ()
     home = prepare_home(settings.dagster_home)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DBT_PROFILES_DIR": str(settings.project_dir)}
+    env = {**settings.subprocess_env(), "DAGSTER_HOME": str(home)}
     child = subprocess.Popen(
         [*dagster_dev_command(), *(argv or [])],
         cwd=settings.project_dir,
