@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: focus-validator install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
+.PHONY: focus-validator bi test-bi dev-build install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
 
 $(STAMP): pyproject.toml packages/aiusage-tracking/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ test-slow: install focus-validator
 ## templater, DuckDB dialect), dbt-score (manifest: names by layer, descriptions, primary-key
 ## tests, layering, contracts, source freshness; rules in tests/lint/dbt_score_rules.py; no
 ## exclusions).
-PY_LINT := src orchestration packages tests bench
+PY_LINT := src orchestration packages tests bench bi
 # sqlfluff runs twice over models/ and tests/dbt. Pass 1 lints the SQL as written. Pass 2
 # lints what the macros (macros/) render: sqlfluff cannot lint a macro file by itself (the
 # dbt templater skips files under macro-paths, "Skipped file ... because it is a macro";
@@ -101,9 +101,11 @@ format-sql: install
 docs: install
 	cd . && DBT_PROFILES_DIR=. $(BIN)/dbt docs generate
 
-## The Dagster UI on http://127.0.0.1:3000
+## The Dagster UI on http://127.0.0.1:3000; its state (runs, sensor cursors) in
+## $$DAGSTER_HOME (data/dagster_home); SIGINT or SIGTERM stops it cleanly (orchestration/ui.py).
+DAGSTER_PORT ?= 3000
 dagster: install
-	DBT_PROFILES_DIR=. $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	exec $(BIN)/python -m orchestration.ui -p $(DAGSTER_PORT)
 
 ## Benchmarks (not part of `make test`): 90 days at ~1M and ~10M events, cached in bench/.cache.
 bench: install
@@ -117,6 +119,39 @@ bench-api: install
 ## The team API and dashboard on http://127.0.0.1:8321 (tokens: aiusage tokens create).
 serve: install
 	$(BIN)/aiusage serve
+
+## Apache Superset on http://127.0.0.1:8088 (user admin, password $$AIUSAGE_BI_ADMIN_PASSWORD)
+## with the dashboard "AI usage" of bi/bundle over data/published/current.duckdb (bi/run.py).
+## Its own venv (.venv-bi): Superset's pins never touch the warehouse's.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+BI_PATHS = $(BIN)/python -c 'from aiusage.settings import Settings; 	from aiusage.snapshot import stable_duckdb_path; s = Settings.from_env(); 	print(stable_duckdb_path(s), s.bi_home)'
+$(BI_STAMP): bi/requirements.txt
+	test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BI_VENV)/bin/python -m pip install --quiet -r bi/requirements.txt
+	touch $(BI_STAMP)
+
+BI_PORT ?= 8088
+bi: install $(BI_STAMP)
+	@test -n "$$AIUSAGE_BI_ADMIN_PASSWORD" || { echo "Set AIUSAGE_BI_ADMIN_PASSWORD"; exit 2; }
+	read -r snapshot home <<< "$$($(BI_PATHS))" && \
+		exec $(BI_VENV)/bin/python bi/run.py --snapshot "$$snapshot" --home "$$home" --port $(BI_PORT)
+
+## Superset and the Dagster UI in headless Chromium, figures against the marts, during a
+## refresh (tests/bi; screenshots into $$AIUSAGE_BI_SCREENSHOTS, data/bi/screenshots).
+test-bi: install browser $(BI_STAMP)
+	$(BIN)/python -m pytest -q -m bi -p no:cacheprovider tests/bi
+
+## An analyst's build of their models into their own DuckDB file (dbt target `dev`, reading
+## the published marts; docs/bi.md): make dev-build SELECT=my_model. The production
+## manifest (target/prod-state) names the relations --defer reads from the snapshot.
+dev-build: install
+	@test -n "$(SELECT)" || { echo "make dev-build SELECT=<dbt selection>"; exit 2; }
+	mkdir -p data/dev
+	DBT_PROFILES_DIR=. $(BIN)/dbt parse --quiet --target-path target/prod-state
+	DBT_PROFILES_DIR=. $(BIN)/dbt build --target dev --target-path target/dev \
+		--defer --state target/prod-state --select $(SELECT)
 
 clean:
 	rm -rf target logs data/warehouse.duckdb data/landing data/gx_docs

@@ -57,6 +57,19 @@ class WarehouseTranslator(DagsterDbtTranslator):
             tags[MATERIALIZED_TAG] = materialized
         return tags
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's or seed's dbt description, as written (no dump of its SQL)."""
+        description = " ".join((dbt_resource_props.get("description") or "").split())
+        return description or f"dbt {dbt_resource_props['resource_type']}"
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dagster-dbt's check of a dbt test, described by what the test guards."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"].get(unique_id) or {}
+        return spec._replace(description=check_description(test, asset_spec.key))
+
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
         meta = {
             **(dbt_resource_props.get("meta") or {}),
@@ -66,6 +79,51 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if not owner:
             return None
         return [owner if "@" in owner or owner.startswith("team:") else f"team:{owner}"]
+
+
+def check_description(test: Mapping[str, Any], asset_key: dg.AssetKey) -> str:
+    """What a dbt test guards, in a sentence: its own description when it has one, the
+    leading comment of a singular test, or one line per kind of generic test."""
+    if (test.get("description") or "").strip():
+        return " ".join(test["description"].split())
+    relation = asset_key.to_user_string()
+    metadata = test.get("test_metadata") or {}
+    if not metadata:  # a singular test: its leading comment says what it asserts
+        comment = []
+        for line in (test.get("raw_code") or "").splitlines():
+            if not line.startswith("--"):
+                break
+            comment.append(line.lstrip("- ").strip())
+        text = " ".join(part for part in comment if part)
+        return text or f"Singular test {test.get('name', '')} over {relation}: no row breaks it."
+    kwargs = metadata.get("kwargs") or {}
+    column = kwargs.get("column_name")
+    kind = metadata.get("name")
+    if kind == "not_null":
+        return f"Guards that {relation}.{column} is never null."
+    if kind == "unique":
+        return f"Guards that {relation}.{column} identifies one row: no value appears twice."
+    if kind == "accepted_values":
+        values = ", ".join(str(v) for v in kwargs.get("values") or [])
+        return f"Guards that {relation}.{column} only takes the values {values}."
+    if kind == "relationships":
+        target = str(kwargs.get("to", "")).replace("ref('", "").replace("')", "")
+        return f"Guards that every {relation}.{column} exists in {target}.{kwargs.get('field')}."
+    if kind == "expression_is_true":
+        return f"Guards that every row of {relation} satisfies {kwargs.get('expression')}."
+    if kind == "daily_totals_match":
+        compare = kwargs.get("compare_model", "").replace("ref('", "").replace("')", "")
+        return (
+            f"Guards that the daily totals of {relation} equal those of {compare}: no request "
+            "lost or counted twice between the two marts."
+        )
+    if kind == "reject_rate_within_threshold":
+        return (
+            f"Guards that the share of rejected lines in {relation} stays under "
+            "AIUSAGE_REJECT_THRESHOLD: a file mostly rejected stops the refresh."
+        )
+    arguments = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k != "model")
+    return f"Guards {relation} with the dbt test {kind}({arguments})."
 
 
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

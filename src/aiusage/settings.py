@@ -6,6 +6,8 @@
 | AIUSAGE_DUCKDB_PATH | data/warehouse.duckdb | the warehouse file dbt builds |
 | AIUSAGE_LANDING_DIR | data/landing | landed files, <landing>/<source>/dt=YYYY-MM-DD/* |
 | AIUSAGE_PUBLISHED_DIR | data/published | read-only snapshots for readers (aiusage.snapshot) |
+| DAGSTER_HOME | data/dagster_home | the Dagster instance of `make dagster` (runs, sensor cursors) |
+| AIUSAGE_BI_HOME | data/bi | Superset's metadata, secret key and screenshots of `make bi` |
 | AIUSAGE_GX_DOCS_DIR | data/gx_docs | where Great Expectations Data Docs are built |
 | AIUSAGE_REPORTS_DIR | data/reports | where the weekly report is written |
 | AIUSAGE_DELIVERY_STATE_PATH | beside the warehouse | alert and report state, API tokens (SQLite) |
@@ -14,6 +16,7 @@
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules and of the weekly report's week |
 | AIUSAGE_FRESHNESS_HOURS | 26 | a mart not refreshed for this long fails its freshness check |
 | AIUSAGE_PUBLISH_KEEP | 5 | published snapshots kept (older ones are deleted) |
+| AIUSAGE_PUBLISH_GRACE_SECONDS | 3600 | a snapshot is kept this long after it stops being current |
 | AIUSAGE_DUCKDB_MEMORY_LIMIT | 2500MB | DuckDB memory_limit of dbt (profiles.yml) and publish |
 | AIUSAGE_DUCKDB_THREADS | 2 | DuckDB threads (and dbt threads) |
 | AIUSAGE_DBT_TARGET | duckdb | the profiles.yml target (duckdb, spark, spark_thrift, databricks) |
@@ -123,11 +126,14 @@ class Settings:
     gx_docs_dir: Path
     reports_dir: Path
     delivery_state_path: Path
+    dagster_home: Path | None = None
+    bi_home: Path | None = None
     reject_threshold: float = 0.05
     lookback_days: int = 3
     schedule_timezone: str = "UTC"
     freshness_hours: float = 26.0
     publish_keep: int = 5
+    publish_grace: float = 3600.0
     duckdb_memory_limit: str = "2500MB"
     duckdb_threads: int = 2
     dbt_target: str = "duckdb"
@@ -168,11 +174,14 @@ class Settings:
                 if env.get("AIUSAGE_DELIVERY_STATE_PATH")
                 else duckdb_path.parent / "delivery_state.sqlite"
             ),
+            dagster_home=path("DAGSTER_HOME", "data/dagster_home"),
+            bi_home=path("AIUSAGE_BI_HOME", "data/bi"),
             reject_threshold=_number(env, "AIUSAGE_REJECT_THRESHOLD", 0.05, float, 0),
             lookback_days=_number(env, "AIUSAGE_LOOKBACK_DAYS", 3, int, 0),
             schedule_timezone=env.get("AIUSAGE_SCHEDULE_TIMEZONE") or "UTC",
             freshness_hours=_number(env, "AIUSAGE_FRESHNESS_HOURS", 26.0, float, 0),
             publish_keep=max(1, _number(env, "AIUSAGE_PUBLISH_KEEP", 5, int)),
+            publish_grace=_number(env, "AIUSAGE_PUBLISH_GRACE_SECONDS", 3600.0, float, 0),
             duckdb_memory_limit=env.get("AIUSAGE_DUCKDB_MEMORY_LIMIT") or "2500MB",
             duckdb_threads=_number(env, "AIUSAGE_DUCKDB_THREADS", 2, int, 1),
             dbt_target=env.get("AIUSAGE_DBT_TARGET") or "duckdb",
@@ -223,6 +232,7 @@ class Settings:
             "AIUSAGE_SCHEDULE_TIMEZONE": self.schedule_timezone,
             "AIUSAGE_FRESHNESS_HOURS": str(self.freshness_hours),
             "AIUSAGE_PUBLISH_KEEP": str(self.publish_keep),
+            "AIUSAGE_PUBLISH_GRACE_SECONDS": str(self.publish_grace),
             "DBT_TARGET_PATH": self.dbt_target_path,
         }
 

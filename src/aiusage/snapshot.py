@@ -2,24 +2,35 @@
 
 After a successful, checked build the publish asset writes a new versioned folder
 
-    <published>/<build_id>/warehouse.duckdb             the marts, for readers and BI tools
+    <published>/<build_id>/warehouse.duckdb             the marts as tables, for readers and BI
     <published>/<build_id>/marts/<model>.parquet         one Parquet file per mart ...
     <published>/<build_id>/marts/<model>/<day>.parquet   ... or per landing day (see below)
     <published>/<build_id>/run.json                      build id, run id, row counts, parts
     <published>/<build_id>/semantic_manifest.json        the metric definitions of the build
 
-then swaps the `<published>/CURRENT` pointer (a one-line file, replaced atomically with
-os.replace). Readers call `published_duckdb_path(settings)` and open that file read-only:
-they never see a half-built warehouse and never hold the builder's write lock. The last
-AIUSAGE_PUBLISH_KEEP snapshots are kept. Marts carry no build timestamps; run metadata lives
-in run.json beside them.
+then swaps two pointers, each replaced atomically with os.replace:
 
-Cost grows with new data, not with history: marts with a `landing_date` column (the request,
-landed-row and quarantine facts, which hold the whole history) are written as one Parquet
-file per landing day, and a day whose rows did not change since the previous snapshot (same
-row count and content fingerprint, sum of row hashes) is hard-linked from it instead of
-written again. In warehouse.duckdb those marts are views over their day files (with the
-builder's column types); every other mart is a table.
+    <published>/CURRENT          a one-line file naming the newest build id
+    <published>/current.duckdb   a relative symbolic link to <build_id>/warehouse.duckdb
+
+Readers in this package call `published_duckdb_path(settings)`; BI tools and other
+DuckDB-speaking clients open `<published>/current.duckdb` read-only, the one path that never
+changes: each new connection opens the newest whole snapshot. Nobody sees a half-built
+warehouse or waits on the builder's write lock.
+
+A snapshot folder is self-contained: every mart is a table inside its warehouse.duckdb (no
+view over a file path), so a copy of the folder opens and reads anywhere.
+
+Retention: the newest AIUSAGE_PUBLISH_KEEP snapshots are kept, and so is every snapshot that
+stopped being current less than AIUSAGE_PUBLISH_GRACE_SECONDS ago (default one hour), so a
+BI connection held open on a snapshot keeps working after newer ones are published. Marts
+carry no build timestamps; run metadata lives in run.json beside them.
+
+Cost grows with new data, not with history, for the Parquet export: marts with a
+`landing_date` column (the request, landed-row and quarantine facts, which hold the whole
+history) are written as one Parquet file per landing day, and a day whose rows did not
+change since the previous snapshot (same row count and content fingerprint, sum of row
+hashes) is hard-linked from it instead of written again.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from aiusage.project import Mart
 from aiusage.settings import Settings
 
 POINTER = "CURRENT"
+STABLE_NAME = "current.duckdb"
 DUCKDB_NAME = "warehouse.duckdb"
 BUILD_ID = re.compile(r"^\d{8}T\d{6}\d{6}Z-[0-9a-z]+$")
 
@@ -183,7 +195,6 @@ def publish(
         counts: dict[str, int] = {}
         parts: dict[str, dict] = {}
         reuse = {"written": 0, "linked": 0}
-        views: list[str] = []
         # the same memory and thread limits as the dbt profile (DuckDB's default memory
         # limit is 80% of the machine)
         limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
@@ -211,20 +222,13 @@ def publish(
                     )
                     reuse["written"] += written
                     reuse["linked"] += linked
-                    files = ", ".join(
-                        f"'{folder / 'marts' / mart.name / f'{day}.parquet'}'"
-                        for day in parts[mart.name]
-                    )
-                    casts = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns)
-                    # created once the folder has its final name (DuckDB binds a view's
-                    # files when it creates it)
-                    views.append(
-                        f'create view main."{mart.name}" as '
-                        f"select {casts} from read_parquet([{files}])"
-                    )
                     parquet[mart.name] = folder / "marts" / mart.name
-                    continue
+                # A table, not a view over the Parquet files: a view would name their
+                # absolute paths, and a copied or pruned snapshot would then read another
+                # folder or fail.
                 con.execute(f'create table main."{mart.name}" as select * from {relation}')
+                if mart.name in parts:
+                    continue
                 target = staging / "marts" / f"{mart.name}.parquet"
                 # Sorted rows: the same marts give the same Parquet files run after run.
                 con.execute(
@@ -250,10 +254,6 @@ def publish(
         _fsync(staging / DUCKDB_NAME)
         fault_point(settings, "publish")
         os.replace(staging, folder)
-        if views:
-            with duckdb.connect(str(folder / DUCKDB_NAME)) as con:
-                for view in views:
-                    con.execute(view)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -271,10 +271,21 @@ def publish(
 
 
 def _swap_pointer(root: Path, build_id: str) -> None:
+    """Point CURRENT and current.duckdb at `build_id` (each swapped with os.replace; a
+    reader sees the old snapshot or the new one, never a missing file)."""
+    link = root / f".{STABLE_NAME}.{os.getpid()}.tmp"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path(build_id) / DUCKDB_NAME)
+    os.replace(link, root / STABLE_NAME)
     tmp = root / f".{POINTER}.{os.getpid()}.tmp"
     tmp.write_text(build_id + "\n", encoding="utf-8")
     _fsync(tmp)
     os.replace(tmp, root / POINTER)
+
+
+def stable_duckdb_path(settings: Settings) -> Path:
+    """The path BI tools open read-only: a link to the current snapshot's DuckDB file."""
+    return settings.published_dir / STABLE_NAME
 
 
 def _fsync(path: Path) -> None:
@@ -309,7 +320,7 @@ def remove_stale_temporaries(root: Path) -> list[str]:
         match = _TEMPORARY.match(path.name)
         if not match or _alive(int(match.group(1))):
             continue
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
@@ -338,11 +349,24 @@ def snapshots(settings: Settings) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and BUILD_ID.match(p.name))
 
 
-def prune(settings: Settings) -> list[str]:
-    """Delete all but the newest AIUSAGE_PUBLISH_KEEP snapshots (never the current one)."""
+def built_at(build_id: str) -> datetime:
+    """When a snapshot was published (its build id starts with the UTC time)."""
+    return datetime.strptime(build_id.split("Z-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+
+
+def prune(settings: Settings, now: datetime | None = None) -> list[str]:
+    """Delete the snapshots past the newest AIUSAGE_PUBLISH_KEEP, except the current one and
+    any that stopped being current (the next snapshot was published) less than
+    AIUSAGE_PUBLISH_GRACE_SECONDS ago: a reader that opened it may still hold it."""
+    now = now or datetime.now(UTC)
     current = current_build_id(settings)
     ids = snapshots(settings)
-    doomed = [b for b in ids[: max(0, len(ids) - settings.publish_keep)] if b != current]
+    doomed = []
+    for index, build_id in enumerate(ids[: max(0, len(ids) - settings.publish_keep)]):
+        superseded = built_at(ids[index + 1])
+        if build_id == current or (now - superseded).total_seconds() < settings.publish_grace:
+            continue
+        doomed.append(build_id)
     for build_id in doomed:
         shutil.rmtree(settings.published_dir / build_id, ignore_errors=True)
     return doomed

@@ -127,6 +127,11 @@ def test_dashboard_served_by_the_api_renders_every_chart(
         points = _chart_points(browser)
         scope = browser.evaluate("document.getElementById('scope').textContent")
         kpi = browser.evaluate("document.querySelector('.kpi .value').textContent")
+        kpis = browser.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('.kpi')]"
+            ".map(k => [k.querySelector('.label').textContent, "
+            "k.querySelector('.value').textContent]))"
+        )
         shot = tmp_path / "dashboard-served.png"
         browser.screenshot(shot)
         # the token left the address bar once read
@@ -139,6 +144,18 @@ def test_dashboard_served_by_the_api_renders_every_chart(
     assert scope.startswith(f"{WEEK.start} .. {WEEK.end} (7 days)")
     total = sum(cost for _, cost in teams.values())
     assert kpi == f"${total:,.2f}"
+    # "Change vs previous": the cost of the 7 days before, from the landing files
+    landing = read_landing(settings.landing_dir)
+    prices = PriceBook.load(PROJECT_DIR / "seeds")
+    before = WEEK.start - timedelta(days=7)
+    previous = sum(
+        (prices.cost(e) or 0)
+        for e in landing.requests.values()
+        if before <= e["occurred_at"].date() < WEEK.start
+    )
+    assert previous > 0
+    change = float((total - previous) / previous) * 100
+    assert kpis["Change vs previous 7 days"] == f"{'+' if change >= 0 else ''}{change:.1f}%"
     assert shot.stat().st_size > 50_000
     assert time.monotonic() - started < 30
 

@@ -174,7 +174,7 @@ def test_latency_percentiles_match_numpy(spiky_warehouse, landing):
     root, _ = spiky_warehouse
     samples = defaultdict(list)
     for event, model, day in _events(landing):
-        interactive = event["service_tier"] != "batch"
+        interactive = event["service_tier"] not in ("batch", "flex")
         if event["status"] == "success" and interactive and event["latency_ms"] is not None:
             samples[(day, event["provider"], model)].append(event["latency_ms"])
     rows = _query(

@@ -74,7 +74,14 @@ def test_mf_query_matches_reference(sample_warehouse, tmp_path):
     cost = sum((prices.cost(e) or Decimal(0) for e in events), Decimal(0))
     users = {e["user_id"] for e in events} - {"(unattributed)"}
     failed = sum(e["status"] != "success" for e in events)
-    latencies = [e["latency_ms"] for e in events if e["latency_ms"] is not None]
+    # p95 latency: successful interactive requests (not batch, not flex)
+    latencies = [
+        e["latency_ms"]
+        for e in events
+        if e["latency_ms"] is not None
+        and e["status"] == "success"
+        and e["service_tier"] not in ("batch", "flex")
+    ]
 
     assert int(row["requests"]) == len(events)
     assert float(row["total_cost"]) == pytest.approx(float(cost), rel=1e-9)

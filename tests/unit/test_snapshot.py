@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from datetime import timedelta
 
 import duckdb
 import pandas as pd
@@ -69,17 +71,18 @@ def test_fault_point_is_inert_by_default(monkeypatch, tmp_path):
     assert not (tmp_path / "marker").exists()
 
 
-def _settings(tmp_path, keep=2):
+def _settings(tmp_path, keep=2, grace=0):
     from aiusage.settings import Settings
 
-    return Settings.from_env(
-        {
-            "AIUSAGE_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
-            "AIUSAGE_LANDING_DIR": str(tmp_path / "landing"),
-            "AIUSAGE_PUBLISHED_DIR": str(tmp_path / "published"),
-            "AIUSAGE_PUBLISH_KEEP": str(keep),
-        }
-    )
+    env = {
+        "AIUSAGE_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
+        "AIUSAGE_LANDING_DIR": str(tmp_path / "landing"),
+        "AIUSAGE_PUBLISHED_DIR": str(tmp_path / "published"),
+        "AIUSAGE_PUBLISH_KEEP": str(keep),
+    }
+    if grace is not None:  # None: the default grace period
+        env["AIUSAGE_PUBLISH_GRACE_SECONDS"] = str(grace)
+    return Settings.from_env(env)
 
 
 def test_publish_swaps_the_pointer_and_keeps_the_last_snapshots(tmp_path):
@@ -162,6 +165,103 @@ def test_publish_rewrites_only_changed_landing_days(tmp_path):
         ("2026-11-03", 4, 1.5 * (0 + 2 + 5 + 8)),
     ]
     assert types == {"n": "BIGINT", "cost": "DECIMAL(38,12)", "landing_date": "DATE"}
+
+
+def _build(settings, version: int) -> list:
+    """Two marts in the build file whose figures depend on `version`: fct_x (partitioned by
+    landing day, 9 rows) and fct_total (one row)."""
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            f"""create or replace table fct_x as
+            select cast(n as bigint) as n, cast(n * {version} as decimal(38, 12)) as cost,
+                   date '2026-11-01' + cast(n % 3 as integer) as landing_date
+            from range(9) as t(n)"""
+        )
+        con.execute(f"create or replace table fct_total as select {version} as version")
+    return [Mart("fct_x", "main"), Mart("fct_total", "main")]
+
+
+FIGURES = "select (select sum(cost) from fct_x), (select version from fct_total)"
+
+
+def test_a_reader_holds_its_snapshot_across_three_refreshes(tmp_path):
+    """A BI connection opened on the stable path (current.duckdb) keeps reading the snapshot
+    it opened while three more are published (KEEP=1, the default grace period keeps it);
+    a new connection on the same path reads the newest. Once the grace period is over the
+    old snapshots are pruned, and even then the held connection still reads (every mart is
+    a table in the file it holds open, not a view over files of a deleted folder)."""
+    from aiusage.snapshot import built_at, prune, stable_duckdb_path
+
+    settings = _settings(tmp_path, keep=1, grace=None)
+    assert settings.publish_grace == 3600
+    first = publish(settings, _build(settings, 1), run_id="v1")
+    stable = stable_duckdb_path(settings)
+    assert stable == settings.published_dir / "current.duckdb"
+    held = duckdb.connect(str(stable), read_only=True)
+    try:
+        assert held.execute(FIGURES).fetchone() == (36, 1)  # 1 * (0 + 1 + ... + 8)
+        later = []
+        for version in (2, 3, 4):
+            later.append(publish(settings, _build(settings, version), run_id=f"v{version}"))
+            assert held.execute(FIGURES).fetchone() == (36, 1)
+            with duckdb.connect(str(stable), read_only=True) as fresh:
+                assert fresh.execute(FIGURES).fetchone() == (36 * version, version)
+            assert later[-1].removed == []  # within the grace period
+        assert snapshots(settings) == [first.build_id] + [b.build_id for b in later]
+
+        # an hour after the last publish, everything but the current snapshot goes
+        removed = prune(settings, now=built_at(later[-1].build_id) + timedelta(hours=1))
+        assert removed == [first.build_id] + [b.build_id for b in later[:2]]
+        assert not first.folder.exists()
+        assert held.execute(FIGURES).fetchone() == (36, 1)
+    finally:
+        held.close()
+    with duckdb.connect(str(stable), read_only=True) as fresh:
+        assert fresh.execute(FIGURES).fetchone() == (144, 4)
+
+
+def test_grace_period_counts_from_when_a_snapshot_stopped_being_current(tmp_path):
+    """KEEP=1, grace 10 minutes: a snapshot goes 10 minutes after the next one was
+    published (when it stopped being current), not 10 minutes after its own publish."""
+    from datetime import UTC, datetime
+
+    from aiusage.snapshot import prune
+
+    settings = _settings(tmp_path, keep=1, grace=600)
+    ids = ["20261130T100000000000Z-a", "20261130T103000000000Z-b", "20261130T110000000000Z-c"]
+    for build_id in ids:
+        (settings.published_dir / build_id).mkdir(parents=True)
+    (settings.published_dir / "CURRENT").write_text(ids[2] + "\n")
+
+    def at(hour, minute):
+        return datetime(2026, 11, 30, hour, minute, tzinfo=UTC)
+
+    assert prune(settings, now=at(11, 5)) == [ids[0]]  # replaced at 10:30; b only at 11:00
+    assert prune(settings, now=at(11, 9)) == []
+    assert prune(settings, now=at(11, 10)) == [ids[1]]
+    assert snapshots(settings) == [ids[2]]  # the current one stays whatever its age
+
+
+def test_a_copied_snapshot_folder_opens_elsewhere(tmp_path):
+    """Every mart of a snapshot reads from a copy of its folder after the original is gone:
+    no view names a path."""
+    settings = _settings(tmp_path / "origin", keep=5)
+    settings.duckdb_path.parent.mkdir(parents=True)
+    build = publish(settings, _build(settings, 3), run_id="copy")
+    elsewhere = tmp_path / "elsewhere" / "snapshot"
+    shutil.copytree(build.folder, elsewhere)
+    shutil.rmtree(tmp_path / "origin")
+    with duckdb.connect(str(elsewhere / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from duckdb_views() where not internal").fetchone() == (
+            0,
+        )
+        assert con.execute(FIGURES).fetchone() == (108, 3)  # 3 * 36
+        by_day = con.execute(
+            "select cast(landing_date as varchar), count(*) from fct_x group by 1 order by 1"
+        ).fetchall()
+    assert by_day == [("2026-11-01", 3), ("2026-11-02", 3), ("2026-11-03", 3)]
+    days = pd.read_parquet(elsewhere / "marts" / "fct_x")
+    assert len(days) == 9 and float(days["cost"].sum()) == 108
 
 
 def test_a_snapshot_carries_the_metric_definitions_it_was_built_with(tmp_path):

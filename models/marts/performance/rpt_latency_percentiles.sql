@@ -2,8 +2,9 @@
 
 -- Latency, time to first token and throughput percentiles per model and day (seed 003's
 -- "latency percentiles" and "model comparison"). Measured on successful interactive
--- requests: batch jobs (queued for minutes to hours) and failures (timeouts) would say
--- nothing about the model's speed; failures are in rpt_error_rates.
+-- requests: batch jobs (queued for minutes to hours), flex requests (slower by design) and
+-- failures (timeouts) would say nothing about the model's interactive speed; failures are
+-- in rpt_error_rates.
 -- Percentiles cannot be summed, so this reads the request fact. Incremental by day:
 -- recomputes exactly the usage days touched by the landing days fct_llm_requests re-read.
 
@@ -27,7 +28,7 @@ measured as (
                 then output_tokens * 1000.0 / latency_ms
         end as output_tokens_per_second
     from requests
-    where is_success and service_tier != 'batch' and latency_ms is not null
+    where is_success and service_tier not in ('batch', 'flex') and latency_ms is not null
 ),
 
 aggregated as (

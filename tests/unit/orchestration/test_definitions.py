@@ -213,3 +213,39 @@ def test_a_seed_refresh_selects_the_seed_its_downstream_publish_and_delivery(def
     assert "landing/events" in names  # records the run's inputs
     assert not {n for n in names if n.startswith("stg_")}
     assert "fx_rates" not in names and "fct_landed_rows" not in names
+
+
+def test_asset_and_check_descriptions_read_as_documentation(defs):
+    """Every asset carries its dbt description (no "Raw SQL" dump of dagster-dbt's default)
+    and every check says what it guards, whatever kind of dbt test it comes from."""
+    import json
+
+    from tests.conftest import PROJECT_DIR
+
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    described = {
+        node["name"]: " ".join(node["description"].split())
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+    }
+    repo = defs.get_repository_def()
+    checks = {}
+    for assets_def in repo.asset_graph.assets_defs:
+        for spec in assets_def.specs:
+            assert spec.description, spec.key
+            assert "Raw SQL" not in spec.description and "{{" not in spec.description
+            name = spec.key.path[-1]
+            if name in described:
+                assert spec.description == described[name]
+        for check in assets_def.check_specs:
+            checks[(check.asset_key.to_user_string(), check.name)] = check.description
+    assert len(checks) > 100 and all(checks.values())
+    assert checks[("fct_llm_requests", "unique_fct_llm_requests_request_key")] == (
+        "Guards that fct_llm_requests.request_key identifies one row: no value appears twice."
+    )
+    # a singular test: the comment it starts with (tests/dbt/.../assert_token_arithmetic_holds)
+    assert checks[("fct_llm_requests", "assert_token_arithmetic_holds")].startswith(
+        "Cached tokens are part of the prompt"
+    )
+    accepted = [d for (_, n), d in checks.items() if n.startswith("accepted_values_")]
+    assert accepted and all(" only takes the values " in d for d in accepted)
