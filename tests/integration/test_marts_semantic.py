@@ -99,8 +99,12 @@ REPORT_METRICS = {
     "success_rate": "success_rate",
     "avg_quality_score": "avg_quality_score",
     "pass_rate": "pass_rate",
-    "avg_latency_ms": "avg_latency_ms",
     "active_users": "active_users",
+}
+# the report's latency: interactive percentiles from the request fact (another semantic model)
+REPORT_LATENCY_METRICS = {
+    "latency_p50_ms": "p50_latency_ms",
+    "latency_p95_ms": "p95_latency_ms",
 }
 
 
@@ -133,3 +137,15 @@ def test_the_report_gives_metricflows_numbers(sample_warehouse, tmp_path):
                 assert mine[column] is None, (row, column)
             else:
                 assert float(mine[column]) == pytest.approx(float(theirs), rel=1e-9), column
+    latency = _mf_query(
+        settings,
+        tmp_path,
+        "--metrics", ",".join(REPORT_LATENCY_METRICS.values()),
+        "--group-by", "llm_request__team",
+        "--start-time", str(week.start), "--end-time", str(week.end),
+    )  # fmt: skip
+    assert {r["llm_request__team"] for r in latency} == set(by_team)
+    for row in latency:
+        mine = by_team[row["llm_request__team"]]
+        for column, metric in REPORT_LATENCY_METRICS.items():
+            assert float(mine[column]) == pytest.approx(float(row[metric]), rel=1e-9), column

@@ -133,13 +133,47 @@ REJECTED_EVENTS = [
 ]  # fmt: skip
 
 
+def _request(
+    key, usage_date, client, team, user, workflow, provider, model, status, tier, latency, ttft=None
+):
+    return {
+        "request_key": key, "request_id": key, "usage_date": usage_date,
+        "occurred_at": f"{usage_date} 12:00:00", "client": client, "team": team,
+        "user_id": user, "workflow": workflow, "task_type": "rag", "provider": provider,
+        "model": model, "status": status, "is_success": status == "success",
+        "service_tier": tier, "latency_ms": latency, "ttft_ms": ttft,
+    }  # fmt: skip
+
+
+# The week's requests that carry the latency figures (percentiles come from the request
+# fact): interactive (standard) successes, a batch and a flex success, a timeout.
+LLM_REQUESTS = [
+    *(_request(f"g{i}", "2026-11-20", "acme", "search", "u1", "docs-qa", "openai", "gpt-4o",
+               "success", "standard", latency, ttft)
+      for i, (latency, ttft) in enumerate([(100, 50), (200, 60), (300, 70), (400, 80)])),
+    _request("g-batch", "2026-11-20", "acme", "search", "u1", "docs-qa", "openai", "gpt-4o",
+             "success", "batch", 600_000),
+    _request("g-timeout", "2026-11-20", "acme", "search", "u1", "docs-qa", "openai", "gpt-4o",
+             "timeout", "standard", 30_000),
+    _request("c1", "2026-11-19", "acme", "legal", "u2", "legal-research", "anthropic",
+             "claude-sonnet-4-5", "success", "standard", 1000),
+    _request("c2", "2026-11-19", "acme", "legal", "u2", "legal-research", "anthropic",
+             "claude-sonnet-4-5", "success", "standard", 2000),
+    _request("c-flex", "2026-11-19", "acme", "legal", "u2", "legal-research", "anthropic",
+             "claude-sonnet-4-5", "success", "flex", 9000),
+    _request("m1", "2026-11-19", "globex", "search", "u3", "docs-qa", "google",
+             "gemini-3-pro-preview", "success", "standard", 400, 100),
+]  # fmt: skip
+
+
 def small_warehouse(path: Path) -> Path:
-    """The marts with DAILY_USAGE, UNPRICED_USAGE and REJECTED_EVENTS, every other mart
-    empty: a warehouse whose report figures are known by hand."""
+    """The marts with DAILY_USAGE, LLM_REQUESTS, UNPRICED_USAGE and REJECTED_EVENTS, every
+    other mart empty: a warehouse whose report figures are known by hand."""
     return contract_warehouse(
         path,
         {
             "fct_daily_usage": DAILY_USAGE,
+            "fct_llm_requests": LLM_REQUESTS,
             "rpt_unpriced_usage": UNPRICED_USAGE,
             "fct_rejected_events": REJECTED_EVENTS,
         },

@@ -20,7 +20,7 @@ measured as (
         latency_ms,
         ttft_ms
     from requests
-    where is_success and service_tier != 'batch' and latency_ms is not null
+    where is_success and service_tier not in ('batch', 'flex') and latency_ms is not null
 ),
 
 aggregated as (

@@ -14,7 +14,7 @@ from aiusage.reporting.sections import SECTIONS
 from aiusage.reporting.usage import summary
 from aiusage.warehouse import connect_readonly
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 
 
 def build_report_from_connection(

@@ -32,6 +32,7 @@ from aiusage.reporting.usage import (
     by_user,
     by_workflow,
     errors,
+    latency_by_tier,
 )
 
 
@@ -121,7 +122,8 @@ SECTIONS: list[Section] = [
             "task_type:Task",
             *COST,
             "pass_rate:Pass rate:pct",
-            "avg_latency_ms:Avg latency:ms",
+            "latency_p50_ms:p50 interactive:ms",
+            "latency_p95_ms:p95 interactive:ms",
         ),
         by_workflow,
         limit=15,
@@ -133,8 +135,9 @@ SECTIONS: list[Section] = [
             "provider:Provider",
             "model:Model",
             *COST,
-            "avg_latency_ms:Avg latency:ms",
-            "avg_ttft_ms:Avg TTFT:ms",
+            "latency_p50_ms:p50 interactive:ms",
+            "latency_p95_ms:p95 interactive:ms",
+            "ttft_p50_ms:p50 TTFT:ms",
         ),
         by_model,
     ),
@@ -312,6 +315,16 @@ SECTIONS: list[Section] = [
             "ttft_p95_ms:TTFT p95:ms",
         ),
         latency_percentiles,
+    ),
+    Section(
+        "latency_by_tier",
+        "Latency by service tier (successful requests; batch and flex apart)",
+        columns(
+            "service_tier:Tier",
+            "latency_p50_ms:p50:ms",
+            "latency_p95_ms:p95:ms",
+        ),
+        latency_by_tier,
     ),
     Section(
         "cost_reconciliation",

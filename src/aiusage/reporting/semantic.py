@@ -8,15 +8,19 @@ defined once, for them, for MetricFlow (`mf query`) and for any BI tool that rea
 semantic layer.
 
 What compiles: simple metrics over one semantic model's measures (agg sum, count,
-count_distinct, min, max, average; a measure's `expr`; `fill_nulls_with`) and ratio metrics
-of two such metrics, grouped by the model's categorical dimensions and its time dimension,
-filtered by the caller's bound conditions. Percentile measures and derived or cumulative
-metrics are MetricFlow's; asking for them here is an error naming the metric.
+count_distinct, min, max, average, percentile with its `agg_params`; a measure's `expr`;
+`fill_nulls_with`; a metric `filter` made of `{{ Dimension('<entity>__<dimension>') }}`
+conditions on the model's own dimensions, applied to the aggregate as MetricFlow applies it
+to the metric's rows) and ratio metrics of two such metrics, grouped by the model's
+categorical dimensions and its time dimension, filtered by the caller's bound conditions.
+Derived and cumulative metrics are MetricFlow's; asking for them here is an error naming the
+metric.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +34,14 @@ AGGREGATES = {
     "max": "max({})",
     "average": "avg({})",
 }
+
+
+#: `{{ Dimension('entity__name') }}` in a metric filter (MetricFlow's Jinja), or a
+#: TimeDimension on day grain.
+DIMENSION_REFERENCE = re.compile(
+    r"\{\{\s*(?:Dimension|TimeDimension)\(\s*'(?:[a-z0-9_]+__)?([a-z0-9_]+)'"
+    r"(?:\s*,\s*'day')?\s*\)\s*\}\}"
+)
 
 
 class SemanticError(ValueError):
@@ -95,17 +107,45 @@ class SemanticLayer:
             numerator = self.expression(params["numerator"]["name"])
             denominator = self.expression(params["denominator"]["name"])
             return f"cast({numerator} as double) / nullif(cast({denominator} as double), 0)"
-        _model, measure, reference = self._measure(metric_name)
-        template = AGGREGATES.get(measure["agg"])
-        if template is None:
+        model, measure, reference = self._measure(metric_name)
+        value = f"({measure.get('expr') or measure['name']})"
+        if measure["agg"] == "percentile":
+            params = measure.get("agg_params") or {}
+            function = "quantile_disc" if params.get("use_discrete_percentile") else "quantile_cont"
+            sql = f"{function}({value}, {float(params['percentile'])!r})"
+        elif measure["agg"] in AGGREGATES:
+            sql = AGGREGATES[measure["agg"]].format(value)
+        else:
             raise SemanticError(
                 f"metric {metric_name!r} aggregates with {measure['agg']}: query it with "
                 "MetricFlow (`mf query`), not the report"
             )
-        sql = template.format(f"({measure.get('expr') or measure['name']})")
+        condition = self._filter(metric_name, model)
+        if condition:
+            sql = f"{sql} filter (where {condition})"
         if reference.get("fill_nulls_with") is not None:
             sql = f"coalesce({sql}, {reference['fill_nulls_with']})"
         return sql
+
+    def _filter(self, metric_name: str, model: SemanticModel) -> str | None:
+        """The metric's `filter` as SQL over its model's columns: each Dimension reference
+        becomes the dimension's column; a dimension the model does not have is an error."""
+        where = (self.metrics[metric_name].get("filter") or {}).get("where_filters") or []
+        conditions = []
+        for item in where:
+            text = item["where_sql_template"]
+
+            def column(match: re.Match) -> str:
+                name = match.group(1)
+                if name not in model.dimensions:
+                    raise SemanticError(
+                        f"metric {metric_name!r} filters on {name!r}, not a dimension of "
+                        f"{model.name}"
+                    )
+                return name
+
+            conditions.append(f"({DIMENSION_REFERENCE.sub(column, text)})")
+        return " and ".join(conditions) or None
 
     def select(
         self,

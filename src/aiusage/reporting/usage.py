@@ -1,5 +1,6 @@
 """The report's usage figures, read through the semantic layer (models/semantic): cost,
-volume, tokens, reliability, quality and latency of fct_daily_usage for any period, filter and
+volume, tokens, reliability and quality of fct_daily_usage, and latency percentiles of
+interactive traffic from fct_llm_requests (batch and flex apart), for any period, filter and
 grouping. Every figure is a metric of the semantic layer, compiled to SQL by
 aiusage.reporting.semantic; nothing here defines one. The API and the dashboard read the same
 functions."""
@@ -30,9 +31,16 @@ GROUPED = {
     "success_rate": "success_rate",
     "avg_quality_score": "avg_quality_score",
     "pass_rate": "pass_rate",
-    "avg_latency_ms": "avg_latency_ms",
     "unpriced_requests": "unpriced_requests",
 }
+# Latency of interactive traffic (successful requests of tiers other than batch and flex),
+# from the request fact: percentiles do not add up over the daily grain.
+INTERACTIVE_LATENCY = {
+    "latency_p50_ms": "p50_latency_ms",
+    "latency_p95_ms": "p95_latency_ms",
+}
+# batch and flex, apart from interactive traffic
+DEFERRED_TIERS = ("batch", "flex")
 OUTCOMES = {
     "error": "error_requests",
     "timeout": "timeout_requests",
@@ -88,15 +96,34 @@ def summary(con, q: ReportQuery) -> dict:
     return current
 
 
-def _grouped(con, q: ReportQuery, dimensions: list[str], extra: dict | None = None) -> list[dict]:
+def _grouped(
+    con,
+    q: ReportQuery,
+    dimensions: list[str],
+    extra: dict | None = None,
+    latency: dict | None = None,
+) -> list[dict]:
+    """The usage metrics per group, with the interactive latency percentiles of each group
+    (INTERACTIVE_LATENCY and `latency`: metrics of the request fact, joined on the group)."""
     dims = ", ".join(dimensions)
-    return metric_rows(
+    rows = metric_rows(
         con,
         q,
         {**GROUPED, **(extra or {})},
         dimensions,
         order_by=f"total_cost_usd desc nulls last, requests desc, {dims}",
     )
+    return _with_metrics(con, q, rows, dimensions, {**INTERACTIVE_LATENCY, **(latency or {})})
+
+
+def _with_metrics(con, q: ReportQuery, rows: list[dict], dimensions: list[str], metrics: dict):
+    """`rows` (one per group of `dimensions`) with `metrics` of another semantic model
+    grouped the same way; a group without a value gets None."""
+    extra = {tuple(r[d] for d in dimensions): r for r in metric_rows(con, q, metrics, dimensions)}
+    for row in rows:
+        found = extra.get(tuple(row[d] for d in dimensions), {})
+        row.update({column: found.get(column) for column in metrics})
+    return rows
 
 
 def by_client(con, q):
@@ -116,7 +143,7 @@ def by_workflow(con, q):
 
 
 def by_model(con, q):
-    return _grouped(con, q, ["provider", "model"], {"avg_ttft_ms": "avg_ttft_ms"})
+    return _grouped(con, q, ["provider", "model"], latency={"ttft_p50_ms": "p50_ttft_ms"})
 
 
 def by_day(con, q):
@@ -182,8 +209,33 @@ def tokens_by_day(con, q):
 
 
 def latency_by_day(con, q):
-    metrics = {"avg_latency_ms": "avg_latency_ms", "avg_ttft_ms": "avg_ttft_ms"}
-    return metric_rows(con, q, metrics, ["usage_date"], order_by="usage_date")
+    """Per day: interactive latency p50 and p95 and time to first token p50, and the p95
+    latency of batch and of flex requests apart (minutes to hours: never averaged in)."""
+    metrics = {**INTERACTIVE_LATENCY, "ttft_p50_ms": "p50_ttft_ms"}
+    rows = metric_rows(con, q, metrics, ["usage_date"], order_by="usage_date")
+    tiers = metric_rows(con, q, {"p95": "p95_latency_by_tier_ms"}, ["usage_date", "service_tier"])
+    by_day = {
+        (r["usage_date"], r["service_tier"]): r["p95"]
+        for r in tiers
+        if r["service_tier"] in DEFERRED_TIERS
+    }
+    days = {r["usage_date"]: r for r in rows}
+    for day, _tier in by_day:  # a day with deferred traffic only
+        days.setdefault(day, {"usage_date": day, **dict.fromkeys(metrics)})
+    for day, row in days.items():
+        for tier in DEFERRED_TIERS:
+            row[f"{tier}_latency_p95_ms"] = by_day.get((day, tier))
+    return [days[day] for day in sorted(days)]
+
+
+def latency_by_tier(con, q):
+    """Per service tier, p50 and p95 latency of successful requests over the period:
+    interactive tiers (standard, priority) beside batch and flex, never mixed."""
+    metrics = {
+        "latency_p50_ms": "p50_latency_by_tier_ms",
+        "latency_p95_ms": "p95_latency_by_tier_ms",
+    }
+    return metric_rows(con, q, metrics, ["service_tier"], order_by="service_tier")
 
 
 def outcome_distribution(con, q):

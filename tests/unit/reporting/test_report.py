@@ -29,6 +29,54 @@ def tiny(tmp_path, monkeypatch):
     return path
 
 
+def test_latency_is_percentiles_of_interactive_requests_with_batch_and_flex_apart(tiny):
+    """contract_warehouse.LLM_REQUESTS, by hand (continuous percentiles: p at position
+    (n - 1) x p of the sorted values): gpt-4o's successful standard requests 100, 200, 300,
+    400 ms -> p50 250, p95 300 + 0.85 x 100 = 385; its batch success (600,000 ms) and its
+    timeout are not in them."""
+    report = build_report(tiny, WEEK)
+    models = {r["model"]: r for r in report["by_model"]}
+    latency = {m: (r["latency_p50_ms"], r["latency_p95_ms"]) for m, r in models.items()}
+    assert latency == {
+        "gpt-4o": (250, 385),
+        "claude-sonnet-4-5": (1500, 1950),  # 1000, 2000; the flex request apart
+        "gemini-3-pro-preview": (400, 400),
+    }
+    assert models["gpt-4o"]["ttft_p50_ms"] == 65  # 50, 60, 70, 80
+    assert models["claude-sonnet-4-5"]["ttft_p50_ms"] is None  # none reported
+    workflows = {r["workflow"]: (r["latency_p50_ms"], r["latency_p95_ms"])
+                 for r in report["by_workflow"]}  # fmt: skip
+    # docs-qa: 100, 200, 300, 400, 400 -> p50 300, p95 400 + 0.8 x 0 = 400
+    assert workflows == {"docs-qa": (300, 400), "legal-research": (1500, 1950)}
+    teams = {r["team"]: (r["latency_p50_ms"], r["latency_p95_ms"]) for r in report["by_team"]}
+    assert teams == {"search": (300, 400), "legal": (1500, 1950)}
+    tiers = {r["service_tier"]: (round(r["latency_p50_ms"], 6), round(r["latency_p95_ms"], 6))
+             for r in report["latency_by_tier"]}  # fmt: skip
+    # standard: 100, 200, 300, 400, 400, 1000, 2000 -> p50 400, p95 1000 + 0.7 x 1000
+    assert tiers == {"standard": (400, 1700), "batch": (600_000, 600_000), "flex": (9000, 9000)}
+
+
+def test_latency_by_day_keeps_batch_and_flex_apart(tiny):
+    from aiusage.reporting.period import ReportQuery
+    from aiusage.reporting.usage import latency_by_day
+
+    with duckdb.connect(str(tiny), read_only=True) as con:
+        rows = latency_by_day(con, ReportQuery(WEEK))
+    by_day = {
+        r["usage_date"]: tuple(
+            None if r[k] is None else round(r[k], 6)
+            for k in ("latency_p50_ms", "latency_p95_ms", "ttft_p50_ms", "batch_latency_p95_ms",
+                      "flex_latency_p95_ms")
+        )
+        for r in rows
+    }  # fmt: skip
+    assert by_day == {
+        # 400, 1000, 2000 -> p50 1000, p95 1000 + 0.9 x 1000; the flex request apart
+        date(2026, 11, 19): (1000, 1900, 100, None, 9000),
+        date(2026, 11, 20): (250, 385, 65, 600_000, None),
+    }
+
+
 def test_summary_and_change_vs_previous_period(tiny):
     report = build_report(tiny, WEEK)
     s = report["summary"]
@@ -54,11 +102,9 @@ def test_sections_group_and_order_by_cost(tiny):
     ]
     search = next(r for r in report["by_team"] if r["team"] == "search")
     assert search["success_rate"] == pytest.approx(9 / 12)
-    assert search["avg_latency_ms"] == pytest.approx(5400 / 12)
     assert search["avg_quality_score"] == pytest.approx(0.8)
     assert search["pass_rate"] == pytest.approx(0.75)
     models = {r["model"]: r for r in report["by_model"]}
-    assert models["gpt-4o"]["avg_ttft_ms"] == pytest.approx(100.0)
     assert models["gemini-3-pro-preview"]["total_cost_usd"] is None
     assert [r["usage_date"] for r in report["by_day"]] == [date(2026, 11, 19), date(2026, 11, 20)]
     assert {(r["status"], r["model"], r["failed_requests"]) for r in report["errors"]} == {
@@ -111,10 +157,11 @@ def test_json_is_stable_and_complete(tiny):
         "by_client", "by_team", "by_user", "cost_per_active_user", "by_workflow", "by_model",
         "model_efficiency", "by_day", "errors", "error_types", "by_prompt_version",
         "substitution", "savings", "runaway_sessions", "budgets",
-        "anomalies", "alerts", "latency_percentiles", "cost_reconciliation",
+        "anomalies", "alerts", "latency_percentiles", "latency_by_tier",
+        "cost_reconciliation",
         "provider_reconciliation", "landed_files", "warnings",
     ]  # fmt: skip
-    assert data["report_version"] == 2
+    assert data["report_version"] == 3
     assert data["summary"]["total_cost_usd"] == 3.5
     assert data["period"]["start"] == "2026-11-14"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from aiusage.reporting.semantic import SemanticError, load_semantic_layer
+from aiusage.reporting.semantic import SemanticError, SemanticLayer, load_semantic_layer
 from tests.conftest import PROJECT_DIR
 
 
@@ -42,9 +42,29 @@ def test_compiled_metrics_run_on_a_table_of_the_semantic_model(layer, tmp_path):
 def test_what_it_does_not_compile_is_named(layer):
     with pytest.raises(SemanticError, match="no metric 'nope'"):
         layer.expression("nope")
-    with pytest.raises(SemanticError, match="query it with MetricFlow"):
-        layer.expression("p95_latency_ms")
+    with pytest.raises(SemanticError, match="is derived, not simple"):
+        SemanticLayer(layer.models, {"d": {"name": "d", "type": "derived"}}).expression("d")
     with pytest.raises(SemanticError, match="has no dimension"):
         layer.select(["requests"], ["status; drop table x"])
     with pytest.raises(SemanticError, match="span semantic models"):
         layer.select(["requests", "p95_latency_ms"])
+
+
+def test_percentiles_compile_with_the_metric_filter(layer):
+    """p95_latency_ms (models/semantic): a continuous percentile over the successful
+    requests of interactive tiers, the filter applied to the aggregate."""
+    assert layer.expression("p95_latency_ms") == (
+        "quantile_cont((latency_ms), 0.95) filter (where (status = 'success' and "
+        "service_tier not in ('batch', 'flex')))"
+    )
+    assert layer.expression("p50_latency_by_tier_ms") == (
+        "quantile_cont((latency_ms), 0.5) filter (where (status = 'success'))"
+    )
+
+
+def test_a_filter_on_another_models_dimension_is_an_error(layer):
+    metric = {**layer.metrics["p95_latency_ms"]}
+    metric["filter"] = {"where_filters": [{"where_sql_template": "{{ Dimension('x__nope') }} = 1"}]}
+    bad = SemanticLayer(layer.models, {**layer.metrics, "p95_latency_ms": metric})
+    with pytest.raises(SemanticError, match="'nope', not a dimension of llm_requests"):
+        bad.expression("p95_latency_ms")
