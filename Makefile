@@ -159,7 +159,7 @@ clean:
 ## The FinOps Foundation's focus-validator 2.2.1 in its own Python 3.12 venv ($(FOCUS_VENV)):
 ## it needs Python >= 3.12 and numpy < 2, hence pyarrow 21.0.0 beside it. `aiusage export
 ## validate-focus FILE` runs it offline on an export; make test-slow checks the FOCUS 1.2
-## export of a generated warehouse with it (tests/integration/test_focus_export.py).
+## export of a generated warehouse with it (tests/integration/test_otel_focus.py).
 FOCUS_VENV ?= .venv-focus
 FOCUS_STAMP := $(FOCUS_VENV)/.installed
 $(FOCUS_STAMP):
