@@ -182,50 +182,28 @@ grouped as (
 
 final as (
     select
-        cast(md5(concat_ws('|', workflow, provider, model)) as string) as cache_efficiency_key,
-        cast(workflow as string) as workflow,
-        cast(provider as string) as provider,
-        cast(model as string) as model,
-        cast(
-            {{ dbt.dateadd('day', 1 - var('insight_window_days'), 'window_end_date') }} as date
-        ) as window_start_date,
-        cast(window_end_date as date) as window_end_date,
-        cast(requests as bigint) as requests,
-        cast(cache_read_requests as bigint) as cache_read_requests,
-        cast(cache_write_requests as bigint) as cache_write_requests,
-        cast(wasted_write_requests as bigint) as wasted_write_requests,
-        cast(late_read_requests as bigint) as late_read_requests,
-        cast(expired_rewrite_requests as bigint) as expired_rewrite_requests,
-        cast(input_tokens as bigint) as input_tokens,
-        cast(cache_read_tokens as bigint) as cache_read_tokens,
-        cast(cache_write_tokens as bigint) as cache_write_tokens,
-        cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
-        cast({{ ratio('cast(cache_read_tokens as double)', 'input_tokens') }} as double)
-            as cache_hit_ratio,
-        cast(cache_read_savings_usd as decimal(38, 12)) as cache_read_savings_usd,
-        cast(cache_write_cost_usd as decimal(38, 12)) as cache_write_cost_usd,
-        cast(wasted_cache_write_usd as decimal(38, 12)) as wasted_cache_write_usd,
-        cast(cache_read_savings_usd - cache_write_cost_usd as decimal(38, 12))
-            as net_cache_savings_usd,
-        cast(
-            {{ ratio('cast(ttl_1h_extra_usd as double)', 'read_saving_per_write_usd') }}
-            as double
-        ) as ttl_1h_break_even_reads,
-        cast(
-            {{ ratio('cast(late_read_requests as double)', 'cache_write_requests') }} as double
-        ) as late_reads_per_write,
-        cast(ttl_5m_savings_usd as decimal(38, 12)) as ttl_5m_savings_usd,
-        cast(ttl_1h_savings_usd as decimal(38, 12)) as ttl_1h_savings_usd,
-        cast(
-            case
+        {{- contract_columns({
+            'cache_efficiency_key': "md5(concat_ws('|', workflow, provider, model))",
+            'window_start_date': dbt.dateadd(
+                'day', 1 - var('insight_window_days'), 'window_end_date'
+            ),
+            'cache_hit_ratio': ratio('cast(cache_read_tokens as double)', 'input_tokens'),
+            'net_cache_savings_usd': 'cache_read_savings_usd - cache_write_cost_usd',
+            'ttl_1h_break_even_reads': ratio(
+                'cast(ttl_1h_extra_usd as double)', 'read_saving_per_write_usd'
+            ),
+            'late_reads_per_write': ratio(
+                'cast(late_read_requests as double)', 'cache_write_requests'
+            ),
+            'recommended_ttl': "case
                 when cache_write_requests = 0 then null
                 when ttl_1h_savings_usd > 0 and ttl_1h_savings_usd > ttl_5m_savings_usd
                     then '1h'
                 when ttl_5m_savings_usd > 0 then '5m'
                 when cache_write_1h_tokens > 0 then '1h'
                 else '5m'
-            end as string
-        ) as recommended_ttl
+            end",
+        }) }}
     from grouped
     where cache_read_requests > 0 or cache_write_requests > 0
 )

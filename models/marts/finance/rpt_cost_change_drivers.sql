@@ -88,55 +88,31 @@ scoped as (
 -- per scope, period and model: requests, successes, cost and tokens by component
 per_model as (
     select
+        {%- for suffix, in_period in [('p', 'not is_current'), ('c', 'is_current')] %}
+            count(*) filter (where is_priced and {{ in_period }}) as requests_{{ suffix }},
+            count(*) filter (where is_priced and is_success and {{ in_period }})
+                as successes_{{ suffix }},
+            count(*) filter (where not is_priced and {{ in_period }}) as unpriced_{{ suffix }},
+            coalesce(sum(total_cost_usd) filter (where {{ in_period }}), 0) as cost_{{ suffix }},
+            {%- for tokens, cost, name in [
+                ('uncached_input_tokens', 'input_cost_usd', 'uncached_input'),
+                ('cache_read_tokens', 'cache_read_cost_usd', 'cache_read'),
+                ('cache_write_tokens', 'cache_write_cost_usd', 'cache_write'),
+                ('output_tokens', 'output_cost_usd', 'output'),
+            ] %}
+                coalesce(sum({{ tokens }}) filter (where is_priced and {{ in_period }}), 0)
+                    as {{ name }}_tokens_{{ suffix }},
+                coalesce(sum({{ cost }}) filter (where is_priced and {{ in_period }}), 0)
+                    as {{ name }}_cost_{{ suffix }},
+            {%- endfor %}
+        {%- endfor %}
         scope_type,
         scope_id,
         period_days,
         period_start,
         period_end,
         provider,
-        model,
-        count(*) filter (where is_priced and not is_current) as requests_p,
-        count(*) filter (where is_priced and is_success and not is_current)
-            as successes_p,
-        count(*) filter (where not is_priced and not is_current) as unpriced_p,
-        coalesce(sum(total_cost_usd) filter (where not is_current), 0) as cost_p,
-        coalesce(sum(uncached_input_tokens) filter (where is_priced and not is_current), 0)
-            as uncached_input_tokens_p,
-        coalesce(sum(input_cost_usd) filter (where is_priced and not is_current), 0)
-            as uncached_input_cost_p,
-        coalesce(sum(cache_read_tokens) filter (where is_priced and not is_current), 0)
-            as cache_read_tokens_p,
-        coalesce(sum(cache_read_cost_usd) filter (where is_priced and not is_current), 0)
-            as cache_read_cost_p,
-        coalesce(sum(cache_write_tokens) filter (where is_priced and not is_current), 0)
-            as cache_write_tokens_p,
-        coalesce(sum(cache_write_cost_usd) filter (where is_priced and not is_current), 0)
-            as cache_write_cost_p,
-        coalesce(sum(output_tokens) filter (where is_priced and not is_current), 0)
-            as output_tokens_p,
-        coalesce(sum(output_cost_usd) filter (where is_priced and not is_current), 0)
-            as output_cost_p,
-        count(*) filter (where is_priced and is_current) as requests_c,
-        count(*) filter (where is_priced and is_success and is_current)
-            as successes_c,
-        count(*) filter (where not is_priced and is_current) as unpriced_c,
-        coalesce(sum(total_cost_usd) filter (where is_current), 0) as cost_c,
-        coalesce(sum(uncached_input_tokens) filter (where is_priced and is_current), 0)
-            as uncached_input_tokens_c,
-        coalesce(sum(input_cost_usd) filter (where is_priced and is_current), 0)
-            as uncached_input_cost_c,
-        coalesce(sum(cache_read_tokens) filter (where is_priced and is_current), 0)
-            as cache_read_tokens_c,
-        coalesce(sum(cache_read_cost_usd) filter (where is_priced and is_current), 0)
-            as cache_read_cost_c,
-        coalesce(sum(cache_write_tokens) filter (where is_priced and is_current), 0)
-            as cache_write_tokens_c,
-        coalesce(sum(cache_write_cost_usd) filter (where is_priced and is_current), 0)
-            as cache_write_cost_c,
-        coalesce(sum(output_tokens) filter (where is_priced and is_current), 0)
-            as output_tokens_c,
-        coalesce(sum(output_cost_usd) filter (where is_priced and is_current), 0)
-            as output_cost_c
+        model
     from scoped
     group by scope_type, scope_id, period_days, period_start, period_end, provider, model
 ),

@@ -57,7 +57,6 @@ def test_latency_is_percentiles_of_interactive_requests_with_batch_and_flex_apar
 
 
 def test_latency_by_day_keeps_batch_and_flex_apart(tiny):
-    from aiusage.reporting.period import ReportQuery
     from aiusage.reporting.usage import latency_by_day
 
     with duckdb.connect(str(tiny), read_only=True) as con:
