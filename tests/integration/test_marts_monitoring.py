@@ -14,7 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -423,7 +423,7 @@ def test_cost_change_drivers_name_each_planted_cause_and_add_up(spiky_warehouse)
             assert abs(value - expected) < Decimal("0.000001"), (planted.workflow, name, value)
 
 
-def test_runaway_sessions_are_the_spike_loops_and_the_planted_session(spiky_warehouse):
+def test_runaway_sessions_are_the_spike_loops_and_the_planted_session(spiky_warehouse, landing):
     from aiusage.sample import RUNAWAY_REQUESTS, RUNAWAY_SESSION_ID, RUNAWAY_WORKFLOW
 
     root, summary = spiky_warehouse
@@ -438,6 +438,28 @@ def test_runaway_sessions_are_the_spike_loops_and_the_planted_session(spiky_ware
         [RUNAWAY_SESSION_ID],
     )
     assert workflow == RUNAWAY_WORKFLOW and p95 == 3  # eight 3-call sessions a day
+    # alerts: the runaway sessions whose last call is on the as-of day, each named with its
+    # workflow and calls (counted from the landed requests); warning at 3x, critical at 10x
+    calls, last_day, workflow_of = Counter(), {}, {}
+    for event, _model, day in _events(landing):
+        session = event.get("session_id")
+        if session in runaway:
+            calls[session] += 1
+            last_day[session] = max(day, last_day.get(session, day))
+            workflow_of[session] = event["workflow"]
+    alerts = {
+        scope_id: (severity, measured, message)
+        for scope_id, severity, measured, message in _query(
+            root,
+            "select scope_id, severity, measured_value, message from rpt_alerts "
+            "where alert_type = 'runaway_session'",
+        )
+    }
+    assert set(alerts) == {s for s, day in last_day.items() if day == AS_OF} != set()
+    for session, (severity, measured, message) in alerts.items():
+        assert severity == ("critical" if measured >= 10 else "warning") and measured >= 3
+        assert f"workflow {workflow_of[session]}" in message, message
+        assert f"{calls[session]} calls" in message, message
 
 
 def test_cache_and_savings_name_the_planted_workflows(spiky_warehouse):

@@ -194,6 +194,7 @@ def read_landing(landing: Path) -> LandingTotals:
             passed_quality=record.get("passed_quality"),
             error_type=record.get("error_type"),
             ttft_ms=record.get("ttft_ms"),
+            session_id=record.get("session_id"),
             service_tier=(record.get("service_tier") or "standard").lower(),
             occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(UTC),
         )
