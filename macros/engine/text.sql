@@ -114,3 +114,30 @@
     {%- endfor -%}
     regexp_replace({{ text }}, '{{ pattern }}', '{{ ns.r }}')
 {%- endmacro %}
+
+{#- Aggregates: the value of `column` on the row of the group with the largest (value_at_max)
+    or smallest (value_at_min) tuple of `order_columns`, compared column by column. Far
+    cheaper than ranking whole rows with row_number(), which carries every column through
+    a sort. `order_columns` must identify one row of the group (no ties), and `column` must
+    not be null (DuckDB's arg_max skips null values). -#}
+{% macro value_at_max(column, order_columns) -%}
+    {{ return(adapter.dispatch('value_at_extreme', 'aiusage')(column, order_columns, 'max')) }}
+{%- endmacro %}
+
+{% macro value_at_min(column, order_columns) -%}
+    {{ return(adapter.dispatch('value_at_extreme', 'aiusage')(column, order_columns, 'min')) }}
+{%- endmacro %}
+
+{% macro default__value_at_extreme(column, order_columns, extreme) -%}
+    arg_{{ extreme }}({{ column }}, struct_pack({{ order_columns | join(', ') }}))
+{%- endmacro %}
+
+{% macro spark__value_at_extreme(column, order_columns, extreme) -%}
+    {{ extreme }}_by({{ column }}, struct({{ order_columns | join(', ') }}))
+{%- endmacro %}
+
+{#- The value of `column` on the latest delivery of each group (macro
+    latest_delivery_first's order). -#}
+{% macro latest_delivery_value(column) -%}
+    {{ value_at_max(column, ['landing_date', 'source_file', 'line_number']) }}
+{%- endmacro %}

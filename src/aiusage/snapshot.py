@@ -26,11 +26,16 @@ stopped being current less than AIUSAGE_PUBLISH_GRACE_SECONDS ago (default one h
 BI connection held open on a snapshot keeps working after newer ones are published. Marts
 carry no build timestamps; run metadata lives in run.json beside them.
 
-Cost grows with new data, not with history, for the Parquet export: marts with a
-`landing_date` column (the request, landed-row and quarantine facts, which hold the whole
-history) are written as one Parquet file per landing day, and a day whose rows did not
-change since the previous snapshot (same row count and content fingerprint, sum of row
-hashes) is hard-linked from it instead of written again.
+Cost grows with new data, not with history. The new snapshot's DuckDB file starts as a
+copy of the current snapshot's (a sequential file copy), and only what the build changed is
+written into it: a mart with the same columns, row count and fingerprint (sum of its row
+hashes) is kept; a mart with a `landing_date` column (the request, landed-row and quarantine
+facts, which hold the whole history) has only its changed landing days replaced; any other
+changed mart is rewritten. When most rows changed, or the current file is mostly free
+space, the file is written afresh. The Parquet export follows the same rule: those marts are
+one Parquet file per landing day, and an unchanged day (or mart) is hard-linked from the
+previous snapshot instead of written again. run.json records what was kept, replaced and
+rewritten ("tables", "parquet_days").
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -126,38 +131,58 @@ def current_run(settings: Settings) -> dict | None:
     return _current_run(settings.published_dir)
 
 
-def _previous_parts(root: Path) -> tuple[Path | None, dict]:
-    """The current snapshot's folder and its partition record (run.json "parts")."""
+def _previous(root: Path) -> tuple[Path | None, dict]:
+    """The current snapshot's folder and its run.json (None and {} when there is none)."""
     run = _current_run(root)
     if run is None:
         return None, {}
-    return root / run["build_id"], run.get("parts", {})
+    return root / run["build_id"], run
 
 
-def _export_partitioned(
-    con, relation: str, name: str, staging: Path, previous: Path | None, previous_parts: dict
-) -> tuple[dict, int, int]:
-    """One Parquet file per landing day; unchanged days are hard-linked from `previous`.
-    Returns the parts record {day: [rows, fingerprint]}, days written, days linked."""
-    folder = staging / "marts" / name
-    folder.mkdir(parents=True)
+def _signature(columns: list[tuple[str, str]]) -> str:
+    """A mart's columns and types, as one string: a snapshot table is reused only by a mart
+    with the same signature."""
+    return ", ".join(f"{name} {data_type}" for name, data_type in columns)
+
+
+def _day_prints(con, relation: str) -> dict[str, list]:
+    """{landing day: [rows, fingerprint]} of a partitioned mart (the fingerprint is the sum
+    of its rows' hashes: a changed, added or removed row changes it)."""
     prints = con.execute(
         f"""select cast({PARTITION_COLUMN} as varchar), count(*), cast(sum(hash(t)) as varchar)
             from {relation} as t group by 1 order by 1"""
     ).fetchall()
-    parts: dict = {}
+    return {(day or "null"): [rows, fingerprint] for day, rows, fingerprint in prints}
+
+
+def _day_predicate(days: list[str]) -> tuple[str, list[str]]:
+    """`landing_date in (...)` over day labels ("null" for rows without a landing day)."""
+    dated = [day for day in days if day != "null"]
+    terms = []
+    if dated:
+        terms.append(f"{PARTITION_COLUMN} in ({', '.join('cast(? as date)' for _ in dated)})")
+    if "null" in days:
+        terms.append(f"{PARTITION_COLUMN} is null")
+    return " or ".join(terms) or "false", dated
+
+
+def _export_partitioned(
+    con, relation: str, name: str, staging: Path, previous: Path | None, prints: dict,
+    previous_parts: dict,
+) -> tuple[int, int]:  # fmt: skip
+    """One Parquet file per landing day; unchanged days are hard-linked from `previous`.
+    Returns the days written and the days linked."""
+    folder = staging / "marts" / name
+    folder.mkdir(parents=True)
     written = linked = 0
-    for day, rows, fingerprint in prints:
-        label = day or "null"
-        parts[label] = [rows, fingerprint]
+    for label, part in prints.items():
         target = folder / f"{label}.parquet"
         old = previous / "marts" / name / target.name if previous else None
-        if old is not None and previous_parts.get(label) == [rows, fingerprint] and old.exists():
+        if old is not None and previous_parts.get(label) == part and old.exists():
             os.link(old, target)
             linked += 1
             continue
-        where = f"{PARTITION_COLUMN} is null" if day is None else f"{PARTITION_COLUMN} = ?"
-        params = [] if day is None else [day]
+        where, params = _day_predicate([label])
         # Sorted rows: the same day gives the same Parquet bytes, build after build.
         con.execute(
             f"copy (select * from {relation} where {where} order by all) to '{target}' "
@@ -165,7 +190,94 @@ def _export_partitioned(
             params,
         )
         written += 1
-    return parts, written, linked
+    return written, linked
+
+
+def _changed_days(prints: dict, previous_parts: dict) -> list[str]:
+    return sorted(
+        day
+        for day in set(prints) | set(previous_parts)
+        if prints.get(day) != previous_parts.get(day)
+    )
+
+
+@dataclass
+class _MartPlan:
+    """What one mart of the build is, against the current snapshot: its columns, rows and
+    fingerprints (per landing day for a partitioned mart), and what publish does with the
+    snapshot's table: keep it, replace the changed landing days, or rewrite it."""
+
+    mart: Mart
+    relation: str
+    signature: str
+    rows: int
+    prints: dict  # partitioned: {day: [rows, fingerprint]}; else {}
+    fingerprint: list  # run.json "fingerprints" entry
+    action: str = "rewrite"  # keep | replace_days | rewrite
+    changed_days: list[str] = field(default_factory=list)
+
+    @property
+    def rows_to_write(self) -> int:
+        if self.action == "keep":
+            return 0
+        if self.action == "replace_days":
+            return sum(self.prints.get(day, [0])[0] for day in self.changed_days)
+        return self.rows
+
+
+# A new snapshot starts from a copy of the current one unless it would rewrite more than
+# this share of the rows, or the current file is more than this share free blocks (space
+# left by deleted rows, which a copy would carry on): then it is written afresh.
+REWRITE_SHARE = 0.5
+
+
+def _plan(con, marts: list[Mart], previous_run: dict) -> list[_MartPlan]:
+    """Columns, row counts and fingerprints of every mart in `built` (attached to `con`),
+    and the action on each snapshot table, judged against the current snapshot's run.json."""
+    previous_prints = previous_run.get("fingerprints", {})
+    previous_parts = previous_run.get("parts", {})
+    plans = []
+    for mart in marts:
+        relation = f'built."{mart.schema}"."{mart.name}"'
+        columns = con.execute(
+            """select column_name, data_type from information_schema.columns
+               where table_catalog = 'built' and table_schema = ?
+               and table_name = ? order by ordinal_position""",
+            [mart.schema, mart.name],
+        ).fetchall()
+        if not columns:
+            raise duckdb.CatalogException(f"Mart {mart.schema}.{mart.name} not built")
+        signature = _signature(columns)
+        prints = {}
+        if PARTITION_COLUMN in {c for c, _ in columns}:
+            prints = _day_prints(con, relation)
+        if prints:
+            rows = sum(count for count, _ in prints.values())
+            fingerprint = [signature]
+        else:
+            rows, whole = con.execute(
+                f"select count(*), cast(sum(hash(t)) as varchar) from {relation} as t"
+            ).fetchone()
+            fingerprint = [signature, rows, whole]
+        plan = _MartPlan(mart, relation, signature, rows, prints, fingerprint)
+        old = previous_prints.get(mart.name)
+        if old is not None and old[0] == signature:
+            if prints:
+                plan.changed_days = _changed_days(prints, previous_parts.get(mart.name, {}))
+                plan.action = "replace_days" if plan.changed_days else "keep"
+            elif old == fingerprint:
+                plan.action = "keep"
+        plans.append(plan)
+    return plans
+
+
+def _free_share(con) -> float:
+    """The share of the open database file's blocks that are free."""
+    total, free = con.execute(
+        "select total_blocks, free_blocks from pragma_database_size() "
+        "where database_name = current_database()"
+    ).fetchone()
+    return free / total if total else 0.0
 
 
 def publish(
@@ -177,7 +289,14 @@ def publish(
 ) -> PublishedSnapshot:
     """Write a new snapshot folder from the built warehouse, then swap CURRENT. The dbt
     semantic layer the marts were built with (semantic_manifest.json) goes into the folder
-    too: readers compile the report's metrics from the definitions of their snapshot."""
+    too: readers compile the report's metrics from the definitions of their snapshot.
+
+    Cost follows what changed, not the history. The new snapshot's DuckDB file starts as a
+    copy of the current snapshot's, whose tables are brought to the build: a mart whose rows
+    did not change (same columns, row count and fingerprint) is kept, a partitioned mart has
+    only its changed landing days replaced, any other changed mart is rewritten whole. When
+    most rows changed (REWRITE_SHARE), or the current file is mostly free space, the file
+    is written afresh instead."""
     source = settings.duckdb_path
     if not source.exists():
         raise FileNotFoundError(f"No warehouse to publish at {source}")
@@ -189,63 +308,103 @@ def publish(
     folder = root / build_id
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "marts").mkdir(parents=True)
-    previous, previous_parts = _previous_parts(root)
+    previous, previous_run = _previous(root)
+    # the same memory and thread limits as the dbt profile (DuckDB's default memory
+    # limit is 80% of the machine)
+    limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
     try:
+        with duckdb.connect(":memory:", config=limits) as con:
+            con.execute(f"attach '{source}' as built (read_only)")
+            plans = _plan(con, marts, previous_run)
+        base = previous / DUCKDB_NAME if previous is not None else None
+        total_rows = sum(plan.rows for plan in plans)
+        incremental = (
+            base is not None
+            and base.is_file()
+            and sum(plan.rows_to_write for plan in plans) <= REWRITE_SHARE * total_rows
+            and previous_run.get("free_block_share", 1.0) <= REWRITE_SHARE
+        )
+        if incremental:
+            shutil.copyfile(base, staging / DUCKDB_NAME)
+        else:
+            for plan in plans:
+                plan.action = "rewrite"
         parquet: dict[str, Path] = {}
-        counts: dict[str, int] = {}
         parts: dict[str, dict] = {}
         reuse = {"written": 0, "linked": 0}
-        # the same memory and thread limits as the dbt profile (DuckDB's default memory
-        # limit is 80% of the machine)
-        limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
         with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
-            con.execute(f"attach '{source}' as built (read_only)")
-            for mart in marts:
-                relation = f'built."{mart.schema}"."{mart.name}"'
-                columns = con.execute(
-                    """select column_name, data_type from information_schema.columns
-                       where table_catalog = 'built' and table_schema = ?
-                       and table_name = ? order by ordinal_position""",
-                    [mart.schema, mart.name],
+            inherited = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from information_schema.tables "
+                    "where table_catalog = current_database() and table_schema = 'main'"
                 ).fetchall()
-                if not columns:
-                    raise duckdb.CatalogException(f"Mart {mart.schema}.{mart.name} not built")
-                (counts[mart.name],) = con.execute(f"select count(*) from {relation}").fetchone()
-                if PARTITION_COLUMN in {c for c, _ in columns} and counts[mart.name]:
-                    parts[mart.name], written, linked = _export_partitioned(
+            }
+            con.execute(f"attach '{source}' as built (read_only)")
+            for plan in plans:
+                name = plan.mart.name
+                if plan.prints:  # one Parquet file per landing day
+                    parts[name] = plan.prints
+                    written, linked = _export_partitioned(
                         con,
-                        relation,
-                        mart.name,
+                        plan.relation,
+                        name,
                         staging,
                         previous,
-                        previous_parts.get(mart.name, {}),
+                        plan.prints,
+                        previous_run.get("parts", {}).get(name, {}),
                     )
                     reuse["written"] += written
                     reuse["linked"] += linked
-                    parquet[mart.name] = folder / "marts" / mart.name
-                # A table, not a view over the Parquet files: a view would name their
-                # absolute paths, and a copied or pruned snapshot would then read another
-                # folder or fail.
-                con.execute(f'create table main."{mart.name}" as select * from {relation}')
-                if mart.name in parts:
+                    parquet[name] = folder / "marts" / name
+                else:
+                    parquet[name] = folder / "marts" / f"{name}.parquet"
+                if plan.action == "replace_days":
+                    where, params = _day_predicate(plan.changed_days)
+                    con.execute(f'delete from main."{name}" where {where}', params)
+                    con.execute(
+                        f'insert into main."{name}" select * from {plan.relation} where {where}',
+                        params,
+                    )
+                elif plan.action == "rewrite":
+                    # A table, not a view over the Parquet files: a view would name their
+                    # absolute paths, and a copied or pruned snapshot would then read
+                    # another folder or fail.
+                    con.execute(
+                        f'create or replace table main."{name}" as select * from {plan.relation}'
+                    )
+                if plan.prints:
                     continue
-                target = staging / "marts" / f"{mart.name}.parquet"
+                target = staging / "marts" / f"{name}.parquet"
+                old_file = previous / "marts" / target.name if previous is not None else None
+                if plan.action == "keep" and old_file is not None and old_file.is_file():
+                    os.link(old_file, target)
+                    continue
                 # Sorted rows: the same marts give the same Parquet files run after run.
                 con.execute(
-                    f"copy (select * from main.\"{mart.name}\" order by all) to '{target}' "
+                    f"copy (select * from main.\"{name}\" order by all) to '{target}' "
                     "(format parquet, compression zstd)"
                 )
-                parquet[mart.name] = folder / "marts" / target.name
+            for name in sorted(inherited - {plan.mart.name for plan in plans}):
+                con.execute(f'drop table main."{name}"')  # a mart the project no longer has
             con.execute("detach built")
+            con.execute("checkpoint")
+            free_share = _free_share(con)
+        actions = {"keep": 0, "replace_days": 0, "rewrite": 0}
+        for plan in plans:
+            actions[plan.action] += 1
         run = {
             "build_id": build_id,
             "run_id": run_id,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "source_duckdb": str(source),
             "source_stamp": file_stamp(source),
-            "marts": counts,
+            "marts": {plan.mart.name: plan.rows for plan in plans},
             "parts": parts,
+            "fingerprints": {plan.mart.name: plan.fingerprint for plan in plans},
             "parquet_days": reuse,
+            "tables": {"copied_from": previous.name if incremental else None, **actions},
+            "free_block_share": round(free_share, 4),
             **(metadata or {}),
         }
         (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
@@ -265,7 +424,7 @@ def publish(
         folder=folder,
         duckdb_path=folder / DUCKDB_NAME,
         parquet_files=parquet,
-        row_counts=counts,
+        row_counts=run["marts"],
         removed=removed,
     )
 

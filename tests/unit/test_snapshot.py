@@ -167,6 +167,85 @@ def test_publish_rewrites_only_changed_landing_days(tmp_path):
     assert types == {"n": "BIGINT", "cost": "DECIMAL(38,12)", "landing_date": "DATE"}
 
 
+def _rows(path, table) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return sorted(con.execute(f"select * from {table}").fetchall(), key=repr)
+
+
+def test_each_publish_changes_only_what_the_build_changed(tmp_path):
+    """The next snapshot starts from a copy of the current one: an unchanged mart is kept, a
+    partitioned mart gets only its changed landing days replaced (an updated row, a removed
+    day, a new day, rows without a day), a changed mart is rewritten, and a mart the project
+    dropped leaves the snapshot. When most rows change (here a column type), the snapshot is
+    written afresh. After each publish every snapshot table holds exactly the build's rows,
+    with the build's types."""
+    settings = _settings(tmp_path, keep=10)
+    marts = [Mart("fct_x", "main"), Mart("fct_total", "main"), Mart("dim_gone", "main")]
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            """create table fct_x as
+            select cast(n as bigint) as n, cast(n * 1.5 as decimal(38, 12)) as cost,
+                   date '2026-11-01' + cast(n % 4 as integer) as landing_date
+            from range(40) as t(n)"""
+        )
+        con.execute("create table fct_total as select 7 as version")
+        con.execute("create table dim_gone as select 'x' as name")
+
+    def published(run_id, names):
+        build = publish(settings, marts, run_id=run_id)
+        for name in names:
+            assert _rows(build.duckdb_path, name) == _rows(settings.duckdb_path, name), name
+        run = json.loads((build.folder / "run.json").read_text())
+        assert 0 <= run["free_block_share"] < 1
+        return build, run
+
+    first, run = published("one", ["fct_x", "fct_total", "dim_gone"])
+    assert run["tables"] == {"copied_from": None, "keep": 0, "replace_days": 0, "rewrite": 3}
+
+    second, run = published("two", ["fct_x", "fct_total", "dim_gone"])  # nothing changed
+    assert run["tables"] == {
+        "copied_from": first.build_id,
+        "keep": 3,
+        "replace_days": 0,
+        "rewrite": 0,
+    }
+
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("update fct_x set cost = cost + 1 where n = 1")  # day 2026-11-02
+        con.execute("delete from fct_x where landing_date = date '2026-11-04'")
+        con.execute("insert into fct_x values (100, 3.25, date '2026-11-05'), (101, 4.5, null)")
+        con.execute("update fct_total set version = 8")
+    marts = marts[:2]  # dim_gone left the project
+    third, run = published("three", ["fct_x", "fct_total"])
+    assert run["tables"] == {
+        "copied_from": second.build_id,
+        "keep": 0,
+        "replace_days": 1,
+        "rewrite": 1,
+    }
+    assert sorted(run["parts"]["fct_x"]) == [
+        "2026-11-01",
+        "2026-11-02",
+        "2026-11-03",
+        "2026-11-05",
+        "null",
+    ]
+    with duckdb.connect(str(third.duckdb_path), read_only=True) as con:
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert tables == {"fct_x", "fct_total"}
+
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("alter table fct_x alter cost type double")
+    fourth, run = published("four", ["fct_x", "fct_total"])
+    assert run["tables"] == {"copied_from": None, "keep": 0, "replace_days": 0, "rewrite": 2}
+    with duckdb.connect(str(fourth.duckdb_path), read_only=True) as con:
+        (kind,) = con.execute(
+            "select data_type from duckdb_columns() where table_name = 'fct_x' "
+            "and column_name = 'cost'"
+        ).fetchone()
+    assert kind == "DOUBLE"
+
+
 def _build(settings, version: int) -> list:
     """Two marts in the build file whose figures depend on `version`: fct_x (partitioned by
     landing day, 9 rows) and fct_total (one row)."""

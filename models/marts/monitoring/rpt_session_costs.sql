@@ -36,13 +36,12 @@ windowed as (
 first_requests as (
     select
         session_id,
-        {{ attributed('workflow') }} as workflow,
-        {{ attributed('team') }} as team,
-        {{ attributed('user_id') }} as user_id
+        {%- for column in ['workflow', 'team', 'user_id'] %}
+            {{ value_at_min(attributed(column), ['occurred_at', 'request_key']) }}
+                as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from windowed
-    qualify row_number() over (
-        partition by session_id order by occurred_at, request_key
-    ) = 1
+    group by session_id
 ),
 
 sessions as (

@@ -6,23 +6,25 @@
 -- is delivered more than once the latest delivery wins (landing day, file, line);
 -- delivery_count counts every landed copy (all landing days, from fct_landed_rows) and
 -- is_conflicting flags copies whose canonical content differs.
+-- The latest copy is chosen on the narrow landed rows (one aggregate over the key columns),
+-- then only those rows are read priced: ranking the wide priced rows was the costliest step.
 
 with
 
-priced as (
-    select * from {{ ref('int_usage_events_priced') }}
+latest as (
+    select {{ latest_delivery_value('landed_row_key') }} as landed_row_key
+    from {{ ref('int_usage_events_unioned') }}
     where {{ in_landing_window() }}
+    group by provider, request_id
 ),
 
 deduplicated as (
     select
-        *,
-        md5(provider || '|' || request_id) as request_key
-    from priced
-    qualify row_number() over (
-        partition by provider, request_id
-        order by {{ latest_delivery_first() }}
-    ) = 1
+        priced.*,
+        md5(priced.provider || '|' || priced.request_id) as request_key
+    from {{ ref('int_usage_events_priced') }} as priced
+    inner join latest on priced.landed_row_key = latest.landed_row_key
+    where {{ in_landing_window('priced.landing_date') }}
 ),
 
 deliveries as (
