@@ -36,10 +36,9 @@ windowed as (
 first_requests as (
     select
         session_id,
-        {%- for column in ['workflow', 'team', 'user_id'] %}
-            {{ value_at_min(attributed(column), ['occurred_at', 'request_key']) }}
-                as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ value_at_min(attributed('workflow'), ['occurred_at', 'request_key']) }} as workflow,
+        {{ value_at_min(attributed('team'), ['occurred_at', 'request_key']) }} as team,
+        {{ value_at_min(attributed('user_id'), ['occurred_at', 'request_key']) }} as user_id
     from windowed
     group by session_id
 ),
