@@ -31,7 +31,7 @@ from dagster_dbt import (
 )
 
 from aiusage.project import dbt_vars
-from aiusage.quality.gx import import_gx_in_background
+from aiusage.quality import worker
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
 from orchestration.resources import WarehouseSettings
@@ -179,8 +179,9 @@ def build_dbt_assets(project: DbtProject) -> list[dg.AssetsDefinition]:
     def warehouse_seeds(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
     ):
-        # The expectation checks after the seeds need GX: import it while dbt runs.
-        import_gx_in_background()
+        # The expectation checks after the seeds run in the GX worker: start it (and its GX
+        # import) while dbt runs.
+        worker.start()
         yield from _run_dbt(context, dbt, warehouse)
 
     @dbt_assets(

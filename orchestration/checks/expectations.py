@@ -6,11 +6,13 @@
 
 The marts are checked by the dbt tests (asset checks of the dbt assets). Each check returns
 the suite's readable summary (failing rows named) as its description and metadata, and
-updates the Data Docs site in AIUSAGE_GX_DOCS_DIR.
+updates the Data Docs site in AIUSAGE_GX_DOCS_DIR. The suites run in the warm GX worker
+process (aiusage.quality.worker), which a refresh starts before it needs it.
 """
 
 import dagster as dg
 
+from aiusage.quality import worker
 from aiusage.quality.events import validate_landed_batch
 from aiusage.quality.gx import SuiteResult
 from aiusage.quality.prices import PRICE_SEEDS, validate_price_seed
@@ -48,7 +50,8 @@ def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
     )
     def _check(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
         settings = warehouse.resolve()
-        result = validate_price_seed(
+        result = worker.run(
+            validate_price_seed,
             seed,
             settings.project_dir / "seeds",
             context_root=settings.project_dir / "expectations",
@@ -71,7 +74,7 @@ def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
 )
 def landed_events_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
     settings = warehouse.resolve()
-    batch = validate_landed_batch(settings, warehouse.refresh_options())
+    batch = worker.run(validate_landed_batch, settings, warehouse.refresh_options())
     extra = {
         "files": batch.files,
         "already_validated": batch.already_validated,

@@ -95,6 +95,15 @@ class RefreshPlan:
         return bool(self.changed_seeds)
 
     @property
+    def runs_expectations(self) -> bool:
+        """The refresh will run GX suites: over changed seeds, or over landed files that
+        changed (the landed-batch check validates new and changed files only). Unknown
+        changes (a first build, a backfill) count as both."""
+        return not self.nothing_new and (
+            not self.changed or "landing" in self.changed or "seeds" in self.changed
+        )
+
+    @property
     def seeds_unchanged(self) -> bool:
         """The seeds are those the warehouse was built with: not reloaded, not re-checked."""
         return bool(self.changed) and "seeds" not in self.changed

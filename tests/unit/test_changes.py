@@ -60,7 +60,7 @@ def refreshed(tmp_path, monkeypatch):
 def test_nothing_new_after_a_refresh_that_recorded_its_inputs(refreshed):
     settings, build_id = refreshed
     result = plan(settings)
-    assert result.nothing_new and not result.seeds_only
+    assert result.nothing_new and not result.seeds_only and not result.runs_expectations
     assert result.reason.startswith(f"Nothing new since build {build_id} ")
     assert plan(settings, RefreshOptions(full_refresh=True)).nothing_new is False
     backfill = RefreshOptions(backfill_start=date(2026, 11, 20))
@@ -90,6 +90,8 @@ def test_a_changed_input_makes_a_refresh(refreshed, change, reason):
     result = plan(settings)
     assert not result.nothing_new and not result.seeds_only
     assert result.reason == f"changed since the last refresh: {reason}"
+    # GX suites run over changed landed files and changed seeds, not over a changed model
+    assert result.runs_expectations == (reason != "project")
 
 
 def test_a_changed_setting_or_a_changed_warehouse_makes_a_refresh(refreshed, monkeypatch):
@@ -108,7 +110,7 @@ def test_changed_seeds_alone_are_named(refreshed):
         path = seeds / f"{name}.csv"
         path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     result = plan(settings)
-    assert result.seeds_only and not result.nothing_new
+    assert result.seeds_only and not result.nothing_new and result.runs_expectations
     assert result.changed_seeds == ("fx_rates", "service_tier_multipliers")
 
 
@@ -116,6 +118,7 @@ def test_a_snapshot_without_inputs_or_without_a_warehouse_makes_a_refresh(refres
     settings, _ = refreshed
     publish(settings, [Mart("fct_daily_usage", "main")], "run2")  # no inputs recorded
     assert plan(settings).reason == "no earlier refresh recorded its inputs"
+    assert plan(settings).runs_expectations  # unknown changes: every check runs
     inputs = refresh_inputs(settings).as_json()
     publish(settings, [Mart("fct_daily_usage", "main")], "run3", metadata={"inputs": inputs})
     assert plan(settings).nothing_new

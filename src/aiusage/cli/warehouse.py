@@ -61,7 +61,6 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     from aiusage.changes import plan
     from aiusage.refresh import RefreshOptions, preflight
     from aiusage.snapshot import published_duckdb_path
-    from orchestration.run import outcome
 
     settings = load_settings()
     try:
@@ -78,7 +77,12 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
         click.echo(f"{refresh_plan.reason}.")
         _deliver_due(settings)
         return
-    from orchestration.run import run_refresh
+    if refresh_plan.runs_expectations:
+        from aiusage.quality import worker
+
+        settings.apply_to_environ()
+        worker.start()  # GX imports on the other core while Dagster loads
+    from orchestration.run import outcome, run_refresh
     from orchestration.schedules import selection_for
 
     selection = selection_for(refresh_plan)

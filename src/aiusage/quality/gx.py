@@ -307,21 +307,6 @@ def _gx():
     return _GX
 
 
-def import_gx_in_background() -> threading.Thread | None:
-    """Start importing GX (about 4.5 s on 2 cores) on another thread.
-
-    A refresh calls this when its dbt seed invocation starts: the Dagster process then only
-    waits for dbt's output, so the import overlaps it instead of delaying the first
-    expectation check. Not a daemon thread: the process never exits half-way through an
-    import. The first validation waits for it (the import lock).
-    """
-    if _GX is not None:
-        return None
-    thread = threading.Thread(target=_gx, name="aiusage-import-gx")
-    thread.start()
-    return thread
-
-
 def _ephemeral_context(docs_path: Path | None):
     gx = _gx()
     from great_expectations.data_context.types.base import (

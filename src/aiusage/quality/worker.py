@@ -1,0 +1,65 @@
+"""The expectation checks of a refresh, run in one warm worker process.
+
+Importing Great Expectations costs 5-7 s on 2 cores (pandas, scipy, altair, sqlalchemy), and
+the first check of a refresh used to pay it on the critical path: the landed-batch check
+runs before the dbt models and blocks them. A refresh that will run expectation checks
+starts the worker as soon as it knows it has work (`start`: `aiusage build` after its plan,
+the dbt seed step of every refresh); the worker imports GX on the other core while the
+refresh process imports Dagster, loads its definitions and inventories the landing. Every
+check of the refresh then runs in it (`run`), one after another, so the Data Docs site has
+one writer.
+
+The worker lives as long as the process that started it (a refresh, a test session) and
+keeps GX imported between refreshes of that process; it is stopped at the interpreter's
+exit. A worker that died (killed, out of memory) is replaced by running the check in the
+calling process: a check never fails because of the worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_POOL: ProcessPoolExecutor | None = None
+_LOCK = threading.Lock()
+
+
+def _import_gx() -> None:
+    from aiusage.quality.gx import _gx
+
+    _gx()
+
+
+def start() -> ProcessPoolExecutor:
+    """Start the worker (once per process) and its GX import; returns at once."""
+    global _POOL
+    with _LOCK:
+        if _POOL is None:
+            # spawn: a fresh interpreter (a fork of a process running Dagster's threads
+            # could inherit a held lock)
+            _POOL = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_import_gx,
+            )
+            _POOL.submit(int)  # the pool spawns its process on the first submit
+        return _POOL
+
+
+def run(function: Callable[..., T], *args, **kwargs) -> T:
+    """`function(*args, **kwargs)` in the worker (started if needed). Arguments and result
+    travel by pickle. An exception raised by the function is raised here; a dead worker is
+    dropped and the call runs in this process."""
+    global _POOL
+    try:
+        return start().submit(function, *args, **kwargs).result()
+    except BrokenProcessPool:
+        with _LOCK:
+            _POOL = None
+        return function(*args, **kwargs)
