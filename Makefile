@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: focus-validator bi test-bi dev-build install demo build test test-fast test-slow test-spark lint format format-sql validate docs dagster bench clean browser serve bench-api
+.PHONY: focus-validator bi test-bi dev-build install demo build test test-fast test-slow test-spark lint lint-dbt format format-sql validate docs dagster bench clean browser serve bench-api
 
 $(STAMP): pyproject.toml packages/aiusage-tracking/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,16 +78,23 @@ SQLFLUFF_PENDING :=
 comma := ,
 SQLFLUFF_EXCLUDE := ST06,RF04,AM04$(if $(SQLFLUFF_PENDING),$(comma)$(SQLFLUFF_PENDING))
 LINT_ENV := DBT_PROFILES_DIR=. AIUSAGE_DUCKDB_PATH=$(CURDIR)/target/lint.duckdb
+# The SQL sqlfluff lints (`make lint-dbt SQL_PATHS=models/marts/finance/my_mart.sql`: one
+# model; tests/integration/test_mart_template.py lints the template of docs/adding-a-mart.md).
+SQL_PATHS ?= models tests/dbt
 
 lint: install
 	$(BIN)/ruff check $(PY_LINT)
 	$(BIN)/ruff format --check $(PY_LINT)
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory lint-dbt
+
+## The dbt project's conventions alone: yamllint, dbt-score, sqlfluff over $$(SQL_PATHS).
+lint-dbt: install
 	$(BIN)/yamllint models seeds dbt_project.yml profiles.yml .yamllint .pre-commit-config.yaml
 	$(LINT_ENV) $(BIN)/dbt parse --quiet
 	$(LINT_ENV) PYTHONPATH=. $(BIN)/dbt-score lint -m target/manifest.json
-	$(LINT_ENV) $(BIN)/sqlfluff lint models tests/dbt --exclude-rules $(SQLFLUFF_EXCLUDE)
-	$(LINT_ENV) $(BIN)/sqlfluff lint models tests/dbt --config .sqlfluff-macros \
+	$(LINT_ENV) $(BIN)/sqlfluff lint $(SQL_PATHS) --exclude-rules $(SQLFLUFF_EXCLUDE)
+	$(LINT_ENV) $(BIN)/sqlfluff lint $(SQL_PATHS) --config .sqlfluff-macros \
 		--exclude-rules $(SQLFLUFF_EXCLUDE),RF06
 
 format: install

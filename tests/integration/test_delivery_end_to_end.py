@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -125,6 +126,11 @@ def test_dashboard_served_by_the_api_renders_every_chart(
         rendered = browser.wait_for("window.AIUSAGE_RENDERED && window.AIUSAGE_RENDERED.length")
         assert rendered == len(CHARTS)
         points = _chart_points(browser)
+        heat = browser.evaluate(
+            "(() => { const o = echarts.getInstanceByDom("
+            "document.getElementById('chart-latency-hours')).getOption();"
+            " return o.series[0].data.map(([h, d, v]) => [o.yAxis[0].data[d], h, v]); })()"
+        )
         scope = browser.evaluate("document.getElementById('scope').textContent")
         kpi = browser.evaluate("document.querySelector('.kpi .value').textContent")
         kpis = browser.evaluate(
@@ -158,6 +164,18 @@ def test_dashboard_served_by_the_api_renders_every_chart(
     assert kpis["Change vs previous 7 days"] == f"{'+' if change >= 0 else ''}{change:.1f}%"
     assert shot.stat().st_size > 50_000
     assert time.monotonic() - started < 30
+    # the heat map plots, per day and hour (reporting time zone UTC), the p95 latency of the
+    # successful interactive requests of every model, as numpy computes it from the landing
+    samples = defaultdict(list)
+    for e in landing.requests.values():
+        day = e["occurred_at"].date()
+        interactive = e["service_tier"] not in ("batch", "flex") and e["status"] == "success"
+        if WEEK.start <= day <= WEEK.end and interactive and e["latency_ms"] is not None:
+            samples[(day.isoformat(), e["occurred_at"].hour)].append(e["latency_ms"])
+    plotted = {(day, hour): value for day, hour, value in heat}
+    assert set(plotted) == set(samples)
+    for cell, values in samples.items():
+        assert plotted[cell] == pytest.approx(float(np.percentile(values, 95)), rel=1e-9), cell
 
 
 def test_dashboard_rejects_a_bad_token_visibly(sample_warehouse, browser, tmp_path):

@@ -190,6 +190,35 @@ def test_latency_percentiles_match_numpy(spiky_warehouse, landing):
         assert [p50, p95, p99] == pytest.approx(expected.tolist(), rel=1e-9)
 
 
+def test_latency_by_hour_is_percentiles_of_interactive_requests(spiky_warehouse, landing):
+    """The heat map's cells: p50 and p95 latency and p50 time to first token per day and
+    hour (reporting time zone UTC here) of the successful standard and priority requests of
+    every model, as numpy computes them from the landed events."""
+    root, _ = spiky_warehouse
+    latency, ttft = defaultdict(list), defaultdict(list)
+    for event, _model, day in _events(landing):
+        interactive = event["service_tier"] not in ("batch", "flex")
+        if event["status"] == "success" and interactive and event["latency_ms"] is not None:
+            cell = (day, event["occurred_at"].hour)
+            latency[cell].append(event["latency_ms"])
+            if event["ttft_ms"] is not None:
+                ttft[cell].append(event["ttft_ms"])
+    rows = _query(
+        root,
+        """select usage_date, hour_of_day, requests, latency_p50_ms, latency_p95_ms, ttft_p50_ms
+           from rpt_latency_by_hour""",
+    )
+    assert {(d, h) for d, h, *_ in rows} == set(latency)
+    assert len(rows) == len(latency)
+    for day, hour, requests, p50, p95, ttft_p50 in rows:
+        values = np.array(latency[(day, hour)], dtype=float)
+        assert requests == len(values)
+        assert [p50, p95] == pytest.approx(np.percentile(values, [50, 95]).tolist(), rel=1e-9)
+        firsts = ttft[(day, hour)]
+        expected_ttft = float(np.percentile(firsts, 50)) if firsts else None
+        assert ttft_p50 == pytest.approx(expected_ttft, rel=1e-9)
+
+
 def test_success_and_error_rates_match_landing(spiky_warehouse, landing):
     root, _ = spiky_warehouse
     counts = defaultdict(lambda: [0, 0, 0])

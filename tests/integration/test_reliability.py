@@ -5,6 +5,10 @@
   clean build of the same landing files; the DuckDB file stays readable after every kill;
 * a reader querying the published snapshot in another process during a refresh that lands
   new data never gets a lock error and only ever sees the old or the new complete state;
+* a BI connection held open on the stable path (current.duckdb) across three refreshes that
+  land new data keeps reading the state it opened, with no error, while new connections on
+  the same path read each newer whole state in turn (totals recomputed from the landing by
+  tests/support/reference.py); the grace period keeps the held snapshot (KEEP=1);
 * a full disk under the warehouse fails the refresh with one readable line and leaves the
   published snapshot untouched.
 
@@ -22,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -30,6 +34,7 @@ import pytest
 
 from tests.conftest import PROJECT_DIR
 from tests.support.cli_env import warehouse_env
+from tests.support.reference import read_landing
 
 pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
 
@@ -59,6 +64,68 @@ with out.open("w") as handle:
         handle.flush()
         time.sleep(0.02)
 """
+
+
+# The events' figures every state of the marts must agree on, in the order of
+# `_landing_state` (which computes them from the landing files, not from the warehouse).
+STATE_SQL = """
+    select
+        (select count(*) from fct_llm_requests),
+        (select sum(requests) from fct_daily_usage),
+        (select sum(landed_rows) from rpt_landing_accounting where source_system = 'events'),
+        (select sum(rejected_rows) from rpt_landing_accounting where source_system = 'events')
+"""
+
+
+def _landing_state(landing: Path) -> list[int]:
+    """What STATE_SQL must answer once every events file under `landing` is built: one row
+    per distinct request, every landed line counted, the rejected ones apart."""
+    totals = read_landing(landing)
+    requests = len(totals.requests)
+    return [requests, requests, totals.landed_lines, sum(totals.rejected.values())]
+
+
+class HeldReader:
+    """What a BI tool does, in a thread of the test process: one read-only connection
+    opened on the stable path and kept open, queried in a loop, and beside it a new
+    connection on the same path per query. Every answer or error is recorded."""
+
+    def __init__(self, stable: Path):
+        self.stable = stable
+        self.connection = duckdb.connect(str(stable), read_only=True)
+        self.held: list = []
+        self.fresh: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _answer(read) -> list:
+        try:
+            return read()
+        except Exception as error:  # every failure is recorded; the test wants none
+            return [f"{type(error).__name__}: {error}"]
+
+    def _held_read(self) -> list:
+        return list(self.connection.execute(STATE_SQL).fetchone())
+
+    def _fresh_read(self) -> list:
+        with duckdb.connect(str(self.stable), read_only=True) as con:
+            return list(con.execute(STATE_SQL).fetchone())
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.held.append(self._answer(self._held_read))
+            self.fresh.append(self._answer(self._fresh_read))
+            self._stop.wait(0.2)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def close(self) -> None:
+        self.stop()
+        self.connection.close()
 
 
 class Build:
@@ -147,61 +214,125 @@ def _generate(landing: Path, days: int, end: date, seed: int) -> None:
 
 @pytest.fixture(scope="module")
 def crashed_then_recovered(tmp_path_factory):
-    """A warehouse built from 3 landing days; a 4th day lands; refreshes are killed during
-    staging, during the merge of fct_llm_requests and during publish; then a refresh runs
-    to the end while a reader queries the published snapshot in a loop."""
+    """A warehouse built from 3 landing days, then a BI connection opened on the stable
+    path and held; a 4th day lands; refreshes are killed during staging, during the merge
+    of fct_llm_requests and during publish; then a refresh runs to the end while a reader
+    process queries the published snapshot in a loop; a clean build of the same landing
+    files elsewhere; then two more days land, each followed by a refresh. Only one snapshot
+    is kept past the grace period (KEEP=1, grace the default hour).
+
+    Everything the tests compare is measured here, in this order, so no test depends on
+    the landing files another one added."""
+    from aiusage.settings import Settings
+    from aiusage.snapshot import built_at, prune, snapshots, stable_duckdb_path
+
     root = tmp_path_factory.mktemp("crash")
-    env = warehouse_env(root)
+    env = warehouse_env(root, AIUSAGE_PUBLISH_KEEP="1")
+    env.pop("AIUSAGE_PUBLISH_GRACE_SECONDS", None)
+    settings = Settings.from_env(env)
     _generate(root / "landing", days=3, end=date(2026, 11, 19), seed=7)
+    states = [_landing_state(root / "landing")]
     base = Build(env)
     assert base.finish() == 0, base.output[-3000:]
     old_build = _current(root)
     old_totals = list(_query(root / "published" / old_build / "warehouse.duckdb"))
-    _generate(root / "landing", days=1, end=date(2026, 11, 20), seed=8)  # new data
-
-    kills = {}
-    staging = Build(env)
-    staging.wait_for(lambda b: b.saw("START sql incremental model main.stg_"))
-    staging.kill()
-    kills["staging"] = (_readable(root / "warehouse.duckdb"), _current(root))
-
-    merge = Build(env)
-    merge.wait_for(lambda b: b.saw("START sql incremental model main.fct_llm_requests"))
-    time.sleep(0.5)  # inside the delete+insert of the merge
-    merge.kill()
-    kills["merge"] = (_readable(root / "warehouse.duckdb"), _current(root))
-
-    marker = root / "fault_marker"
-    publish = Build(env | {"AIUSAGE_FAULT_POINT": "publish", "AIUSAGE_FAULT_MARKER": str(marker)})
-    publish.wait_for(lambda b: marker.exists())
-    publish.kill()
-    leftovers = sorted(p.name for p in (root / "published").iterdir() if p.name.startswith("."))
-    kills["publish"] = (_readable(root / "warehouse.duckdb"), _current(root))
-
-    stop, answers = root / "reader.stop", root / "reader.jsonl"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(answers), str(stop), TOTALS_SQL],
-        cwd=PROJECT_DIR,
-        env=env,
-    )
+    held = HeldReader(stable_duckdb_path(settings))  # a BI tool connects, and stays
     try:
-        time.sleep(2)  # the reader is answering from the old snapshot
-        final = Build(env)
-        code = final.finish()
-        time.sleep(2)  # ... and then from the new one
+        _generate(root / "landing", days=1, end=date(2026, 11, 20), seed=8)  # new data
+        states.append(_landing_state(root / "landing"))
+
+        kills = {}
+        staging = Build(env)
+        staging.wait_for(lambda b: b.saw("START sql incremental model main.stg_"))
+        staging.kill()
+        kills["staging"] = (_readable(root / "warehouse.duckdb"), _current(root))
+
+        merge = Build(env)
+        merge.wait_for(lambda b: b.saw("START sql incremental model main.fct_llm_requests"))
+        time.sleep(0.5)  # inside the delete+insert of the merge
+        merge.kill()
+        kills["merge"] = (_readable(root / "warehouse.duckdb"), _current(root))
+
+        marker = root / "fault_marker"
+        publish = Build(
+            env | {"AIUSAGE_FAULT_POINT": "publish", "AIUSAGE_FAULT_MARKER": str(marker)}
+        )
+        publish.wait_for(lambda b: marker.exists())
+        publish.kill()
+        leftovers = sorted(p.name for p in (root / "published").iterdir() if p.name.startswith("."))
+        kills["publish"] = (_readable(root / "warehouse.duckdb"), _current(root))
+
+        stop, answers = root / "reader.stop", root / "reader.jsonl"
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, str(answers), str(stop), TOTALS_SQL],
+            cwd=PROJECT_DIR,
+            env=env,
+        )
+        try:
+            time.sleep(2)  # the reader is answering from the old snapshot
+            final = Build(env)
+            code = final.finish()
+            time.sleep(2)  # ... and then from the new one
+        finally:
+            stop.touch()
+            reader.wait(60)
+        assert code == 0, final.output[-3000:]
+        new_build = _current(root)
+        new_totals = list(_query(root / "published" / new_build / "warehouse.duckdb"))
+        recovered = _checksums(root / "warehouse.duckdb")
+        published = _checksums(root / "published" / new_build / "warehouse.duckdb")
+        remaining = sorted(p.name for p in (root / "published").iterdir())
+
+        clean_env = env | {
+            "AIUSAGE_DUCKDB_PATH": str(root / "clean.duckdb"),
+            "AIUSAGE_PUBLISHED_DIR": str(root / "clean_published"),
+        }
+        clean = Build(clean_env)  # same landing files, from nothing
+        assert clean.finish() == 0, clean.output[-3000:]
+        clean_checksums = _checksums(root / "clean.duckdb")
+        clean_totals = list(_query(root / "clean.duckdb"))
+
+        builds = [old_build, new_build]
+        for day, seed in ((date(2026, 11, 21), 9), (date(2026, 11, 22), 10)):
+            _generate(root / "landing", days=1, end=day, seed=seed)
+            states.append(_landing_state(root / "landing"))
+            refresh = Build(env)
+            assert refresh.finish() == 0, refresh.output[-3000:]
+            builds.append(_current(root))
+            time.sleep(1)  # a few reads of each state on new connections
+        held.stop()
+        kept = snapshots(settings)
+        # once the grace period is over, the snapshots held open are pruned...
+        pruned = prune(
+            settings, now=built_at(builds[-1]) + timedelta(seconds=settings.publish_grace)
+        )
+        # ... and the held connection still reads the state it opened: a table in its file
+        after_prune = held._answer(held._held_read)
     finally:
-        stop.touch()
-        reader.wait(60)
-    assert code == 0, final.output[-3000:]
+        held.close()
     return {
         "root": root,
         "env": env,
         "old_build": old_build,
         "old_totals": old_totals,
+        "new_build": new_build,
+        "new_totals": new_totals,
         "kills": kills,
         "publish_leftovers": leftovers,
         "answers": [json.loads(line) for line in answers.read_text().splitlines()],
-        "remaining": sorted(p.name for p in (root / "published").iterdir()),
+        "remaining": remaining,
+        "recovered": recovered,
+        "published": published,
+        "clean": clean_checksums,
+        "clean_totals": clean_totals,
+        "states": states,
+        "builds": builds,
+        "held": held.held,
+        "fresh": held.fresh,
+        "kept": kept,
+        "pruned": pruned,
+        "after_prune": after_prune,
+        "grace": settings.publish_grace,
     }
 
 
@@ -212,27 +343,16 @@ def _query(path: Path) -> tuple:
 
 def test_killed_refreshes_recover_to_the_marts_of_a_clean_build(crashed_then_recovered):
     run = crashed_then_recovered
-    root = run["root"]
     for point, (tables, current) in run["kills"].items():
         assert tables > 0, point  # the DuckDB file opened and answered after the kill
         assert current == run["old_build"], point  # no kill changed what readers see
     assert any(name.endswith(".tmp") for name in run["publish_leftovers"])  # killed mid-publish
-    new_build = _current(root)
-    assert new_build != run["old_build"]
+    assert run["new_build"] != run["old_build"]
     # the killed publish left nothing behind once a publish completed
     assert not [name for name in run["remaining"] if name.startswith(".")]
-    recovered = _checksums(root / "warehouse.duckdb")
-    assert recovered == _checksums(root / "published" / new_build / "warehouse.duckdb")
-
-    clean_env = run["env"] | {
-        "AIUSAGE_DUCKDB_PATH": str(root / "clean.duckdb"),
-        "AIUSAGE_PUBLISHED_DIR": str(root / "clean_published"),
-    }
-    clean = Build(clean_env)  # same landing files, from nothing
-    assert clean.finish() == 0, clean.output[-3000:]
-    assert recovered == _checksums(root / "clean.duckdb")
-    (new_requests, *_) = _query(root / "clean.duckdb")
-    assert new_requests > run["old_totals"][0]
+    assert run["recovered"] == run["published"]
+    assert run["recovered"] == run["clean"]  # same landing files, built from nothing
+    assert run["clean_totals"][0] > run["old_totals"][0]
 
 
 def test_readers_never_block_and_see_only_whole_snapshots(crashed_then_recovered):
@@ -240,18 +360,45 @@ def test_readers_never_block_and_see_only_whole_snapshots(crashed_then_recovered
     answers = run["answers"]
     errors = [a["error"] for a in answers if "error" in a]
     assert errors == []
-    new_build = _current(run["root"])
-    new_totals = list(_query(run["root"] / "published" / new_build / "warehouse.duckdb"))
+    old_build, new_build = run["old_build"], run["new_build"]
+    new_totals = run["new_totals"]
     assert new_totals != run["old_totals"]
     seen = {a["build"]: a["totals"] for a in answers}
-    assert set(seen) == {run["old_build"], new_build}  # the swap happened while reading
+    assert set(seen) == {old_build, new_build}  # the swap happened while reading
     for answer in answers:
-        expected = run["old_totals"] if answer["build"] == run["old_build"] else new_totals
+        expected = run["old_totals"] if answer["build"] == old_build else new_totals
         assert answer["totals"] == expected, answer
     # requests = daily requests, landed = accepted + duplicates + rejected: whole states only
     for totals in (run["old_totals"], new_totals):
         assert totals[0] == totals[1]
     assert len(answers) > 50
+
+
+def test_a_connection_held_across_three_refreshes_keeps_its_snapshot(crashed_then_recovered):
+    """A BI tool's connection held open on current.duckdb from the first build on: through
+    the killed refreshes and three refreshes that publish new data, every read answers the
+    state it opened, with no error; new connections on the same path read each newer
+    state in turn, never a mix. Each state's figures are recomputed from the landing files
+    (tests/support/reference.py). Only the grace period kept the held snapshot (KEEP=1):
+    once it is over, prune removes it, and the held connection still reads."""
+    run = crashed_then_recovered
+    states, builds = run["states"], run["builds"]
+    assert len(builds) == len(set(builds)) == len(states) == 4  # 3 refreshes after the first
+    assert len({tuple(state) for state in states}) == 4  # each refresh landed new data
+
+    held, fresh = run["held"], run["fresh"]
+    assert len(held) > 100
+    assert [answer for answer in held if answer != states[0]] == []  # no error, no change
+
+    assert [answer for answer in fresh if answer not in states] == []  # whole states only
+    order = [states.index(answer) for answer in fresh]
+    assert order == sorted(order)  # never back to an older state
+    assert set(order) == {0, 1, 2, 3}  # a new connection follows every publish
+
+    assert run["grace"] == 3600  # the default
+    assert run["kept"] == sorted(builds)  # KEEP=1, yet nothing pruned within the grace
+    assert run["pruned"] == sorted(builds)[:-1]
+    assert run["after_prune"] == states[0]
 
 
 def test_full_disk_fails_with_one_line_and_keeps_the_published_snapshot(tmp_path):

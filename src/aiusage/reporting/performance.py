@@ -35,19 +35,18 @@ def latency_percentiles(con, q):
 
 
 def latency_by_hour(con, q: ReportQuery) -> list[dict]:
-    """Requests and mean latency per hour of day and day of the period, over every model
-    (the mart's latency sums re-aggregated: percentiles do not add up): the hours of the
+    """Per day of the period and hour of day (reporting time zone), the p50 and p95 latency
+    and p50 time to first token of successful interactive requests over every model, as
+    the mart computes them (one row per cell: percentiles do not add up): the hours of the
     day where answers are slow (the dashboard's heat map)."""
     if q.filters or not relation_exists(con, "rpt_latency_by_hour"):
         return []
     return fetch_rows(
         con,
         """
-        select usage_date, hour_of_day, sum(requests) as requests,
-               sum(latency_ms_sum) / nullif(sum(requests), 0) as avg_latency_ms
+        select usage_date, hour_of_day, requests, latency_p50_ms, latency_p95_ms, ttft_p50_ms
         from rpt_latency_by_hour
         where usage_date between ? and ?
-        group by usage_date, hour_of_day
         order by usage_date, hour_of_day
         """,
         [q.window.start, q.window.end],
