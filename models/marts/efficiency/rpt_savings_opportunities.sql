@@ -214,7 +214,8 @@ repriced as (
         windowed.cache_write_1h_tokens,
         windowed.output_tokens,
         windowed.reasoning_tokens,
-        windowed.service_tier_multiplier,
+        windowed.token_price_multiplier,
+        windowed.fee_cost_usd,
         announced.input_usd_per_mtok,
         announced.output_usd_per_mtok,
         announced.cache_read_usd_per_mtok,
@@ -239,8 +240,10 @@ repriced_costs as (
         model,
         announced_from,
         sum(computed_cost_usd) as cost_usd,
-        sum(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd)
-            as repriced_cost_usd
+        sum(
+            input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
+            + fee_cost_usd
+        ) as repriced_cost_usd
     from (
         select
             workflow,
@@ -248,7 +251,8 @@ repriced_costs as (
             model,
             announced_from,
             computed_cost_usd,
-            {{ request_cost_columns() }}
+            fee_cost_usd,
+            {{ request_cost_columns(multiplier='token_price_multiplier') }}
         from repriced
     ) as request_costs
     group by workflow, provider, model, announced_from
