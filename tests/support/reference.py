@@ -140,6 +140,15 @@ def judge(record) -> str | None:
         return "unknown_status"
     if (record.get("service_tier") or "standard").lower() not in TIERS:
         return "unknown_service_tier"
+    served = record.get("service_tier_served")
+    if served not in (None, "") and served.lower() not in TIERS:
+        return "unknown_service_tier_served"
+    for key in ("web_search_requests", "code_execution_containers"):
+        value = record.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"invalid_{key}"
+        if value is not None and value < 0:
+            return f"negative_{key}"
     return None
 
 
@@ -195,7 +204,11 @@ def read_landing(landing: Path) -> LandingTotals:
             error_type=record.get("error_type"),
             ttft_ms=record.get("ttft_ms"),
             session_id=record.get("session_id"),
-            service_tier=(record.get("service_tier") or "standard").lower(),
+            # the tier that served the request (fct_llm_requests.service_tier): the one the
+            # response reported, else the one requested
+            service_tier=(
+                record.get("service_tier_served") or record.get("service_tier") or "standard"
+            ).lower(),
             occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(UTC),
         )
         totals.requests[key] = event
