@@ -131,7 +131,9 @@
     `multipliers` over model_aliases, model_prices and service_tier_multipliers), lists
     the priced models (CTE `priced_models`: distinct provider, model of prices) and
     resolves its canonical model; one definition of the joins, so the two grains can never
-    price differently. Seed keys are compared lowercase.
+    price differently. Seed keys are compared lowercase. A service-tier multiplier naming
+    the model (OpenAI's priority premium differs by model) wins over the provider's row
+    with an empty model.
 -#}
 
 {% macro price_row_columns(tier_threshold_expression=none, include_source=false) -%}
@@ -157,7 +159,7 @@
             prices.source as price_source,
             prices.valid_from_is_estimated as price_valid_from_is_estimated,
         {%- endif %}
-        multipliers.multiplier as service_tier_multiplier
+        coalesce(model_multipliers.multiplier, multipliers.multiplier) as service_tier_multiplier
 {%- endmacro %}
 
 {#- `provider_column`: the rows' column naming the price list (the request's own provider,
@@ -173,9 +175,15 @@
             and {{ rows }}.model = prices.model
             and {{ rows }}.{{ priced_at }} >= prices.valid_from
             and (prices.valid_to is null or {{ rows }}.{{ priced_at }} < prices.valid_to)
+    left join multipliers as model_multipliers
+        on
+            {{ rows }}.{{ provider_column }} = lower(model_multipliers.provider)
+            and {{ rows }}.model = lower(model_multipliers.model)
+            and {{ rows }}.service_tier = lower(model_multipliers.service_tier)
     left join multipliers
         on
             {{ rows }}.{{ provider_column }} = lower(multipliers.provider)
+            and multipliers.model is null
             and {{ rows }}.service_tier = lower(multipliers.service_tier)
 {%- endmacro %}
 

@@ -53,6 +53,20 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- The pricing dimensions of the event contract (served tier, speed, inference geo,
+    tool-call counts with their `_raw` text) as nulls, for a per-request source whose
+    records carry none of them. -#}
+{% macro unreported_pricing_dimensions() -%}
+    cast(null as string) as service_tier_served,
+    {%- for col in events_pricing_dimensions() %}
+    cast(null as string) as {{ col }},
+    {%- endfor %}
+    {%- for col in events_tool_count_columns() %}
+    cast(null as string) as {{ col }}_raw,
+    cast(null as bigint) as {{ col }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- A token count: null when absent, the integer when valid; `_raw` keeps the text so that
     a non-integer becomes a rejection reason instead of a silent zero. -#}
 {% macro token_value(text_expression) -%}

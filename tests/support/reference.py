@@ -43,7 +43,7 @@ def _ts(value: str) -> datetime | None:
 class PriceBook:
     prices: list[dict]
     aliases: dict[tuple[str, str], str]
-    multipliers: dict[tuple[str, str], Decimal]
+    multipliers: dict[tuple[str, str, str], Decimal]
 
     @classmethod
     def load(cls, seeds: Path) -> PriceBook:
@@ -59,7 +59,11 @@ class PriceBook:
             }
         with open(seeds / "service_tier_multipliers.csv", newline="") as handle:
             multipliers = {
-                (r["provider"].lower(), r["service_tier"].lower()): Decimal(r["multiplier"])
+                (
+                    r["provider"].lower(),
+                    (r.get("model") or "").lower(),
+                    r["service_tier"].lower(),
+                ): Decimal(r["multiplier"])
                 for r in csv.DictReader(handle)
             }
         return cls(prices, aliases, multipliers)
@@ -80,7 +84,11 @@ class PriceBook:
         provider, at = event["provider"], event["occurred_at"]
         model = self.canonical(provider, event["model"])
         price = self.price_at(provider, model, at)
-        multiplier = self.multipliers.get((provider, event["service_tier"]))
+        # the model's own tier multiplier, else the provider's (an empty model)
+        multiplier = self.multipliers.get(
+            (provider, model, event["service_tier"]),
+            self.multipliers.get((provider, "", event["service_tier"])),
+        )
         if price is None or multiplier is None:
             return None
         p = {k: _dec(v) for k, v in price.items() if k.endswith("_mtok") or k.endswith("_tokens")}

@@ -122,14 +122,7 @@ typed as (
             {{ json_text('j', '$.calculated_total_cost') }},
             {{ json_text('j', '$.calculatedTotalCost') }}
         ) as decimal(38, 12)) as reported_cost_usd,
-        cast(null as string) as service_tier_served,
-        {%- for col in events_pricing_dimensions() %}
-            cast(null as string) as {{ col }},
-        {%- endfor %}
-        {%- for col in events_tool_count_columns() %}
-            cast(null as string) as {{ col }}_raw,
-            cast(null as bigint) as {{ col }},
-        {%- endfor %}
+        {{ unreported_pricing_dimensions() }},
         cast(null as string) as billed_cost_usd_raw,
         cast(null as decimal(38, 12)) as billed_cost_usd,
         nullif(trim({{ json_text('metadata', '$.task_id') }}), '') as task_id

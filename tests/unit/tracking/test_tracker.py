@@ -145,7 +145,8 @@ def test_fast_mode_data_residency_and_web_searches_are_read_from_the_response(tm
     with track("anthropic", "claude-opus-4-6", landing_dir=tmp_path) as t:
         t.record_response(message)
     event = json.loads(t.path.read_text().splitlines()[-1])
-    assert (event["speed"], event["inference_geo"], event["web_search_requests"]) == ("fast", "us", 3)
+    assert (event["speed"], event["inference_geo"]) == ("fast", "us")
+    assert event["web_search_requests"] == 3
     # OpenAI Responses: one search per web_search_call output item
     response = {"id": "resp_1", "output": [{"type": "web_search_call"}, {"type": "message"},
                                            {"type": "web_search_call"}],
