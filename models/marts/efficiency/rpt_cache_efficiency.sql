@@ -90,7 +90,9 @@ costed as (
         - {{ cost_component('cache_write_tokens', effective_cache_read_price(), multiplier) }}
             as read_saving_per_write_usd,
         {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price(), multiplier) }}
-        - {{ cost_component('cache_write_1h_tokens', effective_cache_write_5m_price(), multiplier) }}
+        - {{ cost_component(
+            'cache_write_1h_tokens', effective_cache_write_5m_price(), multiplier
+        ) }}
             as ttl_1h_part_premium_usd,
         {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
                           effective_cache_write_1h_price(), multiplier) }}

@@ -1,7 +1,7 @@
 -- is_priced and a non-null computed cost go together: an unpriced request is never costed
 -- as 0, and a priced one always has its four token components and its fees, none
--- negative, summing to the computed cost. The cost of record is the bill wherever a bill is known, else the
--- computed cost, and cost_source says which.
+-- negative, summing to the computed cost. The cost of record is the bill wherever a bill
+-- is known, else the computed cost, and cost_source says which.
 select
     request_key,
     is_priced,

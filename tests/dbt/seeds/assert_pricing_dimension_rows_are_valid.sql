@@ -75,11 +75,10 @@ windows as (
         window_start_utc,
         window_end_utc,
         multiplier,
-        {%- for bound in ['start', 'end'] %}
-            try_cast(substr(window_{{ bound }}_utc, 1, 2) as int) * 60
-            + try_cast(substr(window_{{ bound }}_utc, 4, 2) as int) as {{ bound }}_minute
-            {{- ',' if not loop.last }}
-        {%- endfor %}
+        try_cast(substr(window_start_utc, 1, 2) as int) * 60
+        + try_cast(substr(window_start_utc, 4, 2) as int) as start_minute,
+        try_cast(substr(window_end_utc, 1, 2) as int) * 60
+        + try_cast(substr(window_end_utc, 4, 2) as int) as end_minute
     from {{ ref('price_time_windows') }}
 ),
 
@@ -133,9 +132,9 @@ window_failures as (
             and a.model = b.model
             and a.window_id != b.window_id
             and a.valid_from < b.valid_until
-            and b.valid_from < a.valid_until
+            and a.valid_until > b.valid_from
             and a.from_minute < b.to_minute
-            and b.from_minute < a.to_minute
+            and a.to_minute > b.from_minute
 ),
 
 final as (
