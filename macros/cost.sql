@@ -252,7 +252,7 @@
                 and {{ joined }}.model is null
             {%- endif %}
             {%- for column, expression in filters.items() %}
-            and {{ joined }}.{{ column }} = {{ expression }}
+            and {{ expression }} = {{ joined }}.{{ column }}
             {%- endfor %}
             and {{ rows }}.{{ priced_at }} >= {{ joined }}.valid_from
             and ({{ joined }}.valid_to is null or {{ rows }}.{{ priced_at }} < {{ joined }}.valid_to)
