@@ -133,7 +133,7 @@
     resolves its canonical model; one definition of the joins, so the two grains can never
     price differently. Seed keys are compared lowercase. A service-tier multiplier naming
     the model (OpenAI's priority premium differs by model) wins over the provider's row
-    with an empty model.
+    for every model (model `*`; an empty model reads the same).
 -#}
 
 {% macro price_row_columns(tier_threshold_expression=none, include_source=false) -%}
@@ -183,7 +183,7 @@
     left join multipliers
         on
             {{ rows }}.{{ provider_column }} = lower(multipliers.provider)
-            and multipliers.model is null
+            and coalesce(multipliers.model, '*') = '*'
             and {{ rows }}.service_tier = lower(multipliers.service_tier)
 {%- endmacro %}
 
@@ -221,8 +221,8 @@
       - multipliers by a value the response reports (price_multipliers: speed = fast mode,
         inference_geo = data residency); an absent value is the list price;
       - time-of-day windows (price_time_windows: DeepSeek's peak hours at 2x).
-    A fee or multiplier row naming the model wins over its provider's row with an empty
-    model; every row is time-valid like model_prices. A value reported with no row valid at
+    A fee or multiplier row naming the model wins over its provider's row for every model
+    (model `*`); every row is time-valid like model_prices. A value reported with no row valid at
     the request's time leaves the request unpriced (pricing_dimension_unpriced_reason),
     never priced at the list price in silence.
 -#}
@@ -238,7 +238,7 @@
 
 {#- Left joins of a time-valid seed CTE `relation` (columns provider, model, valid_from,
     valid_to) twice: `<alias>_model` (the row naming the model) and `<alias>_provider` (the
-    provider's row with an empty model), each also matching `filters` (column ->
+    provider's row for every model, model `*`), each also matching `filters` (column ->
     expression). Read a value with model_or_provider(alias, column). -#}
 {% macro model_or_provider_joins(relation, alias, rows, priced_at, provider_column, filters) -%}
     {%- for scope in ['model', 'provider'] %}
@@ -249,7 +249,7 @@
             {% if scope == 'model' -%}
                 and {{ rows }}.model = {{ joined }}.model
             {%- else -%}
-                and {{ joined }}.model is null
+                and coalesce({{ joined }}.model, '*') = '*'
             {%- endif %}
             {%- for column, expression in filters.items() %}
             and {{ expression }} = {{ joined }}.{{ column }}

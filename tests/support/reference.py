@@ -61,7 +61,7 @@ class PriceBook:
             multipliers = {
                 (
                     r["provider"].lower(),
-                    (r.get("model") or "").lower(),
+                    (r.get("model") or "*").lower(),
                     r["service_tier"].lower(),
                 ): Decimal(r["multiplier"])
                 for r in csv.DictReader(handle)
@@ -84,10 +84,10 @@ class PriceBook:
         provider, at = event["provider"], event["occurred_at"]
         model = self.canonical(provider, event["model"])
         price = self.price_at(provider, model, at)
-        # the model's own tier multiplier, else the provider's (an empty model)
+        # the model's own tier multiplier, else the provider's (model *)
         multiplier = self.multipliers.get(
             (provider, model, event["service_tier"]),
-            self.multipliers.get((provider, "", event["service_tier"])),
+            self.multipliers.get((provider, "*", event["service_tier"])),
         )
         if price is None or multiplier is None:
             return None

@@ -129,7 +129,7 @@ tier_multipliers as (
     left join multipliers
         on
             tolerant.provider = lower(multipliers.provider)
-            and multipliers.model is null
+            and coalesce(multipliers.model, '*') = '*'
             and tolerant.candidate_tier = lower(multipliers.service_tier)
 ),
 

@@ -454,13 +454,19 @@ def ensure_standard_tiers(path, price_rows: list[dict]) -> list[str]:
     have = {
         r["provider"].lower()
         for r in rows
-        if r["service_tier"].lower() == "standard" and not r.get("model")
+        if r["service_tier"].lower() == "standard" and (r.get("model") or "*") == "*"
     }
     added = sorted({r["provider"] for r in price_rows} - have)
     if added:
-        rows += [{"provider": p, "service_tier": "standard", "multiplier": "1.0"} for p in added]
+        rows += [
+            {"provider": p, "model": "*", "service_tier": "standard", "multiplier": "1.0"}
+            for p in added
+        ]
         with open(path, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+            # a seed without the model column (before it existed) keeps its columns
+            writer = csv.DictWriter(
+                fh, fieldnames=fields, lineterminator="\n", extrasaction="ignore"
+            )
             writer.writeheader()
             writer.writerows(rows)
     return added

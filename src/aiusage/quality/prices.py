@@ -205,7 +205,7 @@ def validate_price_seed(
         return validate_prices(frame, aliases, **options)
     if name == MULTIPLIERS_SUITE:
         prepared = _prepare_table(frame, ["provider", "model", "service_tier"], ["multiplier"])
-        # an empty model is every model of the provider: named `*` in failures
+        # model `*` (or empty) is every model of the provider
         prepared["model"] = prepared["model"].fillna("*")
         return run_checkpoint(MULTIPLIERS_SUITE, prepared, **options)
     if name == FX_RATES_SUITE:
