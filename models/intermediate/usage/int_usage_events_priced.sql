@@ -140,11 +140,14 @@ costed as (
     from judged
 ),
 
+-- the operands are narrowed to DECIMAL(30, 12) first: on Spark a sum of DECIMAL(38, 12)
+-- gives up one decimal per addition (five terms would keep 8), DuckDB keeps 12 either way
 computed as (
     select
         *,
-        input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
-        + fee_cost_usd as computed_cost_usd
+        {%- for component in ['input', 'cache_read', 'cache_write', 'output', 'fee'] %}
+            {% if not loop.first %}+ {% endif %}cast({{ component }}_cost_usd as decimal(30, 12))
+        {%- endfor %} as computed_cost_usd
     from costed
 ),
 
