@@ -10,6 +10,18 @@
     ]) }}
 {%- endmacro %}
 
+{#- Counts of server-side tool calls a request reports (billed per call by seeds/request_fees;
+    absent = 0, like the token counts). -#}
+{% macro events_tool_count_columns() -%}
+    {{ return(['web_search_requests', 'code_execution_containers']) }}
+{%- endmacro %}
+
+{#- The pricing dimensions a response reports beside its tokens (seeds/price_multipliers:
+    one multiplier per value). -#}
+{% macro events_pricing_dimensions() -%}
+    {{ return(['speed', 'inference_geo']) }}
+{%- endmacro %}
+
 {#- The canonical event columns a per-request staging model stores, in order. -#}
 {% macro events_canonical_columns() -%}
     {{ return([
@@ -19,7 +31,8 @@
     ] + events_token_columns() + [
         'service_tier', 'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status',
         'quality_score', 'passed_quality', 'reported_cost_usd', 'billed_cost_usd', 'task_id',
-    ]) }}
+        'service_tier_served',
+    ] + events_pricing_dimensions() + events_tool_count_columns()) }}
 {%- endmacro %}
 
 {#- The canonical columns of a bucket result of a provider usage report (OpenAI usage API,
@@ -42,7 +55,8 @@
         'environment', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens',
         'cache_write_1h_tokens', 'output_tokens', 'reasoning_tokens', 'service_tier', 'latency_ms', 'ttft_ms',
         'status', 'error_type', 'http_status', 'quality_score', 'passed_quality',
-        'reported_cost_usd', 'billed_cost_usd',
+        'reported_cost_usd', 'billed_cost_usd', 'service_tier_served', 'speed', 'inference_geo',
+        'web_search_requests', 'code_execution_containers',
     ]) }}
 {%- endmacro %}
 

@@ -40,16 +40,30 @@
 {%- endmacro %}
 
 {#- The canonical event columns of a per-request staging row (events_contract.sql), with
-    absent token counts as 0: the rejection rules have already told an absent count from an
+    absent token and tool-call counts as 0: the rejection rules have already told an absent count from an
     invalid one. -#}
 {% macro canonical_event_columns() -%}
     {%- for column in events_canonical_columns() %}
-    {% if column in events_token_columns() -%}
+    {% if column in events_token_columns() + events_tool_count_columns() -%}
         coalesce({{ column }}, 0) as {{ column }}
     {%- else -%}
         {{ column }}
     {%- endif -%}
     {{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The pricing dimensions of the event contract (served tier, speed, inference geo,
+    tool-call counts with their `_raw` text) as nulls, for a per-request source whose
+    records carry none of them. -#}
+{% macro unreported_pricing_dimensions() -%}
+    cast(null as string) as service_tier_served,
+    {%- for col in events_pricing_dimensions() %}
+    cast(null as string) as {{ col }},
+    {%- endfor %}
+    {%- for col in events_tool_count_columns() %}
+    cast(null as string) as {{ col }}_raw,
+    cast(null as bigint) as {{ col }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 
@@ -92,8 +106,8 @@
 {#- The rejection rules of every per-request source (canonical events, LiteLLM SpendLogs,
     Langfuse observations), after its own parsing rules: the `when` clauses of a case, in
     the order that decides which reason a row gets (its first problem). Expects the
-    canonical columns in scope, `occurred_at_raw`, a `<token>_raw` text column per token
-    count and `quality_score_raw` (null where a source carries no quality score). -#}
+    canonical columns in scope, `occurred_at_raw`, a `<count>_raw` text column per token
+    and tool-call count and `quality_score_raw` (null where a source carries no quality score). -#}
 {% macro request_rejection_rules() -%}
     when request_id is null then 'missing_request_id'
     when occurred_at_raw is null then 'missing_occurred_at'
@@ -114,6 +128,12 @@
         then 'unknown_status'
     when service_tier not in ('standard', 'batch', 'flex', 'priority')
         then 'unknown_service_tier'
+    when service_tier_served not in ('standard', 'batch', 'flex', 'priority')
+        then 'unknown_service_tier_served'
+    {%- for col in events_tool_count_columns() %}
+    when {{ col }}_raw is not null and {{ col }} is null then 'invalid_{{ col }}'
+    when {{ col }} < 0 then 'negative_{{ col }}'
+    {%- endfor %}
     when quality_score_raw is not null and quality_score is null
         then 'invalid_quality_score'
     when quality_score < 0 or quality_score > 1 then 'quality_score_out_of_range'
@@ -137,7 +157,9 @@
         'passed_quality', 'reported_cost_usd', 'task_id',
     ] -%}
     {{ content_hash(
-        fields, decimal_fields=['reported_cost_usd'], optional_fields=['billed_cost_usd']
+        fields, decimal_fields=['reported_cost_usd'], optional_fields=['billed_cost_usd'],
+        optional_text_fields=['service_tier_served'] + events_pricing_dimensions(),
+        optional_count_fields=events_tool_count_columns(),
     ) }}
 {%- endmacro %}
 
@@ -151,10 +173,15 @@
 {%- endmacro %}
 
 {#- md5 of `fields` joined by '|', a null marked apart from any text; decimals as text
-    without trailing zeros (macro decimal_as_text). `optional_fields` (decimals, added to the
-    contract later) enter the hash as name=value only when set: concat_ws skips a null, so
+    without trailing zeros (macro decimal_as_text). Fields added to the contract later,
+    `optional_fields` (decimals), `optional_text_fields` (as text) and
+    `optional_count_fields` (counts, 0 = absent), enter the hash as name=value only when
+    set: concat_ws skips a null, so
     the hash of a row without them is the hash it had before they existed. -#}
-{% macro content_hash(fields, decimal_fields=[], optional_fields=[]) -%}
+{% macro content_hash(
+    fields, decimal_fields=[], optional_fields=[], optional_text_fields=[],
+    optional_count_fields=[]
+) -%}
     md5(concat_ws(
         '|'
         {%- for f in fields %},
@@ -165,6 +192,12 @@
         {%- endfor %}
         {%- for f in optional_fields %},
         '{{ f }}=' || {{ decimal_as_text(f) }}
+        {%- endfor %}
+        {%- for f in optional_text_fields %},
+        '{{ f }}=' || cast({{ f }} as string)
+        {%- endfor %}
+        {%- for f in optional_count_fields %},
+        '{{ f }}=' || cast(nullif({{ f }}, 0) as string)
         {%- endfor %}
     ))
 {%- endmacro %}

@@ -43,7 +43,7 @@ def _ts(value: str) -> datetime | None:
 class PriceBook:
     prices: list[dict]
     aliases: dict[tuple[str, str], str]
-    multipliers: dict[tuple[str, str], Decimal]
+    multipliers: dict[tuple[str, str, str], Decimal]
 
     @classmethod
     def load(cls, seeds: Path) -> PriceBook:
@@ -59,7 +59,11 @@ class PriceBook:
             }
         with open(seeds / "service_tier_multipliers.csv", newline="") as handle:
             multipliers = {
-                (r["provider"].lower(), r["service_tier"].lower()): Decimal(r["multiplier"])
+                (
+                    r["provider"].lower(),
+                    (r.get("model") or "*").lower(),
+                    r["service_tier"].lower(),
+                ): Decimal(r["multiplier"])
                 for r in csv.DictReader(handle)
             }
         return cls(prices, aliases, multipliers)
@@ -80,7 +84,11 @@ class PriceBook:
         provider, at = event["provider"], event["occurred_at"]
         model = self.canonical(provider, event["model"])
         price = self.price_at(provider, model, at)
-        multiplier = self.multipliers.get((provider, event["service_tier"]))
+        # the model's own tier multiplier, else the provider's (model *)
+        multiplier = self.multipliers.get(
+            (provider, model, event["service_tier"]),
+            self.multipliers.get((provider, "*", event["service_tier"])),
+        )
         if price is None or multiplier is None:
             return None
         p = {k: _dec(v) for k, v in price.items() if k.endswith("_mtok") or k.endswith("_tokens")}
@@ -140,6 +148,15 @@ def judge(record) -> str | None:
         return "unknown_status"
     if (record.get("service_tier") or "standard").lower() not in TIERS:
         return "unknown_service_tier"
+    served = record.get("service_tier_served")
+    if served not in (None, "") and served.lower() not in TIERS:
+        return "unknown_service_tier_served"
+    for key in ("web_search_requests", "code_execution_containers"):
+        value = record.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"invalid_{key}"
+        if value is not None and value < 0:
+            return f"negative_{key}"
     return None
 
 
@@ -195,7 +212,11 @@ def read_landing(landing: Path) -> LandingTotals:
             error_type=record.get("error_type"),
             ttft_ms=record.get("ttft_ms"),
             session_id=record.get("session_id"),
-            service_tier=(record.get("service_tier") or "standard").lower(),
+            # the tier that served the request (fct_llm_requests.service_tier): the one the
+            # response reported, else the one requested
+            service_tier=(
+                record.get("service_tier_served") or record.get("service_tier") or "standard"
+            ).lower(),
             occurred_at=datetime.fromisoformat(record["occurred_at"]).astimezone(UTC),
         )
         totals.requests[key] = event

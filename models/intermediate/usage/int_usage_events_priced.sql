@@ -1,12 +1,16 @@
 -- Each accepted event joined to its canonical model and the provider whose price list
 -- prices it (int_reported_models_resolved: gateway, vendor, aliases, normalized ids), the
 -- price row valid at its occurred_at (model_prices: valid_from inclusive, valid_to
--- exclusive) and its service-tier multiplier, with cost by component (macro
--- request_cost_columns).
--- An event without a price row or tier multiplier keeps null costs (never 0),
--- is_priced = false and an unpriced_reason. The components and computed_cost_usd are
--- always prices x tokens; total_cost_usd is the cost of record: billed_cost_usd (the
--- seller's bill) when the event carries one, else computed_cost_usd (cost_source says which).
+-- exclusive), its service-tier multiplier (the tier that served it: service_tier_served
+-- when the response said, else the tier requested) and its other pricing dimensions
+-- (macro pricing_dimension_joins: fast mode and data-residency multipliers, time-of-day
+-- windows, per-request and per-tool-call fees), with cost by component (macro
+-- request_cost_columns, every token price x token_price_multiplier) and fee_cost_usd.
+-- An event without a price row, tier multiplier, multiplier for a dimension it reports or
+-- fee for a tool call it reports keeps null costs (never 0), is_priced = false and an
+-- unpriced_reason. The components and computed_cost_usd are always list prices x usage;
+-- total_cost_usd is the cost of record: billed_cost_usd (the seller's bill) when the event
+-- carries one, else computed_cost_usd (cost_source says which).
 
 with
 
@@ -26,6 +30,41 @@ multipliers as (
     select * from {{ ref('service_tier_multipliers') }}
 ),
 
+request_fees as (
+    select
+        lower(provider) as provider,
+        lower(model) as model,
+        lower(fee) as fee,
+        valid_from,
+        valid_to,
+        usd_per_unit
+    from {{ ref('request_fees') }}
+),
+
+price_multipliers as (
+    select
+        lower(provider) as provider,
+        lower(model) as model,
+        lower(dimension) as dimension,
+        lower(value) as value,
+        valid_from,
+        valid_to,
+        multiplier
+    from {{ ref('price_multipliers') }}
+),
+
+price_time_windows as (
+    select
+        lower(provider) as provider,
+        lower(model) as model,
+        valid_from,
+        valid_to,
+        {{ minute_of_day_text('window_start_utc') }} as start_minute,
+        {{ minute_of_day_text('window_end_utc') }} as end_minute,
+        multiplier
+    from {{ ref('price_time_windows') }}
+),
+
 priced_models as (
     select distinct
         provider,
@@ -33,20 +72,37 @@ priced_models as (
     from prices
 ),
 
+-- the tier that prices the request: the one the response says served it, else the one
+-- requested (kept as service_tier_requested)
+served as (
+    select
+        source_system,
+        landed_row_key,
+        source_file,
+        landing_date,
+        line_number,
+        {%- for column in events_canonical_columns() if column != 'service_tier' %}
+            {{ column }},
+        {%- endfor %}
+        service_tier as service_tier_requested,
+        coalesce(service_tier_served, service_tier) as service_tier
+    from events
+),
+
 -- an id without an identity row (none in a build: int_reported_models_resolved lists every id)
 -- is looked up as reported
 resolved as (
     select
-        events.*,
-        coalesce(identities.price_provider, events.provider) as price_provider,
-        coalesce(identities.model, lower(events.model_reported)) as model,
+        served.*,
+        coalesce(identities.price_provider, served.provider) as price_provider,
+        coalesce(identities.model, lower(served.model_reported)) as model,
         identities.identity_rule,
         coalesce(identities.is_model_aliased, false) as is_model_aliased
-    from events
+    from served
     left join identities
         on
-            events.provider = identities.provider
-            and events.model_reported = identities.model_reported
+            served.provider = identities.provider
+            and served.model_reported = identities.model_reported
 ),
 
 joined as (
@@ -57,27 +113,41 @@ joined as (
     {{ price_joins('resolved', 'occurred_at', provider_column='price_provider') }}
 ),
 
+dimensioned as (
+    select
+        joined.*,
+        {{ pricing_dimension_columns('joined') }}
+    from joined
+    {{ pricing_dimension_joins('joined', 'occurred_at') }}
+),
+
 judged as (
     select
         *,
         coalesce({{ is_long_context_tier() }}, false) as is_long_context_tier,
-        {{ unpriced_reason() }} as unpriced_reason
-    from joined
+        coalesce({{ unpriced_reason() }}, {{ pricing_dimension_unpriced_reason() }})
+            as unpriced_reason,
+        {{ token_price_multiplier() }} as token_price_multiplier
+    from dimensioned
 ),
 
 costed as (
     select
         *,
         unpriced_reason is null as is_priced,
-        {{ request_cost_columns('unpriced_reason is null') }}
+        {{ request_cost_columns('unpriced_reason is null', 'token_price_multiplier') }},
+        {{ fee_cost_column('unpriced_reason is null') }}
     from judged
 ),
 
+-- the operands are narrowed to DECIMAL(30, 12) first: on Spark a sum of DECIMAL(38, 12)
+-- gives up one decimal per addition (five terms would keep 8), DuckDB keeps 12 either way
 computed as (
     select
         *,
-        input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
-            as computed_cost_usd
+        {%- for component in ['input', 'cache_read', 'cache_write', 'output', 'fee'] %}
+            {% if not loop.first %}+ {% endif %}cast({{ component }}_cost_usd as decimal(30, 12))
+        {%- endfor %} as computed_cost_usd
     from costed
 ),
 

@@ -1,7 +1,8 @@
 -- Prompt-cache economics per workflow x provider x model over the trailing
 -- var insight_window_days (28) ending on the data's last usage day, from the priced
 -- requests and the price row each was priced with (cost macros of macros/cost.sql, so
--- the tier multiplier and long-context tier apply as in the request's cost).
+-- the request's token-price multiplier (tier, fast mode, data residency, time of day) and
+-- long-context tier apply as in the request's cost).
 --
 --   cache_read_savings_usd  what the cache reads saved: their tokens at the input rate
 --                           minus what they cost at the cache-read rate;
@@ -32,6 +33,7 @@
 -- the workflow pays for (1h when it writes 1-hour parts and a switch would not pay).
 
 {%- set write_windows = {'5m': 5, '1h': 60} %}
+{%- set multiplier = 'token_price_multiplier' %}
 
 with
 
@@ -76,29 +78,31 @@ windowed as (
 costed as (
     select
         *,
-        {{ cost_component('cache_read_tokens', effective_input_price()) }}
+        {{ cost_component('cache_read_tokens', effective_input_price(), multiplier) }}
         - cache_read_cost_usd as read_savings_usd,
         cache_write_cost_usd
-        - {{ cost_component('cache_write_tokens', effective_input_price()) }}
+        - {{ cost_component('cache_write_tokens', effective_input_price(), multiplier) }}
             as write_premium_usd,
-        {{ cost_component('cache_write_tokens', effective_cache_write_1h_price()) }}
-        - {{ cost_component('cache_write_tokens', effective_cache_write_5m_price()) }}
+        {{ cost_component('cache_write_tokens', effective_cache_write_1h_price(), multiplier) }}
+        - {{ cost_component('cache_write_tokens', effective_cache_write_5m_price(), multiplier) }}
             as ttl_1h_extra_usd,
-        {{ cost_component('cache_write_tokens', effective_input_price()) }}
-        - {{ cost_component('cache_write_tokens', effective_cache_read_price()) }}
+        {{ cost_component('cache_write_tokens', effective_input_price(), multiplier) }}
+        - {{ cost_component('cache_write_tokens', effective_cache_read_price(), multiplier) }}
             as read_saving_per_write_usd,
-        {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price()) }}
-        - {{ cost_component('cache_write_1h_tokens', effective_cache_write_5m_price()) }}
+        {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price(), multiplier) }}
+        - {{ cost_component(
+            'cache_write_1h_tokens', effective_cache_write_5m_price(), multiplier
+        ) }}
             as ttl_1h_part_premium_usd,
         {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
-                          effective_cache_write_1h_price()) }}
+                          effective_cache_write_1h_price(), multiplier) }}
         - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
-                            effective_cache_write_5m_price()) }}
+                            effective_cache_write_5m_price(), multiplier) }}
             as ttl_5m_part_premium_usd,
-        {{ cost_component('cache_read_tokens', effective_cache_write_5m_price()) }}
+        {{ cost_component('cache_read_tokens', effective_cache_write_5m_price(), multiplier) }}
         - cache_read_cost_usd as read_as_rewrite_usd,
         cache_write_cost_usd
-        - {{ cost_component('cache_write_tokens', effective_cache_read_price()) }}
+        - {{ cost_component('cache_write_tokens', effective_cache_read_price(), multiplier) }}
             as rewrite_as_read_usd,
         min(case when cache_read_tokens > 0 then occurred_at end) over following_requests
             as next_read_at,

@@ -115,28 +115,47 @@ tolerant as (
         windowed.workflow, windowed.provider, windowed.model, policies.max_latency_seconds
 ),
 
-tiers as (
+-- the candidate tier's multiplier: the model's own row, else the provider's
+tier_multipliers as (
     select
-        tolerant.candidate_tier || '_tier' as opportunity_type,
-        tolerant.workflow,
-        tolerant.provider,
-        tolerant.model,
-        tolerant.candidate_tier as candidate,
-        (tolerant.cost_usd - tolerant.cost_at_multiplier_one_usd * multipliers.multiplier)
-        * {{ month_factor }} as monthly_savings_usd,
-        'high' as confidence,
-        cast(tolerant.requests as string) || ' standard-tier requests costing '
-        || cast(round(tolerant.cost_usd, 2) as string) || ' USD in '
-        || '{{ var("insight_window_days") }} days; the workflow tolerates '
-        || cast(tolerant.max_latency_seconds as string) || ' s (seeds/workflow_policies.csv), '
-        || tolerant.candidate_tier || ' costs x' || cast(multipliers.multiplier as string)
-            as evidence
+        tolerant.*,
+        coalesce(model_multipliers.multiplier, multipliers.multiplier) as multiplier
     from tolerant
-    cross join coverage
-    inner join multipliers
+    left join multipliers as model_multipliers
+        on
+            tolerant.provider = lower(model_multipliers.provider)
+            and tolerant.model = lower(model_multipliers.model)
+            and tolerant.candidate_tier = lower(model_multipliers.service_tier)
+    left join multipliers
         on
             tolerant.provider = lower(multipliers.provider)
+            and coalesce(multipliers.model, '*') = '*'
             and tolerant.candidate_tier = lower(multipliers.service_tier)
+),
+
+tiers as (
+    select
+        tier_multipliers.candidate_tier || '_tier' as opportunity_type,
+        tier_multipliers.workflow,
+        tier_multipliers.provider,
+        tier_multipliers.model,
+        tier_multipliers.candidate_tier as candidate,
+        (
+            tier_multipliers.cost_usd
+            - tier_multipliers.cost_at_multiplier_one_usd * tier_multipliers.multiplier
+        )
+        * {{ month_factor }} as monthly_savings_usd,
+        'high' as confidence,
+        cast(tier_multipliers.requests as string) || ' standard-tier requests costing '
+        || cast(round(tier_multipliers.cost_usd, 2) as string) || ' USD in '
+        || '{{ var("insight_window_days") }} days; the workflow tolerates '
+        || cast(tier_multipliers.max_latency_seconds as string)
+        || ' s (seeds/workflow_policies.csv), '
+        || tier_multipliers.candidate_tier || ' costs x'
+        || cast(tier_multipliers.multiplier as string) as evidence
+    from tier_multipliers
+    cross join coverage
+    where tier_multipliers.multiplier is not null
 ),
 
 cache_waste as (
@@ -214,7 +233,8 @@ repriced as (
         windowed.cache_write_1h_tokens,
         windowed.output_tokens,
         windowed.reasoning_tokens,
-        windowed.service_tier_multiplier,
+        windowed.token_price_multiplier,
+        windowed.fee_cost_usd,
         announced.input_usd_per_mtok,
         announced.output_usd_per_mtok,
         announced.cache_read_usd_per_mtok,
@@ -239,8 +259,10 @@ repriced_costs as (
         model,
         announced_from,
         sum(computed_cost_usd) as cost_usd,
-        sum(input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd)
-            as repriced_cost_usd
+        sum(
+            input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
+            + fee_cost_usd
+        ) as repriced_cost_usd
     from (
         select
             workflow,
@@ -248,7 +270,8 @@ repriced_costs as (
             model,
             announced_from,
             computed_cost_usd,
-            {{ request_cost_columns() }}
+            fee_cost_usd,
+            {{ request_cost_columns(multiplier='token_price_multiplier') }}
         from repriced
     ) as request_costs
     group by workflow, provider, model, announced_from

@@ -91,7 +91,18 @@ final as (
         cast(line_number as bigint) as line_number,
         cast(delivery_count as bigint) as delivery_count,
         cast(is_conflicting as boolean) as is_conflicting,
-        cast(task_id as string) as task_id
+        cast(task_id as string) as task_id,
+        cast(service_tier_requested as string) as service_tier_requested,
+        cast(service_tier_served as string) as service_tier_served,
+        cast(speed as string) as speed,
+        cast(inference_geo as string) as inference_geo,
+        cast(web_search_requests as bigint) as web_search_requests,
+        cast(code_execution_containers as bigint) as code_execution_containers,
+        cast(speed_multiplier as decimal(9, 4)) as speed_multiplier,
+        cast(inference_geo_multiplier as decimal(9, 4)) as inference_geo_multiplier,
+        cast(time_of_day_multiplier as decimal(9, 4)) as time_of_day_multiplier,
+        cast(token_price_multiplier as decimal(9, 4)) as token_price_multiplier,
+        cast(fee_cost_usd as decimal(38, 12)) as fee_cost_usd
     from counted
 )
 

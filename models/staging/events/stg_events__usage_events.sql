@@ -73,6 +73,14 @@ typed as (
         try_cast(j['reported_cost_usd'] as decimal(38, 12)) as reported_cost_usd,
         j['billed_cost_usd'] as billed_cost_usd_raw,
         try_cast(j['billed_cost_usd'] as decimal(38, 12)) as billed_cost_usd,
+        lower(nullif(trim(j['service_tier_served']), '')) as service_tier_served,
+        {%- for col in events_pricing_dimensions() %}
+            lower(nullif(trim(j['{{ col }}']), '')) as {{ col }},
+        {%- endfor %}
+        {%- for col in events_tool_count_columns() %}
+            j['{{ col }}'] as {{ col }}_raw,
+            try_cast(j['{{ col }}'] as bigint) as {{ col }},
+        {%- endfor %}
         nullif(trim(j['task_id']), '') as task_id
     from parsed
 ),

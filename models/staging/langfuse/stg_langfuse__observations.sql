@@ -122,6 +122,7 @@ typed as (
             {{ json_text('j', '$.calculated_total_cost') }},
             {{ json_text('j', '$.calculatedTotalCost') }}
         ) as decimal(38, 12)) as reported_cost_usd,
+        {{ unreported_pricing_dimensions() }},
         cast(null as string) as billed_cost_usd_raw,
         cast(null as decimal(38, 12)) as billed_cost_usd,
         nullif(trim({{ json_text('metadata', '$.task_id') }}), '') as task_id

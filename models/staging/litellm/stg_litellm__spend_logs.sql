@@ -90,6 +90,7 @@ typed as (
         cast(null as double) as quality_score,
         cast(null as boolean) as passed_quality,
         try_cast({{ json_text('j', '$.spend') }} as decimal(38, 12)) as reported_cost_usd,
+        {{ unreported_pricing_dimensions() }},
         cast(null as string) as billed_cost_usd_raw,
         cast(null as decimal(38, 12)) as billed_cost_usd,
         nullif(trim({{ json_text('metadata', '$.spend_logs_metadata.task_id') }}), '') as task_id

@@ -129,6 +129,7 @@ tokens as (
         {%- for col in events_token_columns() %}
             {{ token_value(col ~ '_raw') }} as {{ col }},
         {%- endfor %}
+        {{ unreported_pricing_dimensions() }},
         cast(round(first_token_ms) as bigint) as ttft_ms,
         cast(round(first_token_ms + coalesce(generation_ms, 0)) as bigint) as latency_ms,
         case when not is_byok_upstream_unknown then charged_cost_raw end

@@ -442,21 +442,31 @@ def seed_changes(before: list[dict], after: list[dict]) -> dict:
 
 
 def ensure_standard_tiers(path, price_rows: list[dict]) -> list[str]:
-    """Add `<provider>,standard,1.0` to the multiplier seed for every provider of the price
-    seed that has no standard row (the standard tier is the list price); the providers
-    added. Other tiers are never added: a batch or priority price without a row stays
-    unpriced."""
+    """Add `<provider>,standard,1.0` (every model) to the multiplier seed for every provider
+    of the price seed that has no provider-wide standard row (the standard tier is the list
+    price); the providers added. Other tiers are never added: a batch or priority price
+    without a row stays unpriced."""
     import csv
 
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    fields = list(rows[0]) if rows else ["provider", "service_tier", "multiplier"]
-    have = {r["provider"].lower() for r in rows if r["service_tier"].lower() == "standard"}
+    fields = list(rows[0]) if rows else ["provider", "model", "service_tier", "multiplier"]
+    have = {
+        r["provider"].lower()
+        for r in rows
+        if r["service_tier"].lower() == "standard" and (r.get("model") or "*") == "*"
+    }
     added = sorted({r["provider"] for r in price_rows} - have)
     if added:
-        rows += [{"provider": p, "service_tier": "standard", "multiplier": "1.0"} for p in added]
+        rows += [
+            {"provider": p, "model": "*", "service_tier": "standard", "multiplier": "1.0"}
+            for p in added
+        ]
         with open(path, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+            # a seed without the model column (before it existed) keeps its columns
+            writer = csv.DictWriter(
+                fh, fieldnames=fields, lineterminator="\n", extrasaction="ignore"
+            )
             writer.writeheader()
             writer.writerows(rows)
     return added

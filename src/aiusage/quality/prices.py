@@ -204,7 +204,9 @@ def validate_price_seed(
         aliases = read_seed(aliases_path) if aliases_path.exists() else None
         return validate_prices(frame, aliases, **options)
     if name == MULTIPLIERS_SUITE:
-        prepared = _prepare_table(frame, ["provider", "service_tier"], ["multiplier"])
+        prepared = _prepare_table(frame, ["provider", "model", "service_tier"], ["multiplier"])
+        # model `*` (or empty) is every model of the provider
+        prepared["model"] = prepared["model"].fillna("*")
         return run_checkpoint(MULTIPLIERS_SUITE, prepared, **options)
     if name == FX_RATES_SUITE:
         return run_checkpoint(FX_RATES_SUITE, _prepare_fx_rates(frame), **options)

@@ -1,7 +1,7 @@
 -- is_priced and a non-null computed cost go together: an unpriced request is never costed
--- as 0, and a priced one always has all four components, none negative, summing to the
--- computed cost. The cost of record is the bill wherever a bill is known, else the
--- computed cost, and cost_source says which.
+-- as 0, and a priced one always has its four token components and its fees, none
+-- negative, summing to the computed cost. The cost of record is the bill wherever a bill
+-- is known, else the computed cost, and cost_source says which.
 select
     request_key,
     is_priced,
@@ -18,9 +18,12 @@ where
         is_priced
         and computed_cost_usd
         != input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
+        + fee_cost_usd
     )
     or computed_cost_usd < 0
-    or least(input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd) < 0
+    or least(
+        input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd, fee_cost_usd
+    ) < 0
     or total_cost_usd is distinct from coalesce(billed_cost_usd, computed_cost_usd)
     or cost_source is distinct from case
         when billed_cost_usd is not null then 'billed'

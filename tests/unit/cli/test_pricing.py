@@ -80,5 +80,5 @@ def test_validate_fails_on_non_positive_multiplier_or_fx_rate(seeds):
     assert result.exit_code == 1
     out = result.output
     assert "FAILED service_tier_multipliers:" in out and "FAILED fx_rates:" in out
-    assert "multiplier is > 0" in out and "(openai, batch)" in out
+    assert "multiplier is > 0" in out and "(openai, *, batch)" in out
     assert "usd_rate (units of the currency per USD) is > 0" in out and "(EUR, 2024-01-01)" in out

@@ -223,10 +223,20 @@ def test_seed_changes_are_readable_and_standard_tiers_are_added(tmp_path):
     assert changes["new_models"] == [("openai", "n")]
     assert changes["changed"] == ["openai/m from 2025-01-01 00:00:00: input_usd_per_mtok 1 -> 1.5"]
     tiers = tmp_path / "service_tier_multipliers.csv"
-    tiers.write_text("provider,service_tier,multiplier\nopenai,batch,0.5\n")
+    # a model's own standard row is not the provider's (model *): both providers get one
+    tiers.write_text(
+        "provider,model,service_tier,multiplier\nopenai,*,batch,0.5\nopenai,gpt-5,standard,1.1\n"
+    )
     assert ensure_standard_tiers(tiers, after + [{**base, "provider": "x-ai"}]) == [
         "openai", "x-ai"
     ]  # fmt: skip
     assert tiers.read_text().splitlines()[1:] == [
-        "openai,batch,0.5", "openai,standard,1.0", "x-ai,standard,1.0"
+        "openai,*,batch,0.5", "openai,gpt-5,standard,1.1", "openai,*,standard,1.0",
+        "x-ai,*,standard,1.0",
+    ]  # fmt: skip
+    # a seed written before the model column keeps its three columns
+    tiers.write_text("provider,service_tier,multiplier\nopenai,batch,0.5\n")
+    assert ensure_standard_tiers(tiers, after) == ["openai"]
+    assert tiers.read_text().splitlines() == [
+        "provider,service_tier,multiplier", "openai,batch,0.5", "openai,standard,1.0"
     ]  # fmt: skip

@@ -153,3 +153,26 @@ def test_price_suite_accepts_a_mid_day_change_and_rejects_a_mid_day_overlap():
     result = qp.validate_prices(pd.DataFrame(rows))
     assert not result.success
     assert "overlap" in result.summary() and "2025-06-10 12:00:00" in result.summary()
+
+
+def test_a_tier_multiplier_per_model_beside_the_provider_row(tmp_path):
+    """A row naming the model (OpenAI's priority premium differs by model) may sit beside
+    the provider's row with an empty model; two rows of one (provider, model, tier) fail,
+    and so do two provider rows."""
+    seed = tmp_path / "service_tier_multipliers.csv"
+    seed.write_text(
+        "provider,model,service_tier,multiplier\n"
+        "openai,,priority,1.75\nopenai,gpt-5,priority,2.0\nopenai,gpt-4o,priority,1.7\n"
+    )
+    assert qp.validate_price_seed(qp.MULTIPLIERS_SUITE, tmp_path).success
+    seed.write_text(
+        "provider,model,service_tier,multiplier\n"
+        "openai,,priority,1.75\nopenai,,priority,2.0\nopenai,gpt-5,priority,2.0\n"
+        "openai,gpt-5,priority,2.5\n"
+    )
+    result = qp.validate_price_seed(qp.MULTIPLIERS_SUITE, tmp_path)
+    assert not result.success
+    (failure,) = result.failed
+    assert failure["column"] == ["provider", "model", "service_tier"]
+    assert "4 of 4 row(s) fail" in failure["detail"]
+    assert "(openai, *, priority)" in failure["detail"]

@@ -176,8 +176,13 @@ def test_events_follow_the_contract(events):
     }
     # every field is written, but task_id: only workflows that track tasks write it (the
     # planted one, test_planted_tasks_have_their_attempts_and_one_outcome_each), and
-    # billed_cost_usd: requests made to a provider directly carry no per-request bill
-    written = set(props) - {"task_id", "billed_cost_usd"}
+    # billed_cost_usd: requests made to a provider directly carry no per-request bill, and
+    # the pricing dimensions a response reports (served tier, fast mode, data residency,
+    # server tool calls): the generated traffic uses none of them
+    written = set(props) - {
+        "task_id", "billed_cost_usd", "service_tier_served", "speed", "inference_geo",
+        "web_search_requests", "code_execution_containers",
+    }  # fmt: skip
     for ev in events:
         assert written <= set(ev), written - set(ev)
         for key in schema["required"]:

@@ -114,21 +114,47 @@ def test_streams_keep_the_final_cumulative_counts(tmp_path):
     assert event["request_id"] == "chatcmpl-stream-1"
 
 
-def test_the_tier_that_served_the_request_is_recorded_not_the_one_requested(tmp_path):
+def test_the_tier_that_served_the_request_is_recorded_beside_the_one_requested(tmp_path):
+    def last_event():
+        return json.loads(t.path.read_text().splitlines()[-1])
+
     # OpenAI: asked for priority, served at the default (standard) tier
     with track("openai", "gpt-5", landing_dir=tmp_path, service_tier="priority") as t:
         t.record_response({"id": "c1", "service_tier": "default", "usage": {"prompt_tokens": 1}})
-    assert json.loads(t.path.read_text().splitlines()[-1])["service_tier"] == "standard"
-    # Anthropic: the message's usage says priority
+    assert (last_event()["service_tier"], last_event()["service_tier_served"]) == (
+        "priority", "standard",
+    )  # fmt: skip
+    # Anthropic: the message's usage says priority (nothing requested: absent = standard)
     with track("anthropic", "claude-sonnet-4-5", landing_dir=tmp_path) as t:
         t.record_response({"id": "m1", "usage": {"input_tokens": 3, "output_tokens": 1,
                                                  "service_tier": "priority"}})  # fmt: skip
-    assert json.loads(t.path.read_text().splitlines()[-1])["service_tier"] == "priority"
-    # a tier the contract has no name for leaves the requested one; none says nothing
+    assert "service_tier" not in last_event()
+    assert last_event()["service_tier_served"] == "priority"
+    # a tier the contract has no name for says nothing served; none says nothing
     with track("openai", "gpt-5", landing_dir=tmp_path, service_tier="flex") as t:
         t.record_response({"id": "c2", "service_tier": "scale"})
         t.record_response({"id": "c2", "choices": []})
-    assert json.loads(t.path.read_text().splitlines()[-1])["service_tier"] == "flex"
+    assert last_event()["service_tier"] == "flex" and "service_tier_served" not in last_event()
+
+
+def test_fast_mode_data_residency_and_web_searches_are_read_from_the_response(tmp_path):
+    # Anthropic Messages usage (platform.claude.com fast-mode, data-residency, web search)
+    message = {"id": "m2", "usage": {"input_tokens": 10, "output_tokens": 5, "speed": "fast",
+                                     "inference_geo": "us",
+                                     "server_tool_use": {"web_search_requests": 3}}}  # fmt: skip
+    with track("anthropic", "claude-opus-4-6", landing_dir=tmp_path) as t:
+        t.record_response(message)
+    event = json.loads(t.path.read_text().splitlines()[-1])
+    assert (event["speed"], event["inference_geo"]) == ("fast", "us")
+    assert event["web_search_requests"] == 3
+    # OpenAI Responses: one search per web_search_call output item
+    response = {"id": "resp_1", "output": [{"type": "web_search_call"}, {"type": "message"},
+                                           {"type": "web_search_call"}],
+                "usage": {"input_tokens": 20, "output_tokens": 4}}  # fmt: skip
+    with track("openai", "gpt-5", landing_dir=tmp_path) as t:
+        t.record_response(response)
+    event = json.loads(t.path.read_text().splitlines()[-1])
+    assert event["web_search_requests"] == 2 and "speed" not in event
 
 
 def test_track_records_timing_status_and_reraises_errors(tmp_path):

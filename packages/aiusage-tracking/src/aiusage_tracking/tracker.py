@@ -58,7 +58,7 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
-#: The tier a response says served it -> the contract's service_tier. OpenAI answers
+#: The tier a response says served it -> the contract's service_tier_served. OpenAI answers
 #: "default" for the standard tier; a tier outside the contract (OpenAI "scale") is not
 #: taken: the requested tier stays.
 SERVED_TIERS = {
@@ -83,6 +83,32 @@ def served_tier_from_response(response: Any) -> str | None:
         if isinstance(value, str) and value.lower() in SERVED_TIERS:
             return SERVED_TIERS[value.lower()]
     return None
+
+
+def pricing_fields_from_response(response: Any) -> dict[str, Any]:
+    """The pricing dimensions a response reports beside its tokens, as the contract names
+    them (absent when the response says nothing): Anthropic ``usage.speed`` (fast mode),
+    ``usage.inference_geo`` (data residency) and ``usage.server_tool_use.web_search_requests``;
+    OpenAI Responses: one web search per ``web_search_call`` output item."""
+    fields: dict[str, Any] = {}
+    usage = _get(response, "usage")
+    if usage is None:
+        usage = _get(response, "message", "usage")
+    for name in ("speed", "inference_geo"):
+        value = _get(usage, name)
+        if isinstance(value, str) and value:
+            fields[name] = value.lower()
+    searches = _get(usage, "server_tool_use", "web_search_requests")
+    if isinstance(searches, int) and not isinstance(searches, bool):
+        fields["web_search_requests"] = searches
+    output = _get(response, "output")
+    if output is None:
+        output = _get(response, "response", "output")
+    if isinstance(output, (list, tuple)):
+        calls = [item for item in output if _get(item, "type") == "web_search_call"]
+        if calls:
+            fields["web_search_requests"] = len(calls)
+    return fields
 
 
 def usage_from_response(response: Any, provider: str | None = None) -> dict[str, int]:
@@ -233,10 +259,14 @@ class Tracker:
         if isinstance(model, str) and model:
             self.event["model"] = model
         # priced by the tier that served it, not the one requested (a priority or flex
-        # request can be served at another tier)
+        # request can be served at another tier): service_tier keeps the request's
         served = served_tier_from_response(response)
         if served is not None:
-            self.event["service_tier"] = served
+            self.event["service_tier_served"] = served
+        for key, value in pricing_fields_from_response(response).items():
+            if isinstance(value, int):  # cumulative in a stream, like the token counts
+                value = max(value, self.event.get(key) or 0)
+            self.event[key] = value
 
     def record_usage(self, **tokens: int) -> None:
         """Token counts already in our convention (input includes cached)."""
