@@ -67,8 +67,12 @@ EVENTS = [
         service_tier_served="standard",
         code_execution_containers=1,
     ),  # fmt: skip
-    # served at priority: no priority multiplier is shipped, so it is not priced
+    # served at priority: gpt-5's priority prices (2.50 / 20) are 2 x its list prices,
+    # the shipped multiplier: 0.00225 x 2 = 0.0045
     _event("gpt5-priority", "openai", "gpt-5", service_tier_served="priority"),
+    # gpt-4o-mini's priority prices (0.25 / 1.00) are 5/3 of its list prices: no exact
+    # multiplier, none shipped, so it is not priced
+    _event("mini-priority", "openai", "gpt-4o-mini", service_tier_served="priority"),
     # deepseek-v4-pro (0.66 / 1.98, its off-peak list price): 100,000 x 0.66 + 10,000 x
     # 1.98 = 0.066 + 0.0198 = 0.0858 off-peak (12:00 UTC), x 2 at 02:30 UTC (peak)
     _event(
@@ -141,6 +145,7 @@ def test_each_dimension_prices_the_request_as_computed_by_hand(warehouse):
         # request: (tier served, tier requested, multiplier, fees, computed cost)
         "opus-fast-us": ("standard", "standard", d("6.6"), d("0.03"), d("0.4656")),
         "gpt5-downgraded": ("standard", "priority", d("1"), d("0.03"), d("0.03225")),
+        "gpt5-priority": ("priority", "standard", d("2"), d("0"), d("0.0045")),
         "deepseek-peak": ("standard", "standard", d("2"), d("0"), d("0.1716")),
         "deepseek-off-peak": ("standard", "standard", d("1"), d("0"), d("0.0858")),
         "sonar": ("standard", "standard", d("1"), d("0.012"), d("0.0131")),
@@ -153,10 +158,10 @@ def test_each_dimension_prices_the_request_as_computed_by_hand(warehouse):
 
 def test_a_dimension_without_a_price_leaves_the_request_unpriced(warehouse):
     requests, _ = warehouse
-    assert requests["gpt5-priority"][:4] == ("priority", "standard", False,
+    assert requests["mini-priority"][:4] == ("priority", "standard", False,
                                              "no_service_tier_multiplier")  # fmt: skip
     assert requests["sonnet-fast"][2:4] == (False, "no_speed_multiplier")
-    for request_id in ("gpt5-priority", "sonnet-fast"):
+    for request_id in ("mini-priority", "sonnet-fast"):
         assert requests[request_id][5:] == (None, None, None), request_id  # never 0
 
 
