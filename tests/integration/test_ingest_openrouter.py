@@ -10,8 +10,6 @@ a bill that is not a number, a response without usage, an enveloped JSONL line).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +19,7 @@ import pytest
 import yaml
 
 from aiusage.ingest import ingest
-from aiusage.project import dbt_executable
-from aiusage.settings import Settings
+from tests.support.project import build_selection
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
@@ -129,21 +126,8 @@ def warehouse(tmp_path_factory):
         + "\n"
     )
     ingest(landing, "events", [slugs], DAY)
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT),
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-    }
-    result = subprocess.run(
-        # the hand-written file is half bad rows on purpose: the reject-rate gate would stop it
-        [dbt_executable(Settings.from_env()), "build", "-s", *SELECTION.split(), "--quiet",
-         "--vars", '{"reject_rate_threshold": 0.6}', "--indirect-selection", "cautious"],
-        cwd=PROJECT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    # the hand-written file is half bad rows on purpose: the reject-rate gate would stop it
+    env = build_selection(root, landing, SELECTION, reject_rate=0.6)
     return env
 
 

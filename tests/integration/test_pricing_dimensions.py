@@ -11,8 +11,6 @@ prices."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +19,7 @@ import duckdb
 import pytest
 
 from aiusage.ingest import ingest
-from aiusage.project import dbt_executable
-from aiusage.settings import Settings
+from tests.support.project import build_selection
 
 pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
@@ -108,21 +105,8 @@ def warehouse(tmp_path_factory):
     events = root / "events.jsonl"
     events.write_text("\n".join(json.dumps(e) for e in [*EVENTS, *REJECTED.values()]) + "\n")
     ingest(root / "landing", "events", [events], DAY)
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT),
-        "AIUSAGE_LANDING_DIR": str(root / "landing"),
-        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-    }
-    result = subprocess.run(
-        # three of ten rows are rejected on purpose: the reject-rate gate would stop it
-        [dbt_executable(Settings.from_env()), "build", "-s", *SELECTION.split(), "--quiet",
-         "--vars", '{"reject_rate_threshold": 0.6}', "--indirect-selection", "cautious"],
-        cwd=PROJECT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    # three of ten rows are rejected on purpose: the reject-rate gate would stop it
+    env = build_selection(root, root / "landing", SELECTION, reject_rate=0.6)
     with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
         requests = {
             row[0]: row[1:]

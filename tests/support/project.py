@@ -23,3 +23,32 @@ def copy_project(destination: Path) -> Path:
             ignore=shutil.ignore_patterns("uncommitted", "__pycache__"),
         )
     return destination
+
+
+def build_selection(root: Path, landing: Path, selection: str, reject_rate: float) -> dict:
+    """`dbt build -s <selection>` of this checkout's project over the files of `landing`,
+    into <root>/wh.duckdb (target and logs under `root`); fails the test with dbt's output
+    when the build fails. `reject_rate` is the reject-rate gate of the build: a test that
+    lands bad rows on purpose raises it. Returns the environment the build ran with."""
+    import os
+    import subprocess
+
+    from aiusage.project import dbt_executable
+    from aiusage.settings import Settings
+
+    env = {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "AIUSAGE_LANDING_DIR": str(landing),
+        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+    }
+    result = subprocess.run(
+        [dbt_executable(Settings.from_env()), "build", "-s", *selection.split(), "--quiet",
+         "--vars", f'{{"reject_rate_threshold": {reject_rate}}}',
+         "--indirect-selection", "cautious"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return env
