@@ -36,3 +36,22 @@ def test_a_dead_worker_is_replaced_by_running_the_check_here():
     assert worker.run(os.getpid) == os.getpid()  # this call: in the caller's process
     replacement = worker.run(os.getpid)  # the next call starts a new worker
     assert replacement not in (dead, os.getpid())
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def test_the_worker_leaves_at_shutdown_after_finishing_its_work(tmp_path):
+    """The worker exits without the interpreter's teardown (os._exit in its atexit), with
+    status 0 and what its checks wrote on disk."""
+    pool = worker.start()
+    target = tmp_path / "written.txt"
+    worker.run(_write, str(target), "done")
+    processes = list(pool._processes.values())
+    assert len(processes) == 1
+    pool.shutdown(wait=True)
+    worker._POOL = None  # the next test starts a new worker
+    assert processes[0].exitcode == 0
+    assert target.read_text() == "done"
