@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aiusage import dbtserver
 from aiusage.project import dbt_executable
 from aiusage.settings import Settings
 from orchestration.assets.dbt import build_dbt_assets, mart_asset_keys
@@ -27,6 +28,15 @@ from orchestration.project import warehouse_project
 from orchestration.resources import WarehouseDbtCliResource, WarehouseSettings
 from orchestration.schedules import build_jobs, build_schedules
 from orchestration.sensors import landing_files_sensor, slack_on_run_failure
+
+
+def refresh_dbt_executable(settings: Settings) -> str:
+    """The dbt a refresh runs: `aiusage-dbt`, which runs each dbt command in the warm dbt
+    server (aiusage.dbtserver) and falls back to the real dbt, unless
+    AIUSAGE_DBT_EXECUTABLE names a dbt of its own."""
+    if settings.dbt_executable:
+        return dbt_executable(settings)
+    return dbtserver.client_executable() or dbt_executable(settings)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -49,7 +59,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "dbt": WarehouseDbtCliResource(
                 project_dir=project,
                 profiles_dir=str(project.profiles_dir),
-                dbt_executable=dbt_executable(settings),
+                dbt_executable=refresh_dbt_executable(settings),
             ),
             "warehouse": WarehouseSettings(),
         },

@@ -30,6 +30,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from aiusage import dbtserver
 from aiusage.project import dbt_vars
 from aiusage.quality import worker
 from aiusage.refresh import RefreshOptions
@@ -154,6 +155,7 @@ def dbt_build_args(settings: Settings, options: RefreshOptions | None = None) ->
 def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings):
     settings = warehouse.resolve()
     settings.apply_to_environ()
+    dbtserver.start()  # dbt imported once, before this step when `aiusage build` started it
     options = warehouse.refresh_options()
     if options.is_backfill or options.full_refresh:
         context.log.info(

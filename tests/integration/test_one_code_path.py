@@ -26,6 +26,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from aiusage import dbtserver
 from aiusage.cli import main
 from aiusage.delivery.alerts import deliver
 from aiusage.delivery.reports import today_in, weekly_window
@@ -159,6 +160,9 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
             done = outcome(result, settings)
             dagster_posts, dagster_mail = hook.payloads(), _mail(smtp)
         assert done.success, done.failure
+        # dbt ran in the warm dbt server (aiusage.dbtserver), not in a cold dbt process
+        served = [line.split()[1:4] for line in dbtserver.served_commands()]
+        assert ["dbt", "build", "exit=0"] in served
         built = _rpt_alerts(dagster_env)
         assert len(built) > 0
         assert done.alerts.startswith(f"Alerts: {len(built)} new")

@@ -77,11 +77,14 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
         click.echo(f"{refresh_plan.reason}.")
         _deliver_due(settings)
         return
+    from aiusage import dbtserver
+
+    settings.apply_to_environ()
+    dbtserver.start()  # dbt imports on the other core while Dagster loads
     if refresh_plan.runs_expectations:
         from aiusage.quality import worker
 
-        settings.apply_to_environ()
-        worker.start()  # GX imports on the other core while Dagster loads
+        worker.start()  # GX imports too
     from orchestration.run import outcome, run_refresh
     from orchestration.schedules import selection_for
 

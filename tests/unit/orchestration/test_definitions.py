@@ -249,3 +249,19 @@ def test_asset_and_check_descriptions_read_as_documentation(defs):
     )
     accepted = [d for (_, n), d in checks.items() if n.startswith("accepted_values_")]
     assert accepted and all(" only takes the values " in d for d in accepted)
+
+
+def test_a_refresh_runs_dbt_through_the_warm_server_unless_a_dbt_is_configured(monkeypatch):
+    """The dbt resource runs aiusage-dbt (aiusage.dbtserver), which falls back to the real
+    dbt; AIUSAGE_DBT_EXECUTABLE names a dbt that runs as it is."""
+    import sys
+    from pathlib import Path
+
+    from orchestration.definitions import build_definitions
+
+    monkeypatch.delenv("AIUSAGE_DBT_EXECUTABLE", raising=False)
+    resource = build_definitions(Settings.from_env()).resources["dbt"]
+    assert resource.dbt_executable == str(Path(sys.executable).with_name("aiusage-dbt"))
+    real = str(Path(sys.executable).with_name("dbt"))
+    monkeypatch.setenv("AIUSAGE_DBT_EXECUTABLE", real)
+    assert build_definitions(Settings.from_env()).resources["dbt"].dbt_executable == real

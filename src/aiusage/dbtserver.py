@@ -1,0 +1,322 @@
+"""dbt with its imports already done: a warm process that forks one dbt command per call.
+
+Every `dbt build` of a refresh starts a Python process that spends ~3 s of one core
+importing dbt-core, the DuckDB adapter, agate, networkx and jinja before it reads the
+manifest (docs/performance.md). A refresh that knows it will run dbt starts this server
+first (`start`: `aiusage build` right after its plan, the dbt step of every refresh), so
+the imports run on the other core while the refresh process imports Dagster and inventories
+the landing.
+
+The server imports dbt and waits on a Unix socket in a private temporary folder. Each
+connection is one dbt command: the server forks a handler, the handler forks the command
+(a copy of the warm process, with no state left over from an earlier command), and the
+command runs dbt's own command line (`dbt.cli.main.cli`, what the `dbt` executable runs)
+with the caller's arguments, environment and working folder, its output written straight to
+the connection. The handler then sends the exit code. `aiusage-dbt` (the `client`) is the
+executable that dagster-dbt runs in place of `dbt`: it passes its command to the server
+and copies the output and the exit code, so dagster-dbt sees what a dbt process would have
+printed. Nothing else changes: the same arguments, the same structured log lines, the
+same exit codes, one fresh process per command.
+
+When no server runs (a shell, `dagster dev` before a run started one) or it cannot be
+reached, the client runs the real dbt instead: the server only ever saves time. A client
+that is interrupted or killed closes its connection, and the handler stops the dbt command
+(SIGINT, then SIGKILL after a grace period). The server leaves when its parent process
+does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+SOCKET_ENV = "AIUSAGE_DBT_SERVER"
+EXIT_MARKER = b"\0AIUSAGE-DBT-EXIT "
+STOP_GRACE_SECONDS = 10.0
+
+# What a dbt command imports before it reads the manifest: the CLI, its tasks, the parser,
+# the adapter and the libraries they load. Imported once by the server.
+WARM_MODULES = (
+    "dbt.cli.main",
+    "dbt.cli.requires",
+    "dbt.task.build",
+    "dbt.task.run",
+    "dbt.task.test",
+    "dbt.task.seed",
+    "dbt.parser.manifest",
+    "dbt.contracts.graph.manifest",
+    "dbt.adapters.duckdb",
+    "dbt.adapters.duckdb.impl",
+    "dbt.adapters.duckdb.connections",
+    "dbt.adapters.duckdb.environments.local",
+    "dbt_common.clients.agate_helper",
+    "agate",
+    "babel.dates",
+    "networkx",
+    "duckdb",
+    "multiprocessing.dummy",
+    "_strptime",
+)
+
+_SERVER: subprocess.Popen | None = None
+_SERVER_PID = 0  # in the server and its children: the server's pid
+_PATH: str | None = None
+COMMANDS_LOG = "commands.log"
+_SOCKET_PATH = ""  # in the server: where it listens
+SERVED_ENV = "AIUSAGE_DBT_SERVED_BY"  # set in each served command: the server's pid
+
+
+# --- the caller's side -----------------------------------------------------------------
+
+
+def start() -> str:
+    """Start the server (once per process) and return its socket path, which is also set
+    in this process's environment (SOCKET_ENV), so every dbt command it starts finds it.
+    Returns once the server listens; its imports go on in the background."""
+    global _SERVER, _PATH
+    if _SERVER is not None and _SERVER.poll() is None and _PATH:
+        os.environ[SOCKET_ENV] = _PATH
+        return _PATH
+    if _SERVER is None:
+        atexit.register(stop)
+    else:
+        stop()  # it died: a new one
+    folder = Path(tempfile.mkdtemp(prefix="aiusage-dbt-"))  # mode 0700: this user only
+    path = folder / "dbt.sock"
+    _SERVER = subprocess.Popen(
+        [sys.executable, "-m", "aiusage.dbtserver", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "server.log", "wb"),  # noqa: SIM115 (the child owns it)
+        close_fds=True,
+    )
+    deadline = time.monotonic() + 10
+    while not path.exists() and _SERVER.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _PATH = str(path)
+    os.environ[SOCKET_ENV] = _PATH
+    return _PATH
+
+
+def stop() -> None:
+    """Stop the server and remove its folder (at exit; commands still running finish)."""
+    global _SERVER, _PATH
+    server, _SERVER = _SERVER, None
+    path, _PATH = _PATH, None
+    if os.environ.get(SOCKET_ENV) == path:
+        os.environ.pop(SOCKET_ENV, None)
+    if server is not None and server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    if path:
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+def served_commands() -> list[str]:
+    """The lines of commands.log of this process's server (empty when none runs)."""
+    if not _PATH:
+        return []
+    log = Path(_PATH).parent / COMMANDS_LOG
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def client_executable() -> str | None:
+    """The `aiusage-dbt` executable of this installation (None when it is not installed)."""
+    candidate = Path(sys.executable).with_name("aiusage-dbt")
+    return str(candidate) if candidate.exists() else shutil.which("aiusage-dbt")
+
+
+def _real_dbt() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def client() -> None:
+    """`aiusage-dbt ARGS...`: run `dbt ARGS...` in the warm server when one is reachable,
+    else run the real dbt. Exits with dbt's exit code."""
+    argv = ["dbt", *sys.argv[1:]]
+    path = os.environ.get(SOCKET_ENV)
+    connection = None
+    if path:
+        try:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection.connect(path)
+        except OSError:
+            connection = None
+    if connection is None:
+        _exec_real_dbt(argv)
+    request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
+    connection.sendall(json.dumps(request).encode() + b"\n")
+    out = sys.stdout.buffer
+    pending = b""
+    received = False
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        received = True
+        pending += chunk
+        marker = pending.find(EXIT_MARKER)
+        if marker >= 0:
+            out.write(pending[:marker])
+            out.flush()
+            code = pending[marker + len(EXIT_MARKER) :].split(b"\n", 1)[0]
+            sys.exit(int(code))
+        # keep a possible partial marker for the next chunk
+        keep = len(EXIT_MARKER) - 1
+        if len(pending) > keep:
+            out.write(pending[:-keep])
+            out.flush()
+            pending = pending[-keep:]
+    if not received:
+        _exec_real_dbt(argv)  # the server went away before it ran anything
+    out.write(pending)
+    out.flush()
+    sys.stderr.write("aiusage-dbt: the dbt server closed the connection before dbt ended\n")
+    sys.exit(2)
+
+
+def _exec_real_dbt(argv: list[str]) -> None:
+    dbt = _real_dbt()
+    os.execv(dbt, [dbt, *argv[1:]])
+
+
+# --- the server's side -----------------------------------------------------------------
+
+
+def serve(path: str) -> None:
+    """Listen on `path` first (a caller may connect at once; it waits in the backlog), then
+    import dbt, then fork a handler per connection, until the parent process is gone."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    global _SERVER_PID, _SOCKET_PATH
+    _SERVER_PID = os.getpid()
+    _SOCKET_PATH = path
+    parent = os.getppid()
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    gc.freeze()  # the imported objects stay shared with the forks (no copy on write by GC)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped by the kernel
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    while os.getppid() == parent:
+        ready, _, _ = select.select([listener], [], [], 1.0)
+        if not ready:
+            continue
+        connection, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            _handle(connection)  # never returns
+        connection.close()
+    os._exit(0)
+
+
+def _read_request(connection: socket.socket) -> dict:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError("the client left before its request")
+        data += chunk
+    return json.loads(data)
+
+
+def _handle(connection: socket.socket) -> None:
+    """One connection: run its dbt command in a child, stop the child when the client
+    leaves, then send the exit code. Runs in a forked handler process."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        request = _read_request(connection)
+    except (OSError, ValueError):
+        os._exit(0)
+    child = os.fork()
+    if child == 0:
+        # The command leaves as the dbt executable does (atexit, finalizers): dbt's
+        # multiprocessing locks are released, nothing is reported as leaked.
+        sys.exit(_run_dbt(connection, request))
+    started = time.time()
+    try:
+        code = _wait(connection, child)
+        _record(request["argv"], code, time.time() - started)
+        connection.sendall(EXIT_MARKER + str(code).encode() + b"\n")
+    except OSError:
+        pass
+    finally:
+        os._exit(0)
+
+
+def _record(argv: list[str], code: int, seconds: float) -> None:
+    """One line per command served, in commands.log beside the socket: what ran, its exit
+    code and its wall time (the arguments after the command are left out: --vars)."""
+    command = next((arg for arg in argv[1:] if not arg.startswith("-")), "")
+    line = f"{datetime.now(UTC).isoformat(timespec='seconds')} dbt {command} exit={code} {seconds:.2f}s\n"
+    with open(Path(_SOCKET_PATH).parent / COMMANDS_LOG, "a", encoding="utf-8") as log:
+        log.write(line)
+
+
+def _wait(connection: socket.socket, child: int) -> int:
+    """The child's exit code; the child is stopped when the client closes the connection."""
+    stop_at = None
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
+        if stop_at is None:
+            readable, _, _ = select.select([connection], [], [], 0.05)
+            if readable and not connection.recv(1, socket.MSG_PEEK):
+                os.kill(child, signal.SIGINT)  # the client left: stop dbt as Ctrl-C would
+                stop_at = time.monotonic() + STOP_GRACE_SECONDS
+        else:
+            time.sleep(0.05)
+            if time.monotonic() > stop_at:
+                os.kill(child, signal.SIGKILL)
+
+
+def _run_dbt(connection: socket.socket, request: dict) -> int:
+    """The dbt command, as the `dbt` executable runs it: the caller's environment, folder
+    and arguments; stdout and stderr are the connection. Returns dbt's exit code."""
+    os.dup2(connection.fileno(), 1)
+    os.dup2(connection.fileno(), 2)
+    connection.close()
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    try:
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ[SERVED_ENV] = str(_SERVER_PID)
+        os.chdir(request["cwd"])
+        sys.argv = list(request["argv"])
+        from dbt.cli.main import cli
+
+        cli.main(args=sys.argv[1:], prog_name="dbt")
+        return 0
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except BaseException:  # noqa: BLE001 (reported on the command's stderr, as dbt would)
+        import traceback
+
+        traceback.print_exc()
+        return 2
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

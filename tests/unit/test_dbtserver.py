@@ -1,0 +1,138 @@
+"""The warm dbt server: `aiusage-dbt` runs a dbt command in a fork of a process that already
+imported dbt, with the output and the exit code the real dbt gives; without a server it runs
+the real dbt; a client that leaves stops its command. On a small dbt project of its own (one
+DuckDB file in a temporary folder)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+
+from aiusage import dbtserver
+
+PROJECT = {
+    "dbt_project.yml": (
+        "name: mini\nversion: '1.0'\nprofile: mini\nconfig-version: 2\n"
+        "model-paths: [models]\nmacro-paths: [macros]\n"
+        "flags:\n  send_anonymous_usage_stats: false\n"
+    ),
+    "profiles.yml": (
+        "mini:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: \"{{ env_var('MINI_DUCKDB') }}\"\n      threads: 1\n"
+    ),
+    "models/answer.sql": "select 6 * 7 as answer\n",
+    "models/broken.sql": "select * from no_such_table\n",
+    "macros/served_by.sql": (
+        "{% macro served_by() %}"
+        "{{ log('served-by=' ~ env_var('" + dbtserver.SERVED_ENV + "', 'none'), info=True) }}"
+        "{% endmacro %}\n"
+    ),
+}
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch) -> Path:
+    for name, text in PROJECT.items():
+        path = tmp_path / "mini" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    monkeypatch.setenv("MINI_DUCKDB", str(tmp_path / "mini.duckdb"))
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(tmp_path / "mini"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    return tmp_path / "mini"
+
+
+@pytest.fixture()
+def server():
+    path = dbtserver.start()
+    yield dbtserver._SERVER
+    assert os.environ.get(dbtserver.SOCKET_ENV) == path
+    dbtserver.stop()
+    assert not Path(path).parent.exists()
+
+
+def _dbt(executable: str, project: Path, *args: str, env: dict | None = None):
+    return subprocess.run(
+        [executable, *args], cwd=project, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def _client() -> str:
+    client = dbtserver.client_executable()
+    assert client, "aiusage-dbt is not installed: run make install"
+    return client
+
+
+def _real_dbt() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def test_commands_run_in_the_warm_server_as_the_real_dbt_runs_them(project, server):
+    served = _dbt(_client(), project, "run-operation", "served_by")
+    assert served.returncode == 0, served.stdout + served.stderr
+    assert f"served-by={server.pid}" in served.stdout  # a fork of the server ran it
+
+    built = _dbt(_client(), project, "build", "-s", "answer")
+    assert built.returncode == 0, built.stdout
+    with duckdb.connect(os.environ["MINI_DUCKDB"], read_only=True) as con:
+        assert con.execute("select answer from answer").fetchall() == [(42,)]
+
+    # the exit codes of the real dbt: 1 for a failed model, 2 for an error
+    for args in (("build", "-s", "broken"), ("run-operation", "no_such_macro")):
+        through_server = _dbt(_client(), project, *args)
+        real = _dbt(_real_dbt(), project, *args)
+        assert real.returncode in (1, 2)
+        assert through_server.returncode == real.returncode, through_server.stdout
+    assert "no_such_table" in _dbt(_client(), project, "build", "-s", "broken").stdout
+
+
+def test_without_a_server_the_client_runs_the_real_dbt(project, tmp_path):
+    env = {**os.environ, dbtserver.SOCKET_ENV: str(tmp_path / "nobody-listens.sock")}
+    served = _dbt(_client(), project, "run-operation", "served_by", env=env)
+    assert served.returncode == 0, served.stdout + served.stderr
+    assert "served-by=none" in served.stdout
+    env.pop(dbtserver.SOCKET_ENV)
+    assert "served-by=none" in _dbt(_client(), project, "run-operation", "served_by", env=env).stdout
+
+
+def test_a_client_that_leaves_stops_its_dbt_command(project, server):
+    long_query = "select count(*) from range(1000000) as a(i), range(1000000) as b(j) where (i + j) % 7 = 3"
+    client = subprocess.Popen(
+        [_client(), "show", "--inline", long_query],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server_process = psutil.Process(server.pid)
+    deadline = time.monotonic() + 60
+    while len(server_process.children(recursive=True)) < 2:  # the handler and dbt
+        assert time.monotonic() < deadline, "the server never ran the command"
+        time.sleep(0.1)
+    time.sleep(3)  # dbt is in its query
+    client.send_signal(signal.SIGKILL)
+    client.wait()
+    deadline = time.monotonic() + 30
+    while server_process.children(recursive=True):
+        assert time.monotonic() < deadline, "the dbt command outlived its client"
+        time.sleep(0.2)
+    assert server.poll() is None  # the server itself goes on
+
+
+def test_each_served_command_is_logged_with_its_exit_code(project, server):
+    assert dbtserver.served_commands() == []
+    _dbt(_client(), project, "build", "-s", "answer")
+    _dbt(_client(), project, "run-operation", "no_such_macro")
+    lines = dbtserver.served_commands()
+    assert [line.split(" ", 1)[1].rsplit(" ", 1)[0] for line in lines] == [
+        "dbt build exit=0",
+        "dbt run-operation exit=2",
+    ]
