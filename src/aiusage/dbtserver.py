@@ -267,7 +267,8 @@ def _record(argv: list[str], code: int, seconds: float) -> None:
     """One line per command served, in commands.log beside the socket: what ran, its exit
     code and its wall time (the arguments after the command are left out: --vars)."""
     command = next((arg for arg in argv[1:] if not arg.startswith("-")), "")
-    line = f"{datetime.now(UTC).isoformat(timespec='seconds')} dbt {command} exit={code} {seconds:.2f}s\n"
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    line = f"{now} dbt {command} exit={code} {seconds:.2f}s\n"
     with open(Path(_SOCKET_PATH).parent / COMMANDS_LOG, "a", encoding="utf-8") as log:
         log.write(line)
 

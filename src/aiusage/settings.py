@@ -20,7 +20,7 @@
 | AIUSAGE_DUCKDB_MEMORY_LIMIT | 2500MB | DuckDB memory_limit of dbt (profiles.yml) and publish |
 | AIUSAGE_DUCKDB_THREADS | 2 | DuckDB threads (and dbt threads) |
 | AIUSAGE_DBT_TARGET | duckdb | the profiles.yml target (duckdb, spark, spark_thrift, databricks) |
-| AIUSAGE_DBT_EXECUTABLE | aiusage-dbt (the warm dbt server, docs/orchestration.md), else the dbt next to this Python | the dbt command a refresh runs; set, it runs as it is |
+| AIUSAGE_DBT_EXECUTABLE | aiusage-dbt: the warm dbt server | another dbt, run as it is |
 | DBT_TARGET_PATH | target | dbt's own target folder (relative to the project) |
 | AIUSAGE_API_RATE_LIMIT | 120 | API requests per minute per token |
 | SLACK_WEBHOOK_URL | unset | Slack incoming webhook (secret) |
