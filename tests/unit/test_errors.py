@@ -45,9 +45,10 @@ def test_a_reject_rate_failure_names_the_file_its_first_rejected_line_and_the_fi
 
 def test_a_failed_expectation_check_gives_its_first_failure_and_the_fix(settings):
     check = (
-        "check model_prices_expectations on seed_files/model_prices failed. Suite model_prices: 2 of 27 "
-        "expectations failed on 20 rows. (1) no two price windows overlap: 2 of 20 row(s) "
-        "fail; rows (provider, model, valid_from): (openai, gpt-4o-mini, 2024-07-18), "
+        "check model_prices_expectations on seed_files/model_prices failed. Suite "
+        "model_prices: 2 of 27 expectations failed on 20 rows. (1) no two price windows "
+        "overlap: 2 of 20 row(s) fail; rows (provider, model, valid_from): "
+        "(openai, gpt-4o-mini, 2024-07-18), "
         "(openai, gpt-4o-mini, 2025-01-01). (2) input_usd_per_mtok is >= 0: 1 of 20 rows fail."
     )
     line = explain_refresh_failure(["step warehouse_dbt skipped", check], settings)
