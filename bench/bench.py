@@ -262,7 +262,7 @@ def parse_project(env: dict[str, str]) -> None:
 
 def fixed_overhead(repeats: int, work: Path) -> tuple[float, int]:
     """A full refresh of a nearly empty landing (one day of 100 events): what a refresh costs
-    whatever the data (Python and Dagster start-up, two dbt invocations, checks, publish)."""
+    whatever the data (Python and Dagster start-up, the one dbt invocation, checks, publish)."""
     landing = work / "tiny_landing"
     shutil.rmtree(landing, ignore_errors=True)
     env = {

@@ -1,9 +1,9 @@
 """The one Dagster code location of the warehouse (`dagster dev -m orchestration.definitions`).
 
-landing/<source> -> [blocking GX: landed batch]      seeds -> [blocking GX: price seeds]
+landing/<source> -> [blocking GX: landed batch]   seed_files/<seed> -> [blocking GX: price seeds]
             \\                                        /
-             one `dbt build` of every model (staging, intermediate, marts; dbt tests as
-             asset checks)
+             one `dbt build` of the seeds and every model (staging, intermediate, marts;
+             dbt tests as asset checks)
                  -> published_warehouse -> alerts/usage_alerts, reports/weekly_usage_report
 
 The definitions load lazily (`@dg.definitions`): the settings (AIUSAGE_PROJECT_DIR or the
@@ -18,10 +18,11 @@ import dagster as dg
 from aiusage import dbtserver
 from aiusage.project import dbt_executable
 from aiusage.settings import Settings
-from orchestration.assets.dbt import build_dbt_assets, mart_asset_keys
+from orchestration.assets.dbt import build_dbt_assets, mart_asset_keys, translator
 from orchestration.assets.delivery import usage_alerts, weekly_usage_report
 from orchestration.assets.landing import landing_files
 from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.seeds import build_seed_files
 from orchestration.checks.expectations import EXPECTATION_CHECKS
 from orchestration.checks.freshness import build_freshness
 from orchestration.project import warehouse_project
@@ -46,6 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             landing_files,
+            build_seed_files(project, translator.get_owners),
             *dbt_assets,
             build_publish_asset(mart_asset_keys(dbt_assets)),
             usage_alerts,

@@ -43,8 +43,9 @@ def build_jobs(freshness_checks=()) -> list[dg.UnresolvedAssetJobDefinition]:
             name=REFRESH_JOB,
             selection=refresh_selection(freshness_checks),
             description=(
-                "Inventory landing, validate the price seeds and the landed batch (blocking), "
-                "dbt build (seeds, incremental and other models, dbt tests as checks), publish "
+                "Inventory landing and the seed files, validate the price seeds and the landed "
+                "batch (blocking), one dbt build (seeds, incremental and other models, dbt "
+                "tests as checks), publish "
                 "the snapshot, deliver the alerts of rpt_alerts and, when due, the weekly "
                 "report. Backfill: set backfill_start / backfill_end (and full_refresh) on the "
                 "warehouse resource in the launchpad."
@@ -54,15 +55,18 @@ def build_jobs(freshness_checks=()) -> list[dg.UnresolvedAssetJobDefinition]:
 
 
 def seed_refresh_selection(changed_seeds: tuple[str, ...]) -> dg.AssetSelection:
-    """A refresh of changed seeds: the seeds and everything downstream of them (their checks,
-    the models that read them), the landing inventories (which record the run's inputs),
-    publish (a seed only the readers use is published too) and delivery."""
+    """A refresh of changed seeds: their files and everything downstream of them (the files'
+    checks, the dbt seeds and the models that read them), the landing inventories (which
+    record the run's inputs), publish (a seed only the readers use is published too) and
+    delivery."""
     from orchestration.assets.delivery import ALERTS, WEEKLY_REPORT
     from orchestration.assets.landing import LANDING_SPECS
     from orchestration.assets.publish import PUBLISHED
+    from orchestration.assets.seeds import seed_file_key
 
     always = [*(spec.key for spec in LANDING_SPECS), PUBLISHED, ALERTS, WEEKLY_REPORT]
-    return dg.AssetSelection.assets(*always) | dg.AssetSelection.assets(*changed_seeds).downstream()
+    files = [seed_file_key(seed) for seed in changed_seeds]
+    return dg.AssetSelection.assets(*always) | dg.AssetSelection.assets(*files).downstream()
 
 
 def selected_keys(selection: dg.AssetSelection, asset_graph) -> list[dg.AssetKey]:
@@ -75,7 +79,7 @@ def refresh_request(
 ) -> tuple[RefreshPlan, dg.AssetSelection | None]:
     """What the next refresh does (aiusage.changes.plan) and the assets it runs: for changed
     seeds only, those seeds and what is downstream of them; with the seeds unchanged,
-    everything but the seeds (their dbt seed step and its checks); None: the whole job
+    everything but the seeds (their files, their checks and the dbt seeds); None: the whole job
     (nothing at all when plan.nothing_new)."""
     refresh_plan = plan(settings, options)
     return refresh_plan, selection_for(refresh_plan)
@@ -88,6 +92,7 @@ def selection_for(refresh_plan: RefreshPlan) -> dg.AssetSelection | None:
     if refresh_plan.seeds_only:
         return seed_refresh_selection(refresh_plan.changed_seeds)
     if refresh_plan.seeds_unchanged:
+        # group seeds: the seed files with their checks, and the dbt seeds
         unchanged = dg.AssetSelection.groups("seeds")
         if "project" not in refresh_plan.changed:
             from orchestration.assets.dbt import MATERIALIZED_TAG

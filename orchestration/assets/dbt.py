@@ -1,18 +1,19 @@
 """dbt resources as Dagster assets.
 
-Two `@dbt_assets`, so that a refresh runs two `dbt build` invocations whatever the size of
-the project: every invocation costs a process start, adapter set-up and manifest loading
-(10-20 s on 2 cores), a fixed overhead a refresh should pay as few times as it can.
+One `@dbt_assets` over the whole project (`warehouse_dbt`: seeds, every model, the dbt
+tests), so that a refresh runs one `dbt build` invocation whatever changed: every
+invocation costs a process start, imports, adapter set-up and manifest loading (~4-5 s on
+2 cores), a fixed overhead a refresh pays once. dbt orders the nodes, and its tests stop
+what is downstream of a failing test within the invocation. A refresh of a subset (changed
+seeds only, or the seeds unchanged) selects a subset of this asset; dagster-dbt turns it
+into the `--select` of that one invocation.
 
-* `warehouse_seeds`: the seeds (prices, aliases, ...). The blocking price expectations run
-  right after them, so a broken price seed never reaches a model.
-* `warehouse_models`: every model (staging views, incremental facts, report tables) in one
-  invocation; dbt orders the nodes, and its tests stop the models downstream of a failing
-  test within the invocation.
-
-The landed-batch expectations (on landing/events) run before the models; the expectations
-on the refreshed requests and the mart totals run after them and block what reads the
-warehouse: published_warehouse (the readers' snapshot), the alerts and the reports.
+Each dbt seed hangs under the asset of its CSV file (orchestration/assets/seeds.py), on
+which the blocking price expectations run: a broken price seed stops the refresh before
+dbt starts, so it is neither loaded nor read by a model. The landed-batch expectations (on
+landing/events) block the invocation too; the expectations on the refreshed requests and
+the mart totals run after it and block what reads the warehouse: published_warehouse (the
+readers' snapshot), the alerts and the reports.
 
 Groups and owners come from the dbt folders and `meta.owner`, never from lists of model
 names.
@@ -32,9 +33,9 @@ from dagster_dbt import (
 
 from aiusage import dbtserver
 from aiusage.project import dbt_vars
-from aiusage.quality import worker
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
+from orchestration.assets.seeds import is_project_seed, seed_file_key
 from orchestration.resources import WarehouseSettings
 
 MATERIALIZED_TAG = "aiusage/materialized"
@@ -48,6 +49,15 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return "seeds"
         folders = dbt_resource_props["fqn"][1:-1]
         return "_".join(folders) if folders else "models"
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        """dagster-dbt's spec; a seed of the project also depends on its CSV file's asset,
+        whose blocking checks must pass before the seed is loaded."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = self.get_resource_props(manifest, unique_id)
+        if is_project_seed(manifest, node):
+            return spec.merge_attributes(deps=[seed_file_key(node["name"])])
+        return spec
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         """dbt's tags, plus the materialization (MATERIALIZED_TAG): a refresh that changed
@@ -168,38 +178,22 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
 
 
 def build_dbt_assets(project: DbtProject) -> list[dg.AssetsDefinition]:
-    """The two dbt invocations of a refresh, as assets of the project's manifest."""
+    """The one dbt invocation of a refresh (seeds, models, tests), as assets of the
+    project's manifest."""
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        select="resource_type:seed",
-        name="warehouse_seeds",
+        name="warehouse_dbt",
         dagster_dbt_translator=translator,
         retry_policy=DBT_RETRY,
     )
-    def warehouse_seeds(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
-    ):
-        # The expectation checks after the seeds run in the GX worker: start it (and its GX
-        # import) while dbt runs.
-        worker.start()
-        yield from _run_dbt(context, dbt, warehouse)
-
-    @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        exclude="resource_type:seed",
-        name="warehouse_models",
-        dagster_dbt_translator=translator,
-        retry_policy=DBT_RETRY,
-    )
-    def warehouse_models(
+    def warehouse_dbt(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings
     ):
         yield from _run_dbt(context, dbt, warehouse)
 
-    return [warehouse_seeds, warehouse_models]
+    return [warehouse_dbt]
 
 
 def mart_asset_keys(dbt_assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:

@@ -10,6 +10,7 @@ import dagster as dg
 
 from aiusage.changes import RefreshInputs, refresh_inputs
 from aiusage.landing import SOURCES, landed_files
+from aiusage.quality import worker
 from orchestration.resources import WarehouseSettings
 
 # Metadata of each landing asset: the refresh's inputs when it started (aiusage.changes),
@@ -34,6 +35,10 @@ LANDING_SPECS = [
 @dg.multi_asset(specs=LANDING_SPECS, can_subset=True, name="landing_files")
 def landing_files(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
     """An inventory per landing source; fails only when nothing at all has landed."""
+    # Every refresh runs the landed-batch check (and, when seeds changed, the price-seed
+    # checks) in the GX worker: start it (and its GX import) on the other core now, if the
+    # refresh has not already.
+    worker.start()
     settings = warehouse.resolve()
     inputs = refresh_inputs(settings)  # before dbt reads anything: a later file is news
     inventory = {source.name: landed_files(settings.landing_dir, source.name) for source in SOURCES}

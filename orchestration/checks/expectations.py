@@ -1,7 +1,9 @@
 """Great Expectations suites as blocking Dagster asset checks, on the warehouse's inputs.
 
-* one check per price seed (model_prices with its alias targets, service_tier_multipliers,
-  fx_rates): a broken seed never reaches a model;
+* one check per price seed file (model_prices with its alias targets,
+  service_tier_multipliers, fx_rates), on the asset of the CSV file (seed_files/<seed>),
+  upstream of the dbt seed: a broken seed stops the refresh before dbt starts, so it is
+  never loaded and never reaches a model;
 * landed_events_expectations on landing/events: the landed batch a refresh reads.
 
 The marts are checked by the dbt tests (asset checks of the dbt assets). Each check returns
@@ -16,6 +18,7 @@ from aiusage.quality import worker
 from aiusage.quality.events import validate_landed_batch
 from aiusage.quality.gx import SuiteResult
 from aiusage.quality.prices import PRICE_SEEDS, validate_price_seed
+from orchestration.assets.seeds import seed_file_key
 from orchestration.resources import WarehouseSettings
 
 
@@ -42,7 +45,7 @@ def check_result(result: SuiteResult, **extra) -> dg.AssetCheckResult:
 
 def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey([seed]),
+        asset=seed_file_key(seed),
         name=f"{seed}_expectations",
         blocking=True,
         description=f"GX suite {seed} over seeds/{seed}.csv (expectations/gx/expectations/"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -27,15 +26,32 @@ def _checksums(path, tables=MARTS, parquet_dir=None):
         return out
 
 
-def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
-    warehouse_env, tmp_path, monkeypatch
+def _dbt_invocations(result, settings) -> list[Path]:
+    """The target folders of the dbt invocations of a run (dagster-dbt makes one per
+    invocation: <step>-<run id>-<uuid>), and the dbt step's starts must match them."""
+    from aiusage.project import target_dir
+
+    folders = sorted(target_dir(settings).glob(f"*-{result.run_id[:7]}-*"))
+    starts = [
+        e.step_key
+        for e in result.all_events
+        if e.event_type_value == "STEP_START" and e.step_key.startswith("warehouse_dbt")
+    ]
+    assert len(starts) == len(folders), (starts, folders)
+    return folders
+
+
+def test_overlapping_price_window_stops_the_refresh_before_dbt_and_names_the_rows(
+    sample_copy, tmp_path, monkeypatch
 ):
-    """A price seed with two open windows for one model: the blocking price check fails, no
-    model downstream of the seeds is built, nothing is published, and the message names the
-    rows."""
-    from aiusage.sample import generate
+    """A price seed with two open windows for one model, in a whole refresh and in a refresh
+    of that seed alone: the blocking check on the seed file fails, dbt never starts (no seed
+    loaded: the warehouse's model_prices is the one it held, no model built), nothing is
+    published, and the message names the rows."""
     from aiusage.settings import Settings
+    from aiusage.snapshot import current_build_id
     from orchestration.run import outcome, run_refresh
+    from orchestration.schedules import seed_refresh_selection
     from tests.support.project import copy_project
 
     project = copy_project(tmp_path / "project")
@@ -48,38 +64,70 @@ def test_overlapping_price_window_stops_the_marts_and_names_the_rows(
     )
     overlapping = {**victim, "valid_from": "2025-01-01 00:00:00", "input_usd_per_mtok": "0.20"}
     write_rows(prices, [*rows, overlapping], list(rows[0]))
+    for key, value in sample_copy.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(project))
     settings = Settings.from_env()
-    assert settings.duckdb_path == warehouse_env.duckdb_path  # absolute paths kept
-    generate(
-        settings.landing_dir,
-        days=2,
-        events_per_day=50,
-        seed=3,
-        end_date=date(2026, 11, 20),
-        progress=False,
-    )
+    build = current_build_id(settings)
+    seeds_and_marts = ["model_prices", "fx_rates", *MARTS]
+    before = _checksums(settings.duckdb_path, seeds_and_marts)
 
-    result = run_refresh(settings)
+    for selection in (None, seed_refresh_selection(("model_prices",))):
+        result = run_refresh(settings, selection=selection)
 
-    assert not result.success
-    message = outcome(result, settings).failure
-    assert "model_prices_expectations" in message
-    # both rows of the overlap, as written in the seed
-    assert "(openai, gpt-4o-mini, 2024-07-18" in message
-    assert "(openai, gpt-4o-mini, 2025-01-01" in message
-    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "model_prices" in built
-    assert not built & {*MARTS, "stg_events__usage_events", "published_warehouse"}
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        tables = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables"
-            ).fetchall()
-        }
-    assert "model_prices" in tables and not tables & set(MARTS)
-    assert not (settings.published_dir / "CURRENT").exists()
+        assert not result.success
+        message = outcome(result, settings).failure
+        assert "check model_prices_expectations on seed_files/model_prices failed" in message
+        # both rows of the overlap, as written in the seed
+        assert "(openai, gpt-4o-mini, 2024-07-18" in message
+        assert "(openai, gpt-4o-mini, 2025-01-01" in message
+        built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+        assert "seed_files/model_prices" in built
+        assert not built & {*seeds_and_marts, "stg_events__usage_events", "published_warehouse"}
+        assert _dbt_invocations(result, settings) == []
+        assert _checksums(settings.duckdb_path, seeds_and_marts) == before
+        assert current_build_id(settings) == build
+
+
+def test_a_full_refresh_runs_one_dbt_invocation_of_the_seeds_models_and_tests(
+    sample_warehouse, sample_copy, monkeypatch
+):
+    """The whole job (a full refresh here) builds every seed and model and runs the dbt
+    tests in a single `dbt build`, and rebuilds the marts the sample's first build made."""
+    import json
+
+    from aiusage.project import manifest_path
+    from aiusage.refresh import RefreshOptions
+    from aiusage.settings import Settings
+    from orchestration.run import outcome, run_refresh
+
+    for key, value in sample_copy.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings.from_env()
+    before = _checksums(settings.duckdb_path)
+
+    result = run_refresh(settings, RefreshOptions(full_refresh=True))
+
+    assert result.success, outcome(result, settings).failure
+    (invocation,) = _dbt_invocations(result, settings)
+    assert invocation.name.startswith("warehouse_dbt-")
+    ran = {
+        r["unique_id"]: r["status"]
+        for r in json.loads((invocation / "run_results.json").read_text())["results"]
+    }
+    manifest = json.loads(manifest_path(settings).read_text())
+    project = manifest["metadata"]["project_name"]
+    nodes = {
+        uid: node["resource_type"]
+        for uid, node in manifest["nodes"].items()
+        if node["package_name"] == project and node["resource_type"] in ("seed", "model", "test")
+    }
+    expected = {uid for uid, kind in nodes.items() if kind in ("seed", "model")}
+    assert {"seed.aiusage.model_prices", "model.aiusage.fct_llm_requests"} <= expected
+    assert expected <= set(ran)
+    assert any(nodes.get(uid) == "test" for uid in ran)
+    assert set(ran.values()) <= {"success", "pass", "warn", "no-op"}, ran  # no-op: ephemeral
+    assert _checksums(settings.duckdb_path) == before
 
 
 def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_marts(
@@ -125,7 +173,7 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
     # dbt re-read the landing days from the backfill start: the cutoff it compiled
     target = target_dir(settings)
     (compiled,) = target.glob(
-        f"warehouse_models-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
+        f"warehouse_dbt-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
     )
     assert f"least(date '{start}'" in compiled.read_text(encoding="utf-8")
     # ... and the checks covered every row from that day on

@@ -162,3 +162,4 @@ def test_the_schedule_and_the_sensor_stop_when_nothing_is_new(refreshed):
     assert {"landing/events", "stg_events__usage_events", "fct_llm_requests"} <= selected
     assert {"published_warehouse", "alerts/usage_alerts"} <= selected
     assert not selected & {"model_prices", "fx_rates", "service_tier_multipliers"}
+    assert not {name for name in selected if name.startswith("seed_files/")}

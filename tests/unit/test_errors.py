@@ -31,7 +31,7 @@ def test_a_reject_rate_failure_names_the_file_its_first_rejected_line_and_the_fi
         },
     )  # fmt: skip
     step = (
-        "step warehouse_models failed: The dbt CLI process with command `dbt build` failed "
+        "step warehouse_dbt failed: The dbt CLI process with command `dbt build` failed "
         "with exit code `1`.\n\nErrors parsed from dbt logs:\n\nRuntime Error in test "
         "reject_rate_within_threshold_fct_landed_rows_ (models/marts/x.yml)\n  reject rate "
         f"above 5% in {landed} (3 of 4 rows rejected; see fct_rejected_events)"
@@ -45,13 +45,16 @@ def test_a_reject_rate_failure_names_the_file_its_first_rejected_line_and_the_fi
 
 def test_a_failed_expectation_check_gives_its_first_failure_and_the_fix(settings):
     check = (
-        "check model_prices_expectations on model_prices failed. Suite model_prices: 2 of 27 "
-        "expectations failed on 20 rows. (1) no two price windows overlap: 2 of 20 row(s) "
-        "fail; rows (provider, model, valid_from): (openai, gpt-4o-mini, 2024-07-18), "
+        "check model_prices_expectations on seed_files/model_prices failed. Suite "
+        "model_prices: 2 of 27 expectations failed on 20 rows. (1) no two price windows "
+        "overlap: 2 of 20 row(s) fail; rows (provider, model, valid_from): "
+        "(openai, gpt-4o-mini, 2024-07-18), "
         "(openai, gpt-4o-mini, 2025-01-01). (2) input_usd_per_mtok is >= 0: 1 of 20 rows fail."
     )
-    line = explain_refresh_failure(["step warehouse_models skipped", check], settings)
-    assert line.startswith("check model_prices_expectations on model_prices failed: no two")
+    line = explain_refresh_failure(["step warehouse_dbt skipped", check], settings)
+    assert line.startswith(
+        "check model_prices_expectations on seed_files/model_prices failed: no two"
+    )
     assert "(openai, gpt-4o-mini, 2025-01-01)." in line and "(2)" not in line
     assert "Fix: edit seeds/model_prices.csv" in line
 
@@ -71,7 +74,7 @@ def test_an_upgrade_that_adds_columns_names_the_full_refresh(settings):
     """dbt's own text when an incremental model (on_schema_change: fail) gains a column the
     warehouse's table lacks, as the failed dbt step reports it."""
     messages = [
-        "step warehouse_models failed: dbt build failed. Errors parsed from dbt logs: "
+        "step warehouse_dbt failed: dbt build failed. Errors parsed from dbt logs: "
         "Compilation Error in model stg_events__usage_events "
         "(models/staging/events/stg_events__usage_events.sql)\n"
         "  The source and target schemas on this incremental model are out of sync!\n"

@@ -4,10 +4,10 @@ Importing Great Expectations costs 5-7 s on 2 cores (pandas, scipy, altair, sqla
 the first check of a refresh used to pay it on the critical path: the landed-batch check
 runs before the dbt models and blocks them. A refresh that will run expectation checks
 starts the worker as soon as it knows it has work (`start`: `aiusage build` after its plan,
-the dbt seed step of every refresh); the worker imports GX on the other core while the
-refresh process imports Dagster, loads its definitions and inventories the landing. Every
-check of the refresh then runs in it (`run`), one after another, so the Data Docs site has
-one writer.
+the landing and seed-file steps, the first of every refresh); the worker imports GX on the
+other core while the refresh process imports Dagster, loads its definitions and inventories
+the landing. Every check of the refresh then runs in it (`run`), one after another, so the
+Data Docs site has one writer.
 
 The worker lives as long as the process that started it (a refresh, a test session) and
 keeps GX imported between refreshes of that process; it is stopped at the interpreter's

@@ -98,19 +98,22 @@ def test_groups_and_owners_come_from_folders_and_meta(defs):
     assert specs["landing/events"].group_name == "landing"
 
 
-def test_one_refresh_job_runs_everything_in_two_dbt_invocations(defs):
+def test_one_refresh_job_runs_everything_in_one_dbt_invocation(defs):
     from orchestration.assets.dbt import mart_asset_keys
 
     job = defs.resolve_job_def("refresh_warehouse")
     steps = set(job.graph.node_dict)
-    # one dbt build for the seeds, one for every model: no subset steps
-    assert {"warehouse_seeds", "warehouse_models", "landing_files"} <= steps
+    # one dbt build for the seeds and every model: no other dbt step, no subset steps
+    assert {"warehouse_dbt", "seed_files", "landing_files"} <= steps
     assert {"published_warehouse", "alerts__usage_alerts", "reports__weekly_usage_report"} <= steps
-    assert not [s for s in steps if s.startswith("warehouse_models_")]
+    dbt_steps = {
+        assets_def.node_def.name
+        for assets_def in defs.get_repository_def().asset_graph.assets_defs
+        if any("dagster_dbt/manifest" in spec.metadata for spec in assets_def.specs)
+    }
+    assert dbt_steps == {"warehouse_dbt"}
     repo = defs.get_repository_def()
-    dbt_assets = [
-        a for a in repo.asset_graph.assets_defs if a.node_def.name.startswith("warehouse_")
-    ]
+    dbt_assets = [a for a in repo.asset_graph.assets_defs if a.node_def.name == "warehouse_dbt"]
     marts = {k.to_user_string() for k in mart_asset_keys(dbt_assets)}
     assert {
         "fct_llm_requests",
@@ -213,6 +216,66 @@ def test_a_seed_refresh_selects_the_seed_its_downstream_publish_and_delivery(def
     assert "landing/events" in names  # records the run's inputs
     assert not {n for n in names if n.startswith("stg_")}
     assert "fx_rates" not in names and "fct_landed_rows" not in names
+    # the seed's file and its blocking check, not those of the other seeds
+    assert "seed_files/model_prices" in names
+    assert not {n for n in names if n.startswith("seed_files/") and n != "seed_files/model_prices"}
+    checks = {key.name for key in seed_refresh_selection(("model_prices",)).resolve_checks(graph)}
+    assert "model_prices_expectations" in checks
+    assert not checks & {"fx_rates_expectations", "service_tier_multipliers_expectations"}
+
+
+def test_a_refresh_with_the_seeds_unchanged_selects_no_seed_file_seed_or_seed_check(defs):
+    from aiusage.changes import RefreshInputs, RefreshPlan
+    from orchestration.schedules import selection_for
+
+    graph = defs.get_repository_def().asset_graph
+    selection = selection_for(RefreshPlan(RefreshInputs(), changed=("landing",)))
+    names = {key.to_user_string() for key in selection.resolve(graph)}
+    assert {"landing/events", "fct_llm_requests", "published_warehouse"} <= names
+    seeds = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    seeds = {n for n in seeds if graph.get(dg.AssetKey.from_user_string(n)).group_name == "seeds"}
+    assert {"model_prices", "seed_files/model_prices", "seed_files/budgets"} <= seeds
+    assert not names & seeds
+    checks = {key.name for key in selection.resolve_checks(graph)}
+    assert "landed_events_expectations" in checks
+    assert not {name for name in checks if name.endswith("_expectations")} - {
+        "landed_events_expectations"
+    }
+
+
+def test_every_dbt_seed_hangs_under_its_file_which_the_price_checks_guard(defs):
+    """The price expectations block the seed files, upstream of the dbt seeds: a broken
+    price seed stops the refresh before the one dbt invocation starts."""
+    import json
+
+    from tests.conftest import PROJECT_DIR
+
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    seeds = {
+        node["name"]: node["original_file_path"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "seed"
+    }
+    assert {"model_prices", "fx_rates", "service_tier_multipliers", "model_aliases"} <= set(seeds)
+    graph = defs.get_repository_def().asset_graph
+    specs = _specs(defs)
+    for seed, path in seeds.items():
+        assert graph.get(dg.AssetKey(seed)).parent_keys == {dg.AssetKey(["seed_files", seed])}
+        file_spec = specs[f"seed_files/{seed}"]
+        assert file_spec.group_name == "seeds" and path in file_spec.description
+        assert file_spec.owners == specs[seed].owners
+    assert specs["seed_files/model_prices"].owners == ["team:finops"]
+    blocking = {
+        key.asset_key.to_user_string(): key.name
+        for key in graph.asset_check_keys
+        if graph.get_check_spec(key).blocking and key.name.endswith("_expectations")
+    }
+    assert blocking == {
+        "seed_files/model_prices": "model_prices_expectations",
+        "seed_files/service_tier_multipliers": "service_tier_multipliers_expectations",
+        "seed_files/fx_rates": "fx_rates_expectations",
+        "landing/events": "landed_events_expectations",
+    }
 
 
 def test_asset_and_check_descriptions_read_as_documentation(defs):
@@ -234,7 +297,7 @@ def test_asset_and_check_descriptions_read_as_documentation(defs):
         for spec in assets_def.specs:
             assert spec.description, spec.key
             assert "Raw SQL" not in spec.description and "{{" not in spec.description
-            name = spec.key.path[-1]
+            name = spec.key.to_user_string()  # a dbt model or seed (not seed_files/<seed>)
             if name in described:
                 assert spec.description == described[name]
         for check in assets_def.check_specs:
