@@ -42,6 +42,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiusage.settings import adopt_environment, process_environment, set_process_variable
+
 SOCKET_ENV = "AIUSAGE_DBT_SERVER"
 EXIT_MARKER = b"\0AIUSAGE-DBT-EXIT "
 STOP_GRACE_SECONDS = 10.0
@@ -87,7 +89,7 @@ def start() -> str:
     Returns once the server listens; its imports go on in the background."""
     global _SERVER, _PATH
     if _SERVER is not None and _SERVER.poll() is None and _PATH:
-        os.environ[SOCKET_ENV] = _PATH
+        set_process_variable(SOCKET_ENV, _PATH)
         return _PATH
     if _SERVER is None:
         atexit.register(stop)
@@ -106,7 +108,7 @@ def start() -> str:
     while not path.exists() and _SERVER.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     _PATH = str(path)
-    os.environ[SOCKET_ENV] = _PATH
+    set_process_variable(SOCKET_ENV, _PATH)
     return _PATH
 
 
@@ -115,8 +117,8 @@ def stop() -> None:
     global _SERVER, _PATH
     server, _SERVER = _SERVER, None
     path, _PATH = _PATH, None
-    if os.environ.get(SOCKET_ENV) == path:
-        os.environ.pop(SOCKET_ENV, None)
+    if path and process_environment().get(SOCKET_ENV) == path:
+        set_process_variable(SOCKET_ENV, None)
     if server is not None and server.poll() is None:
         server.terminate()
         try:
@@ -150,7 +152,8 @@ def client() -> None:
     """`aiusage-dbt ARGS...`: run `dbt ARGS...` in the warm server when one is reachable,
     else run the real dbt. Exits with dbt's exit code."""
     argv = ["dbt", *sys.argv[1:]]
-    path = os.environ.get(SOCKET_ENV)
+    environment = process_environment()
+    path = environment.get(SOCKET_ENV)
     connection = None
     if path:
         try:
@@ -160,7 +163,7 @@ def client() -> None:
             connection = None
     if connection is None:
         _exec_real_dbt(argv)
-    request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
+    request = {"argv": argv, "env": environment, "cwd": os.getcwd()}
     connection.sendall(json.dumps(request).encode() + b"\n")
     out = sys.stdout.buffer
     pending = b""
@@ -301,9 +304,7 @@ def _run_dbt(connection: socket.socket, request: dict) -> int:
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
     try:
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.environ[SERVED_ENV] = str(_SERVER_PID)
+        adopt_environment({**request["env"], SERVED_ENV: str(_SERVER_PID)})
         os.chdir(request["cwd"])
         sys.argv = list(request["argv"])
         from dbt.cli.main import cli

@@ -260,3 +260,27 @@ def quiet_library_telemetry() -> None:
     GX_ANALYTICS_ENABLED when it is imported); a value the user set is kept."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+# --- the process environment, for the warm dbt server (aiusage.dbtserver) -----------------
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment: what a command sent to the dbt server runs with."""
+    return dict(os.environ)
+
+
+def set_process_variable(name: str, value: str | None) -> None:
+    """Set (or, with None, remove) one variable of this process's environment, so every
+    subprocess it starts sees it (the dbt server's socket)."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def adopt_environment(env: Mapping[str, str]) -> None:
+    """Replace this process's environment with env: a command forked by the dbt server runs
+    with its caller's environment, not the server's."""
+    os.environ.clear()
+    os.environ.update(env)
