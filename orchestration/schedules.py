@@ -88,7 +88,8 @@ def refresh_request(
 def selection_for(refresh_plan: RefreshPlan) -> dg.AssetSelection | None:
     """The assets a refresh of this plan runs (None: the whole job): changed seeds alone ->
     those seeds and what is downstream of them; seeds unchanged -> everything but the seeds
-    (and, when no model changed either, but the views and their tests)."""
+    (and, when no model changed either, but the views and their tests; when only landed
+    files changed, but the models no changed source feeds)."""
     if refresh_plan.seeds_only:
         return seed_refresh_selection(refresh_plan.changed_seeds)
     if refresh_plan.seeds_unchanged:
@@ -100,8 +101,29 @@ def selection_for(refresh_plan: RefreshPlan) -> dg.AssetSelection | None:
             # no model changed: every view is what the last build created (its tests too,
             # over data whose own tests run: the tables and incremental models)
             unchanged = unchanged | dg.AssetSelection.tag(MATERIALIZED_TAG, "view")
+            if set(refresh_plan.changed) == {"landing"} and refresh_plan.changed_sources:
+                unchanged = unchanged | _models_no_changed_source_feeds(
+                    refresh_plan.changed_sources
+                )
         return refresh_selection() - unchanged
     return None
+
+
+def _models_no_changed_source_feeds(changed_sources: tuple[str, ...]) -> dg.AssetSelection:
+    """The dbt tables and incremental models that are not downstream of a changed landing
+    source: when only landed files changed, they (and their tests) are what the last build
+    made. Staging is incremental by file, so a source without a new, changed or removed file
+    has nothing to read; a mart of seeds alone (dim_models) reads nothing that changed."""
+    from orchestration.assets.dbt import MATERIALIZED_TAG
+    from orchestration.assets.landing import LANDING_SPECS
+
+    changed = dg.AssetSelection.assets(
+        *(spec.key for spec in LANDING_SPECS if spec.key.path[-1] in changed_sources)
+    )
+    models = dg.AssetSelection.tag(MATERIALIZED_TAG, "table") | dg.AssetSelection.tag(
+        MATERIALIZED_TAG, "incremental"
+    )
+    return models - changed.downstream()
 
 
 def plan_tag(refresh_plan: RefreshPlan) -> str:

@@ -13,7 +13,10 @@ snapshot's run.json. At the start of the next refresh, `plan` compares them:
   weekly report);
 * only seeds changed: dbt builds those seeds and the models downstream of them;
 * seeds unchanged (new landed files, a model or a setting changed): everything but the
-  seeds, which the warehouse already holds as they are (and their checks passed);
+  seeds, which the warehouse already holds as they are (and their checks passed); when
+  only landed files changed, not the models that no changed source feeds either (the
+  staging of the other sources, the marts read from seeds alone: they are what the last
+  build made);
 * anything else (or no record: a first build, a snapshot published before this record
   existed): a normal refresh.
 
@@ -89,6 +92,7 @@ class RefreshPlan:
     changed_seeds: tuple[str, ...] = ()  # set when seeds are the only change
     reason: str = ""  # one line for the user
     changed: tuple[str, ...] = ()  # the parts that changed; empty: unknown (run everything)
+    changed_sources: tuple[str, ...] = ()  # the landing sources whose files changed
 
     @property
     def seeds_only(self) -> bool:
@@ -160,8 +164,15 @@ def plan(settings: Settings, options=None) -> RefreshPlan:
                 reason=f"only the seeds that changed ({', '.join(names)}) and the models "
                 "downstream of them",
             )
+    sources = sorted(
+        name
+        for name in set(inputs.landing) | set(previous.landing)
+        if inputs.landing.get(name) != previous.landing.get(name)
+    )
+    parts = [f"landing ({', '.join(sources)})" if p == "landing" else p for p in changed]
     return RefreshPlan(
         inputs,
-        reason=f"changed since the last refresh: {', '.join(changed)}",
+        reason=f"changed since the last refresh: {', '.join(parts)}",
         changed=tuple(changed),
+        changed_sources=tuple(sources),
     )

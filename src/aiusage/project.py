@@ -123,10 +123,44 @@ def load_manifest(path: Path) -> dict:
 
 @dataclass(frozen=True)
 class Mart:
-    """A mart relation: the dbt model name and its schema."""
+    """A mart relation: the dbt model name and its schema, and its key: a column with a
+    blocking (error-severity, unfiltered) `unique` test, by which publish orders the rows of
+    its Parquet export (None: ordered by every column)."""
 
     name: str
     schema: str
+    key: str | None = None
+
+
+def _unique_keys(manifest: dict) -> dict[str, str]:
+    """{model unique_id: column} of the columns that identify a model's rows: an
+    error-severity, unfiltered `unique` test, and not null (a not_null constraint of an
+    enforced contract, or a not_null test; dbt's unique test passes repeated nulls)."""
+    unique, not_null = {}, set()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and (node["config"].get("contract") or {}).get(
+            "enforced"
+        ):
+            for name, column in node["columns"].items():
+                if any(c.get("type") == "not_null" for c in column.get("constraints") or []):
+                    not_null.add((node["unique_id"], name))
+        metadata = node.get("test_metadata") or {}
+        config = node.get("config") or {}
+        column = (metadata.get("kwargs") or {}).get("column_name")
+        if not (
+            node["resource_type"] == "test"
+            and node.get("attached_node")
+            and column
+            and column.isidentifier()
+            and str(config.get("severity", "error")).lower() == "error"
+            and not config.get("where")
+        ):
+            continue
+        if metadata.get("name") == "unique":
+            unique.setdefault(node["attached_node"], column)
+        elif metadata.get("name") == "not_null":
+            not_null.add((node["attached_node"], column))
+    return {model: column for model, column in unique.items() if (model, column) in not_null}
 
 
 def _mart_nodes(manifest: dict) -> list[dict]:
@@ -141,9 +175,15 @@ def _mart_nodes(manifest: dict) -> list[dict]:
 
 def mart_relations(manifest_file: Path) -> list[Mart]:
     """Models under models/marts (not ephemeral), from the dbt manifest."""
+    manifest = load_manifest(manifest_file)
+    keys = _unique_keys(manifest)
     marts = [
-        Mart(name=node.get("alias") or node["name"], schema=node["schema"])
-        for node in _mart_nodes(load_manifest(manifest_file))
+        Mart(
+            name=node.get("alias") or node["name"],
+            schema=node["schema"],
+            key=keys.get(node["unique_id"]),
+        )
+        for node in _mart_nodes(manifest)
     ]
     return sorted(marts, key=lambda m: m.name)
 

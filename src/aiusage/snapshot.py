@@ -32,10 +32,14 @@ written into it: a mart with the same columns, row count and fingerprint (sum of
 hashes) is kept; a mart with a `landing_date` column (the request, landed-row and quarantine
 facts, which hold the whole history) has only its changed landing days replaced; any other
 changed mart is rewritten. When most rows changed, or the current file is mostly free
-space, the file is written afresh. The Parquet export follows the same rule: those marts are
-one Parquet file per landing day, and an unchanged day (or mart) is hard-linked from the
-previous snapshot instead of written again. run.json records what was kept, replaced and
-rewritten ("tables", "parquet_days").
+space, the file is written afresh: as a copy of the build's own DuckDB file reduced to the
+marts (views materialised, seeds, staging and other schemas dropped), which copies blocks
+instead of recompressing every column. The Parquet export follows the same rule: those
+marts are one Parquet file per landing day, and an unchanged day (or mart) is hard-linked
+from the previous snapshot instead of written again; changed days are written a few at a
+time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key. run.json records
+what was kept, replaced, rewritten and taken from the build's file ("tables",
+"parquet_days").
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import json
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,31 +171,60 @@ def _day_predicate(days: list[str]) -> tuple[str, list[str]]:
     return " or ".join(terms) or "false", dated
 
 
+def _row_order(mart: Mart) -> str:
+    """The ORDER BY of a mart's Parquet export: sorted rows give the same Parquet bytes
+    build after build. By the mart's unique key when it has one (a blocking unique test):
+    sorting on one column instead of every column cuts a quarter of the export's time."""
+    return f'order by "{mart.key}"' if mart.key else "order by all"
+
+
 def _export_partitioned(
-    con, relation: str, name: str, staging: Path, previous: Path | None, prints: dict,
-    previous_parts: dict,
+    con, relation: str, mart: Mart, staging: Path, previous: Path | None, prints: dict,
+    previous_parts: dict, workers: int,
 ) -> tuple[int, int]:  # fmt: skip
     """One Parquet file per landing day; unchanged days are hard-linked from `previous`.
-    Returns the days written and the days linked."""
-    folder = staging / "marts" / name
+    The changed days are written by `workers` statements at a time (DuckDB writes one
+    file on about one core; each statement has its own cursor). Returns the days written
+    and the days linked."""
+    folder = staging / "marts" / mart.name
     folder.mkdir(parents=True)
-    written = linked = 0
+    to_write = []
+    linked = 0
     for label, part in prints.items():
         target = folder / f"{label}.parquet"
-        old = previous / "marts" / name / target.name if previous else None
+        old = previous / "marts" / mart.name / target.name if previous else None
         if old is not None and previous_parts.get(label) == part and old.exists():
             os.link(old, target)
             linked += 1
-            continue
+        else:
+            to_write.append((label, target))
+
+    def write(cursor, label: str, target: Path) -> None:
         where, params = _day_predicate([label])
-        # Sorted rows: the same day gives the same Parquet bytes, build after build.
-        con.execute(
-            f"copy (select * from {relation} where {where} order by all) to '{target}' "
+        cursor.execute(
+            f"copy (select * from {relation} where {where} {_row_order(mart)}) to '{target}' "
             "(format parquet, compression zstd)",
             params,
         )
-        written += 1
-    return written, linked
+
+    workers = max(1, min(workers, len(to_write)))
+    if workers == 1:
+        for label, target in to_write:
+            write(con, label, target)
+        return len(to_write), linked
+    cursors = [con.cursor() for _ in range(workers)]
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(lambda i: [write(cursors[i], *job) for job in to_write[i::workers]], i)
+                for i in range(workers)
+            ]
+            for future in futures:
+                future.result()
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return len(to_write), linked
 
 
 def _changed_days(prints: dict, previous_parts: dict) -> list[str]:
@@ -271,6 +305,59 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> list[_MartPlan]:
     return plans
 
 
+_MATERIALISED = "__aiusage_materialised"
+
+
+def _reduce_build_copy(source: Path, target: Path, marts: list[Mart], limits: dict) -> set[str]:
+    """A snapshot written afresh starts as a file copy of the build's DuckDB file, reduced
+    to the marts: every mart a table (a view is materialised), every other relation (seeds,
+    staging, intermediate views, other schemas) dropped. Copying the file is a sequential
+    copy of its blocks; writing the same tables anew recompresses every column (at 1M
+    events, 9.5 s of the first publish). Returns the marts the copy holds (all of them), or
+    an empty set when the build's file cannot be used this way (uncommitted WAL, a mart
+    outside the main schema, a view that does not bind under the build's catalog name): the
+    caller then writes every table."""
+    if Path(f"{source}.wal").exists() or any(mart.schema != "main" for mart in marts):
+        return set()
+    names = {mart.name for mart in marts}
+    shutil.copyfile(source, target)
+    try:
+        with duckdb.connect(":memory:", config=limits) as con:
+            # the build's catalog name: its views name their relations with it
+            con.execute(f"attach '{target}' as \"{source.stem}\"")
+            con.execute(f'use "{source.stem}"')
+            relations = con.execute(
+                """select table_schema, table_name, table_type from information_schema.tables
+                   where table_catalog = current_database()"""
+            ).fetchall()
+            kinds = {name: kind for schema, name, kind in relations if schema == "main"}
+            if not names <= set(kinds):
+                raise duckdb.CatalogException(f"marts not built: {sorted(names - set(kinds))}")
+            views = sorted(name for name in names if kinds[name] == "VIEW")
+            for name in views:
+                con.execute(
+                    f'create table main."{name}{_MATERIALISED}" as select * from main."{name}"'
+                )
+            for schema, name, kind in relations:  # listed before the views were materialised
+                if schema == "main" and name in names and kind != "VIEW":
+                    continue
+                word = "view" if kind == "VIEW" else "table"
+                con.execute(f'drop {word} if exists "{schema}"."{name}"')
+            for (schema,) in con.execute(
+                """select schema_name from information_schema.schemata
+                   where catalog_name = current_database() and schema_name <> 'main'"""
+            ).fetchall():
+                con.execute(f'drop schema if exists "{schema}" cascade')
+            for name in views:
+                con.execute(f'alter table main."{name}{_MATERIALISED}" rename to "{name}"')
+            con.execute("checkpoint")
+    except duckdb.Error:
+        target.unlink(missing_ok=True)
+        Path(f"{target}.wal").unlink(missing_ok=True)
+        return set()
+    return names
+
+
 def _free_share(con) -> float:
     """The share of the open database file's blocks that are free."""
     total, free = con.execute(
@@ -327,8 +414,9 @@ def publish(
         if incremental:
             shutil.copyfile(base, staging / DUCKDB_NAME)
         else:
+            from_build = _reduce_build_copy(source, staging / DUCKDB_NAME, marts, limits)
             for plan in plans:
-                plan.action = "rewrite"
+                plan.action = "from_build_file" if plan.mart.name in from_build else "rewrite"
         parquet: dict[str, Path] = {}
         parts: dict[str, dict] = {}
         reuse = {"written": 0, "linked": 0}
@@ -348,11 +436,12 @@ def publish(
                     written, linked = _export_partitioned(
                         con,
                         plan.relation,
-                        name,
+                        plan.mart,
                         staging,
                         previous,
                         plan.prints,
                         previous_run.get("parts", {}).get(name, {}),
+                        settings.duckdb_threads,
                     )
                     reuse["written"] += written
                     reuse["linked"] += linked
@@ -380,9 +469,8 @@ def publish(
                 if plan.action == "keep" and old_file is not None and old_file.is_file():
                     os.link(old_file, target)
                     continue
-                # Sorted rows: the same marts give the same Parquet files run after run.
                 con.execute(
-                    f"copy (select * from main.\"{name}\" order by all) to '{target}' "
+                    f"copy (select * from main.\"{name}\" {_row_order(plan.mart)}) to '{target}' "
                     "(format parquet, compression zstd)"
                 )
             for name in sorted(inherited - {plan.mart.name for plan in plans}):
@@ -390,7 +478,7 @@ def publish(
             con.execute("detach built")
             con.execute("checkpoint")
             free_share = _free_share(con)
-        actions = {"keep": 0, "replace_days": 0, "rewrite": 0}
+        actions = {"keep": 0, "replace_days": 0, "rewrite": 0, "from_build_file": 0}
         for plan in plans:
             actions[plan.action] += 1
         run = {

@@ -106,6 +106,28 @@ def test_daily_mart_totals_equal_request_fact(built_warehouse):
     assert fact == daily and fact > 0
 
 
+def test_every_mart_key_identifies_its_rows(sample_warehouse):
+    """Publish orders each mart's Parquet rows by its key (Mart.key: the column of a blocking
+    unique test that is also not null); on a built warehouse each key is unique and never
+    null, so the order, and the Parquet bytes, are the same build after build."""
+    from aiusage.project import manifest_path, mart_relations
+    from aiusage.settings import Settings
+
+    settings, _ = sample_warehouse
+    marts = {m.name: m for m in mart_relations(manifest_path(Settings.from_env()))}
+    assert marts["fct_llm_requests"].key == "request_key"
+    assert marts["fct_landed_rows"].key == "landed_row_key"
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        for mart in marts.values():
+            if mart.key is None:
+                continue
+            rows, distinct, nulls = con.execute(
+                f'select count(*), count(distinct "{mart.key}"), count(*) - count("{mart.key}") '
+                f'from "{mart.schema}"."{mart.name}"'
+            ).fetchone()
+            assert (distinct, nulls) == (rows, 0), mart
+
+
 def test_every_mart_has_the_columns_and_types_of_its_contract_in_order(sample_warehouse):
     """Tables take their contract's column order from dbt; views (the roll-ups only BI reads)
     take their SQL's: both must match the contract, which readers and BI rely on."""

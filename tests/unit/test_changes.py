@@ -70,8 +70,11 @@ def test_nothing_new_after_a_refresh_that_recorded_its_inputs(refreshed):
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (lambda s: _land(s, "2026-11-21", "b.jsonl"), "landing"),
-        (lambda s: _land(s, "2026-11-20", "a.jsonl", '{"request_id": "r2"}\n'), "landing"),
+        (lambda s: _land(s, "2026-11-21", "b.jsonl"), "landing (events)"),
+        (
+            lambda s: _land(s, "2026-11-20", "a.jsonl", '{"request_id": "r2"}\n'),
+            "landing (events)",
+        ),
         (
             lambda s: (
                 (s.project_dir / "models" / "marts" / "usage" / "fct_daily_usage.sql")
@@ -90,6 +93,7 @@ def test_a_changed_input_makes_a_refresh(refreshed, change, reason):
     result = plan(settings)
     assert not result.nothing_new and not result.seeds_only
     assert result.reason == f"changed since the last refresh: {reason}"
+    assert result.changed_sources == (("events",) if reason.startswith("landing") else ())
     # GX suites run over changed landed files and changed seeds, not over a changed model
     assert result.runs_expectations == (reason != "project")
 
@@ -160,6 +164,8 @@ def test_the_schedule_and_the_sensor_stop_when_nothing_is_new(refreshed):
     assert request.tags["aiusage/plan"] == "seeds_unchanged"
     selected = {"/".join(key.path) for key in request.asset_selection}
     assert {"landing/events", "stg_events__usage_events", "fct_llm_requests"} <= selected
+    # ... and only events landed: the staging of the other sources is as the last build made
+    assert not selected & {"stg_litellm__spend_logs", "stg_openrouter__generations", "dim_models"}
     assert {"published_warehouse", "alerts/usage_alerts"} <= selected
     assert not selected & {"model_prices", "fx_rates", "service_tier_multipliers"}
     assert not {name for name in selected if name.startswith("seed_files/")}

@@ -123,6 +123,40 @@ def test_publish_failure_leaves_the_current_snapshot(tmp_path):
     assert not [p for p in settings.published_dir.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_keyed_mart_exports_its_rows_by_key_whatever_their_stored_order(tmp_path):
+    """Parquet rows are sorted by the mart's key: two warehouses holding the same rows in
+    opposite orders publish byte-identical files, per landing day and whole."""
+    from aiusage.project import Mart
+    from aiusage.snapshot import publish
+
+    files = []
+    for order in ("asc", "desc"):
+        settings = _settings(tmp_path / order)
+        settings.duckdb_path.parent.mkdir(parents=True)
+        with duckdb.connect(str(settings.duckdb_path)) as con:
+            for name, day in (("fct_days", "date '2026-11-01' + cast(n % 2 as integer)"),
+                              ("fct_whole", "null")):  # fmt: skip
+                con.execute(
+                    f"""create table {name} as select n % 4 as bucket,
+                        'k' || lpad(cast(n as varchar), 3, '0') as row_key, {day} as landing_date
+                        from range(200) as t(n) order by n {order}"""
+                )
+            con.execute("alter table fct_whole drop column landing_date")
+        build = publish(
+            settings,
+            [Mart("fct_days", "main", key="row_key"), Mart("fct_whole", "main", key="row_key")],
+            run_id=order,
+        )
+        files.append(
+            {p.relative_to(build.folder): p.read_bytes() for p in build.folder.rglob("*.parquet")}
+        )
+        keys = pd.read_parquet(build.folder / "marts" / "fct_whole.parquet")["row_key"]
+        assert keys.tolist() == sorted(keys)
+        day = pd.read_parquet(build.folder / "marts" / "fct_days" / "2026-11-02.parquet")
+        assert day["row_key"].tolist() == [f"k{n:03d}" for n in range(1, 200, 2)]
+    assert len(files[0]) == 3 and files[0] == files[1]
+
+
 def test_publish_rewrites_only_changed_landing_days(tmp_path):
     """A mart with landing_date is published as one Parquet file per day; the next publish
     hard-links the days whose rows did not change and writes the others, and the snapshot's
@@ -200,7 +234,13 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         return build, run
 
     first, run = published("one", ["fct_x", "fct_total", "dim_gone"])
-    assert run["tables"] == {"copied_from": None, "keep": 0, "replace_days": 0, "rewrite": 3}
+    assert run["tables"] == {
+        "copied_from": None,
+        "keep": 0,
+        "replace_days": 0,
+        "rewrite": 0,
+        "from_build_file": 3,
+    }
 
     second, run = published("two", ["fct_x", "fct_total", "dim_gone"])  # nothing changed
     assert run["tables"] == {
@@ -208,6 +248,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         "keep": 3,
         "replace_days": 0,
         "rewrite": 0,
+        "from_build_file": 0,
     }
 
     with duckdb.connect(str(settings.duckdb_path)) as con:
@@ -222,6 +263,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         "keep": 0,
         "replace_days": 1,
         "rewrite": 1,
+        "from_build_file": 0,
     }
     assert sorted(run["parts"]["fct_x"]) == [
         "2026-11-01",
@@ -237,13 +279,73 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute("alter table fct_x alter cost type double")
     fourth, run = published("four", ["fct_x", "fct_total"])
-    assert run["tables"] == {"copied_from": None, "keep": 0, "replace_days": 0, "rewrite": 2}
+    assert run["tables"] == {
+        "copied_from": None,
+        "keep": 0,
+        "replace_days": 0,
+        "rewrite": 0,
+        "from_build_file": 2,
+    }
     with duckdb.connect(str(fourth.duckdb_path), read_only=True) as con:
         (kind,) = con.execute(
             "select data_type from duckdb_columns() where table_name = 'fct_x' "
             "and column_name = 'cost'"
         ).fetchone()
     assert kind == "DOUBLE"
+
+
+def test_a_fresh_snapshot_is_the_build_file_reduced_to_the_marts(tmp_path):
+    """Written afresh, a snapshot starts as a copy of the build's DuckDB file: the mart
+    tables stay, a mart that is a view (here over a qualified name, as dbt writes them)
+    becomes a table with its rows, and every other relation and schema is dropped. When a
+    mart cannot be read that way, every table is written instead, with the same rows."""
+    settings = _settings(tmp_path, keep=10)
+    catalog = settings.duckdb_path.stem
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("create table stg_x as select n, n % 3 as team from range(30) as t(n)")
+        con.execute(f"create view int_x as select * from {catalog}.main.stg_x where n > 2")
+        con.execute(
+            f"""create table fct_x as select n, team, date '2026-11-01' + cast(team as integer)
+                as landing_date from {catalog}.main.int_x"""
+        )
+        con.execute(
+            f"create view rpt_team as select team, count(*) as requests "
+            f"from {catalog}.main.fct_x group by team"
+        )
+        con.execute("create schema main_dbt_test__audit")
+        con.execute("create table main_dbt_test__audit.failures as select 1 as x")
+    marts = [Mart("fct_x", "main", key="n"), Mart("rpt_team", "main")]
+
+    first = publish(settings, marts, run_id="one")
+
+    run = json.loads((first.folder / "run.json").read_text())
+    assert run["tables"]["from_build_file"] == 2 and run["tables"]["rewrite"] == 0
+    with duckdb.connect(str(first.duckdb_path), read_only=True) as con:
+        relations = con.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall()
+        assert relations == [("main", "fct_x"), ("main", "rpt_team")]
+        assert con.execute("select count(*) from duckdb_views() where not internal").fetchall() == [
+            (0,)
+        ]
+        schemas = con.execute(
+            "select schema_name from duckdb_schemas() where database_name = current_database()"
+        ).fetchall()
+        assert ("main_dbt_test__audit",) not in schemas
+    for name in ("fct_x", "rpt_team"):
+        assert _rows(first.duckdb_path, name) == _rows(settings.duckdb_path, name), name
+    assert _rows(first.duckdb_path, "rpt_team") == [(0, 9), (1, 9), (2, 9)]
+
+    # a mart outside the main schema: the build's file is not used, every table is written
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.rpt_other as select 1 as one")
+    elsewhere = settings.with_overrides(published_dir=tmp_path / "elsewhere")  # afresh
+    second = publish(elsewhere, [*marts, Mart("rpt_other", "marts")], run_id="two")
+    run = json.loads((second.folder / "run.json").read_text())
+    assert run["tables"]["from_build_file"] == 0 and run["tables"]["rewrite"] == 3
+    for name in ("fct_x", "rpt_team"):
+        assert _rows(second.duckdb_path, name) == _rows(first.duckdb_path, name), name
 
 
 def _build(settings, version: int) -> list:

@@ -243,6 +243,43 @@ def test_a_refresh_with_the_seeds_unchanged_selects_no_seed_file_seed_or_seed_ch
     }
 
 
+def test_a_refresh_of_landed_files_alone_skips_the_models_no_changed_source_feeds(defs):
+    """Only landed files changed: the staging of the other sources and the marts of seeds
+    alone (dim_models) are what the last build made; they and their tests are not run. What
+    a changed source feeds is, down to publish and the alerts."""
+    from aiusage.changes import RefreshInputs, RefreshPlan
+    from orchestration.schedules import selection_for
+
+    graph = defs.get_repository_def().asset_graph
+
+    def selected(*sources, changed=("landing",)):
+        plan = RefreshPlan(RefreshInputs(), changed=changed, changed_sources=sources)
+        selection = selection_for(plan)
+        names = {key.to_user_string() for key in selection.resolve(graph)}
+        return names, {key.name for key in selection.resolve_checks(graph)}
+
+    names, checks = selected("events")
+    assert {"landing/events", "stg_events__usage_events", "fct_llm_requests"} <= names
+    assert {"fct_landed_rows", "fct_daily_usage", "rpt_alerts", "published_warehouse"} <= names
+    skipped = {
+        "stg_litellm__spend_logs",
+        "stg_openai__usage_results",
+        "stg_outcomes__task_outcomes",
+        "dim_models",
+    }
+    assert not names & skipped
+    assert "unique_fct_llm_requests_request_key" in checks
+    assert not {c for c in checks if "stg_litellm" in c or "dim_models" in c}
+
+    names, _ = selected("litellm_spend_logs")
+    assert {"stg_litellm__spend_logs", "fct_llm_requests"} <= names
+    assert "stg_events__usage_events" not in names
+
+    # a setting changed too, or the sources are not known: every table and incremental model
+    for names, _ in (selected("events", changed=("landing", "settings")), selected()):
+        assert skipped <= names
+
+
 def test_every_dbt_seed_hangs_under_its_file_which_the_price_checks_guard(defs):
     """The price expectations block the seed files, upstream of the dbt seeds: a broken
     price seed stops the refresh before the one dbt invocation starts."""
