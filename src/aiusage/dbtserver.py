@@ -143,11 +143,6 @@ def client_executable() -> str | None:
     return str(candidate) if candidate.exists() else shutil.which("aiusage-dbt")
 
 
-def _real_dbt() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
-
-
 def client() -> None:
     """`aiusage-dbt ARGS...`: run `dbt ARGS...` in the warm server when one is reachable,
     else run the real dbt. Exits with dbt's exit code."""
@@ -195,7 +190,9 @@ def client() -> None:
 
 
 def _exec_real_dbt(argv: list[str]) -> None:
-    dbt = _real_dbt()
+    from aiusage.project import installed_dbt
+
+    dbt = installed_dbt()
     os.execv(dbt, [dbt, *argv[1:]])
 
 

@@ -27,16 +27,20 @@ def manifest_path(settings: Settings) -> Path:
 def dbt_executable(settings: Settings) -> str:
     """The dbt of this installation, found even when its venv is not activated (the Dagster
     code server of `dagster dev` may run with a resolved interpreter path and a PATH without
-    the venv): AIUSAGE_DBT_EXECUTABLE, then next to the interpreter, in the interpreter's
-    prefix, in the project's .venv, then on PATH."""
-    candidates = [
-        settings.dbt_executable,
-        Path(sys.executable).with_name("dbt"),
-        Path(sys.prefix) / "bin" / "dbt",
-        settings.project_dir / ".venv" / "bin" / "dbt",
-    ]
+    the venv): AIUSAGE_DBT_EXECUTABLE, then installed_dbt."""
+    if settings.dbt_executable and Path(settings.dbt_executable).exists():
+        return str(settings.dbt_executable)
+    return installed_dbt(settings.project_dir)
+
+
+def installed_dbt(project_dir: Path | None = None) -> str:
+    """The `dbt` executable next to the interpreter, in the interpreter's prefix, in the
+    project's .venv, then on PATH (the warm dbt server's client falls back to it)."""
+    candidates = [Path(sys.executable).with_name("dbt"), Path(sys.prefix) / "bin" / "dbt"]
+    if project_dir is not None:
+        candidates.append(project_dir / ".venv" / "bin" / "dbt")
     for candidate in candidates:
-        if candidate and Path(candidate).exists():
+        if candidate.exists():
             return str(candidate)
     return shutil.which("dbt") or "dbt"
 

@@ -212,18 +212,15 @@ def _export_partitioned(
         for label, target in to_write:
             write(con, label, target)
         return len(to_write), linked
-    cursors = [con.cursor() for _ in range(workers)]
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(lambda i: [write(cursors[i], *job) for job in to_write[i::workers]], i)
-                for i in range(workers)
-            ]
-            for future in futures:
-                future.result()
-    finally:
-        for cursor in cursors:
-            cursor.close()
+
+    def write_share(share: int) -> None:  # every workers-th day, on a cursor of its own
+        with con.cursor() as cursor:
+            for label, target in to_write[share::workers]:
+                write(cursor, label, target)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done in [pool.submit(write_share, share) for share in range(workers)]:
+            done.result()
     return len(to_write), linked
 
 
