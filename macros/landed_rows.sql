@@ -206,7 +206,11 @@
     column `key`): how many accepted landed rows of `source_systems` describe each record,
     over every landing day (`landed_rows` is fct_landed_rows), and how many distinct
     contents they carry. The semi-join keeps the aggregate proportional to the records of
-    the refresh, not to the history. -#}
+    the refresh, not to the history. Pass the narrowest CTE that has the keys: a CTE that
+    the model reads again (with_delivery_counts) is materialised by DuckDB, in memory. A
+    build from nothing (not is_incremental) counts every record, without the semi-join: its
+    records are all of them, and at 10M events the materialised keys and the semi-join's
+    hash table took the memory the build's joins needed. -#}
 {% macro delivery_counts(landed_rows, records, key, source_systems) -%}
     select
         record_key,
@@ -216,7 +220,9 @@
     where
         is_accepted
         and source_system in ('{{ source_systems | join("', '") }}')
+        {%- if is_incremental() %}
         and record_key in (select {{ records }}.{{ key }} from {{ records }})
+        {%- endif %}
     group by record_key
 {%- endmacro %}
 

@@ -8,11 +8,16 @@
 -- is_conflicting flags copies whose canonical content differs.
 -- The latest copy is chosen on the narrow landed rows (one aggregate over the key columns),
 -- then only those rows are read priced: ranking the wide priced rows was the costliest step.
+-- The delivery counts take the refresh's keys from that narrow aggregate (`latest`), not
+-- from the wide `deduplicated`: a CTE read twice is materialised by DuckDB, and the wide
+-- rows of a 10M-event full build did not fit in its memory limit ("failed to pin block").
 
 with
 
 latest as (
-    select {{ latest_delivery_value('landed_row_key') }} as landed_row_key
+    select
+        md5(provider || '|' || request_id) as request_key,
+        {{ latest_delivery_value('landed_row_key') }} as landed_row_key
     from {{ ref('int_usage_events_unioned') }}
     where {{ in_landing_window() }}
     group by provider, request_id
@@ -21,7 +26,7 @@ latest as (
 deduplicated as (
     select
         priced.*,
-        md5(priced.provider || '|' || priced.request_id) as request_key
+        latest.request_key
     from {{ ref('int_usage_events_priced') }} as priced
     inner join latest on priced.landed_row_key = latest.landed_row_key
     where {{ in_landing_window('priced.landing_date') }}
@@ -29,7 +34,7 @@ deduplicated as (
 
 deliveries as (
     {{ delivery_counts(
-        ref('fct_landed_rows'), 'deduplicated', 'request_key',
+        ref('fct_landed_rows'), 'latest', 'request_key',
         ['events', 'litellm_spend_logs', 'langfuse_observations', 'openrouter']
     ) }}
 ),
