@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: focus-validator bi test-bi dev-build install demo build test test-fast test-slow test-spark lint lint-dbt format format-sql validate docs dagster bench clean browser serve bench-api
+.PHONY: focus-validator bi test-bi dev-build install demo build test test-fast test-slow test-spark lint lint-dbt format format-sql validate docs dagster bench clean browser serve bench-api bench-100m
 
 $(STAMP): pyproject.toml packages/aiusage-tracking/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -118,6 +118,12 @@ dagster: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+## 100M events (not in CI; ~180 GB of disk, checked before anything is generated): full
+## build and one new day on that history, wall time and peak RSS (issue 16).
+bench-100m: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/bench.py --events-per-day 1111112 --scale-run $(BENCH_ARGS)
 
 ## API load benchmark (not part of `make test`): 50 clients for 30 s against `aiusage serve`.
 bench-api: install

@@ -45,6 +45,13 @@ CACHE = ROOT / "bench" / ".cache"
 END_DATE = date(2026, 11, 20)
 # Size of the new day in the history-independence measure (the 1M size's daily volume).
 FIXED_DAY_EVENTS = 11112
+# Disk a size needs (required_disk): landed JSON bytes per generated event (the 90-day 1M
+# and 10M data: 766 MB and 7.52 GB), and the warehouse, snapshot and spill of the build
+# relative to the landed bytes.
+LANDED_BYTES_PER_EVENT = 770
+LANDED_TO_BUILD = 1.5
+# The 100M-event run (`make bench-100m`): its memory target.
+SCALE_RSS_LIMIT = 4 * 2**30
 AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
@@ -283,13 +290,70 @@ def fixed_overhead(repeats: int, work: Path) -> tuple[float, int]:
     return median_of(samples)
 
 
+def link_landing(landing_src: Path, work: Path) -> Path:
+    """The run's own landing folder, where the extra day can be added: the cached files
+    hard-linked, not copied (a refresh never writes a landed file; at 100M events a copy
+    would double ~70 GB)."""
+    landing = work / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    shutil.copytree(landing_src, landing, copy_function=os.link)
+    return landing
+
+
+def required_disk(days: int, per_day: int) -> int:
+    """Bytes a size needs on the disk of bench/.cache: its landed JSON (measured per event
+    on the 1M and 10M data) and the warehouse, the published snapshot and DuckDB's spill
+    during the build (together measured at about LANDED_TO_BUILD of the landed bytes)."""
+    landed = days * per_day * LANDED_BYTES_PER_EVENT
+    return int(landed * (1 + LANDED_TO_BUILD))
+
+
+def ensure_disk(days: int, per_day: int) -> None:
+    """Stop before generating anything when the disk cannot hold the run."""
+    folder = CACHE / f"{days}d_{per_day}"
+    need = required_disk(days, per_day)
+    if (folder / ".complete").exists():  # the landed JSON is there already
+        need -= days * per_day * LANDED_BYTES_PER_EVENT
+    free = shutil.disk_usage(CACHE).free
+    if free < need:
+        raise SystemExit(
+            f"{days} days of {per_day:,} events need about {need / 2**30:.0f} GiB on the disk "
+            f"of {CACHE} (landed JSON {LANDED_BYTES_PER_EVENT} bytes an event, then the "
+            f"warehouse and its snapshot); {free / 2**30:.0f} GiB are free. Free space or "
+            "point bench/.cache at a larger disk (a symbolic link)."
+        )
+
+
+def scale_run(days: int, per_day: int, work: Path) -> dict:
+    """`make bench-100m`: wall time and peak RSS of the full build and of one new day of
+    FIXED_DAY_EVENTS events on that history, once each (no repeats, no queries)."""
+    landing = link_landing(dataset(days, per_day), work)
+    published = work / "published"
+    shutil.rmtree(published, ignore_errors=True)
+    warehouse = work / "warehouse.duckdb"
+    env = {
+        "AIUSAGE_LANDING_DIR": str(landing),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "AIUSAGE_PUBLISHED_DIR": str(published),
+        "AIUSAGE_DUCKDB_PATH": str(warehouse),
+    }
+    parse_project(env)
+    warehouse.unlink(missing_ok=True)
+    warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
+    results = {"full build": run_command([AIUSAGE, "build", "--quiet"], env)}
+    generate_day(env, FIXED_DAY_EVENTS, END_DATE + timedelta(days=1), 43)
+    results[f"incremental refresh (+{FIXED_DAY_EVENTS:,} events)"] = run_command(
+        [AIUSAGE, "build", "--quiet"], env
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
+    return {"events": events, "results": results}
+
+
 def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: Path) -> dict:
     landing_src = dataset(days, per_day)
     results: dict[str, tuple[float, int]] = {}
-    # Each build gets its own copy of the landing folder so the extra day can be added.
-    landing = work / "landing"
-    shutil.rmtree(landing, ignore_errors=True)
-    shutil.copytree(landing_src, landing)
+    landing = link_landing(landing_src, work)
     published = work / "published"
     shutil.rmtree(published, ignore_errors=True)
     env = {
@@ -466,6 +530,31 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
     return lines
 
 
+def scale_runs(args) -> None:
+    """The 100M-event run of issue 16: wall time and peak RSS, PASS when the full build
+    completes within SCALE_RSS_LIMIT."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sizes = [int(x) for x in args.events_per_day.split(",")]
+    for per_day in sizes:
+        ensure_disk(args.days, per_day)
+    print("| measure | events | wall s | peak RSS MiB |\n|---|---|---|---|")
+    lines = []
+    for per_day in sizes:
+        work = CACHE / f"work_{args.days}d_{per_day}"
+        work.mkdir(parents=True, exist_ok=True)
+        run = scale_run(args.days, per_day, work)
+        for name, (wall, rss) in run["results"].items():
+            print(f"| {name} | {run['events']:,} | {wall:.1f} | {rss / 2**20:,.0f} |")
+        peak = run["results"]["full build"][1]
+        ok = peak <= SCALE_RSS_LIMIT
+        lines.append(
+            f"- {run['events']:,} events: the full build completes, peak RSS "
+            f"{peak / 2**30:.2f} GB <= {SCALE_RSS_LIMIT / 2**30:.0f} GB: "
+            f"{'PASS' if ok else 'MISS'}"
+        )
+    print("\n" + "\n".join(lines))
+
+
 def queries_only(args) -> None:
     print("| measure | wall s / peak RSS MiB |\n|---|---|")
     for per_day in [int(x) for x in args.events_per_day.split(",")]:
@@ -507,10 +596,19 @@ def main() -> None:
         help="only the report, API, floor and seed-000 measures, on the warehouses an "
         "earlier run left in bench/.cache (no build)",
     )
+    parser.add_argument(
+        "--scale-run",
+        action="store_true",
+        help="only the full build and one new day, once, for each size (make bench-100m), "
+        "after checking the disk can hold the data",
+    )
     args = parser.parse_args()
     full_repeats = args.full_repeats or args.repeats
     if args.queries_only:
         queries_only(args)
+        return
+    if args.scale_run:
+        scale_runs(args)
         return
 
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,60 @@
+"""bench/bench.py's own plumbing (not timings): the disk check of the 100M run and the
+hard-linked landing folder of each size."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections import namedtuple
+
+import pytest
+
+from tests.conftest import PROJECT_DIR
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", PROJECT_DIR / "bench" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+Usage = namedtuple("Usage", "total used free")
+
+
+def test_the_100m_run_stops_before_generating_when_the_disk_is_too_small(
+    bench, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(bench, "CACHE", tmp_path)
+    gib = 2**30
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: Usage(500 * gib, 459 * gib, 41 * gib))
+    # 90 days x 1,111,112 events x 770 bytes of JSON = 77.0 GB, x 2.5 with the build
+    need = 90 * 1_111_112 * 770 * 2.5
+    with pytest.raises(SystemExit, match=rf"need about {need / gib:.0f} GiB .* 41 GiB are free"):
+        bench.ensure_disk(90, 1_111_112)
+    assert not list(tmp_path.iterdir())  # nothing generated
+    # with the landed data already cached, only the build's part is needed
+    (tmp_path / "90d_1111112").mkdir()
+    (tmp_path / "90d_1111112" / ".complete").write_text("ok")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: Usage(500 * gib, 380 * gib, 120 * gib))
+    bench.ensure_disk(90, 1_111_112)  # 115.5 GB needed, 120 GiB free
+
+
+def test_each_size_links_the_cached_landing_and_adds_its_day_beside_it(bench, tmp_path):
+    cached = tmp_path / "cache" / "landing"
+    day = cached / "events" / "dt=2026-11-20"
+    day.mkdir(parents=True)
+    (day / "events-0001.jsonl").write_text('{"request_id": "r1"}\n')
+    work = tmp_path / "work"
+    work.mkdir()
+
+    landing = bench.link_landing(cached, work)
+
+    linked = landing / "events" / "dt=2026-11-20" / "events-0001.jsonl"
+    assert linked.read_text() == '{"request_id": "r1"}\n'
+    assert linked.stat().st_ino == (day / "events-0001.jsonl").stat().st_ino  # not a copy
+    (landing / "events" / "dt=2026-11-21").mkdir()  # the run's extra day
+    assert sorted(p.name for p in (cached / "events").iterdir()) == ["dt=2026-11-20"]
+    assert bench.link_landing(cached, work) == landing  # a second run starts clean
+    assert sorted(p.name for p in (landing / "events").iterdir()) == ["dt=2026-11-20"]
