@@ -29,6 +29,13 @@ checkpoint's ``UpdateDataDocsAction`` renders Data Docs into ``docs_dir``
 (AIUSAGE_GX_DOCS_DIR), keeping the raw validation results in ``docs_dir/_validation_results`` so
 the docs index shows the history of runs.
 
+In the GX worker of a refresh (aiusage.quality.worker) the Data Docs are rendered when the
+worker is idle (:func:`defer_data_docs`): a check returns as soon as its result is stored, and
+the pages of every check run since the last rendering are built in one pass once no check has
+run for ``DOCS_IDLE_SECONDS`` (while dbt runs) or when the worker leaves. Rendering a result's
+page and the site index took about 0.5 s a check (the index lists every stored result), which
+the refresh waited for before dbt could start.
+
 GX's SQL datasource fails on DuckDB, so only pandas DataFrames are validated: read the seed or
 the accepted events into pandas first.
 
@@ -49,11 +56,13 @@ values only.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +77,8 @@ ROW_ID_MAX_ROWS = 10_000
 
 DOCS_SITE_NAME = "local_site"
 _RESULTS_SUBDIR = "_validation_results"
+# Deferred Data Docs (defer_data_docs): rendered once no check has run for this long.
+DOCS_IDLE_SECONDS = 0.5
 
 
 # --------------------------------------------------------------------------- result type
@@ -166,7 +177,8 @@ def run_checkpoint(
         if row_id_columns and len(df) <= ROW_ID_MAX_ROWS:
             result_format["unexpected_index_column_names"] = row_id_columns
         actions = []
-        if docs_path is not None:
+        defer_docs = docs_path is not None and _DOCS.deferred
+        if docs_path is not None and not defer_docs:
             actions.append(
                 gx.checkpoint.UpdateDataDocsAction(
                     name="update_data_docs", site_names=[DOCS_SITE_NAME]
@@ -189,7 +201,9 @@ def run_checkpoint(
             ),
         )
 
-    (validation_result,) = checkpoint_result.run_results.values()
+    ((result_id, validation_result),) = checkpoint_result.run_results.items()
+    if defer_docs:
+        _DOCS.add(docs_path, context_root, result_id, suite_name)
     failed = [
         describe_failure(r, row_id_columns) for r in validation_result.results if not r.success
     ]
@@ -305,6 +319,85 @@ def _gx():
 
             _GX = gx
     return _GX
+
+
+class _DeferredDocs:
+    """The Data Docs pages not rendered yet (in the GX worker), and the thread that renders
+    them when the worker is idle."""
+
+    def __init__(self) -> None:
+        self.deferred = False
+        self.pending: list[tuple[Path, Path | None, Any, str]] = []
+        self.busy = 0
+        self.last_activity = 0.0
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, docs_path: Path, context_root: Path | None, result_id, suite: str) -> None:
+        with self.lock:
+            self.pending.append((docs_path, context_root, result_id, suite))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._when_idle, daemon=True)
+                self.thread.start()
+
+    def _when_idle(self) -> None:
+        while True:
+            time.sleep(DOCS_IDLE_SECONDS / 5)
+            with self.lock:
+                idle = not self.busy and time.monotonic() - self.last_activity >= DOCS_IDLE_SECONDS
+                if not (idle and self.pending):
+                    continue
+            render_pending_docs()
+
+
+_DOCS = _DeferredDocs()
+
+
+def defer_data_docs() -> None:
+    """From now on (in this process) a check stores its result and leaves its Data Docs
+    pages to :func:`render_pending_docs`, which a thread runs once the process has been idle
+    (see :func:`activity`) for DOCS_IDLE_SECONDS. The GX worker of a refresh calls it."""
+    _DOCS.deferred = True
+
+
+@contextlib.contextmanager
+def activity() -> Iterator[None]:
+    """Marks a check running in this process: deferred Data Docs wait until it is over."""
+    with _DOCS.lock:
+        _DOCS.busy += 1
+    try:
+        yield
+    finally:
+        with _DOCS.lock:
+            _DOCS.busy -= 1
+            _DOCS.last_activity = time.monotonic()
+
+
+def render_pending_docs() -> int:
+    """Render the Data Docs pages of the checks whose rendering was deferred: for each docs
+    site, one pass over their validation results and suites, and the site index once.
+    Returns the validation results rendered."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    with _RUN_LOCK:
+        with _DOCS.lock:
+            pending, _DOCS.pending = _DOCS.pending, []
+        sites: dict[tuple[Path, Path | None], list] = {}
+        for docs_path, context_root, result_id, suite in pending:
+            identifiers = sites.setdefault((docs_path, context_root), [])
+            identifiers += [result_id, ExpectationSuiteIdentifier(name=suite)]
+        for (docs_path, context_root), identifiers in sites.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                context = _ephemeral_context(docs_path)
+                for name in list_suites(context_root):  # the index lists every suite
+                    context.suites.add(_build_suite(load_suite_dict(name, context_root), None))
+                context.build_data_docs(
+                    site_names=[DOCS_SITE_NAME], resource_identifiers=identifiers
+                )
+        return len(pending)
 
 
 def _ephemeral_context(docs_path: Path | None):

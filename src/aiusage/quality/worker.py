@@ -9,6 +9,10 @@ other core while the refresh process imports Dagster, loads its definitions and 
 the landing. Every check of the refresh then runs in it (`run`), one after another, so the
 Data Docs site has one writer.
 
+The worker renders the Data Docs of its checks when it is idle (aiusage.quality.gx,
+`defer_data_docs`): a check returns its result at once, and the pages are built while dbt
+runs, or at the worker's exit at the latest.
+
 The worker lives as long as the process that started it (a refresh, a test session) and
 keeps GX imported between refreshes of that process; it is stopped at the interpreter's
 exit. A worker that died (killed, out of memory) is replaced by running the check in the
@@ -34,18 +38,31 @@ _LOCK = threading.Lock()
 
 
 def _initialize() -> None:
-    """The worker's start: GX imported, and an exit without the interpreter's teardown."""
+    """The worker's start: GX imported, Data Docs deferred to idle time, and an exit
+    without the interpreter's teardown."""
     atexit.register(_exit_now)
-    from aiusage.quality.gx import _gx
+    from aiusage.quality.gx import _gx, defer_data_docs
 
     _gx()
+    defer_data_docs()
+
+
+def _call(function: Callable[..., T], *args, **kwargs) -> T:
+    """In the worker: one check, during which deferred Data Docs are not rendered."""
+    from aiusage.quality.gx import activity
+
+    with activity():
+        return function(*args, **kwargs)
 
 
 def _exit_now() -> None:
-    """The worker's last act when its pool shuts down: flush and leave. Freeing the objects
-    GX and pandas created (the interpreter's teardown) took 1-3 s, which the refresh
-    process waited for at its own exit; the worker holds no file or connection open
-    between checks, so nothing is lost."""
+    """The worker's last act when its pool shuts down: render the Data Docs still pending,
+    flush and leave. Freeing the objects GX and pandas created (the interpreter's teardown)
+    took 1-3 s, which the refresh process waited for at its own exit; the worker holds no
+    file or connection open between checks, so nothing is lost."""
+    from aiusage.quality.gx import render_pending_docs
+
+    render_pending_docs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
@@ -73,7 +90,7 @@ def run(function: Callable[..., T], *args, **kwargs) -> T:
     dropped and the call runs in this process."""
     global _POOL
     try:
-        return start().submit(function, *args, **kwargs).result()
+        return start().submit(_call, function, *args, **kwargs).result()
     except BrokenProcessPool:
         with _LOCK:
             _POOL = None

@@ -27,6 +27,32 @@ def test_data_docs_built_into_docs_dir(tmp_path, prices, events):
     assert list((docs / "validations").rglob("*.html"))
 
 
+def test_deferred_docs_are_rendered_in_one_pass_after_the_checks(tmp_path, prices, events,
+                                                                  monkeypatch):  # fmt: skip
+    """In the GX worker a check stores its result and returns; its pages are rendered
+    later, together with the other checks' (render_pending_docs)."""
+    monkeypatch.setattr(gx, "_DOCS", gx._DeferredDocs())
+    monkeypatch.setattr(gx, "DOCS_IDLE_SECONDS", 3600.0)  # only the explicit call renders
+    gx.defer_data_docs()
+    docs = tmp_path / "gx_docs"
+    with gx.activity():
+        priced = qp.validate_prices(prices, build_docs=True, docs_dir=docs)
+        qe.validate_events(events, build_docs=True, docs_dir=docs)
+        assert priced.success and priced.docs_index == docs / "index.html"
+        assert not (docs / "index.html").exists()  # not rendered during the checks
+        results = docs / "_validation_results"
+        stored = sorted(p.relative_to(results).parts[0] for p in results.rglob("*.json"))
+        assert stored == ["model_prices", "usage_events"]  # the results are stored
+    assert gx.render_pending_docs() == 2
+    index = (docs / "index.html").read_text()
+    assert "model_prices" in index and "usage_events" in index
+    pages = {
+        p.relative_to(docs / "validations").parts[0] for p in docs.glob("validations/**/*.html")
+    }
+    assert pages == {"model_prices", "usage_events"}
+    assert gx.render_pending_docs() == 0  # nothing left
+
+
 def test_runs_write_nothing_under_expectations(prices, events):
     root = gx.gx_root()
 

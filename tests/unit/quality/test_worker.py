@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 import pytest
 
-from aiusage.quality import worker
+from aiusage.quality import gx, worker
+from tests.conftest import PROJECT_DIR
 
 
 def _gx_is_imported() -> bool:
@@ -55,3 +57,36 @@ def test_the_worker_leaves_at_shutdown_after_finishing_its_work(tmp_path):
     worker._POOL = None  # the next test starts a new worker
     assert processes[0].exitcode == 0
     assert target.read_text() == "done"
+
+
+def _set_docs_idle(seconds: float) -> None:
+    gx.DOCS_IDLE_SECONDS = seconds
+
+
+def _price_check(docs: str):
+    from aiusage.quality.prices import validate_price_seed
+
+    return validate_price_seed(
+        "fx_rates", PROJECT_DIR / "seeds", build_docs=True, docs_dir=docs
+    ).success
+
+
+def test_the_worker_renders_data_docs_when_idle_and_before_it_leaves(tmp_path):
+    """A check in the worker returns before its Data Docs exist; the worker renders them
+    once idle, and renders what is still pending when it shuts down."""
+    idle = tmp_path / "idle"
+    assert worker.run(_price_check, str(idle))
+    deadline = time.monotonic() + 60
+    while not (idle / "index.html").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "fx_rates" in (idle / "index.html").read_text()
+
+    at_exit = tmp_path / "at_exit"
+    pool = worker.start()
+    worker.run(_set_docs_idle, 3600.0)  # never idle long enough: only the exit renders
+    assert worker.run(_price_check, str(at_exit))
+    time.sleep(1)
+    assert not (at_exit / "index.html").exists()
+    pool.shutdown(wait=True)
+    worker._POOL = None  # the next test starts a new worker
+    assert "fx_rates" in (at_exit / "index.html").read_text()
