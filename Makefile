@@ -119,7 +119,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
-## 100M events (not in CI; ~180 GB of disk, checked before anything is generated): full
+## 100M events (not in CI; ~210 GB of disk, checked before anything is generated): full
 ## build and one new day on that history, wall time and peak RSS (issue 16).
 bench-100m: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
