@@ -59,6 +59,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import sys
 import threading
 import time
 import warnings
@@ -347,7 +348,7 @@ class _DeferredDocs:
                 idle = not self.busy and time.monotonic() - self.last_activity >= DOCS_IDLE_SECONDS
                 if not (idle and self.pending):
                     continue
-            render_pending_docs()
+            render_pending_docs_or_warn()
 
 
 _DOCS = _DeferredDocs()
@@ -398,6 +399,16 @@ def render_pending_docs() -> int:
                     site_names=[DOCS_SITE_NAME], resource_identifiers=identifiers
                 )
         return len(pending)
+
+
+def render_pending_docs_or_warn() -> None:
+    """render_pending_docs for the worker's idle thread and its exit: Data Docs are a side
+    product of the checks, so a page that cannot be written (its folder removed, a full
+    disk) is reported on stderr and does not stop the worker or lose a check's result."""
+    try:
+        render_pending_docs()
+    except Exception as error:  # noqa: BLE001 - reported, never raised into a check
+        print(f"aiusage: Great Expectations Data Docs not rendered: {error}", file=sys.stderr)
 
 
 def _ephemeral_context(docs_path: Path | None):

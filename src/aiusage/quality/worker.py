@@ -60,9 +60,9 @@ def _exit_now() -> None:
     flush and leave. Freeing the objects GX and pandas created (the interpreter's teardown)
     took 1-3 s, which the refresh process waited for at its own exit; the worker holds no
     file or connection open between checks, so nothing is lost."""
-    from aiusage.quality.gx import render_pending_docs
+    from aiusage.quality.gx import render_pending_docs_or_warn
 
-    render_pending_docs()
+    render_pending_docs_or_warn()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -53,6 +53,22 @@ def test_deferred_docs_are_rendered_in_one_pass_after_the_checks(tmp_path, price
     assert gx.render_pending_docs() == 0  # nothing left
 
 
+def test_deferred_docs_that_cannot_be_written_are_reported_not_raised(
+    tmp_path, prices, monkeypatch, capsys
+):
+    monkeypatch.setattr(gx, "_DOCS", gx._DeferredDocs())
+    monkeypatch.setattr(gx, "DOCS_IDLE_SECONDS", 3600.0)
+    gx.defer_data_docs()
+    docs = tmp_path / "gx_docs"
+    with gx.activity():
+        assert qp.validate_prices(prices, build_docs=True, docs_dir=docs).success
+    shutil.rmtree(docs)
+    docs.write_text("a file where the docs folder was")
+    gx.render_pending_docs_or_warn()
+    assert "Data Docs not rendered" in capsys.readouterr().err
+    assert gx._DOCS.pending == []  # dropped with the report, not retried forever
+
+
 def test_runs_write_nothing_under_expectations(prices, events):
     root = gx.gx_root()
 
