@@ -302,19 +302,17 @@ def link_landing(landing_src: Path, work: Path) -> Path:
 
 
 def required_disk(days: int, per_day: int) -> int:
-    """Bytes a size needs on the disk of bench/.cache: its landed JSON (measured per event
-    on the 1M and 10M data) and the warehouse, the published snapshot and DuckDB's spill
-    during the build (together measured at about LANDED_TO_BUILD of the landed bytes)."""
+    """Bytes a size still needs on the disk of bench/.cache: its landed JSON (measured per
+    event on the 1M and 10M data) unless it is cached already, and the warehouse, the
+    published snapshots and DuckDB's spill (LANDED_TO_BUILD of the landed bytes)."""
     landed = days * per_day * LANDED_BYTES_PER_EVENT
-    return int(landed * (1 + LANDED_TO_BUILD))
+    cached = (CACHE / f"{days}d_{per_day}" / ".complete").exists()
+    return int(landed * (LANDED_TO_BUILD + (0 if cached else 1)))
 
 
 def ensure_disk(days: int, per_day: int) -> None:
     """Stop before generating anything when the disk cannot hold the run."""
-    folder = CACHE / f"{days}d_{per_day}"
     need = required_disk(days, per_day)
-    if (folder / ".complete").exists():  # the landed JSON is there already
-        need -= days * per_day * LANDED_BYTES_PER_EVENT
     free = shutil.disk_usage(CACHE).free
     if free < need:
         raise SystemExit(
@@ -325,57 +323,55 @@ def ensure_disk(days: int, per_day: int) -> None:
         )
 
 
+def size_env(days: int, per_day: int, work: Path) -> dict[str, str]:
+    """A size's run: its landing folder (the cached data, linked), warehouse, snapshots and
+    dbt target under `work`, the project parsed for them."""
+    env = {
+        "AIUSAGE_LANDING_DIR": str(link_landing(dataset(days, per_day), work)),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "AIUSAGE_PUBLISHED_DIR": str(work / "published"),
+        "AIUSAGE_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+        # every snapshot of the run is kept, so CURRENT can be put back between repeats
+        "AIUSAGE_PUBLISH_KEEP": "100",
+    }
+    parse_project(env)
+    return env
+
+
+def build_from_nothing(env: dict[str, str]) -> tuple[float, int]:
+    """A full build: no warehouse, and no earlier snapshot whose files publish could reuse."""
+    warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
+    warehouse.unlink(missing_ok=True)
+    warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(env["AIUSAGE_PUBLISHED_DIR"], ignore_errors=True)
+    return run_command([AIUSAGE, "build", "--quiet"], env)
+
+
+def events_built(env: dict[str, str]) -> int:
+    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+        return con.execute("select count(*) from fct_llm_requests").fetchone()[0]
+
+
 def scale_run(days: int, per_day: int, work: Path) -> dict:
     """`make bench-100m`: wall time and peak RSS of the full build and of one new day of
     FIXED_DAY_EVENTS events on that history, once each (no repeats, no queries)."""
-    landing = link_landing(dataset(days, per_day), work)
-    published = work / "published"
-    shutil.rmtree(published, ignore_errors=True)
-    warehouse = work / "warehouse.duckdb"
-    env = {
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "AIUSAGE_PUBLISHED_DIR": str(published),
-        "AIUSAGE_DUCKDB_PATH": str(warehouse),
-    }
-    parse_project(env)
-    warehouse.unlink(missing_ok=True)
-    warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
-    results = {"full build": run_command([AIUSAGE, "build", "--quiet"], env)}
+    env = size_env(days, per_day, work)
+    results = {"full build": build_from_nothing(env)}
+    events = events_built(env)  # the history the new day lands on
     generate_day(env, FIXED_DAY_EVENTS, END_DATE + timedelta(days=1), 43)
     results[f"incremental refresh (+{FIXED_DAY_EVENTS:,} events)"] = run_command(
         [AIUSAGE, "build", "--quiet"], env
     )
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
     return {"events": events, "results": results}
 
 
 def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: Path) -> dict:
-    landing_src = dataset(days, per_day)
     results: dict[str, tuple[float, int]] = {}
-    landing = link_landing(landing_src, work)
-    published = work / "published"
-    shutil.rmtree(published, ignore_errors=True)
-    env = {
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "AIUSAGE_PUBLISHED_DIR": str(published),
-        # every snapshot of the run is kept, so CURRENT can be put back between repeats
-        "AIUSAGE_PUBLISH_KEEP": "100",
-    }
-
-    warehouse = work / "warehouse.duckdb"
-    env["AIUSAGE_DUCKDB_PATH"] = str(warehouse)
-    parse_project(env)
-    full = []
-    for _ in range(full_repeats):
-        # from nothing: no warehouse, and no earlier snapshot whose files publish could reuse
-        warehouse.unlink(missing_ok=True)
-        warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
-        shutil.rmtree(published, ignore_errors=True)
-        full.append(run_command([AIUSAGE, "build", "--quiet"], env))
-    results["full build"] = median_of(full)
+    env = size_env(days, per_day, work)
+    landing = Path(env["AIUSAGE_LANDING_DIR"])
+    published = Path(env["AIUSAGE_PUBLISHED_DIR"])
+    warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
+    results["full build"] = median_of([build_from_nothing(env) for _ in range(full_repeats)])
 
     noop = [run_command([AIUSAGE, "build", "--quiet"], env) for _ in range(repeats)]
     results["no-op refresh"] = median_of(noop)
@@ -410,9 +406,7 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
     )
 
     results.update(query_measures(work, env, repeats))
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
-    return {"events": events, "results": results}
+    return {"events": events_built(env), "results": results}
 
 
 API_ROUTES = (
