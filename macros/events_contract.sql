@@ -60,11 +60,14 @@
     ]) }}
 {%- endmacro %}
 
-{#- DuckDB json_transform structure of an event line (see parse_event_record). -#}
+{#- DuckDB json_transform structure of an event line (see parse_event_record): the
+    contract's fields and the marker `aiusage ingest` puts on a row it could not convert
+    (_ingest_error), all as text, in the one parse of the line. The free-form metadata is
+    not extracted: no model reads it. -#}
 {% macro events_json_structure() -%}
     {%- set text_fields = events_text_fields() -%}
     {%- set parts = [] -%}
     {%- for f in text_fields -%}{%- do parts.append('"' ~ f ~ '":"VARCHAR"') -%}{%- endfor -%}
-    {%- do parts.append('"metadata":"JSON"') -%}
+    {%- do parts.append('"_ingest_error":"VARCHAR"') -%}
     {{ return('{' ~ parts | join(',') ~ '}') }}
 {%- endmacro %}

@@ -91,7 +91,8 @@
 {%- endmacro %}
 
 {#- A canonical event line parsed into a struct of text fields (see events_contract.sql):
-    j.<field> is the field's text (numbers and booleans as written), j.metadata its JSON. -#}
+    j.<field> is the field's text (numbers and booleans as written), j._ingest_error the
+    marker of a row `aiusage ingest` could not convert. -#}
 {% macro parse_event_record(text) -%}
     {{ return(adapter.dispatch('parse_event_record', 'aiusage')(text)) }}
 {%- endmacro %}
@@ -103,6 +104,6 @@
 {% macro spark__parse_event_record(text) -%}
     {%- set fields = [] -%}
     {%- for f in events_text_fields() -%}{%- do fields.append('`' ~ f ~ '` string') -%}{%- endfor -%}
-    {%- do fields.append('`metadata` string') -%}
+    {%- do fields.append('`_ingest_error` string') -%}
     from_json({{ text }}, '{{ fields | join(", ") }}')
 {%- endmacro %}

@@ -66,9 +66,10 @@
     model's source() relation.
     DuckDB: the relation is read_text('<glob>') (dbt-duckdb's external_location). The files
     and their stamps are listed when the model runs (read_text does not read a file whose
-    content is not selected), compared with the stored stamps, and the files to read are
-    passed to read_text by name; the model replaces the rows of those files
-    (incremental_by_file: delete+insert by source_file).
+    content is not selected), compared with the stored stamps, and the files to read (on a
+    first or full build, every file of the glob) are passed to read_text by name (macro
+    read_landed_files); the model replaces the rows of those files (incremental_by_file:
+    delete+insert by source_file).
     Spark: the registered landing view, restricted to the landing days holding a new or
     changed file; those days' partitions are replaced (insert_overwrite by landing_date).
 -#}
@@ -112,10 +113,25 @@
 {% macro default__landed_files_to_read(source_relation) -%}
     {%- set text = source_relation | string -%}
     {%- set match = modules.re.fullmatch("read_text\\('((?:[^']|'')*)'\\)", text) -%}
-    {%- if not execute or not is_incremental() or match is none -%}
+    {%- if not execute or match is none -%}
         {{ return(text) }}
     {%- endif -%}
-    {%- set files = run_query(unread_landed_files_sql(text)).columns[0].values() -%}
+    {%- if is_incremental() -%}
+        {%- set files = run_query(unread_landed_files_sql(text)).columns[0].values() -%}
+    {%- else -%}
+        {%- set listing = "select file from glob('" ~ match.group(1) ~ "') order by file" -%}
+        {%- set files = run_query(listing).columns[0].values() -%}
+    {%- endif -%}
+    {{ return(read_landed_files(files)) }}
+{%- endmacro %}
+
+{#- DuckDB: a relation (filename, content, size, last_modified) over the landed `files`.
+    One read_text call splits its files into lines on one thread (its few rows, one per
+    file, are one chunk, and everything downstream of the split runs in that chunk's
+    pipeline); the files are dealt into one read_text per dbt thread, united with union
+    all, whose branches DuckDB runs in parallel (preserve_insertion_order = false, in
+    profiles.yml): the full 10M-event staging parse took half the time on 2 threads. -#}
+{% macro read_landed_files(files) -%}
     {%- if files | length == 0 -%}
         {{ return(
             "(select cast(null as string) as filename, cast(null as string) as content,"
@@ -123,9 +139,16 @@
             ~ " where false)"
         ) }}
     {%- endif -%}
-    {%- set quoted = [] -%}
-    {%- for f in files -%}{%- do quoted.append("'" ~ f | replace("'", "''") ~ "'") -%}{%- endfor -%}
-    {{ return("read_text([" ~ quoted | join(', ') ~ "])") }}
+    {%- set count = [[target.threads | int, 1] | max, files | length] | min -%}
+    {%- set reads = [] -%}
+    {%- for index in range(count) -%}
+        {%- set quoted = [] -%}
+        {%- for f in files[index::count] -%}
+            {%- do quoted.append("'" ~ f | replace("'", "''") ~ "'") -%}
+        {%- endfor -%}
+        {%- do reads.append("select * from read_text([" ~ quoted | join(', ') ~ "])") -%}
+    {%- endfor -%}
+    {{ return("(" ~ reads | join(' union all ') ~ ") as landed_files") }}
 {%- endmacro %}
 
 {% macro spark__landed_files_to_read(source_relation) -%}

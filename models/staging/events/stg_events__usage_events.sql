@@ -41,8 +41,7 @@ typed as (
         raw_line,
         {{ landed_file_columns() }},
         is_json_object,
-        case when is_json_object then {{ json_text('raw_line', '$._ingest_error') }} end
-            as ingest_error,
+        j['_ingest_error'] as ingest_error,
         nullif(trim(j['request_id']), '') as request_id,
         j['occurred_at'] as occurred_at_raw,
         {{ try_to_utc_timestamp("j['occurred_at']") }} as occurred_at,
