@@ -35,6 +35,7 @@ from aiusage import dbtserver
 from aiusage.project import dbt_vars
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
+from aiusage.snapshot import discard_prepared, prepare_next_snapshot
 from orchestration.assets.seeds import is_project_seed, seed_file_key
 from orchestration.resources import WarehouseSettings
 
@@ -174,7 +175,15 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
             options.backfill_end or "the latest landing day",
             options.full_refresh,
         )
-    yield from dbt.cli(dbt_build_args(settings, options), context=context).stream()
+    # the next snapshot starts as a copy of the current one: made now, while dbt builds (a
+    # full refresh rewrites the snapshot from the build's file instead)
+    if not options.full_refresh:
+        prepare_next_snapshot(settings)
+    try:
+        yield from dbt.cli(dbt_build_args(settings, options), context=context).stream()
+    except BaseException:
+        discard_prepared(settings.published_dir)
+        raise
 
 
 def build_dbt_assets(project: DbtProject) -> list[dg.AssetsDefinition]:

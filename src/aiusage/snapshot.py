@@ -39,16 +39,20 @@ marts are one Parquet file per landing day, and an unchanged day (or mart) is ha
 from the previous snapshot instead of written again; changed days are written a few at a
 time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key. run.json records
 what was kept, replaced, rewritten and taken from the build's file ("tables",
-"parquet_days").
+"parquet_days"). The copy of the current snapshot's file is made while dbt builds
+(`prepare_next_snapshot`, called by the dbt step): at 10M events it was 6.9 s of a new
+day's 12 s publish, after the build.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -364,6 +368,89 @@ def _free_share(con) -> float:
     return free / total if total else 0.0
 
 
+# --- the next snapshot's starting copy, made while dbt builds ------------------------------
+
+
+@dataclass
+class _Prepared:
+    build_id: str  # the snapshot whose DuckDB file is being copied
+    path: Path  # <published>/.base-<build_id>.<pid>.tmp (a stale one is removed as any)
+    done: Future
+
+
+_PREPARED: dict[Path, _Prepared] = {}
+_PREPARED_LOCK = threading.Lock()
+
+
+@atexit.register
+def _remove_prepared_at_exit() -> None:
+    """A process leaving with a copy no publish took (a failed build) deletes it; a copy
+    still running is not waited for (its thread ends with the process)."""
+    with _PREPARED_LOCK:
+        for prepared in _PREPARED.values():
+            prepared.path.unlink(missing_ok=True)
+        _PREPARED.clear()
+
+
+def prepare_next_snapshot(settings: Settings) -> None:
+    """Start copying the current snapshot's DuckDB file, in a background thread, to where
+    `publish` takes it as the next snapshot's starting point: a refresh calls this when its
+    dbt build starts, so the copy (sequential I/O) runs while dbt builds instead of after it.
+    A snapshot never changes once published, so the early copy is the copy publish would
+    make. Nothing is copied when there is no current snapshot, or when its file is mostly
+    free space (the next one is written afresh). An earlier preparation of this process
+    that no publish took (a failed build) is discarded first."""
+    root = settings.published_dir
+    discard_prepared(root)
+    previous, previous_run = _previous(root)
+    if previous is None or previous_run.get("free_block_share", 1.0) > REWRITE_SHARE:
+        return
+    source = previous / DUCKDB_NAME
+    if not source.is_file():
+        return
+    target = root / f".base-{previous.name}.{os.getpid()}.tmp"
+    done: Future = Future()
+
+    def copy() -> None:
+        try:
+            shutil.copyfile(source, target)
+        except BaseException as error:  # noqa: BLE001 (publish copies again and reports)
+            done.set_exception(error)
+        else:
+            done.set_result(target)
+
+    with _PREPARED_LOCK:
+        _PREPARED[root] = _Prepared(previous.name, target, done)
+    threading.Thread(target=copy, name="aiusage-next-snapshot", daemon=True).start()
+
+
+def _take_prepared(root: Path, build_id: str | None) -> Path | None:
+    """The finished copy of snapshot `build_id`'s file prepared for `root` (waits for it),
+    or None: none prepared, another snapshot's (deleted), or the copy failed."""
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.pop(root, None)
+    if prepared is None:
+        return None
+    try:
+        path = prepared.done.result()
+    except BaseException:  # noqa: BLE001 (publish copies the file itself)
+        prepared.path.unlink(missing_ok=True)
+        return None
+    if prepared.build_id != build_id:
+        path.unlink(missing_ok=True)
+        return None
+    return path
+
+
+def discard_prepared(root: Path) -> None:
+    """Delete this process's prepared copy for `root`, if any (after its copy ends)."""
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.pop(root, None)
+    if prepared is not None:
+        prepared.done.exception()  # wait: the copy must not recreate the file afterwards
+        prepared.path.unlink(missing_ok=True)
+
+
 def publish(
     settings: Settings,
     marts: list[Mart],
@@ -396,10 +483,12 @@ def publish(
     # the same memory and thread limits as the dbt profile (DuckDB's default memory
     # limit is 80% of the machine)
     limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
+    prepared = None
     try:
         with duckdb.connect(":memory:", config=limits) as con:
             con.execute(f"attach '{source}' as built (read_only)")
             plans = _plan(con, marts, previous_run)
+        prepared = _take_prepared(root, previous.name if previous is not None else None)
         base = previous / DUCKDB_NAME if previous is not None else None
         total_rows = sum(plan.rows for plan in plans)
         incremental = (
@@ -408,9 +497,13 @@ def publish(
             and sum(plan.rows_to_write for plan in plans) <= REWRITE_SHARE * total_rows
             and previous_run.get("free_block_share", 1.0) <= REWRITE_SHARE
         )
-        if incremental:
+        if incremental and prepared is not None:
+            os.replace(prepared, staging / DUCKDB_NAME)
+        elif incremental:
             shutil.copyfile(base, staging / DUCKDB_NAME)
         else:
+            if prepared is not None:
+                prepared.unlink(missing_ok=True)
             from_build = _reduce_build_copy(source, staging / DUCKDB_NAME, marts, limits)
             for plan in plans:
                 plan.action = "from_build_file" if plan.mart.name in from_build else "rewrite"
@@ -499,6 +592,9 @@ def publish(
         fault_point(settings, "publish")
         os.replace(staging, folder)
     except BaseException:
+        discard_prepared(root)
+        if prepared is not None:
+            prepared.unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -463,3 +463,65 @@ def test_a_snapshot_carries_the_metric_definitions_it_was_built_with(tmp_path):
     assert semantic_manifest_for(build.duckdb_path, tmp_path / "nowhere") == copied
     with duckdb.connect(str(build.duckdb_path), read_only=True) as con:
         assert list(semantic_layer_of(con).metrics) == ["requests"]
+
+
+def _temporaries(settings) -> list[str]:
+    return sorted(p.name for p in settings.published_dir.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_the_copy_publish_starts_from_is_made_while_dbt_builds(tmp_path, monkeypatch):
+    """prepare_next_snapshot copies the current snapshot's file in the background (the dbt
+    step calls it as dbt starts); publish takes that copy instead of copying again, and the
+    snapshot holds exactly the build's rows. A copy of a snapshot that is no longer current
+    is dropped and publish copies the current one; a failed build's copy is discarded; a
+    failed publish leaves no copy behind."""
+    import aiusage.snapshot as snapshot
+
+    settings = _settings(tmp_path, keep=10)
+    marts = [Mart("fct_big", "main"), Mart("fct_x", "main")]  # most rows stay: a copy
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("create table fct_big as select * from range(100) as t(n)")
+        con.execute("create table fct_x as select * from range(5) as t(n)")
+    first = publish(settings, marts, run_id="one")
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("update fct_x set n = n + 10 where n = 4")
+
+    snapshot.prepare_next_snapshot(settings)
+    (prepared,) = snapshot._PREPARED.values()
+    assert prepared.done.result(timeout=30).name == f".base-{first.build_id}.{os.getpid()}.tmp"
+    real_copy = shutil.copyfile
+
+    def no_second_copy(source, target, *args, **kwargs):
+        assert not str(target).endswith(snapshot.DUCKDB_NAME), "publish copied the file again"
+        return real_copy(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(snapshot.shutil, "copyfile", no_second_copy)
+    second = publish(settings, marts, run_id="two")
+    monkeypatch.setattr(snapshot.shutil, "copyfile", real_copy)
+    run = json.loads((second.folder / "run.json").read_text())
+    assert run["tables"]["copied_from"] == first.build_id
+    assert (run["tables"]["keep"], run["tables"]["rewrite"]) == (1, 1)
+    assert _rows(second.duckdb_path, "fct_x") == _rows(settings.duckdb_path, "fct_x")
+    assert _temporaries(settings) == []
+
+    # prepared from `second`, but CURRENT names `first` again when publish runs
+    snapshot.prepare_next_snapshot(settings)
+    next(iter(snapshot._PREPARED.values())).done.result(timeout=30)
+    (settings.published_dir / "CURRENT").write_text(first.build_id + "\n")
+    third = publish(settings, marts, run_id="three")
+    run = json.loads((third.folder / "run.json").read_text())
+    assert run["tables"]["copied_from"] == first.build_id
+    assert _rows(third.duckdb_path, "fct_x") == _rows(settings.duckdb_path, "fct_x")
+    assert _temporaries(settings) == [] and snapshot._PREPARED == {}
+
+    snapshot.prepare_next_snapshot(settings)  # the build fails: the dbt step discards it
+    next(iter(snapshot._PREPARED.values())).done.result(timeout=30)
+    assert len(_temporaries(settings)) == 1
+    snapshot.discard_prepared(settings.published_dir)
+    assert _temporaries(settings) == [] and snapshot._PREPARED == {}
+
+    snapshot.prepare_next_snapshot(settings)
+    with pytest.raises(duckdb.CatalogException):
+        publish(settings, [Mart("fct_missing", "main")], run_id="bad")
+    assert _temporaries(settings) == [] and snapshot._PREPARED == {}
+    assert current_build_id(settings) == third.build_id
