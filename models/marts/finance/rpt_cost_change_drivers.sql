@@ -59,50 +59,79 @@ windowed as (
         on requests.usage_date between periods.previous_start and periods.period_end
 ),
 
+-- The window's requests summed per period, team, workflow and model first: the four
+-- scopes below re-aggregate these sums (thousands of rows), not every request four times.
+-- Counts and token sums are integers and costs decimals: the sums of sums are exact.
+summed as (
+    select
+        period_days,
+        period_start,
+        period_end,
+        is_current,
+        {{ attributed('team') }} as team,
+        {{ attributed('workflow') }} as workflow,
+        provider,
+        model,
+        count(*) filter (where is_priced) as priced_requests,
+        count(*) filter (where is_priced and is_success) as priced_successes,
+        count(*) filter (where not is_priced) as unpriced_requests,
+        sum(total_cost_usd) as cost_usd,
+        {%- for tokens, cost, name in [
+            ('uncached_input_tokens', 'input_cost_usd', 'uncached_input'),
+            ('cache_read_tokens', 'cache_read_cost_usd', 'cache_read'),
+            ('cache_write_tokens', 'cache_write_cost_usd', 'cache_write'),
+            ('output_tokens', 'output_cost_usd', 'output'),
+        ] %}
+            sum({{ tokens }}) filter (where is_priced) as {{ name }}_tokens,
+            sum({{ cost }}) filter (where is_priced) as {{ name }}_cost{{ ',' if not loop.last }}
+        {%- endfor %}
+    from windowed
+    group by
+        period_days, period_start, period_end, is_current, {{ attributed('team') }},
+        {{ attributed('workflow') }}, provider, model
+),
+
 scoped as (
     select
         'total' as scope_type,
         'total' as scope_id,
         *
-    from windowed
+    from summed
     union all
     select
         'team' as scope_type,
-        {{ attributed('team') }} as scope_id,
+        team as scope_id,
         *
-    from windowed
+    from summed
     union all
     select
         'workflow' as scope_type,
-        {{ attributed('workflow') }} as scope_id,
+        workflow as scope_id,
         *
-    from windowed
+    from summed
     union all
     select
         'model' as scope_type,
         provider || '/' || model as scope_id,
         *
-    from windowed
+    from summed
 ),
 
 -- per scope, period and model: requests, successes, cost and tokens by component
 per_model as (
     select
         {%- for suffix, in_period in [('p', 'not is_current'), ('c', 'is_current')] %}
-            count(*) filter (where is_priced and {{ in_period }}) as requests_{{ suffix }},
-            count(*) filter (where is_priced and is_success and {{ in_period }})
+            cast(coalesce(sum(priced_requests) filter (where {{ in_period }}), 0) as bigint)
+                as requests_{{ suffix }},
+            cast(coalesce(sum(priced_successes) filter (where {{ in_period }}), 0) as bigint)
                 as successes_{{ suffix }},
-            count(*) filter (where not is_priced and {{ in_period }}) as unpriced_{{ suffix }},
-            coalesce(sum(total_cost_usd) filter (where {{ in_period }}), 0) as cost_{{ suffix }},
-            {%- for tokens, cost, name in [
-                ('uncached_input_tokens', 'input_cost_usd', 'uncached_input'),
-                ('cache_read_tokens', 'cache_read_cost_usd', 'cache_read'),
-                ('cache_write_tokens', 'cache_write_cost_usd', 'cache_write'),
-                ('output_tokens', 'output_cost_usd', 'output'),
-            ] %}
-                coalesce(sum({{ tokens }}) filter (where is_priced and {{ in_period }}), 0)
+            cast(coalesce(sum(unpriced_requests) filter (where {{ in_period }}), 0) as bigint)
+                as unpriced_{{ suffix }},
+            coalesce(sum(cost_usd) filter (where {{ in_period }}), 0) as cost_{{ suffix }},
+            {%- for name in ['uncached_input', 'cache_read', 'cache_write', 'output'] %}
+                coalesce(sum({{ name }}_tokens) filter (where {{ in_period }}), 0)
                     as {{ name }}_tokens_{{ suffix }},
-                coalesce(sum({{ cost }}) filter (where is_priced and {{ in_period }}), 0)
+                coalesce(sum({{ name }}_cost) filter (where {{ in_period }}), 0)
                     as {{ name }}_cost_{{ suffix }},
             {%- endfor %}
         {%- endfor %}
