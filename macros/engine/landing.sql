@@ -121,6 +121,9 @@
     {%- else -%}
         {%- set listing = "select file from glob('" ~ match.group(1) ~ "') order by file" -%}
         {%- set files = run_query(listing).columns[0].values() -%}
+        {%- if files | length == 0 -%}
+            {{ return(text) }}
+        {%- endif -%}
     {%- endif -%}
     {{ return(read_landed_files(files)) }}
 {%- endmacro %}

@@ -75,7 +75,6 @@ summed as (
         count(*) filter (where is_priced) as priced_requests,
         count(*) filter (where is_priced and is_success) as priced_successes,
         count(*) filter (where not is_priced) as unpriced_requests,
-        sum(total_cost_usd) as cost_usd,
         {%- for tokens, cost, name in [
             ('uncached_input_tokens', 'input_cost_usd', 'uncached_input'),
             ('cache_read_tokens', 'cache_read_cost_usd', 'cache_read'),
@@ -83,8 +82,9 @@ summed as (
             ('output_tokens', 'output_cost_usd', 'output'),
         ] %}
             sum({{ tokens }}) filter (where is_priced) as {{ name }}_tokens,
-            sum({{ cost }}) filter (where is_priced) as {{ name }}_cost{{ ',' if not loop.last }}
+            sum({{ cost }}) filter (where is_priced) as {{ name }}_cost,
         {%- endfor %}
+        sum(total_cost_usd) as cost_usd
     from windowed
     group by
         period_days, period_start, period_end, is_current, {{ attributed('team') }},
