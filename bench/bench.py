@@ -3,8 +3,8 @@
     python bench/bench.py --events-per-day 11111 --days 90 --repeats 3
 
 For each size it generates 90 days of events once (cached under bench/.cache/), then
-measures, each as the median of repeated runs, wall time and peak RSS of the whole process
-tree (sampled every 50 ms with psutil):
+measures, each as the median of repeated runs, wall time and peak RSS (sampled every 50 ms
+with psutil) of the largest process, issue 16's measure, and of the whole process tree:
 
 - the fixed overhead: a full refresh of a nearly empty landing (one day of 100 events);
 - full build from an empty warehouse (`aiusage build` into a new DuckDB file);
@@ -57,11 +57,14 @@ AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
 class PeakRss:
-    """Samples the summed RSS of a process and all its descendants."""
+    """Samples the RSS of a process and all its descendants: the peak of the largest one
+    (`largest`) and of their sum (`peak`; a forked process counts the pages it shares with
+    its parent again)."""
 
     def __init__(self, pid: int):
         self.pid = pid
         self.peak = 0
+        self.largest = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -73,11 +76,12 @@ class PeakRss:
         while not self._stop.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
-                total = 0
+                sizes = []
                 for proc in procs:
                     with contextlib.suppress(psutil.NoSuchProcess):
-                        total += proc.memory_info().rss
-                self.peak = max(self.peak, total)
+                        sizes.append(proc.memory_info().rss)
+                self.peak = max(self.peak, sum(sizes))
+                self.largest = max(self.largest, *sizes, 0)
             except psutil.NoSuchProcess:
                 return
             time.sleep(0.05)
@@ -91,8 +95,12 @@ class PeakRss:
         self._thread.join()
 
 
-def run_command(args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS (bytes) of a subprocess; raises on failure."""
+# A measure: wall seconds, peak RSS of the largest process, peak RSS of the process tree.
+Sample = tuple[float, int, int]
+
+
+def run_command(args: list[str], env: dict[str, str]) -> Sample:
+    """Wall seconds and peak RSS (bytes) of a subprocess; raises on failure."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -102,18 +110,22 @@ def run_command(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{output.decode()[-3000:]}")
-    return elapsed, rss.peak
+    return elapsed, rss.largest, rss.peak
 
 
-def run_inprocess(fn) -> tuple[float, int]:
+def run_inprocess(fn) -> Sample:
     start = time.perf_counter()
     with PeakRss(os.getpid()) as rss:
         fn()
-    return time.perf_counter() - start, rss.peak
+    return time.perf_counter() - start, rss.largest, rss.peak
 
 
-def median_of(samples: list[tuple[float, int]]) -> tuple[float, int]:
-    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+def median_of(samples: list[Sample]) -> Sample:
+    return (
+        statistics.median(s[0] for s in samples),
+        max(s[1] for s in samples),
+        max(s[2] for s in samples),
+    )
 
 
 def dataset(days: int, per_day: int) -> Path:
@@ -447,7 +459,8 @@ def api_queries(snapshot: Path, work: Path, repeats: int) -> tuple[float, int]:
             for route in API_ROUTES:
                 answer = client.get(route.format(team=team), params=params, headers=headers)
                 assert answer.status_code == 200, (route, answer.text[:300])
-            samples.append((time.perf_counter() - start, psutil.Process().memory_info().rss))
+            rss = psutil.Process().memory_info().rss
+            samples.append((time.perf_counter() - start, rss, rss))
     return median_of(samples)
 
 
@@ -498,7 +511,7 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
     sizes = list(all_results.values())
     for r in sizes:
         res = r["results"]
-        full, full_rss = res["full build"]
+        full, full_rss, full_tree = res["full build"]
         floor = res["floor: one DuckDB statement"][0]
         day = res[key][0]
         noop = res["no-op refresh"][0]
@@ -509,7 +522,10 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
             (f"no-op refresh {noop:.1f} s <= 5 s", noop <= 5),
         ]
         if r is sizes[-1] and len(sizes) > 1:
-            peak = f"peak RSS of the full build {full_rss / 2**30:.2f} GB <= 3 GB"
+            peak = (
+                f"peak RSS of the full build's largest process {full_rss / 2**30:.2f} GB "
+                f"(process tree {full_tree / 2**30:.2f} GB) <= 3 GB"
+            )
             checks.append((peak, full_rss <= 3 * 2**30))
         for text, ok in checks:
             lines.append(f"- {r['events']:,} events: {text}: {'PASS' if ok else 'MISS'}")
@@ -532,20 +548,26 @@ def scale_runs(args) -> None:
     sizes = [int(x) for x in args.events_per_day.split(",")]
     for per_day in sizes:
         ensure_disk(args.days, per_day)
-    print("| measure | events | wall s | peak RSS MiB |\n|---|---|---|---|")
+    print(
+        "| measure | events | wall s | peak RSS MiB: largest process (process tree) |\n"
+        "|---|---|---|---|"
+    )
     lines = []
     for per_day in sizes:
         work = CACHE / f"work_{args.days}d_{per_day}"
         work.mkdir(parents=True, exist_ok=True)
         run = scale_run(args.days, per_day, work)
-        for name, (wall, rss) in run["results"].items():
-            print(f"| {name} | {run['events']:,} | {wall:.1f} | {rss / 2**20:,.0f} |")
-        peak = run["results"]["full build"][1]
+        for name, (wall, rss, tree) in run["results"].items():
+            print(
+                f"| {name} | {run['events']:,} | {wall:.1f} | {rss / 2**20:,.0f} "
+                f"({tree / 2**20:,.0f}) |"
+            )
+        _, peak, tree = run["results"]["full build"]
         ok = peak <= SCALE_RSS_LIMIT
         lines.append(
-            f"- {run['events']:,} events: the full build completes, peak RSS "
-            f"{peak / 2**30:.2f} GB <= {SCALE_RSS_LIMIT / 2**30:.0f} GB: "
-            f"{'PASS' if ok else 'MISS'}"
+            f"- {run['events']:,} events: the full build completes, peak RSS of its largest "
+            f"process {peak / 2**30:.2f} GB (process tree {tree / 2**30:.2f} GB) <= "
+            f"{SCALE_RSS_LIMIT / 2**30:.0f} GB: {'PASS' if ok else 'MISS'}"
         )
     print("\n" + "\n".join(lines))
 
@@ -565,7 +587,7 @@ def queries_only(args) -> None:
         with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
             (events,) = con.execute("select count(*) from fct_llm_requests").fetchone()
         print(f"| **{events:,} requests** | |")
-        for name, (wall, rss) in query_measures(work, env, args.repeats).items():
+        for name, (wall, rss, _) in query_measures(work, env, args.repeats).items():
             print(f"| {name} | {wall:.3f} / {rss / 2**20:.0f} |")
 
 
@@ -622,21 +644,27 @@ def main() -> None:
     )
     print(
         "| measure | "
-        + " | ".join(f"{r['events']:,} events: wall s / peak RSS MiB" for r in all_results.values())
+        + " | ".join(
+            f"{r['events']:,} events: wall s / peak RSS MiB, largest process (process tree)"
+            for r in all_results.values()
+        )
         + " |"
     )
     print("|---|" + "---|" * len(all_results))
     print(
         "| fixed overhead (full refresh of 100 events) | "
-        + " | ".join(f"{overhead[0]:.2f} / {overhead[1] / 2**20:.0f}" for _ in all_results)
+        + " | ".join(
+            f"{overhead[0]:.2f} / {overhead[1] / 2**20:.0f} ({overhead[2] / 2**20:.0f})"
+            for _ in all_results
+        )
         + " |"
     )
     names = next(iter(all_results.values()))["results"].keys()
     for name in names:
         cells = []
         for r in all_results.values():
-            wall, rss = r["results"][name]
-            cells.append(f"{wall:.2f} / {rss / 2**20:.0f}")
+            wall, rss, tree = r["results"][name]
+            cells.append(f"{wall:.2f} / {rss / 2**20:.0f} ({tree / 2**20:.0f})")
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
     print("\n".join(verdicts(all_results, overhead[0])))

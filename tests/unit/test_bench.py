@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 from collections import namedtuple
 
 import pytest
@@ -58,3 +59,19 @@ def test_each_size_links_the_cached_landing_and_adds_its_day_beside_it(bench, tm
     assert sorted(p.name for p in (cached / "events").iterdir()) == ["dt=2026-11-20"]
     assert bench.link_landing(cached, work) == landing  # a second run starts clean
     assert sorted(p.name for p in (landing / "events").iterdir()) == ["dt=2026-11-20"]
+
+
+def test_peak_rss_is_the_largest_process_and_the_tree_beside_it(bench):
+    """Issue 16 measures the peak RSS of the largest process; the tree's sum is printed
+    beside it. A parent holding ~100 MiB runs a child holding ~300 MiB."""
+    child = "b = bytearray(300 * 2**20); import time; time.sleep(1.5)"
+    parent = (
+        "import subprocess, sys; b = bytearray(100 * 2**20); "
+        f"subprocess.run([sys.executable, '-c', {child!r}], check=True)"
+    )
+    wall, largest, tree = bench.run_command([sys.executable, "-c", parent], {})
+    mib = 2**20
+    assert wall >= 1.5
+    assert 300 * mib <= largest < 380 * mib  # the child alone, with its interpreter
+    assert tree >= largest + 100 * mib  # the parent's 100 MiB on top
+    assert bench.median_of([(1.0, 5, 9), (3.0, 7, 8), (2.0, 6, 10)]) == (2.0, 7, 10)
