@@ -120,6 +120,11 @@ def run_inprocess(fn) -> Sample:
     return time.perf_counter() - start, rss.largest, rss.peak
 
 
+def rss_cell(largest: int, tree: int) -> str:
+    """Peak RSS in MiB: the largest process, and the process tree in brackets."""
+    return f"{largest / 2**20:,.0f} ({tree / 2**20:,.0f})"
+
+
 def median_of(samples: list[Sample]) -> Sample:
     return (
         statistics.median(s[0] for s in samples),
@@ -280,7 +285,7 @@ def parse_project(env: dict[str, str]) -> None:
     run_command([sys.executable, "-c", code], env)
 
 
-def fixed_overhead(repeats: int, work: Path) -> tuple[float, int]:
+def fixed_overhead(repeats: int, work: Path) -> Sample:
     """A full refresh of a nearly empty landing (one day of 100 events): what a refresh costs
     whatever the data (Python and Dagster start-up, the one dbt invocation, checks, publish)."""
     landing = work / "tiny_landing"
@@ -350,7 +355,7 @@ def size_env(days: int, per_day: int, work: Path) -> dict[str, str]:
     return env
 
 
-def build_from_nothing(env: dict[str, str]) -> tuple[float, int]:
+def build_from_nothing(env: dict[str, str]) -> Sample:
     """A full build: no warehouse, and no earlier snapshot whose files publish could reuse."""
     warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
     warehouse.unlink(missing_ok=True)
@@ -378,7 +383,7 @@ def scale_run(days: int, per_day: int, work: Path) -> dict:
 
 
 def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: Path) -> dict:
-    results: dict[str, tuple[float, int]] = {}
+    results: dict[str, Sample] = {}
     env = size_env(days, per_day, work)
     landing = Path(env["AIUSAGE_LANDING_DIR"])
     published = Path(env["AIUSAGE_PUBLISHED_DIR"])
@@ -397,7 +402,7 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
     base_build = (published / "CURRENT").read_text(encoding="utf-8")
     extra_day = landing / "events" / f"dt={END_DATE + timedelta(days=1)}"
 
-    def incremental(events: int) -> tuple[float, int]:
+    def incremental(events: int) -> Sample:
         samples = []
         for _ in range(repeats):
             # copy2 keeps the modification time: the warehouse is the one the current
@@ -429,7 +434,7 @@ API_ROUTES = (
 )
 
 
-def api_queries(snapshot: Path, work: Path, repeats: int) -> tuple[float, int]:
+def api_queries(snapshot: Path, work: Path, repeats: int) -> Sample:
     """The API's main routes (API_ROUTES, 30 days, admin token) in-process through
     FastAPI's TestClient: each repeat a new app, so its answer cache is empty and every
     route runs its queries on the published snapshot."""
@@ -473,7 +478,7 @@ def query_measures(work: Path, env: dict[str, str], repeats: int) -> dict:
 
     warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
     landing = Path(env["AIUSAGE_LANDING_DIR"])
-    results: dict[str, tuple[float, int]] = {}
+    results: dict[str, Sample] = {}
     window = ReportWindow.last_days(30, END_DATE)
     report = [run_inprocess(lambda: build_report(warehouse, window)) for _ in range(repeats)]
     results["report (30 days)"] = median_of(report)
@@ -558,10 +563,7 @@ def scale_runs(args) -> None:
         work.mkdir(parents=True, exist_ok=True)
         run = scale_run(args.days, per_day, work)
         for name, (wall, rss, tree) in run["results"].items():
-            print(
-                f"| {name} | {run['events']:,} | {wall:.1f} | {rss / 2**20:,.0f} "
-                f"({tree / 2**20:,.0f}) |"
-            )
+            print(f"| {name} | {run['events']:,} | {wall:.1f} | {rss_cell(rss, tree)} |")
         _, peak, tree = run["results"]["full build"]
         ok = peak <= SCALE_RSS_LIMIT
         lines.append(
@@ -653,10 +655,7 @@ def main() -> None:
     print("|---|" + "---|" * len(all_results))
     print(
         "| fixed overhead (full refresh of 100 events) | "
-        + " | ".join(
-            f"{overhead[0]:.2f} / {overhead[1] / 2**20:.0f} ({overhead[2] / 2**20:.0f})"
-            for _ in all_results
-        )
+        + " | ".join(f"{overhead[0]:.2f} / {rss_cell(*overhead[1:])}" for _ in all_results)
         + " |"
     )
     names = next(iter(all_results.values()))["results"].keys()
@@ -664,7 +663,7 @@ def main() -> None:
         cells = []
         for r in all_results.values():
             wall, rss, tree = r["results"][name]
-            cells.append(f"{wall:.2f} / {rss / 2**20:.0f} ({tree / 2**20:.0f})")
+            cells.append(f"{wall:.2f} / {rss_cell(rss, tree)}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
     print("\n".join(verdicts(all_results, overhead[0])))

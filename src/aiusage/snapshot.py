@@ -382,6 +382,17 @@ _PREPARED: dict[Path, _Prepared] = {}
 _PREPARED_LOCK = threading.Lock()
 
 
+def _copyable(previous_run: dict) -> bool:
+    """The current snapshot's file may start the next one: it is not mostly free space
+    (blocks of deleted rows a copy would carry on)."""
+    return previous_run.get("free_block_share", 1.0) <= REWRITE_SHARE
+
+
+def _pop_prepared(root: Path) -> _Prepared | None:
+    with _PREPARED_LOCK:
+        return _PREPARED.pop(root, None)
+
+
 @atexit.register
 def _remove_prepared_at_exit() -> None:
     """A process leaving with a copy no publish took (a failed build) deletes it; a copy
@@ -403,7 +414,7 @@ def prepare_next_snapshot(settings: Settings) -> None:
     root = settings.published_dir
     discard_prepared(root)
     previous, previous_run = _previous(root)
-    if previous is None or previous_run.get("free_block_share", 1.0) > REWRITE_SHARE:
+    if previous is None or not _copyable(previous_run):
         return
     source = previous / DUCKDB_NAME
     if not source.is_file():
@@ -426,26 +437,20 @@ def prepare_next_snapshot(settings: Settings) -> None:
 
 def _take_prepared(root: Path, build_id: str | None) -> Path | None:
     """The finished copy of snapshot `build_id`'s file prepared for `root` (waits for it),
-    or None: none prepared, another snapshot's (deleted), or the copy failed."""
-    with _PREPARED_LOCK:
-        prepared = _PREPARED.pop(root, None)
+    or None: none prepared, another snapshot's (deleted), or the copy failed (publish
+    copies the file itself)."""
+    prepared = _pop_prepared(root)
     if prepared is None:
         return None
-    try:
-        path = prepared.done.result()
-    except BaseException:  # noqa: BLE001 (publish copies the file itself)
-        prepared.path.unlink(missing_ok=True)
-        return None
-    if prepared.build_id != build_id:
-        path.unlink(missing_ok=True)
-        return None
-    return path
+    if prepared.done.exception() is None and prepared.build_id == build_id:
+        return prepared.path
+    prepared.path.unlink(missing_ok=True)
+    return None
 
 
 def discard_prepared(root: Path) -> None:
     """Delete this process's prepared copy for `root`, if any (after its copy ends)."""
-    with _PREPARED_LOCK:
-        prepared = _PREPARED.pop(root, None)
+    prepared = _pop_prepared(root)
     if prepared is not None:
         prepared.done.exception()  # wait: the copy must not recreate the file afterwards
         prepared.path.unlink(missing_ok=True)
@@ -495,7 +500,7 @@ def publish(
             base is not None
             and base.is_file()
             and sum(plan.rows_to_write for plan in plans) <= REWRITE_SHARE * total_rows
-            and previous_run.get("free_block_share", 1.0) <= REWRITE_SHARE
+            and _copyable(previous_run)
         )
         if incremental and prepared is not None:
             os.replace(prepared, staging / DUCKDB_NAME)

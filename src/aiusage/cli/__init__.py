@@ -7,6 +7,11 @@ refresh and a scheduled one are one code path.
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+import threading
+
 import click
 
 from aiusage.errors import AiusageError
@@ -71,11 +76,6 @@ def run() -> None:
     (docs/performance.md) and writes nothing: every file and connection a command opens is
     closed when it returns. An exception other than an exit keeps the normal path (its
     traceback is printed by the interpreter)."""
-    import atexit
-    import os
-    import sys
-    import threading
-
     try:
         main()
         code = 0

@@ -4,6 +4,7 @@ run, the output flushed; and with the command's exit code."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,9 +46,7 @@ def test_a_command_exits_with_its_code_after_threads_handlers_and_output(tmp_pat
     assert (tmp_path / "thread").read_text() == "joined"
 
 
-def test_usage_errors_and_refused_commands_keep_their_exit_codes(tmp_path, monkeypatch):
-    import os
-
+def test_usage_errors_and_refused_commands_keep_their_exit_codes(tmp_path):
     assert _run(tmp_path, "no-such-command").returncode == 2
     empty = tmp_path / "not_a_project"
     empty.mkdir()
