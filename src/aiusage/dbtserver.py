@@ -42,6 +42,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiusage import dbtwork
 from aiusage.settings import adopt_environment, process_environment, set_process_variable
 
 SOCKET_ENV = "AIUSAGE_DBT_SERVER"
@@ -213,6 +214,7 @@ def serve(path: str) -> None:
 
     for name in WARM_MODULES:
         importlib.import_module(name)
+    dbtwork.install()
     gc.freeze()  # the imported objects stay shared with the forks (no copy on write by GC)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped by the kernel
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
@@ -306,7 +308,11 @@ def _run_dbt(connection: socket.socket, request: dict) -> int:
         sys.argv = list(request["argv"])
         from dbt.cli.main import cli
 
-        cli.main(args=sys.argv[1:], prog_name="dbt")
+        dbtwork.start_command(dbtwork.cache_path(sys.argv[1:], process_environment(), Path.cwd()))
+        try:
+            cli.main(args=sys.argv[1:], prog_name="dbt")
+        finally:
+            dbtwork.end_command()
         return 0
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)

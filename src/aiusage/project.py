@@ -16,8 +16,7 @@ from aiusage.settings import Settings
 
 def target_dir(settings: Settings) -> Path:
     """dbt's target folder (DBT_TARGET_PATH, relative to the project)."""
-    path = Path(settings.dbt_target_path)
-    return path if path.is_absolute() else settings.project_dir / path
+    return settings.target_dir
 
 
 def manifest_path(settings: Settings) -> Path:

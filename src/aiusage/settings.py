@@ -202,6 +202,12 @@ class Settings:
                 changes[name] = self.project_dir / value
         return replace(self, **changes)
 
+    @property
+    def target_dir(self) -> Path:
+        """dbt's target folder (DBT_TARGET_PATH, relative to the project)."""
+        path = Path(self.dbt_target_path)
+        return path if path.is_absolute() else self.project_dir / path
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt subprocesses: absolute paths, so dbt agrees with Python."""
         return {
@@ -211,6 +217,8 @@ class Settings:
             "AIUSAGE_DUCKDB_THREADS": str(self.duckdb_threads),
             "AIUSAGE_DBT_TARGET": self.dbt_target,
             "DBT_PROFILES_DIR": str(self.project_dir),
+            # compiled Jinja kept by the warm dbt server's commands (aiusage.dbtwork)
+            "AIUSAGE_DBT_CODE_CACHE": str(self.target_dir / "aiusage_jinja_code.marshal"),
         }
 
     def subprocess_env(self) -> dict[str, str]:

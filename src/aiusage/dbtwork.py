@@ -1,0 +1,289 @@
+"""What a dbt command served by the warm server (aiusage.dbtserver) does not redo: work
+whose result dbt throws away or recomputes identically in every command.
+
+A `dbt build` of the warehouse on 100 events spends most of its time in Python, one node
+after another under the GIL (docs/performance.md, "Issue 16, seventh round"). These parts
+of it produce nothing a command keeps:
+
+* **Events nobody receives.** dbt fires ~4,000 events in a build of the warehouse, most of
+  them debug events of each query (SQLQuery, ConnectionUsed, SQLQueryStatus, CacheAction),
+  and builds each one's protobuf message when it creates the event. Then it builds the
+  full line of every event for every logger (protobuf to dict, JSON, a scan of the
+  environment for secrets) and only then lets Python's logging drop it by level: those
+  debug events were built three times and written nowhere. Here an event's message is
+  built when something reads it, a logger first checks the level its line would be sent
+  at, and an event that no logger and no callback would receive is dropped unread.
+* **Jinja compilation.** dbt compiles the Jinja source of every node and of its macros
+  into Python code in every command (`Environment.compile`; ~0.9 s of a full build). The
+  code depends only on the source, the template's name and file name and the kind of
+  environment, so it is kept on disk beside dbt's own partial-parse file
+  (`<target>/aiusage_jinja_code.marshal`, or the file AIUSAGE_DBT_CODE_CACHE names),
+  keyed by all of them plus the versions of Python, Jinja and dbt-common, and reused by
+  the next command.
+* **Garbage collection passes over the manifest.** Python's default thresholds run a
+  collection every 700 new objects; a dbt command creates millions (the manifest, a
+  context per node), so the collector walked the same live manifest again and again
+  (~0.9 s of a full build). A served command collects less often: every 50,000 objects.
+
+Each change leaves what dbt prints, writes and builds as the `dbt` executable gives it
+(tests/unit/test_dbtwork.py compares the two); the `dbt` executable run by hand is
+untouched. `install()` patches dbt in the server before it forks; `start_command()` and
+`end_command()` frame each command.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import CodeType
+
+CACHE_FILE = "aiusage_jinja_code.marshal"
+# The cache file's path, set by the warehouse's settings to its main target folder: dagster-dbt
+# gives every invocation a target folder of its own (as it does for partial_parse.msgpack)
+CACHE_ENV = "AIUSAGE_DBT_CODE_CACHE"
+MAX_CACHED = 20_000  # entries kept on disk; past it only the last command's are kept
+GC_THRESHOLDS = (50_000, 20, 100)
+
+_installed = False
+_cache: dict[str, CodeType] = {}
+_used: set[str] = set()
+_loaded_count = 0
+_cache_path: Path | None = None
+
+
+def install() -> None:
+    """Patch dbt's event manager and Jinja's compile in this process (once)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    _install_lazy_event_messages()
+    _install_log_levels_first()
+    _install_jinja_code_cache()
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+def _install_lazy_event_messages() -> None:
+    """An event's protobuf message is built when something reads the event, not when it is
+    created: a debug event nobody receives (fire_event_if_received) is never built."""
+    from dbt_common.events.base_types import BaseEvent
+
+    build = BaseEvent.__init__
+    set_field = BaseEvent.__setattr__
+
+    def build_now(event) -> None:
+        pending = event.__dict__.pop("_pending", None)
+        if pending is not None:
+            build(event, *pending[0], **pending[1])
+
+    def init_later(self, *args, **kwargs) -> None:
+        self.__dict__["_pending"] = (args, kwargs)
+
+    def getattr_built(self, key):
+        # called when normal lookup fails: the message is not built yet, or a field of it
+        if key == "_pending":
+            raise AttributeError(key)
+        build_now(self)
+        message = self.__dict__["pb_msg"]
+        return message if key == "pb_msg" else getattr(message, key)
+
+    def setattr_built(self, key, value) -> None:
+        if key != "pb_msg":
+            build_now(self)
+        set_field(self, key, value)
+
+    BaseEvent.__init__ = init_later
+    BaseEvent.__getattr__ = getattr_built
+    BaseEvent.__setattr__ = setattr_built
+
+
+def _install_log_levels_first() -> None:
+    # dbt's own callback, added to every command: it reads behaviour-change warnings only
+    from dbt.tracking import track_behavior_change_warn
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import PRINT_EVENT_NAMES, _log_level_map
+
+    add_logger = EventManager.add_logger
+    fire_event = EventManager.fire_event
+
+    def python_level(name: str, level: str) -> int:
+        # what _Logger.write_line sends the line at: print events go out as errors
+        return 40 if name in PRINT_EVENT_NAMES else _log_level_map[EventLevel(level)]
+
+    def add_logger_checking_level(self, config) -> None:
+        add_logger(self, config)
+        logger = self.loggers[-1]
+        python_logger = logger._python_logger
+        if python_logger is None:
+            return
+        accepts = logger.filter
+
+        def level_then_filter(msg) -> bool:
+            level = python_level(msg.info.name, msg.info.level)
+            return python_logger.isEnabledFor(level) and accepts(msg)
+
+        logger.filter = level_then_filter
+
+    def received(manager: EventManager, name: str, level: str) -> bool:
+        if any(callback is not track_behavior_change_warn for callback in manager.callbacks):
+            return True
+        level_number = python_level(name, level)
+        return any(
+            logger._python_logger is None or logger._python_logger.isEnabledFor(level_number)
+            for logger in manager.loggers
+        )
+
+    def fire_event_if_received(
+        self, e, level=None, node=None, force_warn_or_error_handling=False
+    ) -> None:
+        tag = level or e.level_tag()
+        if (
+            not force_warn_or_error_handling
+            and tag in (EventLevel.DEBUG, EventLevel.TEST)
+            and not received(self, type(e).__name__, tag)
+        ):
+            return
+        fire_event(self, e, level, node, force_warn_or_error_handling)
+
+    EventManager.add_logger = add_logger_checking_level
+    EventManager.fire_event = fire_event_if_received
+
+
+# --- Jinja code ------------------------------------------------------------------------
+
+
+def _versions() -> str:
+    """What compiled code depends on besides its key: marshal's format and the bytecode
+    (Python), the code generator (Jinja) and dbt's environment classes (dbt-common)."""
+    from importlib.metadata import version
+
+    python = ".".join(map(str, sys.version_info[:3]))
+    return f"python={python} jinja2={version('jinja2')} dbt-common={version('dbt-common')}"
+
+
+def _environment_key(environment) -> str:
+    """What Jinja's code generation depends on besides the source: the environment's class,
+    its extensions, filters and tests (constant folding), its syntax and options."""
+    kind = type(environment)
+    return "|".join(
+        [
+            f"{kind.__module__}.{kind.__qualname__}",
+            ",".join(sorted(environment.extensions)),
+            ",".join(sorted(environment.filters)),
+            ",".join(sorted(environment.tests)),
+            repr(
+                (
+                    environment.block_start_string,
+                    environment.block_end_string,
+                    environment.variable_start_string,
+                    environment.variable_end_string,
+                    environment.comment_start_string,
+                    environment.comment_end_string,
+                    environment.line_statement_prefix,
+                    environment.line_comment_prefix,
+                    environment.trim_blocks,
+                    environment.lstrip_blocks,
+                    environment.newline_sequence,
+                    environment.keep_trailing_newline,
+                    environment.optimized,
+                    environment.is_async,
+                    bool(environment.autoescape),
+                    environment.finalize is not None,
+                )
+            ),
+        ]
+    )
+
+
+def code_key(environment, source: str, name, filename, defer_init: bool) -> str:
+    text = "\0".join(
+        [_environment_key(environment), str(name), str(filename), str(defer_init), source]
+    )
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+def _install_jinja_code_cache() -> None:
+    import jinja2
+    from dbt_common.clients import jinja as dbt_jinja
+
+    compile_ = jinja2.Environment.compile
+
+    def compile_cached(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, str) or dbt_jinja.MACRO_DEBUGGING:
+            return compile_(self, source, name, filename, raw, defer_init)
+        key = code_key(self, source, name, filename, defer_init)
+        code = _cache.get(key)
+        if code is None:
+            code = compile_(self, source, name, filename, raw, defer_init)
+            _cache[key] = code
+        _used.add(key)
+        return code
+
+    jinja2.Environment.compile = compile_cached
+
+
+def start_command(cache_path: Path | None) -> None:
+    """Before a served command: its GC thresholds, and the compiled Jinja of the commands
+    before it (from `cache_path`; None keeps this command's cache in memory only)."""
+    global _cache_path, _loaded_count
+    gc.set_threshold(*GC_THRESHOLDS)
+    _cache.clear()
+    _used.clear()
+    _cache_path = cache_path
+    if _cache_path is None or not _cache_path.is_file():
+        _loaded_count = 0
+        return
+    try:
+        versions, entries = marshal.loads(_cache_path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        entries = {}  # unreadable: rebuilt by this command
+    else:
+        if versions != _versions():
+            entries = {}
+    _cache.update(entries)
+    _loaded_count = len(_cache)
+
+
+def end_command() -> None:
+    """After a served command: save the cache when it compiled something new (a temporary
+    file renamed over the old one: concurrent commands leave one whole file)."""
+    if _cache_path is None or len(_cache) == _loaded_count or not _cache_path.parent.is_dir():
+        return
+    entries = _cache if len(_cache) <= MAX_CACHED else {key: _cache[key] for key in _used}
+    data = marshal.dumps((_versions(), entries))
+    handle, temporary = tempfile.mkstemp(prefix=CACHE_FILE, dir=_cache_path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, _cache_path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def cache_path(argv: list[str], environment: Mapping[str, str], cwd: Path) -> Path:
+    """The code cache of a command: AIUSAGE_DBT_CODE_CACHE, else in dbt's target folder
+    (--target-path, else DBT_TARGET_PATH, else `target`, relative to the project folder:
+    --project-dir, DBT_PROJECT_DIR, or cwd)."""
+    if environment.get(CACHE_ENV):
+        return Path(environment[CACHE_ENV])
+
+    def option(name: str) -> str | None:
+        for index, argument in enumerate(argv):
+            if argument == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if argument.startswith(name + "="):
+                return argument.split("=", 1)[1]
+        return None
+
+    project = Path(option("--project-dir") or environment.get("DBT_PROJECT_DIR") or cwd)
+    target = Path(option("--target-path") or environment.get("DBT_TARGET_PATH") or "target")
+    return (target if target.is_absolute() else cwd / project / target) / CACHE_FILE

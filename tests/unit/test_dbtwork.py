@@ -1,0 +1,200 @@
+"""What a served dbt command does not redo (aiusage.dbtwork): it prints, writes and builds
+what the real dbt does; debug events reach a logger that asks for them and nobody else;
+compiled Jinja is reused only for the same source in the same kind of environment, and a
+changed model is compiled again. The patches run in subprocesses and in the warm server's
+commands, never in the test process."""
+
+from __future__ import annotations
+
+import gc
+import json
+import marshal
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from aiusage import dbtwork
+from tests.unit.test_dbtserver import _client, _dbt, _real_dbt, project, server  # noqa: F401
+
+SCHEMA = """\
+version: 2
+models:
+  - name: answer
+    columns:
+      - name: answer
+        data_tests: [not_null, unique]
+"""
+
+
+@pytest.fixture()
+def tested_project(project, monkeypatch):  # noqa: F811 (the fixture imported above)
+    (project / "models" / "schema.yml").write_text(SCHEMA)
+    monkeypatch.delenv(dbtwork.CACHE_ENV, raising=False)  # the cache beside dbt's target
+    return project
+
+
+def _events(output: str) -> list[tuple]:
+    """The events of dbt's JSON log lines, without what differs between two runs (times,
+    thread names, invocation ids)."""
+    events = []
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        node = event["data"].get("node_info", {})
+        events.append(
+            (
+                event["info"]["name"],
+                event["info"]["level"],
+                node.get("unique_id"),
+                node.get("node_status"),
+                event["data"].get("status"),
+            )
+        )
+    return sorted(events, key=repr)
+
+
+def test_a_served_build_prints_and_builds_what_the_real_dbt_does(tested_project, server):  # noqa: F811
+    env = {**os.environ, "DBT_LOG_FORMAT": "json"}
+    assert _dbt(_real_dbt(), tested_project, "parse").returncode == 0  # both parse partially
+    real = _dbt(_real_dbt(), tested_project, "build", "-s", "answer", env=env)
+    served = _dbt(_client(), tested_project, "build", "-s", "answer", env=env)
+    assert real.returncode == served.returncode == 0, served.stdout
+    assert _events(served.stdout) == _events(real.stdout)
+    names = {event[0] for event in _events(served.stdout)}
+    assert {"LogModelResult", "LogTestResult"} <= names
+    assert "SQLQuery" not in names  # a debug event, below the default level
+    with duckdb.connect(os.environ["MINI_DUCKDB"], read_only=True) as con:
+        assert con.execute("select answer from answer").fetchall() == [(42,)]
+
+    # a logger that asks for debug events gets every one the real dbt writes
+    real = _dbt(
+        _real_dbt(), tested_project, "--log-level", "debug", "build", "-s", "answer", env=env
+    )
+    served = _dbt(
+        _client(), tested_project, "--log-level", "debug", "build", "-s", "answer", env=env
+    )
+    real_names = [event[0] for event in _events(real.stdout)]
+    served_names = [event[0] for event in _events(served.stdout)]
+    # (connection events vary from run to run; the queries and the results do not)
+    for name in ("SQLQuery", "SQLQueryStatus", "LogModelResult", "LogTestResult"):
+        assert served_names.count(name) == real_names.count(name) > 0, name
+
+
+def test_compiled_jinja_is_kept_and_a_changed_model_is_compiled_again(tested_project, server):  # noqa: F811
+    cache = Path(os.environ["DBT_TARGET_PATH"]) / dbtwork.CACHE_FILE
+    first = _dbt(_client(), tested_project, "build", "-s", "answer")
+    assert first.returncode == 0, first.stdout
+    versions, entries = marshal.loads(cache.read_bytes())
+    assert versions == dbtwork._versions()
+    assert len(entries) > 50  # the model, its tests and the macros they call
+
+    # the same sources give the same entries (the second command, the first to parse
+    # partially, renders two macros more); a changed model adds its own
+    assert _dbt(_client(), tested_project, "build", "-s", "answer").returncode == 0
+    entries = marshal.loads(cache.read_bytes())[1]
+    assert _dbt(_client(), tested_project, "build", "-s", "answer").returncode == 0
+    assert marshal.loads(cache.read_bytes())[1].keys() == entries.keys()
+    (tested_project / "models" / "answer.sql").write_text(
+        "{% set base = 6 %}select {{ base }} * 7 + 1 as answer\n"
+    )
+    again = _dbt(_client(), tested_project, "build", "-s", "answer")
+    assert again.returncode == 0, again.stdout
+    with duckdb.connect(os.environ["MINI_DUCKDB"], read_only=True) as con:
+        assert con.execute("select answer from answer").fetchall() == [(43,)]
+    assert len(marshal.loads(cache.read_bytes())[1]) > len(entries)
+
+
+def _run_patched(script: str) -> None:
+    """`script` in a fresh interpreter with dbtwork installed."""
+    code = "from aiusage import dbtwork\ndbtwork.install()\n" + textwrap.dedent(script)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_jinja_code_is_keyed_by_source_and_environment():
+    _run_patched(
+        """
+        from dbt_common.clients.jinja import get_environment
+        from aiusage import dbtwork
+
+        text, native = get_environment(), get_environment(native=True)
+        source = "{{ [1, 2] | length }}-{{ x }}"
+        key = dbtwork.code_key(text, source, None, None, False)
+        assert key == dbtwork.code_key(get_environment(), source, None, None, False)
+        assert key != dbtwork.code_key(native, source, None, None, False)
+        assert key != dbtwork.code_key(text, source + " ", None, None, False)
+        assert key != dbtwork.code_key(text, source, "name", None, False)
+
+        # a cached template renders as the freshly compiled one did, in each environment
+        for environment in (text, native):
+            fresh = environment.from_string(source).render({"x": 3})
+            assert len(dbtwork._cache) == (1 if environment is text else 2)
+            assert environment.from_string(source).render({"x": 3}) == fresh == "2-3"
+        assert len(dbtwork._cache) == 2
+        assert len(dbtwork._used) == 2
+        """
+    )
+
+
+def test_an_event_nobody_receives_is_never_built():
+    _run_patched(
+        """
+        import io, logging
+        from dbt.adapters.events.types import SQLQuery
+        from dbt_common.events.base_types import EventLevel
+        from dbt_common.events.event_manager import EventManager
+        from dbt_common.events.logger import LineFormat, LoggerConfig
+
+        def manager(level):
+            stream = io.StringIO()
+            events = EventManager()
+            events.add_logger(
+                LoggerConfig(name=f"test-{level}", line_format=LineFormat.Json,
+                             level=level, output_stream=stream)
+            )
+            return events, stream
+
+        quiet, quiet_out = manager(EventLevel.INFO)
+        event = SQLQuery(conn_name="c", sql="select 1", node_info={})
+        assert "_pending" in event.__dict__  # not built when created
+        quiet.fire_event(event)
+        assert "_pending" in event.__dict__ and quiet_out.getvalue() == ""
+
+        loud, loud_out = manager(EventLevel.DEBUG)
+        loud.fire_event(event)
+        assert '"sql": "select 1"' in loud_out.getvalue()
+        assert event.sql == "select 1" and "_pending" not in event.__dict__
+
+        # a callback receives every event, whatever the loggers' levels
+        received = []
+        quiet.add_callback(received.append)
+        quiet.fire_event(SQLQuery(conn_name="c", sql="select 2", node_info={}))
+        assert [msg.data.sql for msg in received] == ["select 2"]
+        assert quiet_out.getvalue() == ""
+        """
+    )
+
+
+def test_an_unreadable_or_foreign_cache_is_replaced(tmp_path):
+    thresholds = gc.get_threshold()
+    path = tmp_path / dbtwork.CACHE_FILE
+    try:
+        for content in (b"not marshal", marshal.dumps(("python=0.0 jinja2=0", {"k": None}))):
+            path.write_bytes(content)
+            dbtwork.start_command(path)
+            assert dbtwork._cache == {}
+            assert gc.get_threshold() == dbtwork.GC_THRESHOLDS
+            dbtwork._cache["key"] = compile("1 + 1", "<test>", "eval")
+            dbtwork.end_command()
+            versions, entries = marshal.loads(path.read_bytes())
+            assert versions == dbtwork._versions()
+            assert eval(entries["key"]) == 2  # noqa: S307 (a code object made above)
+    finally:
+        gc.set_threshold(*thresholds)
+        dbtwork._cache.clear()
