@@ -12,12 +12,17 @@ updates the Data Docs site in AIUSAGE_GX_DOCS_DIR. The suites run in the warm GX
 process (aiusage.quality.worker), which a refresh starts before it needs it.
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 
+from aiusage.changes import RefreshPlan
 from aiusage.quality import worker
 from aiusage.quality.events import validate_landed_batch
 from aiusage.quality.gx import SuiteResult
 from aiusage.quality.prices import PRICE_SEEDS, validate_price_seed
+from aiusage.refresh import RefreshOptions
+from aiusage.settings import Settings
 from orchestration.assets.seeds import seed_file_key
 from orchestration.resources import WarehouseSettings
 
@@ -43,6 +48,30 @@ def check_result(result: SuiteResult, **extra) -> dg.AssetCheckResult:
     )
 
 
+def _price_seed_call(seed: str, settings: Settings) -> tuple[Callable, tuple, dict]:
+    """The call a price seed's check makes in the GX worker."""
+    kwargs = {
+        "context_root": settings.project_dir / "expectations",
+        "build_docs": True,
+        "docs_dir": settings.gx_docs_dir,
+    }
+    return validate_price_seed, (seed, settings.project_dir / "seeds"), kwargs
+
+
+def prefetch_checks(settings: Settings, options: RefreshOptions, plan: RefreshPlan) -> None:
+    """Hand the GX worker the checks a refresh of this plan will run, in the order it runs
+    them, before Dagster starts the run (aiusage.quality.worker.prefetch): the landed-batch
+    check unless only seeds changed, and the checks of the price seeds unless the seeds are
+    unchanged (only the changed ones when they are the only change)."""
+    if not plan.seeds_only:
+        worker.prefetch(validate_landed_batch, settings, options)
+    if not plan.seeds_unchanged:
+        for seed in PRICE_SEEDS:
+            if not plan.seeds_only or seed in plan.changed_seeds:
+                function, args, kwargs = _price_seed_call(seed, settings)
+                worker.prefetch(function, *args, **kwargs)
+
+
 def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=seed_file_key(seed),
@@ -52,16 +81,8 @@ def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
         f"{seed}.json; the rules `aiusage pricing validate` runs).",
     )
     def _check(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
-        settings = warehouse.resolve()
-        result = worker.run(
-            validate_price_seed,
-            seed,
-            settings.project_dir / "seeds",
-            context_root=settings.project_dir / "expectations",
-            build_docs=True,
-            docs_dir=settings.gx_docs_dir,
-        )
-        return check_result(result)
+        function, args, kwargs = _price_seed_call(seed, warehouse.resolve())
+        return check_result(worker.run(function, *args, **kwargs))
 
     return _check
 

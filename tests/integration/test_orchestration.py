@@ -106,9 +106,18 @@ def test_a_full_refresh_runs_one_dbt_invocation_of_the_seeds_models_and_tests(
     settings = Settings.from_env()
     before = _checksums(settings.duckdb_path)
 
-    result = run_refresh(settings, RefreshOptions(full_refresh=True))
+    # as `aiusage build` does: the refresh's checks handed to the GX worker in advance
+    from aiusage.changes import plan
+    from aiusage.quality import worker
+    from orchestration.checks.expectations import prefetch_checks
+
+    options = RefreshOptions(full_refresh=True)
+    prefetch_checks(settings, options, plan(settings, options))
+    assert len(worker._PREFETCHED) == 4  # the landed batch and the three price seeds
+    result = run_refresh(settings, options)
 
     assert result.success, outcome(result, settings).failure
+    assert worker._PREFETCHED == []  # each check took its prefetched call: the same call
     (invocation,) = _dbt_invocations(result, settings)
     assert invocation.name.startswith("warehouse_dbt-")
     ran = {

@@ -85,6 +85,10 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
         from aiusage.quality import worker
 
         worker.start()  # GX imports too
+        from orchestration.checks.expectations import prefetch_checks
+
+        # the checks start in the worker once GX is imported, while Dagster starts the run
+        prefetch_checks(settings, options, refresh_plan)
     from orchestration.run import outcome, run_refresh
     from orchestration.schedules import selection_for
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from aiusage.quality.frames import clean_text, nulls, to_numbers, to_utc, unparseable
-from aiusage.quality.gx import SuiteResult, run_checkpoint
+from aiusage.quality.gx import SuiteResult, run_checkpoint, suites_dir
 from aiusage.refresh import RefreshOptions, first_landing_day, landed_event_batch
 from aiusage.settings import Settings
 from aiusage_tracking.contract import event_fields, token_fields
@@ -247,3 +247,15 @@ def validate_landed_batch(
     if result.success and remember:
         record_validated_files(settings.duckdb_path, batch)
     return LandedBatchResult(result, len(batch), skipped, first)
+
+
+def _landed_batch_inputs(settings: Settings, options: RefreshOptions, *_, **__) -> list[Path]:
+    """The files validate_landed_batch reads (aiusage.quality.worker.prefetch): the batch's
+    files and the suite. A file landed in the batch's days since changes the list. The
+    record of files that passed is in the warehouse, which nothing writes before the check
+    but the check itself."""
+    suite = suites_dir(settings.project_dir / "expectations") / f"{EVENTS_SUITE}.json"
+    return [*landed_event_batch(settings, options), suite]
+
+
+validate_landed_batch.inputs = _landed_batch_inputs

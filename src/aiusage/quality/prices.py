@@ -18,7 +18,7 @@ import pandas as pd
 from aiusage.pricing.seed import MONEY_FIELDS
 from aiusage.quality.failures import join_items
 from aiusage.quality.frames import clean_text, nulls, to_numbers, to_timestamps, unparseable
-from aiusage.quality.gx import SuiteResult, run_checkpoint
+from aiusage.quality.gx import SuiteResult, run_checkpoint, suites_dir
 
 PRICES_SUITE = "model_prices"
 MULTIPLIERS_SUITE = "service_tier_multipliers"
@@ -212,6 +212,14 @@ def validate_price_seed(
         return run_checkpoint(FX_RATES_SUITE, _prepare_fx_rates(frame), **options)
     raise ValueError(f"no price seed suite named {name!r}")
 
+
+def _price_seed_inputs(name: str, seeds_dir: Path, context_root: Path | None = None, *_, **__):
+    """The files validate_price_seed reads (aiusage.quality.worker.prefetch)."""
+    read = [seeds_dir / f"{name}.csv", suites_dir(context_root) / f"{name}.json"]
+    return [*read, seeds_dir / "model_aliases.csv"] if name == PRICES_SUITE else read
+
+
+validate_price_seed.inputs = _price_seed_inputs
 
 PRICE_SEEDS = (PRICES_SUITE, MULTIPLIERS_SUITE, FX_RATES_SUITE)
 

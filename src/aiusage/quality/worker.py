@@ -13,6 +13,13 @@ The worker renders the Data Docs of its checks when it is idle (aiusage.quality.
 `defer_data_docs`): a check returns its result at once, and the pages are built while dbt
 runs, or at the worker's exit at the latest.
 
+A refresh whose worker would otherwise wait (it has imported GX while the refresh process
+still starts its Dagster run) hands it the refresh's checks in advance (`prefetch`, from
+`aiusage build` after its plan). The check step then calls `run` with the same call, and
+takes the prefetched result when the files the check read are as they were when it
+started (`function.inputs(*args, **kwargs)`: path, size and modification time of each);
+otherwise, or when the prefetched call raised, it runs the check again.
+
 The worker lives as long as the process that started it (a refresh, a test session) and
 keeps GX imported between refreshes of that process; it is stopped at the interpreter's
 exit. A worker that died (killed, out of memory) is replaced by running the check in the
@@ -27,8 +34,9 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -36,6 +44,8 @@ T = TypeVar("T")
 _POOL: ProcessPoolExecutor | None = None
 UNUSED_BY_CHECKS = ("pyspark", "sqlalchemy")
 _LOCK = threading.Lock()
+# prefetched calls not taken yet: (function, args, kwargs, future of (inputs' stamp, result))
+_PREFETCHED: list[tuple[Callable, tuple, dict, Future]] = []
 
 
 def _initialize() -> None:
@@ -92,11 +102,67 @@ def start() -> ProcessPoolExecutor:
         return _POOL
 
 
+def input_stamp(function: Callable, args: tuple, kwargs: dict) -> tuple:
+    """(path, size, modification time) of each file the call reads (None for a missing
+    file), from the function's `inputs`, which takes the call's arguments."""
+    stamps = []
+    for path in function.inputs(*args, **kwargs):
+        try:
+            stat = Path(path).stat()
+        except FileNotFoundError:
+            stamps.append((str(path), None))
+        else:
+            stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(stamps)
+
+
+def _stamped_call(function: Callable[..., T], args: tuple, kwargs: dict) -> tuple[tuple, T]:
+    """In the worker: the inputs' stamp, taken before the call reads them, and the result."""
+    stamp = input_stamp(function, args, kwargs)
+    return stamp, _call(function, *args, **kwargs)
+
+
+def prefetch(function: Callable[..., T], *args, **kwargs) -> None:
+    """Start `function(*args, **kwargs)` in the worker now (started if needed), for a later
+    `run` of an equal call. The function names the files it reads (`function.inputs`)."""
+    if not callable(getattr(function, "inputs", None)):
+        raise TypeError(f"{function.__qualname__} has no `inputs`: it cannot be prefetched")
+    future = start().submit(_stamped_call, function, args, kwargs)
+    with _LOCK:
+        _PREFETCHED.append((function, args, kwargs, future))
+
+
+def _prefetched_result(function: Callable[..., T], args: tuple, kwargs: dict) -> tuple[bool, T]:
+    """(True, result) of a prefetched equal call whose inputs have not changed since it
+    started; (False, None) when there is none, it raised, or its files changed."""
+    with _LOCK:
+        matching = [
+            entry
+            for entry in _PREFETCHED
+            if entry[0] is function and entry[1] == args and entry[2] == kwargs
+        ]
+        if not matching:
+            return False, None
+        _PREFETCHED.remove(matching[0])
+        future = matching[0][3]
+    try:
+        stamp, result = future.result()
+    except Exception:  # noqa: BLE001 (the call runs again and raises, or the worker died)
+        return False, None
+    if stamp != input_stamp(function, args, kwargs):
+        return False, None
+    return True, result
+
+
 def run(function: Callable[..., T], *args, **kwargs) -> T:
-    """`function(*args, **kwargs)` in the worker (started if needed). Arguments and result
-    travel by pickle. An exception raised by the function is raised here; a dead worker is
+    """`function(*args, **kwargs)` in the worker (started if needed), or the result of the
+    same call prefetched when the files it read are unchanged. Arguments and result travel
+    by pickle. An exception raised by the function is raised here; a dead worker is
     dropped and the call runs in this process."""
     global _POOL
+    prefetched, result = _prefetched_result(function, args, kwargs)
+    if prefetched:
+        return result
     try:
         return start().submit(_call, function, *args, **kwargs).result()
     except BrokenProcessPool:

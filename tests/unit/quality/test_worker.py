@@ -90,3 +90,60 @@ def test_the_worker_renders_data_docs_when_idle_and_before_it_leaves(tmp_path):
     pool.shutdown(wait=True)
     worker._POOL = None  # the next test starts a new worker
     assert "fx_rates" in (at_exit / "index.html").read_text()
+
+
+def _count_and_read(log: str, data: str) -> str:
+    """A check that reads `data` and logs each run to `log`."""
+    with open(log, "a") as handle:
+        handle.write("ran\n")
+    with open(data) as handle:
+        return handle.read()
+
+
+_count_and_read.inputs = lambda log, data: [data]
+
+
+def _runs(log) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_a_prefetched_check_is_taken_while_its_files_are_unchanged(tmp_path):
+    log, data = tmp_path / "runs.log", tmp_path / "batch.txt"
+    data.write_text("first")
+    worker.prefetch(_count_and_read, str(log), str(data))
+    assert worker.run(_count_and_read, str(log), str(data)) == "first"
+    assert _runs(log) == 1  # the check ran once, ahead of the call that took it
+    assert worker._PREFETCHED == []
+
+    # a file changed after the prefetched call read it: the call runs again
+    worker.prefetch(_count_and_read, str(log), str(data))
+    deadline = time.monotonic() + 60
+    while _runs(log) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    data.write_text("second, longer")
+    assert worker.run(_count_and_read, str(log), str(data)) == "second, longer"
+    assert _runs(log) == 3
+
+    # another call (other arguments) does not take it
+    other = tmp_path / "other.txt"
+    other.write_text("other")
+    worker.prefetch(_count_and_read, str(log), str(data))
+    assert worker.run(_count_and_read, str(log), str(other)) == "other"
+    assert len(worker._PREFETCHED) == 1
+    worker.run(_count_and_read, str(log), str(data))  # taken
+    assert worker._PREFETCHED == []
+
+
+def test_a_prefetched_call_that_raised_runs_again_and_only_named_inputs_prefetch(tmp_path):
+    log, missing = tmp_path / "runs.log", tmp_path / "not-landed.txt"
+    worker.prefetch(_count_and_read, str(log), str(missing))
+    deadline = time.monotonic() + 60
+    while _runs(log) < 1:  # the prefetched call ran, and raised
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with pytest.raises(FileNotFoundError):
+        worker.run(_count_and_read, str(log), str(missing))
+    assert _runs(log) == 2  # raised by a second run, not handed over from the first
+    with pytest.raises(TypeError, match="no `inputs`"):
+        worker.prefetch(_fail, "x")
