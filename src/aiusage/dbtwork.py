@@ -92,6 +92,8 @@ def _install_lazy_event_messages() -> None:
         if key == "_pending":
             raise AttributeError(key)
         build_now(self)
+        if "pb_msg" not in self.__dict__:
+            raise AttributeError(key)
         message = self.__dict__["pb_msg"]
         return message if key == "pb_msg" else getattr(message, key)
 
