@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from aiusage.project import manifest_path, mart_relations, target_dir
+from aiusage.project import manifest_path, mart_relations
 from aiusage.snapshot import publish
 from orchestration.assets.landing import run_inputs
 from orchestration.resources import WarehouseSettings
@@ -35,7 +35,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             mart_relations(manifest_path(settings)),
             run_id=context.run.run_id,
             metadata=metadata,
-            semantic_manifest=target_dir(settings) / "semantic_manifest.json",
+            semantic_manifest=settings.target_dir / "semantic_manifest.json",
         )
         context.log.info("Published %s (removed %s)", snapshot.folder, snapshot.removed or "none")
         return dg.MaterializeResult(

@@ -308,7 +308,7 @@ def _run_dbt(connection: socket.socket, request: dict) -> int:
         sys.argv = list(request["argv"])
         from dbt.cli.main import cli
 
-        dbtwork.start_command(dbtwork.cache_path(sys.argv[1:], process_environment(), Path.cwd()))
+        dbtwork.start_command(process_environment())
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")
         finally:

@@ -16,10 +16,10 @@ of it produce nothing a command keeps:
 * **Jinja compilation.** dbt compiles the Jinja source of every node and of its macros
   into Python code in every command (`Environment.compile`; ~0.9 s of a full build). The
   code depends only on the source, the template's name and file name and the kind of
-  environment, so it is kept on disk beside dbt's own partial-parse file
-  (`<target>/aiusage_jinja_code.marshal`, or the file AIUSAGE_DBT_CODE_CACHE names),
-  keyed by all of them plus the versions of Python, Jinja and dbt-common, and reused by
-  the next command.
+  environment, so it is kept on disk beside dbt's own partial-parse file (the file
+  AIUSAGE_DBT_CODE_CACHE names, `<target>/aiusage_jinja_code.marshal` in the warehouse's
+  settings; without it a command keeps its compiled code in memory), keyed by all of them
+  plus the versions of Python, Jinja and dbt-common, and reused by the next command.
 * **Garbage collection passes over the manifest.** Python's default thresholds run a
   collection every 700 new objects; a dbt command creates millions (the manifest, a
   context per node), so the collector walked the same live manifest again and again
@@ -43,10 +43,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import CodeType
 
-CACHE_FILE = "aiusage_jinja_code.marshal"
-# The cache file's path, set by the warehouse's settings to its main target folder: dagster-dbt
-# gives every invocation a target folder of its own (as it does for partial_parse.msgpack)
-CACHE_ENV = "AIUSAGE_DBT_CODE_CACHE"
+from aiusage.settings import DBT_CODE_CACHE_ENV
+
 MAX_CACHED = 20_000  # entries kept on disk; past it only the last command's are kept
 GC_THRESHOLDS = (50_000, 20, 100)
 
@@ -233,14 +231,16 @@ def _install_jinja_code_cache() -> None:
     jinja2.Environment.compile = compile_cached
 
 
-def start_command(cache_path: Path | None) -> None:
-    """Before a served command: its GC thresholds, and the compiled Jinja of the commands
-    before it (from `cache_path`; None keeps this command's cache in memory only)."""
+def start_command(environment: Mapping[str, str]) -> None:
+    """Before a served command (its environment): its GC thresholds, and the compiled Jinja
+    of the commands before it, from the file DBT_CODE_CACHE_ENV names (none: this command's
+    cache stays in memory)."""
     global _cache_path, _loaded_count
     gc.set_threshold(*GC_THRESHOLDS)
     _cache.clear()
     _used.clear()
-    _cache_path = cache_path
+    configured = environment.get(DBT_CODE_CACHE_ENV)
+    _cache_path = Path(configured) if configured else None
     if _cache_path is None or not _cache_path.is_file():
         _loaded_count = 0
         return
@@ -262,30 +262,10 @@ def end_command() -> None:
         return
     entries = _cache if len(_cache) <= MAX_CACHED else {key: _cache[key] for key in _used}
     data = marshal.dumps((_versions(), entries))
-    handle, temporary = tempfile.mkstemp(prefix=CACHE_FILE, dir=_cache_path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=_cache_path.name, dir=_cache_path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
         os.replace(temporary, _cache_path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)
-
-
-def cache_path(argv: list[str], environment: Mapping[str, str], cwd: Path) -> Path:
-    """The code cache of a command: AIUSAGE_DBT_CODE_CACHE, else in dbt's target folder
-    (--target-path, else DBT_TARGET_PATH, else `target`, relative to the project folder:
-    --project-dir, DBT_PROJECT_DIR, or cwd)."""
-    if environment.get(CACHE_ENV):
-        return Path(environment[CACHE_ENV])
-
-    def option(name: str) -> str | None:
-        for index, argument in enumerate(argv):
-            if argument == name and index + 1 < len(argv):
-                return argv[index + 1]
-            if argument.startswith(name + "="):
-                return argument.split("=", 1)[1]
-        return None
-
-    project = Path(option("--project-dir") or environment.get("DBT_PROJECT_DIR") or cwd)
-    target = Path(option("--target-path") or environment.get("DBT_TARGET_PATH") or "target")
-    return (target if target.is_absolute() else cwd / project / target) / CACHE_FILE

@@ -14,13 +14,8 @@ from aiusage.errors import AiusageError
 from aiusage.settings import Settings
 
 
-def target_dir(settings: Settings) -> Path:
-    """dbt's target folder (DBT_TARGET_PATH, relative to the project)."""
-    return settings.target_dir
-
-
 def manifest_path(settings: Settings) -> Path:
-    return target_dir(settings) / "manifest.json"
+    return settings.target_dir / "manifest.json"
 
 
 def dbt_executable(settings: Settings) -> str:

@@ -45,6 +45,10 @@ class SettingsError(ValueError):
     """A variable with a value the warehouse cannot use (the message names it)."""
 
 
+# the file of compiled Jinja a served dbt command reuses (aiusage.dbtwork)
+DBT_CODE_CACHE_ENV = "AIUSAGE_DBT_CODE_CACHE"
+
+
 def find_project_dir(start: Path) -> Path:
     """`start`, or the nearest folder above it holding dbt_project.yml; `start` when none
     does (commands that need the dbt project then say so)."""
@@ -217,8 +221,9 @@ class Settings:
             "AIUSAGE_DUCKDB_THREADS": str(self.duckdb_threads),
             "AIUSAGE_DBT_TARGET": self.dbt_target,
             "DBT_PROFILES_DIR": str(self.project_dir),
-            # compiled Jinja kept by the warm dbt server's commands (aiusage.dbtwork)
-            "AIUSAGE_DBT_CODE_CACHE": str(self.target_dir / "aiusage_jinja_code.marshal"),
+            # compiled Jinja kept by the warm dbt server's commands (aiusage.dbtwork), in the
+            # main target folder: dagster-dbt gives each invocation a folder of its own
+            DBT_CODE_CACHE_ENV: str(self.target_dir / "aiusage_jinja_code.marshal"),
         }
 
     def subprocess_env(self) -> dict[str, str]:

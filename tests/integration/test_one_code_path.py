@@ -31,7 +31,7 @@ from aiusage.cli import main
 from aiusage.delivery.alerts import deliver
 from aiusage.delivery.reports import today_in, weekly_window
 from aiusage.delivery.state import connect_state
-from aiusage.project import manifest_path, mart_relations, target_dir
+from aiusage.project import manifest_path, mart_relations
 from aiusage.sample import generate
 from aiusage.settings import Settings
 from aiusage.snapshot import current_build_id, published_duckdb_path
@@ -287,7 +287,7 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
         assert repriced.stdout.startswith(
             "Refreshing only the seeds that changed (model_prices) and the models downstream"
         ), repriced.stdout[:500]
-        ran = _dbt_nodes_run(target_dir(settings))
+        ran = _dbt_nodes_run(settings.target_dir)
         assert "seed.aiusage.model_prices" in ran and "model.aiusage.fct_llm_requests" in ran
         assert not [n for n in ran if n.startswith("seed.") and n != "seed.aiusage.model_prices"]
         assert not [n for n in ran if ".stg_" in n or "int_request_rows" in n], ran

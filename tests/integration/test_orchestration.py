@@ -29,9 +29,8 @@ def _checksums(path, tables=MARTS, parquet_dir=None):
 def _dbt_invocations(result, settings) -> list[Path]:
     """The target folders of the dbt invocations of a run (dagster-dbt makes one per
     invocation: <step>-<run id>-<uuid>), and the dbt step's starts must match them."""
-    from aiusage.project import target_dir
 
-    folders = sorted(target_dir(settings).glob(f"*-{result.run_id[:7]}-*"))
+    folders = sorted(settings.target_dir.glob(f"*-{result.run_id[:7]}-*"))
     starts = [
         e.step_key
         for e in result.all_events
@@ -145,7 +144,6 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
     """A backfill from the first landing day (older than the look-back) on unchanged landing
     files re-reads the range, changes no mart, and publishes a snapshot whose Parquet marts
     are byte-identical to the previous snapshot's."""
-    from aiusage.project import target_dir
     from aiusage.refresh import RefreshOptions
     from aiusage.settings import Settings
     from aiusage.snapshot import current_build_id, published_duckdb_path
@@ -180,7 +178,7 @@ def test_backfill_with_no_new_data_changes_no_mart_and_republishes_the_same_mart
         for name in old_files:
             assert (old_marts / name).read_bytes() == (new_marts / name).read_bytes(), name
     # dbt re-read the landing days from the backfill start: the cutoff it compiled
-    target = target_dir(settings)
+    target = settings.target_dir
     (compiled,) = target.glob(
         f"warehouse_dbt-{result.run_id[:7]}-*/compiled/**/fct_llm_requests.sql"
     )

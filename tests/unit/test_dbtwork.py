@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from aiusage import dbtwork
+from aiusage.settings import DBT_CODE_CACHE_ENV
 from tests.unit.test_dbtserver import _client, _dbt, _real_dbt, project, server  # noqa: F401
 
 SCHEMA = """\
@@ -34,7 +35,7 @@ models:
 @pytest.fixture()
 def tested_project(project, monkeypatch):  # noqa: F811 (the fixture imported above)
     (project / "models" / "schema.yml").write_text(SCHEMA)
-    monkeypatch.delenv(dbtwork.CACHE_ENV, raising=False)  # the cache beside dbt's target
+    monkeypatch.setenv(DBT_CODE_CACHE_ENV, str(project.parent / "jinja_code.marshal"))
     return project
 
 
@@ -87,7 +88,7 @@ def test_a_served_build_prints_and_builds_what_the_real_dbt_does(tested_project,
 
 
 def test_compiled_jinja_is_kept_and_a_changed_model_is_compiled_again(tested_project, server):  # noqa: F811
-    cache = Path(os.environ["DBT_TARGET_PATH"]) / dbtwork.CACHE_FILE
+    cache = Path(os.environ[DBT_CODE_CACHE_ENV])
     first = _dbt(_client(), tested_project, "build", "-s", "answer")
     assert first.returncode == 0, first.stdout
     versions, entries = marshal.loads(cache.read_bytes())
@@ -183,11 +184,11 @@ def test_an_event_nobody_receives_is_never_built():
 
 def test_an_unreadable_or_foreign_cache_is_replaced(tmp_path):
     thresholds = gc.get_threshold()
-    path = tmp_path / dbtwork.CACHE_FILE
+    path = tmp_path / "jinja_code.marshal"
     try:
         for content in (b"not marshal", marshal.dumps(("python=0.0 jinja2=0", {"k": None}))):
             path.write_bytes(content)
-            dbtwork.start_command(path)
+            dbtwork.start_command({DBT_CODE_CACHE_ENV: str(path)})
             assert dbtwork._cache == {}
             assert gc.get_threshold() == dbtwork.GC_THRESHOLDS
             dbtwork._cache["key"] = compile("1 + 1", "<test>", "eval")

@@ -204,13 +204,12 @@ def semantic_manifest_for(duckdb_path: Path, project_target: Path) -> Path:
 
 def semantic_layer_of(con) -> SemanticLayer:
     """The semantic layer of the warehouse a connection reads (see semantic_manifest_for)."""
-    from aiusage.project import target_dir
     from aiusage.settings import Settings
 
     (path,) = con.execute(
         "select path from duckdb_databases() where database_name = current_database()"
     ).fetchone()
-    project_target = target_dir(Settings.from_env())
+    project_target = Settings.from_env().target_dir
     if not path:
         return load_semantic_layer(project_target / SEMANTIC_MANIFEST)
     return load_semantic_layer(semantic_manifest_for(Path(path), project_target))
