@@ -2,6 +2,7 @@
 
     python bench/mart_checksums.py --output before.json          # build and checksum
     python bench/mart_checksums.py --compare before.json         # build, checksum, compare
+    python bench/mart_checksums.py --last-day-later --compare before.json
 
 The landing is the same on every run: 10 days x 1,000 generated events (seed 11, ending
 2026-11-20) plus the example exports of every other source (examples/), landed with
@@ -10,6 +11,9 @@ in a temporary folder, then each relation named fct_*, dim_* or rpt_* is checksu
 its column names and types, its row count and the md5 of its rows' text, sorted (so the
 checksum does not depend on row order). A refactoring that must not change any figure
 compares the checksums taken before and after it; exit 1 names every mart that differs.
+With --last-day-later, the last landing day (2026-11-20) is held back from the first build
+and landed before a second, incremental refresh: its checksums must equal those of the
+build from everything (an incremental refresh changes no figure).
 
 Only the `aiusage` command line is used, so the script runs against any version of the
 project that has `generate`, `ingest` and `build`.
@@ -55,7 +59,10 @@ def aiusage(env: dict[str, str], *args: str) -> str:
     return completed.stdout
 
 
-def build(root: Path) -> Path:
+LAST_DAY = "dt=2026-11-20"
+
+
+def build(root: Path, last_day_later: bool = False) -> Path:
     env = {
         **os.environ,
         "AIUSAGE_PROJECT_DIR": str(PROJECT_DIR),
@@ -78,6 +85,15 @@ def build(root: Path) -> Path:
                 "--landing-date", "2026-11-19")  # fmt: skip
     aiusage(env, "ingest", "events", str(PROJECT_DIR / "examples" / "events.jsonl"),
             "--landing-date", "2026-11-20")  # fmt: skip
+    if last_day_later:
+        held = root / "held"
+        for folder in sorted((root / "landing").glob(f"*/{LAST_DAY}")):
+            target = held / folder.parent.name / LAST_DAY
+            target.parent.mkdir(parents=True)
+            folder.rename(target)
+        aiusage(env, "build", "--quiet")
+        for folder in sorted(held.glob(f"*/{LAST_DAY}")):
+            folder.rename(root / "landing" / folder.parent.name / LAST_DAY)
     aiusage(env, "build", "--quiet")
     return root / "warehouse.duckdb"
 
@@ -130,6 +146,11 @@ def main() -> int:
     parser.add_argument("--output", type=Path, help="write the checksums (JSON) here")
     parser.add_argument("--compare", type=Path, help="checksums taken before, to compare with")
     parser.add_argument(
+        "--last-day-later",
+        action="store_true",
+        help="build without the last landing day, then land it and refresh",
+    )
+    parser.add_argument(
         "--folder",
         type=Path,
         default=Path(tempfile.gettempdir()) / "aiusage-mart-checksums",
@@ -140,7 +161,7 @@ def main() -> int:
     root = args.folder.resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    result = checksums(build(root))
+    result = checksums(build(root, args.last_day_later))
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
     if args.output:
         args.output.write_text(text, encoding="utf-8")

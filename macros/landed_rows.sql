@@ -30,13 +30,16 @@
 {%- endmacro %}
 
 {#- The landed file's stamp on each of its rows (macro landed_files_to_read): its size, its
-    modification time when it was read, and the md5 of its content. A refresh re-reads a
-    file only when its size or modification time differ from the stamp stored here. -#}
+    modification time when it was read, the md5 of its content, and when it was loaded. A
+    refresh re-reads a file only when its size or modification time differ from the stamp
+    stored here; the models downstream re-read the landing days of the rows loaded since
+    their own last run (macro landing_cutoff_date). -#}
 {% macro landed_file_columns(relation=none) -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
     {{ prefix }}file_size,
     {{ prefix }}file_modified_at,
-    {{ prefix }}file_content_hash
+    {{ prefix }}file_content_hash,
+    {{ prefix }}loaded_at
 {%- endmacro %}
 
 {#- The canonical event columns of a per-request staging row (events_contract.sql), with

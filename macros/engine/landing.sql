@@ -173,11 +173,13 @@
 {%- endmacro %}
 
 {#- The stamp columns of a landed file (relation columns filename, content, size,
-    last_modified): file_size, file_modified_at, file_content_hash. -#}
+    last_modified): file_size, file_modified_at, file_content_hash, and loaded_at, when this
+    run read it (macro landing_load_stamp). -#}
 {% macro landed_file_stamp() -%}
     cast(size as bigint) as file_size,
     {{ landed_file_modified_at('last_modified') }} as file_modified_at,
-    md5(content) as file_content_hash
+    md5(content) as file_content_hash,
+    {{ landing_load_stamp() }} as loaded_at
 {%- endmacro %}
 
 {#- A file's modification time as stored (a timestamp in UTC). -#}

@@ -2,23 +2,21 @@
     dbt wraps a test's relation in get_where_subquery to apply the test's `where` config;
     overriding it is dbt's documented way to give `where` custom logic (the where config
     cannot call ref() or run a query). Here the placeholder __landing_window__ in a where
-    config stands for the landing days of the tested relation's latest refresh window:
-    landing_date >= landing_cutoff_date(relation) (its latest landing day minus var
-    lookback_days, or var backfill_start), computed when the test runs.
+    config stands for the landing days the tested relation's latest refresh rewrote
+    (macro tested_landing_window), computed when the test runs.
 
-    Used by the unique tests of the keys of the tables a refresh replaces by whole landing
-    days (the staging models) and of the views over them: the key is md5(file | line) and a
-    file belongs to one landing day, so a refresh can only break uniqueness within the days
-    it rewrites, and testing those keeps the test's cost proportional to the refresh, not
-    to the history (older days were tested by the refreshes that wrote them). Their
-    not_null tests need no window: the filter on a null key is pushed down to the scans.
+    Used by the unique tests of keys that a refresh can only break in the rows it rewrites:
+    the staging keys and the views over them (md5(file | line): a refresh replaces whole
+    files), fct_landed_rows (it replaces whole landing days) and fct_llm_requests (a merge
+    by key: the rows it deletes are those of the keys it inserts). Testing those rows keeps
+    the test's cost proportional to the refresh, not to the history (older days were tested
+    by the refreshes that wrote them); a full build tests every row. Their not_null tests
+    need no window: the filter on a null key is pushed down to the scans.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where and '__landing_window__' in where -%}
-        {%- set where = where | replace(
-            '__landing_window__', 'landing_date >= ' ~ landing_cutoff_date(relation)
-        ) -%}
+        {%- set where = where | replace('__landing_window__', tested_landing_window(relation)) -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
@@ -28,4 +26,34 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of `relation` that its latest refresh rewrote, as a predicate: every row
+    (`true`) on a full refresh or a first build; for an incremental model downstream of
+    staging, the landing days from the cutoff its last run recorded (macro
+    record_landing_watermark); for a staging model or a view over staging, the landing days
+    of the latest load (the staging rows stamped with the latest loaded_at: this run's, or
+    the last run's when this one loaded nothing; every row after a first build). -#}
+{% macro tested_landing_window(relation) -%}
+    {{ return(adapter.dispatch('tested_landing_window', 'aiusage')(relation)) }}
+{%- endmacro %}
+
+{% macro default__tested_landing_window(relation) -%}
+    {%- if not execute or flags.FULL_REFRESH -%}{{ return('true') }}{%- endif -%}
+    {%- set watermark = landing_watermark(relation.identifier) -%}
+    {%- if watermark is not none -%}
+        {%- if watermark['cutoff_date'] is none -%}{{ return('true') }}{%- endif -%}
+        {{ return("landing_date >= date '" ~ watermark['cutoff_date'] ~ "'") }}
+    {%- endif -%}
+    {%- set latest = landing_rows_loaded('true')['loaded_through'] -%}
+    {%- if latest is none -%}{{ return('true') }}{%- endif -%}
+    {%- set first_day = landing_rows_loaded(
+        "loaded_at >= timestamp '" ~ latest ~ "'"
+    )['first_day'] -%}
+    {{ return("landing_date >= date '" ~ first_day ~ "'" if first_day else 'false') }}
+{%- endmacro %}
+
+{#- Spark: the look-back window before the relation's latest landing day. -#}
+{% macro spark__tested_landing_window(relation) -%}
+    {{ return('landing_date >= ' ~ landing_cutoff_date(relation)) }}
 {%- endmacro %}

@@ -119,11 +119,16 @@ def load_manifest(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+# The where config of a test on the rows a refresh rewrote (macros/tests/where_landing_window.sql).
+LANDING_WINDOW = "__landing_window__"
+
+
 @dataclass(frozen=True)
 class Mart:
     """A mart relation: the dbt model name and its schema, and its key: a column with a
-    blocking (error-severity, unfiltered) `unique` test, by which publish orders the rows of
-    its Parquet export (None: ordered by every column)."""
+    blocking (error-severity) `unique` test on every row, or on the rows each refresh
+    rewrites (`where: __landing_window__`), by which publish orders the rows of its Parquet
+    export (None: ordered by every column)."""
 
     name: str
     schema: str
@@ -132,7 +137,9 @@ class Mart:
 
 def _unique_keys(manifest: dict) -> dict[str, str]:
     """{model unique_id: column} of the columns that identify a model's rows: an
-    error-severity, unfiltered `unique` test, and not null (a not_null constraint of an
+    error-severity `unique` test, unfiltered or on the rows each refresh rewrote (the
+    __landing_window__ placeholder: a full build tests every row, and a refresh can only
+    repeat a key in the rows it rewrites), and not null (a not_null constraint of an
     enforced contract, or a not_null test; dbt's unique test passes repeated nulls)."""
     unique, not_null = {}, set()
     for node in manifest["nodes"].values():
@@ -151,7 +158,7 @@ def _unique_keys(manifest: dict) -> dict[str, str]:
             and column
             and column.isidentifier()
             and str(config.get("severity", "error")).lower() == "error"
-            and not config.get("where")
+            and config.get("where") in (None, "", LANDING_WINDOW)
         ):
             continue
         if metadata.get("name") == "unique":

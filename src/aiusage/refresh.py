@@ -1,9 +1,10 @@
 """What one refresh re-reads, and what it needs before it starts.
 
-Default: the incremental look-back (latest landing day - AIUSAGE_LOOKBACK_DAYS on). A
-backfill re-reads the landing days from `backfill_start` on; a full refresh rebuilds the
-incremental models from every landed file. The dbt models compute the same cutoff
-(macro landing_cutoff_date) from the same variables.
+The dbt models re-read, downstream of staging, the landing days of the files loaded since
+each model's last run (macro landing_cutoff_date); a backfill moves that cutoff back to
+`backfill_start`; a full refresh rebuilds the incremental models from every landed file.
+The landed-batch check validates the files of a bounded window: the look-back (latest
+landing day - AIUSAGE_LOOKBACK_DAYS on), or the backfill's days (first_landing_day).
 """
 
 from __future__ import annotations
@@ -114,8 +115,8 @@ def warehouse_max_landing_day(duckdb_path: Path) -> date | None:
 
 
 def first_landing_day(settings: Settings, options: RefreshOptions) -> date | None:
-    """First landing day of the batch a refresh reads, for the checks that validate it: the
-    same cutoff as the dbt models for an incremental refresh or a backfill. A first build or
+    """First landing day of the batch the checks validate: the look-back window before the
+    latest landing day, or a backfill's start (its files are the ones re-read). A first build or
     a full refresh re-reads every file, but the checks still validate a bounded batch, the
     look-back window before the latest landing day: history was validated when it landed,
     and the dbt tests judge every row of every build. None only when nothing has landed."""
@@ -130,8 +131,40 @@ def first_landing_day(settings: Settings, options: RefreshOptions) -> date | Non
     return first
 
 
+def staged_event_files(duckdb_path: Path) -> dict[str, tuple[int, int]] | None:
+    """{path: (size, modification time in whole seconds)} of the event files the staging
+    model has read (None before the first build)."""
+    if not duckdb_path.exists():
+        return None
+    import duckdb
+
+    try:
+        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+            rows = con.execute(
+                "select source_file, max(file_size), max(epoch(file_modified_at)) "
+                "from stg_events__usage_events group by source_file"
+            ).fetchall()
+    except duckdb.CatalogException:
+        return None
+    return {path: (size, int(modified)) for path, size, modified in rows}
+
+
 def landed_event_batch(settings: Settings, options: RefreshOptions) -> list[Path]:
-    """The landed event files the next refresh reads (see first_landing_day)."""
+    """The landed event files the checks validate: those of the window from
+    first_landing_day on, and, in an incremental refresh, every older file the staging
+    model has not read as it is now (a file landed late into an old day folder, or changed
+    there): the refresh reads those too (macro landing_cutoff_date)."""
     first = first_landing_day(settings, options)
     files = landed_files(settings.landing_dir, "events")
-    return [path for day, path in files if first is None or day >= first]
+    batch = [path for day, path in files if first is None or day >= first]
+    older = [path for day, path in files if first is not None and day < first]
+    if older and not options.full_refresh:
+        staged = staged_event_files(settings.duckdb_path)
+        if staged is not None:
+            batch = [path for path in older if staged.get(str(path)) != _stamp(path)] + batch
+    return batch
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, int(stat.st_mtime)

@@ -12,7 +12,7 @@
 | AIUSAGE_REPORTS_DIR | data/reports | where the weekly report is written |
 | AIUSAGE_DELIVERY_STATE_PATH | beside the warehouse | alert and report state, API tokens (SQLite) |
 | AIUSAGE_REJECT_THRESHOLD | 0.05 | share of bad lines in a landed file that stops a refresh |
-| AIUSAGE_LOOKBACK_DAYS | 3 | landing days re-read by every incremental refresh |
+| AIUSAGE_LOOKBACK_DAYS | 3 | landing days the landed-batch check validates (and Spark re-reads) |
 | AIUSAGE_SCHEDULE_TIMEZONE | UTC | time zone of the schedules and of the weekly report's week |
 | AIUSAGE_FRESHNESS_HOURS | 26 | a mart not refreshed for this long fails its freshness check |
 | AIUSAGE_PUBLISH_KEEP | 5 | published snapshots kept (older ones are deleted) |

@@ -10,7 +10,7 @@ import io
 import json
 import os
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +18,8 @@ import duckdb
 import pytest
 
 from aiusage.ingest import ingest
+from aiusage.refresh import RefreshOptions, first_landing_day, landed_event_batch
+from aiusage.settings import Settings
 from tests.support.cli_env import dbt_env, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -403,24 +405,49 @@ def test_landing_the_same_file_twice_changes_nothing(warehouse, tmp_path):
     assert before == after
 
 
-def test_late_events_within_the_lookback_arrive_and_bad_batches_stop_the_build(warehouse):
+def test_late_events_and_files_of_old_landing_days_arrive_and_bad_batches_stop_the_build(
+    warehouse,
+):
     env, root, landing, _, _ = warehouse
+    day_of_event = date.fromisoformat(event("too-old")["occurred_at"][:10])
+    (before,) = _query(
+        env, f"select count(*) from fct_llm_requests where usage_date = '{day_of_event}'"
+    )[0]
     late = root / "late.jsonl"
     late.write_text(json.dumps(event("late", occurred_at="2026-11-16T08:00:00Z")) + "\n")
     ingest(landing, "events", [late], date(2026, 11, 19))  # folder d+1, event of d-2
     too_old = root / "too_old.jsonl"
     too_old.write_text(json.dumps(event("too-old")) + "\n")
-    ingest(landing, "events", [too_old], date(2026, 11, 10))  # before the look-back window
+    # a file landed in a folder 9 days before the latest one (before the old look-back
+    # window): the refresh re-reads the landing days from that day on
+    landed_old = ingest(landing, "events", [too_old], date(2026, 11, 10)).files[0].landed
+    # the landed-batch check validates what the refresh reads: the look-back window's files,
+    # and the file of the old day, not the old files the staging model has read as they are
+    settings = Settings.from_env(env)
+    batch = landed_event_batch(settings, RefreshOptions())
+    first = first_landing_day(settings, RefreshOptions())
+    older = {p for p in batch if p.parent.name < f"dt={first}"}
+    assert older == {landed_old}
     result = dbt(env, "run", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     got = _query(
         env,
         "select request_id, usage_date from fct_llm_requests "
-        "where request_id in ('ev-late', 'ev-too-old')",
+        "where request_id in ('ev-late', 'ev-too-old') order by request_id",
     )
-    assert got == [("ev-late", date(2026, 11, 16))]  # too-old: documented limitation
+    assert got == [("ev-late", date(2026, 11, 16)), ("ev-too-old", day_of_event)]
     (n,) = _query(env, "select requests from fct_daily_usage where usage_date = '2026-11-16'")[0]
     assert n == 1
+    (n,) = _query(
+        env, f"select sum(requests) from fct_daily_usage where usage_date = '{day_of_event}'"
+    )[0]
+    assert n == before + 1
+    accounted = _query(
+        env,
+        "select landed_rows, accepted_rows from rpt_landing_accounting "
+        "where source_file like '%/dt=2026-11-10/%'",
+    )
+    assert accounted == [(1, 1)]
 
     bad = root / "bad.jsonl"
     bad.write_text(
@@ -623,3 +650,98 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     result = dbt(full_env, "build", "--quiet", "--full-refresh", *ACCOUNTING)
     assert result.returncode == 0, result.stdout + result.stderr
     assert _accounting(tmp_path / "full.duckdb") == incremental
+
+
+def _watermarks(env):
+    rows = _query(
+        env, "select model_name, loaded_through, cutoff_date from aiusage_landing_watermarks"
+    )
+    return {name: (loaded, cutoff) for name, loaded, cutoff in rows}
+
+
+def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_path):
+    """Downstream of staging, a refresh re-reads the landing days of the rows loaded since
+    the model's last run (macro landing_cutoff_date): every day in a first build, nothing
+    when nothing was loaded, the new day alone, an old day and the days after it when a
+    file lands there, and what an earlier run loaded while the model did not run."""
+    env = dbt_env(tmp_path, PROJECT)
+    landing = tmp_path / "landing"
+    selection = ("--select", "+fct_llm_requests")
+
+    def land(name, day, ids):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
+        return ingest(landing, "events", [path], day).files[0].landed.name
+
+    def run(*args):
+        result = dbt(
+            env,
+            "build",
+            "--quiet",
+            "--exclude-resource-type",
+            "unit_test",
+            "--indirect-selection",
+            "cautious",
+            *(args or selection),
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def request(request_id):
+        return _query(
+            env,
+            "select source_file, landing_date, delivery_count from fct_llm_requests "
+            f"where request_id = 'ev-{request_id}'",
+        )
+
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    land("b.jsonl", date(2026, 11, 15), ["b1"])
+    run()
+    marks = _watermarks(env)
+    assert set(marks) == {"fct_landed_rows", "fct_llm_requests"}  # the selection's
+    assert marks["fct_llm_requests"][1] is None  # a first build: every day
+    (stamps,) = _query(env, "select count(distinct loaded_at) from stg_events__usage_events")
+    assert stamps == (1,)
+    first_stamp = marks["fct_llm_requests"][0]
+
+    run()  # nothing loaded: nothing re-read
+    assert _watermarks(env)["fct_llm_requests"] == (first_stamp, date(9999, 12, 31))
+
+    landed_c = land("c.jsonl", date(2026, 11, 16), ["c1"])
+    run()  # a new day: that day alone
+    marks = _watermarks(env)
+    assert marks["fct_llm_requests"][1] == date(2026, 11, 16)
+    assert marks["fct_landed_rows"][1] == date(2026, 11, 16)
+    assert marks["fct_llm_requests"][0] > first_stamp
+
+    # a1 delivered again into an old day folder, read by a run of staging alone: the
+    # facts did not run, so the next refresh re-reads that day and every day after it
+    redelivered = land("d.jsonl", date(2026, 11, 12), ["a1"])
+    run("--select", "stg_events__usage_events")
+    assert [row[1:] for row in request("a1")] == [(date(2026, 11, 10), 1)]
+    run()
+    assert _watermarks(env)["fct_llm_requests"][1] == date(2026, 11, 12)
+    (row,) = request("a1")
+    assert (Path(row[0]).name, row[1], row[2]) == (redelivered, date(2026, 11, 12), 2)
+    (counts,) = _query(
+        env,
+        "select (select count(*) from fct_landed_rows), "
+        "(select count(*) from stg_events__usage_events)",
+    )
+    assert counts == (5, 5)
+
+    # a stamp from a clock ahead of this one: the next load is stamped after it, so the
+    # models still read it
+    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+        (updated,) = con.execute(
+            "update stg_events__usage_events set loaded_at = timestamp '2100-01-01' "
+            f"where source_file like '%/{landed_c}'"
+        ).fetchone()
+    assert updated == 1
+    land("e.jsonl", date(2026, 11, 17), ["e1"])
+    run()
+    (loaded,) = _query(
+        env,
+        "select loaded_at from stg_events__usage_events where request_id = 'ev-e1'",
+    )
+    assert loaded[0] > datetime(2100, 1, 1)
+    assert request("e1") and _watermarks(env)["fct_llm_requests"][0] == loaded[0]

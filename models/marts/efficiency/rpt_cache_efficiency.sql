@@ -32,25 +32,12 @@
 -- recommended_ttl is the TTL with the larger saving when it is positive, else the one
 -- the workflow pays for (1h when it writes 1-hour parts and a switch would not pay).
 
-{%- set write_windows = {'5m': 5, '1h': 60} %}
 {%- set multiplier = 'token_price_multiplier' %}
 
-with
-
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
-    where is_priced
-),
-
-prices as (
-    select * from {{ ref('model_prices') }}
-),
-
-anchor as (
-    select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
-),
-
-windowed as (
+{#- The window's priced requests, each with the price row it was priced with, and the
+    condition __requests__. Read twice (every request for the sums, the cache uses alone
+    for the flags that need their neighbours): a CTE read twice would be materialised. -#}
+{%- set windowed_requests %}
     select
         requests.*,
         coalesce(requests.session_id, '~' || {{ attributed('requests.workflow') }})
@@ -65,14 +52,31 @@ windowed as (
         prices.tier_cache_write_5m_usd_per_mtok,
         prices.tier_cache_write_1h_usd_per_mtok,
         anchor.window_end_date
-    from requests
+    from {{ ref('fct_llm_requests') }} as requests
     cross join anchor
     inner join prices
         on
             requests.price_provider = prices.provider
             and requests.model = prices.model
             and requests.price_valid_from = prices.valid_from
-    where requests.usage_date > anchor.window_end_date - {{ var('insight_window_days') }}
+    where
+        requests.is_priced
+        and requests.usage_date > anchor.window_end_date - {{ var('insight_window_days') }}
+        and (__requests__)
+{%- endset %}
+
+with
+
+prices as (
+    select * from {{ ref('model_prices') }}
+),
+
+anchor as (
+    select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
+),
+
+windowed as (
+    {{ windowed_requests | replace('__requests__', 'true') }}
 ),
 
 costed as (
@@ -98,6 +102,53 @@ costed as (
                           effective_cache_write_1h_price(), multiplier) }}
         - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
                             effective_cache_write_5m_price(), multiplier) }}
+            as ttl_5m_part_premium_usd
+    from windowed
+),
+
+totals as (
+    select
+        {{ attributed('workflow') }} as workflow,
+        provider,
+        model,
+        max(window_end_date) as window_end_date,
+        count(*) as requests,
+        count(*) filter (where cache_read_tokens > 0) as cache_read_requests,
+        count(*) filter (where cache_write_tokens > 0) as cache_write_requests,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(read_savings_usd) as cache_read_savings_usd,
+        sum(write_premium_usd) as cache_write_cost_usd,
+        sum(ttl_1h_extra_usd) filter (where cache_write_tokens > 0) as ttl_1h_extra_usd,
+        sum(read_saving_per_write_usd) filter (where cache_write_tokens > 0)
+            as read_saving_per_write_usd,
+        sum(cache_write_1h_tokens) as cache_write_1h_tokens,
+        sum(ttl_1h_part_premium_usd) as ttl_1h_part_premium_usd,
+        sum(ttl_5m_part_premium_usd) as ttl_5m_part_premium_usd
+    from costed
+    group by {{ attributed('workflow') }}, provider, model
+),
+
+-- The flags below look at a request's neighbours in its cache context. Every flag needs
+-- cache tokens on the request, and the neighbours that matter are cache uses, so the
+-- window functions run over the cache uses alone (a third of the requests).
+cache_uses as (
+    {{ windowed_requests | replace(
+        '__requests__', 'requests.cache_read_tokens > 0 or requests.cache_write_tokens > 0'
+    ) }}
+),
+
+neighboured as (
+    select
+        *,
+        cache_write_cost_usd
+        - {{ cost_component('cache_write_tokens', effective_input_price(), multiplier) }}
+            as write_premium_usd,
+        {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
+                          effective_cache_write_1h_price(), multiplier) }}
+        - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
+                            effective_cache_write_5m_price(), multiplier) }}
             as ttl_5m_part_premium_usd,
         {{ cost_component('cache_read_tokens', effective_cache_write_5m_price(), multiplier) }}
         - cache_read_cost_usd as read_as_rewrite_usd,
@@ -110,7 +161,7 @@ costed as (
             over preceding_requests as last_cache_use_at,
         max(case when cache_write_1h_tokens > 0 then occurred_at end) over preceding_requests
             as last_1h_write_at
-    from windowed
+    from cache_uses
     window
         following_requests as (
             partition by cache_context, provider, model
@@ -148,40 +199,64 @@ judged as (
             ),
             false
         ) as is_expired_rewrite
-    from costed
+    from neighboured
 ),
 
-grouped as (
+flagged as (
     select
         {{ attributed('workflow') }} as workflow,
         provider,
         model,
-        max(window_end_date) as window_end_date,
-        count(*) as requests,
-        count(*) filter (where cache_read_tokens > 0) as cache_read_requests,
-        count(*) filter (where cache_write_tokens > 0) as cache_write_requests,
         count(*) filter (where is_wasted_write) as wasted_write_requests,
         count(*) filter (where is_late_read) as late_read_requests,
         count(*) filter (where is_expired_rewrite) as expired_rewrite_requests,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_tokens) as cache_write_tokens,
-        sum(read_savings_usd) as cache_read_savings_usd,
-        sum(write_premium_usd) as cache_write_cost_usd,
-        coalesce(sum(write_premium_usd) filter (where is_wasted_write), 0)
-            as wasted_cache_write_usd,
-        sum(ttl_1h_extra_usd) filter (where cache_write_tokens > 0) as ttl_1h_extra_usd,
-        sum(read_saving_per_write_usd) filter (where cache_write_tokens > 0)
-            as read_saving_per_write_usd,
-        sum(cache_write_1h_tokens) as cache_write_1h_tokens,
-        sum(ttl_1h_part_premium_usd)
-        - coalesce(sum(read_as_rewrite_usd) filter (where is_late_read), 0)
-            as ttl_5m_savings_usd,
-        coalesce(sum(rewrite_as_read_usd) filter (where is_expired_rewrite), 0)
-        - coalesce(sum(ttl_5m_part_premium_usd) filter (where not is_expired_rewrite), 0)
-            as ttl_1h_savings_usd
+        sum(write_premium_usd) filter (where is_wasted_write) as wasted_cache_write_usd,
+        sum(read_as_rewrite_usd) filter (where is_late_read) as late_read_as_rewrite_usd,
+        sum(rewrite_as_read_usd) filter (where is_expired_rewrite)
+            as expired_rewrite_as_read_usd,
+        sum(ttl_5m_part_premium_usd) filter (where is_expired_rewrite)
+            as expired_ttl_5m_part_premium_usd
     from judged
     group by {{ attributed('workflow') }}, provider, model
+),
+
+-- Requests without cache tokens carry no flag: their flagged sums are 0.
+grouped as (
+    select
+        totals.workflow,
+        totals.provider,
+        totals.model,
+        totals.window_end_date,
+        totals.requests,
+        totals.cache_read_requests,
+        totals.cache_write_requests,
+        coalesce(flagged.wasted_write_requests, 0) as wasted_write_requests,
+        coalesce(flagged.late_read_requests, 0) as late_read_requests,
+        coalesce(flagged.expired_rewrite_requests, 0) as expired_rewrite_requests,
+        totals.input_tokens,
+        totals.cache_read_tokens,
+        totals.cache_write_tokens,
+        totals.cache_read_savings_usd,
+        totals.cache_write_cost_usd,
+        coalesce(flagged.wasted_cache_write_usd, 0) as wasted_cache_write_usd,
+        totals.ttl_1h_extra_usd,
+        totals.read_saving_per_write_usd,
+        totals.cache_write_1h_tokens,
+        totals.ttl_1h_part_premium_usd
+        - coalesce(flagged.late_read_as_rewrite_usd, 0) as ttl_5m_savings_usd,
+        -- the 5-minute parts' premium of the requests that are not expired re-writes
+        coalesce(flagged.expired_rewrite_as_read_usd, 0)
+        - coalesce(
+            totals.ttl_5m_part_premium_usd
+            - coalesce(flagged.expired_ttl_5m_part_premium_usd, 0),
+            0
+        ) as ttl_1h_savings_usd
+    from totals
+    left join flagged
+        on
+            totals.workflow = flagged.workflow
+            and totals.provider = flagged.provider
+            and totals.model = flagged.model
 ),
 
 final as (

@@ -3,7 +3,7 @@
 -- Usage and quality per day x client x workflow x prompt version (seed 001's "usage by
 -- profile": uses, quality, which clients use a profile). prompt_version is not in the
 -- daily mart's grain, so this reads the request fact; incremental like fct_daily_usage: it
--- recomputes exactly the usage days that the refresh's landing look-back touched.
+-- recomputes exactly the usage days of the requests the refresh re-read.
 
 {%- set measures = [
     'requests', 'successful_requests', 'unpriced_requests', 'total_tokens', 'total_cost_usd',

@@ -2,8 +2,9 @@
 
 -- One row per landed row of every source (a line of a JSONL file, a result of a usage
 -- page): the record it describes and its content hash, or why it was rejected.
--- Incremental: each refresh replaces the landing days of its look-back window, so it holds
--- every delivery ever landed; row accounting and delivery counts are computed from it.
+-- Incremental: each refresh replaces the landing days of the staging rows loaded since its
+-- last run (macro landing_cutoff_date), so it holds every delivery ever landed; row
+-- accounting and delivery counts are computed from it.
 
 with
 

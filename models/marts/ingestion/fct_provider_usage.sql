@@ -4,7 +4,8 @@
 -- Anthropic Admin usage report): usage as the provider bills it, priced. A second grain,
 -- never added to fct_llm_requests: it reconciles against per-request data
 -- (rpt_provider_reconciliation). The same bucket delivered twice is one row (latest
--- delivery kept). Incremental over the landing look-back window, like fct_llm_requests.
+-- delivery kept). Incremental over the landing days loaded since its last run, like
+-- fct_llm_requests.
 
 with
 

@@ -2,8 +2,8 @@
 
 -- One row per usage_date x client x team x user x workflow x task_type x provider x model
 -- x service_tier, additive measures only (sums and counts), so any roll-up is a sum.
--- Incremental: recomputes exactly the days touched by the landing days that
--- fct_llm_requests just re-read (its look-back window), and replaces them.
+-- Incremental: recomputes exactly the usage days of the requests fct_llm_requests re-read
+-- since this model's last run (macro touched_usage_days), and replaces them.
 -- The measures are defined once (macros/measures.sql: request_measures, and their types
 -- in daily_measure_types), for every report that re-aggregates them.
 

@@ -1,8 +1,9 @@
 {{ config(**incremental_by_key('request_key')) }}
 
 -- One row per LLM request (deduplicated on provider + request_id), priced.
--- Incremental: each refresh re-reads the landing days from (max landing_date - lookback)
--- on, so late and re-delivered events are merged by request_key. When the same request
+-- Incremental: each refresh re-reads the landing days from the first landing day of the
+-- staging rows loaded since its last run (macro landing_cutoff_date), so late and
+-- re-delivered events are merged by request_key. When the same request
 -- is delivered more than once the latest delivery wins (landing day, file, line);
 -- delivery_count counts every landed copy (all landing days, from fct_landed_rows) and
 -- is_conflicting flags copies whose canonical content differs.

@@ -6,8 +6,8 @@
 -- (landing day, file, line), like fct_llm_requests; delivery_count counts every landed
 -- copy and is_conflicting flags copies whose content differs (a task reported as failed,
 -- then as completed, keeps the later record).
--- Incremental: each refresh re-reads the landing days of its look-back window and merges
--- by task_outcome_key.
+-- Incremental: each refresh re-reads the landing days of the staging rows loaded since its
+-- last run (macro landing_cutoff_date) and merges by task_outcome_key.
 
 with
 
