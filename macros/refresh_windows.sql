@@ -42,113 +42,95 @@
 {% macro spark__create_landing_watermarks() -%}
 {%- endmacro %}
 
-{#- The staging tables that carry loaded_at (every model under models/staging once built;
-    none in a dbt unit test, which has no graph). -#}
+{#- The staging tables (every model under models/staging that exists; none in a dbt unit
+    test, which has no graph), from dbt's relation cache: no query. -#}
 {% macro landing_staging_relations() -%}
-    {%- set names = [] -%}
-    {%- for node in (graph.get('nodes') or {}).values() | sort(attribute='unique_id') -%}
-        {%- if node.resource_type == 'model' and node.fqn[1] == 'staging' -%}
-            {%- do names.append(node.alias) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set query -%}
-        select table_name from information_schema.columns
-        where
-            table_schema = '{{ target.schema }}'
-            and column_name = 'loaded_at'
-            and table_name in ('{{ names | join("', '") }}')
-        order by table_name
-    {%- endset -%}
     {%- set relations = [] -%}
-    {%- if names | length == 0 -%}{{ return(relations) }}{%- endif -%}
-    {%- for name in run_query(query).columns[0].values() -%}
-        {%- do relations.append(api.Relation.create(
-            database=target.database, schema=target.schema, identifier=name
-        )) -%}
+    {%- for node in (graph.get('nodes') or {}).values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('fqn.1', 'equalto', 'staging')
+        | sort(attribute='unique_id') -%}
+        {%- set relation = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=node.alias
+        ) -%}
+        {%- if relation is not none -%}{%- do relations.append(relation) -%}{%- endif -%}
     {%- endfor -%}
     {{ return(relations) }}
 {%- endmacro %}
 
-{#- The first and last landing days and the latest loaded_at of the staging rows that match
-    `predicate` (strings, none when no row matches). -#}
-{% macro landing_rows_loaded(predicate) -%}
-    {%- set relations = landing_staging_relations() -%}
-    {%- if relations | length == 0 -%}
-        {{ return({'first_day': none, 'last_day': none, 'loaded_through': none}) }}
-    {%- endif -%}
+{#- SQL: the landing_date and loaded_at of every staging row (none: no row). -#}
+{% macro landing_rows_sql() -%}
     {%- set parts = [] -%}
-    {%- for relation in relations -%}
-        {%- do parts.append(
-            "select min(landing_date) as first_day, max(landing_date) as last_day,"
-            ~ " max(loaded_at) as loaded_through from " ~ relation ~ " where " ~ predicate
-        ) -%}
+    {%- for relation in landing_staging_relations() -%}
+        {%- do parts.append("select landing_date, loaded_at from " ~ relation) -%}
     {%- endfor -%}
-    {%- set query -%}
-        select
-            cast(min(first_day) as string),
-            cast(max(last_day) as string),
-            cast(max(loaded_through) as string)
-        from ({{ parts | join(' union all ') }}) as loaded
-    {%- endset -%}
-    {%- set row = run_query(query).rows[0] -%}
-    {{ return({'first_day': row[0], 'last_day': row[1], 'loaded_through': row[2]}) }}
+    {%- if parts | length == 0 -%}
+        {{ return("select cast(null as date) as landing_date, cast(null as timestamp) as loaded_at"
+            ~ " where false") }}
+    {%- endif -%}
+    {{ return(parts | join(' union all ')) }}
 {%- endmacro %}
 
-{#- What the model `node` computes its rows from besides the landed rows: dbt's checksums
-    of its own code and of every model and seed upstream of it, as one md5. -#}
-{% macro landing_inputs_fingerprint(node) -%}
-    {%- set nodes = graph.get('nodes') or {} -%}
-    {%- set work = [node.unique_id] -%}
-    {%- set checksums = [] -%}
-    {%- set state = namespace(index=0) -%}
-    {%- for _ in range(nodes | length + 1) -%}
-        {%- if state.index < work | length -%}
-            {%- set current = nodes.get(work[state.index]) -%}
-            {%- set state.index = state.index + 1 -%}
-            {%- if current and current.resource_type in ('model', 'seed') -%}
-                {%- do checksums.append(current.unique_id ~ '=' ~ current.checksum.checksum) -%}
-                {%- for parent in current.depends_on.nodes -%}
-                    {%- if parent not in work -%}{%- do work.append(parent) -%}{%- endif -%}
-                {%- endfor -%}
-            {%- endif -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(local_md5(checksums | sort | join(','))) }}
+{#- What the models compute their rows from besides the landed rows: dbt's checksums of
+    the code of every model and the content of every seed, as one md5 (Jinja filters: no
+    loop in Jinja over the graph). A change anywhere makes every incremental model re-read
+    the look-back window once, as every refresh did before the watermarks. -#}
+{% macro landing_inputs_fingerprint() -%}
+    {%- set nodes = (graph.get('nodes') or {}).values()
+        | selectattr('resource_type', 'in', ['model', 'seed'])
+        | sort(attribute='unique_id') -%}
+    {{ return(local_md5(nodes | map(attribute='checksum.checksum') | join(','))) }}
 {%- endmacro %}
 
-{#- The watermark row of model `name`: {loaded_through, cutoff_date} as strings, or none. -#}
-{% macro landing_watermark(name) -%}
-    {%- set query -%}
-        select cast(loaded_through as string), cast(cutoff_date as string), inputs_fingerprint
+{#- SQL: the landing-date cutoff of model `name` as a date (null: every day), from its
+    watermark and the staging rows (see landing_cutoff_date; one scalar query). -#}
+{% macro landing_cutoff_sql(name, fingerprint) -%}
+    with
+    watermark as (
+        select loaded_through, inputs_fingerprint
         from {{ landing_watermarks_relation() }}
         where model_name = '{{ name }}'
-    {%- endset -%}
-    {%- set rows = run_query(query).rows -%}
-    {%- if rows | length == 0 -%}{{ return(none) }}{%- endif -%}
-    {{ return({
-        'loaded_through': rows[0][0], 'cutoff_date': rows[0][1],
-        'inputs_fingerprint': rows[0][2],
-    }) }}
+    ),
+    loaded as (
+        {{ landing_rows_sql() }}
+    ),
+    loaded_since as (
+        select coalesce(min(landing_date), date '9999-12-31') as first_day
+        from loaded
+        where loaded_at > (select watermark.loaded_through from watermark)
+    )
+    select
+        case
+            when (select watermark.loaded_through from watermark) is null then null
+            when (select watermark.inputs_fingerprint from watermark) is distinct from
+                '{{ fingerprint }}'
+                then least(
+                    (select loaded_since.first_day from loaded_since),
+                    coalesce(
+                        (select max(loaded.landing_date) from loaded) - {{ var('lookback_days') }},
+                        date '9999-12-31'
+                    )
+                )
+            else (select loaded_since.first_day from loaded_since)
+        end
 {%- endmacro %}
 
 {#- loaded_at of the rows a staging model writes in this run: when the run started, or just
-    after the latest stamp already stored if the clock is behind it (a stamp never goes
-    back, so no model can have read past rows loaded now). -#}
+    after the latest watermark if the clock is behind it. Every model reads the rows loaded
+    after its watermark, so a stamp must exceed them all. One scalar subquery, evaluated
+    once per statement; the run's start alone in a dbt unit test (no graph, no table). -#}
 {% macro landing_load_stamp() -%}
     {{ return(adapter.dispatch('landing_load_stamp', 'aiusage')()) }}
 {%- endmacro %}
 
 {% macro default__landing_load_stamp() -%}
-    {%- set started = run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') -%}
-    {%- if execute -%}
-        {%- set latest = landing_rows_loaded(
-            "loaded_at > timestamp '" ~ started ~ "'"
-        )['loaded_through'] -%}
-        {%- if latest is not none -%}
-            {{ return("(timestamp '" ~ latest ~ "' + interval 1 microsecond)") }}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return("timestamp '" ~ started ~ "'") }}
+    {%- set started = "timestamp '" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" -%}
+    {%- if not execute or not graph.get('nodes') -%}{{ return(started) }}{%- endif -%}
+    {{ return(
+        "coalesce((select max(loaded_through) + interval 1 microsecond from "
+        ~ landing_watermarks_relation() ~ " where loaded_through > " ~ started ~ "), "
+        ~ started ~ ")"
+    ) }}
 {%- endmacro %}
 
 {% macro spark__landing_load_stamp() -%}
@@ -160,8 +142,9 @@
     name of `relation`, the model's `this`; Spark reads `relation`'s latest landing day),
     computed when the model runs and inlined as a literal (a subquery cutoff would not be
     pushed down to scans): the first landing day of the staging rows loaded since the
-    model's last run (date '9999-12-31' when there is none: nothing to re-read), every day
-    (date '1900-01-01') when the model has no watermark yet. A backfill (var
+    model's last run (date '9999-12-31' when there is none: nothing to re-read), no later
+    than var lookback_days before the latest landing day when the model's inputs changed,
+    every day (date '1900-01-01') when the model has no watermark yet. A backfill (var
     backfill_start, YYYY-MM-DD, set by `aiusage build --start-date` or the Dagster
     launchpad) moves the cutoff back to that day; the days after it are re-read as well,
     so that the latest delivery of a request keeps winning the deduplication.
@@ -180,22 +163,11 @@
 {%- endmacro %}
 
 {% macro default__landing_cutoff_date(relation, column, model_name) -%}
-    {%- set watermark = landing_watermark(model_name) -%}
-    {%- if watermark is none or watermark['loaded_through'] is none -%}
-        {{ return("date '1900-01-01'") }}
-    {%- endif -%}
-    {%- set first_day = landing_rows_loaded(
-        "loaded_at > timestamp '" ~ watermark['loaded_through'] ~ "'"
-    )['first_day'] -%}
-    {%- set cutoff = "date '" ~ (first_day or '9999-12-31') ~ "'" -%}
-    {%- if watermark['inputs_fingerprint'] != landing_inputs_fingerprint(model) -%}
-        {%- set last_day = landing_rows_loaded('true')['last_day'] -%}
-        {%- if last_day -%}
-            {%- set cutoff = "least(" ~ cutoff ~ ", date '" ~ last_day ~ "' - "
-                ~ var('lookback_days') ~ ")" -%}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return(cutoff) }}
+    {%- set cutoff = run_query(
+        "select cast((" ~ landing_cutoff_sql(model_name, landing_inputs_fingerprint())
+        ~ ") as string)"
+    ).columns[0].values()[0] -%}
+    {{ return("date '" ~ (cutoff or '1900-01-01') ~ "'") }}
 {%- endmacro %}
 
 {#- Spark: the latest landing day in `relation` minus var lookback_days. -#}
@@ -212,8 +184,9 @@
 
 {#- Post-hook of every incremental model downstream of staging (dbt_project.yml): records,
     in the model's transaction, the latest loaded_at of the staging tables (its ancestors
-    have all run) and the first landing day it rewrote (null: every day), which the tests
-    of its refreshed days read (macro get_where_subquery). Nothing for other models. -#}
+    have all run), the first landing day it rewrote (null: every day; the tests of its
+    refreshed days read it, macro get_where_subquery) and the fingerprint of its inputs.
+    One statement, computed in the database. Nothing for other models. -#}
 {% macro record_landing_watermark() -%}
     {{ return(adapter.dispatch('record_landing_watermark', 'aiusage')()) }}
 {%- endmacro %}
@@ -223,20 +196,25 @@
         or config.get('materialized') != 'incremental' -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set loaded = landing_rows_loaded('true') -%}
+    {%- set fingerprint = landing_inputs_fingerprint() -%}
+    {%- set backfill_start = var('backfill_start', none) -%}
+    {%- set cutoff -%}
+        ({{ landing_cutoff_sql(this.identifier, fingerprint) }})
+    {%- endset -%}
     {%- if flags.FULL_REFRESH -%}
         {%- set cutoff = 'null' -%}
-    {%- else -%}
-        {%- set cutoff = landing_cutoff_date(this) -%}
+    {%- elif backfill_start -%}
+        {%- set cutoff = "least(date '"
+            ~ modules.datetime.date.fromisoformat(backfill_start | string).isoformat()
+            ~ "', " ~ cutoff ~ ")" -%}
     {%- endif -%}
     insert or replace into {{ landing_watermarks_relation() }}
         (model_name, loaded_through, cutoff_date, inputs_fingerprint)
-    values (
+    select
         '{{ this.identifier }}',
-        {{ "timestamp '" ~ loaded['loaded_through'] ~ "'" if loaded['loaded_through'] else 'null' }},
-        {{ 'null' if cutoff == "date '1900-01-01'" else cutoff }},
-        '{{ landing_inputs_fingerprint(model) }}'
-    )
+        (select max(loaded.loaded_at) from ({{ landing_rows_sql() }}) as loaded),
+        {{ cutoff }},
+        '{{ fingerprint }}'
 {%- endmacro %}
 
 {% macro spark__record_landing_watermark() -%}

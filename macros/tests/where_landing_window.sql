@@ -40,17 +40,29 @@
 
 {% macro default__tested_landing_window(relation) -%}
     {%- if not execute or flags.FULL_REFRESH -%}{{ return('true') }}{%- endif -%}
-    {%- set watermark = landing_watermark(relation.identifier) -%}
-    {%- if watermark is not none -%}
-        {%- if watermark['cutoff_date'] is none -%}{{ return('true') }}{%- endif -%}
-        {{ return("landing_date >= date '" ~ watermark['cutoff_date'] ~ "'") }}
+    {%- set windowed = (graph.get('nodes') or {}).values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('alias', 'equalto', relation.identifier)
+        | selectattr('config.materialized', 'equalto', 'incremental')
+        | rejectattr('fqn.1', 'equalto', 'staging')
+        | list -%}
+    {%- if windowed -%}
+        {%- set query -%}
+            select cast(max(cutoff_date) as string), count(*)
+            from {{ landing_watermarks_relation() }}
+            where model_name = '{{ relation.identifier }}'
+        {%- endset -%}
+    {%- else -%}
+        {%- set query -%}
+            with loaded as ({{ landing_rows_sql() }})
+            select cast(min(landing_date) as string), count(*)
+            from loaded
+            where loaded_at = (select max(loaded.loaded_at) from loaded)
+        {%- endset -%}
     {%- endif -%}
-    {%- set latest = landing_rows_loaded('true')['loaded_through'] -%}
-    {%- if latest is none -%}{{ return('true') }}{%- endif -%}
-    {%- set first_day = landing_rows_loaded(
-        "loaded_at >= timestamp '" ~ latest ~ "'"
-    )['first_day'] -%}
-    {{ return("landing_date >= date '" ~ first_day ~ "'" if first_day else 'false') }}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- if row[0] is none -%}{{ return('true') }}{%- endif -%}
+    {{ return("landing_date >= date '" ~ row[0] ~ "'") }}
 {%- endmacro %}
 
 {#- Spark: the look-back window before the relation's latest landing day. -#}

@@ -729,13 +729,16 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     )
     assert counts == (5, 5)
 
-    # a stamp from a clock ahead of this one: the next load is stamped after it, so the
-    # models still read it
+    # a run whose clock was ahead of this one's (its stamp and the watermarks after it): the
+    # next load is stamped after every watermark, so the models still read it
     with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
         (updated,) = con.execute(
             "update stg_events__usage_events set loaded_at = timestamp '2100-01-01' "
             f"where source_file like '%/{landed_c}'"
         ).fetchone()
+        con.execute(
+            "update aiusage_landing_watermarks set loaded_through = timestamp '2100-01-01'"
+        )
     assert updated == 1
     land("e.jsonl", date(2026, 11, 17), ["e1"])
     run()
