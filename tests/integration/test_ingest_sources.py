@@ -736,9 +736,7 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
             "update stg_events__usage_events set loaded_at = timestamp '2100-01-01' "
             f"where source_file like '%/{landed_c}'"
         ).fetchone()
-        con.execute(
-            "update aiusage_landing_watermarks set loaded_through = timestamp '2100-01-01'"
-        )
+        con.execute("update aiusage_landing_watermarks set loaded_through = timestamp '2100-01-01'")
     assert updated == 1
     land("e.jsonl", date(2026, 11, 17), ["e1"])
     run()
