@@ -126,11 +126,17 @@
 {% macro default__landing_load_stamp() -%}
     {%- set started = "timestamp '" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" -%}
     {%- if not execute or not graph.get('nodes') -%}{{ return(started) }}{%- endif -%}
-    {{ return(
-        "coalesce((select max(loaded_through) + interval 1 microsecond from "
-        ~ landing_watermarks_relation() ~ " where loaded_through > " ~ started ~ "), "
-        ~ started ~ ")"
-    ) }}
+    {%- set stamp -%}
+        coalesce(
+            (
+                select max(watermarks.loaded_through) + interval 1 microsecond as stamp
+                from {{ landing_watermarks_relation() }} as watermarks
+                where watermarks.loaded_through > {{ started }}
+            ),
+            {{ started }}
+        )
+    {%- endset -%}
+    {{ return(stamp) }}
 {%- endmacro %}
 
 {% macro spark__landing_load_stamp() -%}
