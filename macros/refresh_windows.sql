@@ -91,13 +91,17 @@
         from {{ landing_watermarks_relation() }}
         where model_name = '{{ name }}'
     ),
+    -- one scan of the staging rows (a CTE read twice would be materialised)
     loaded as (
-        {{ landing_rows_sql() }}
-    ),
-    loaded_since as (
-        select coalesce(min(landing_date), date '9999-12-31') as first_day
-        from loaded
-        where loaded_at > (select watermark.loaded_through from watermark)
+        select
+            coalesce(
+                min(stored.landing_date) filter (
+                    where stored.loaded_at > (select watermark.loaded_through from watermark)
+                ),
+                date '9999-12-31'
+            ) as first_day,
+            max(stored.landing_date) as last_day
+        from ({{ landing_rows_sql() }}) as stored
     )
     select
         case
@@ -105,20 +109,22 @@
             when (select watermark.inputs_fingerprint from watermark) is distinct from
                 '{{ fingerprint }}'
                 then least(
-                    (select loaded_since.first_day from loaded_since),
+                    loaded.first_day,
                     coalesce(
-                        (select max(loaded.landing_date) from loaded) - {{ var('lookback_days') }},
-                        date '9999-12-31'
+                        loaded.last_day - {{ var('lookback_days') }}, date '9999-12-31'
                     )
                 )
-            else (select loaded_since.first_day from loaded_since)
+            else loaded.first_day
         end
+    from loaded
 {%- endmacro %}
 
 {#- loaded_at of the rows a staging model writes in this run: when the run started, or just
-    after the latest watermark if the clock is behind it. Every model reads the rows loaded
-    after its watermark, so a stamp must exceed them all. One scalar subquery, evaluated
-    once per statement; the run's start alone in a dbt unit test (no graph, no table). -#}
+    after the latest watermark if the clock is behind it (every model reads the rows loaded
+    after its watermark, so a stamp must exceed them all). A literal, found when the model
+    runs: a scalar subquery in the parse's select made DuckDB hold every landed file's text
+    in memory (9 GB in a 10M-event build). The run's start alone in a dbt unit test (no
+    graph). -#}
 {% macro landing_load_stamp() -%}
     {{ return(adapter.dispatch('landing_load_stamp', 'aiusage')()) }}
 {%- endmacro %}
@@ -126,17 +132,13 @@
 {% macro default__landing_load_stamp() -%}
     {%- set started = "timestamp '" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" -%}
     {%- if not execute or not graph.get('nodes') -%}{{ return(started) }}{%- endif -%}
-    {%- set stamp -%}
-        coalesce(
-            (
-                select max(watermarks.loaded_through) + interval 1 microsecond as stamp
-                from {{ landing_watermarks_relation() }} as watermarks
-                where watermarks.loaded_through > {{ started }}
-            ),
-            {{ started }}
-        )
+    {%- set query -%}
+        select cast(max(loaded_through) + interval 1 microsecond as string)
+        from {{ landing_watermarks_relation() }}
+        where loaded_through > {{ started }}
     {%- endset -%}
-    {{ return(stamp) }}
+    {%- set ahead = run_query(query).columns[0].values()[0] -%}
+    {{ return("timestamp '" ~ ahead ~ "'" if ahead else started) }}
 {%- endmacro %}
 
 {% macro spark__landing_load_stamp() -%}

@@ -53,11 +53,13 @@
             where model_name = '{{ relation.identifier }}'
         {%- endset -%}
     {%- else -%}
+        {#- the staging rows written twice, not a CTE read twice (materialised) -#}
         {%- set query -%}
-            with loaded as ({{ landing_rows_sql() }})
-            select cast(min(landing_date) as string), count(*)
-            from loaded
-            where loaded_at = (select max(loaded.loaded_at) from loaded)
+            select cast(min(stored.landing_date) as string), count(*)
+            from ({{ landing_rows_sql() }}) as stored
+            where stored.loaded_at = (
+                select max(latest.loaded_at) from ({{ landing_rows_sql() }}) as latest
+            )
         {%- endset -%}
     {%- endif -%}
     {%- set row = run_query(query).rows[0] -%}
