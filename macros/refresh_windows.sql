@@ -82,8 +82,9 @@
     {{ return(local_md5(nodes | map(attribute='checksum.checksum') | join(','))) }}
 {%- endmacro %}
 
-{#- SQL: the landing-date cutoff of model `name` as a date (null: every day), from its
-    watermark and the staging rows (see landing_cutoff_date; one scalar query). -#}
+{#- SQL: one row of model `name`'s landing-date cutoff (column cutoff_date; null: every
+    day), from its watermark and the staging rows (see landing_cutoff_date), and the latest
+    loaded_at of the staging rows (loaded_through): one scan of them. -#}
 {% macro landing_cutoff_sql(name, fingerprint) -%}
     with
     watermark as (
@@ -100,7 +101,8 @@
                 ),
                 date '9999-12-31'
             ) as first_day,
-            max(stored.landing_date) as last_day
+            max(stored.landing_date) as last_day,
+            max(stored.loaded_at) as loaded_through
         from ({{ landing_rows_sql() }}) as stored
     )
     select
@@ -115,7 +117,8 @@
                     )
                 )
             else loaded.first_day
-        end
+        end as cutoff_date,
+        loaded.loaded_through
     from loaded
 {%- endmacro %}
 
@@ -132,9 +135,16 @@
 {% macro default__landing_load_stamp() -%}
     {%- set started = "timestamp '" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" -%}
     {%- if not execute or not graph.get('nodes') -%}{{ return(started) }}{%- endif -%}
+    {%- set watermarks = landing_watermarks_relation() -%}
+    {#- the table exists in a run (on-run-start), not in a compile alone (sqlfluff's) -#}
+    {%- set exists_query -%}
+        select count(*) from information_schema.tables
+        where table_schema = '{{ watermarks.schema }}' and table_name = '{{ watermarks.identifier }}'
+    {%- endset -%}
+    {%- if run_query(exists_query).columns[0].values()[0] == 0 -%}{{ return(started) }}{%- endif -%}
     {%- set query -%}
         select cast(max(loaded_through) + interval 1 microsecond as string)
-        from {{ landing_watermarks_relation() }}
+        from {{ watermarks }}
         where loaded_through > {{ started }}
     {%- endset -%}
     {%- set ahead = run_query(query).columns[0].values()[0] -%}
@@ -162,18 +172,24 @@
     {%- set cutoff = adapter.dispatch('landing_cutoff_date', 'aiusage')(
         relation, column, model_name or relation.identifier
     ) -%}
+    {{ return(with_backfill(cutoff)) }}
+{%- endmacro %}
+
+{#- `cutoff` (a SQL date; null counts as every day) moved back to var backfill_start when a
+    backfill asks for it. -#}
+{% macro with_backfill(cutoff) -%}
     {%- set backfill_start = var('backfill_start', none) -%}
-    {%- if backfill_start -%}
-        {%- set backfill_start = modules.datetime.date.fromisoformat(backfill_start | string) -%}
-        {{ return("least(date '" ~ backfill_start.isoformat() ~ "', " ~ cutoff ~ ")") }}
-    {%- endif -%}
-    {{ return(cutoff) }}
+    {%- if not backfill_start -%}{{ return(cutoff) }}{%- endif -%}
+    {{ return(
+        "least(date '" ~ modules.datetime.date.fromisoformat(backfill_start | string).isoformat()
+        ~ "', coalesce(" ~ cutoff ~ ", date '1900-01-01'))"
+    ) }}
 {%- endmacro %}
 
 {% macro default__landing_cutoff_date(relation, column, model_name) -%}
     {%- set cutoff = run_query(
-        "select cast((" ~ landing_cutoff_sql(model_name, landing_inputs_fingerprint())
-        ~ ") as string)"
+        "select cast(cutoff_date as string) from ("
+        ~ landing_cutoff_sql(model_name, landing_inputs_fingerprint()) ~ ") as refresh_window"
     ).columns[0].values()[0] -%}
     {{ return("date '" ~ (cutoff or '1900-01-01') ~ "'") }}
 {%- endmacro %}
@@ -205,24 +221,14 @@
         {{ return('') }}
     {%- endif -%}
     {%- set fingerprint = landing_inputs_fingerprint() -%}
-    {%- set backfill_start = var('backfill_start', none) -%}
-    {%- set cutoff -%}
-        ({{ landing_cutoff_sql(this.identifier, fingerprint) }})
-    {%- endset -%}
-    {%- if flags.FULL_REFRESH -%}
-        {%- set cutoff = 'null' -%}
-    {%- elif backfill_start -%}
-        {%- set cutoff = "least(date '"
-            ~ modules.datetime.date.fromisoformat(backfill_start | string).isoformat()
-            ~ "', " ~ cutoff ~ ")" -%}
-    {%- endif -%}
     insert or replace into {{ landing_watermarks_relation() }}
         (model_name, loaded_through, cutoff_date, inputs_fingerprint)
     select
         '{{ this.identifier }}',
-        (select max(loaded.loaded_at) from ({{ landing_rows_sql() }}) as loaded),
-        {{ cutoff }},
+        refresh_window.loaded_through,
+        {{ 'null' if flags.FULL_REFRESH else with_backfill('refresh_window.cutoff_date') }},
         '{{ fingerprint }}'
+    from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window
 {%- endmacro %}
 
 {% macro spark__record_landing_watermark() -%}
