@@ -30,12 +30,33 @@
     {{ return(adapter.dispatch('create_landing_watermarks', 'aiusage')()) }}
 {%- endmacro %}
 
+{#- The log of the incremental models' runs (created by on-run-start): one row per run of
+    an incremental model downstream of staging, numbered in order (seq), with the first
+    landing day it rewrote (null: every day) and dbt's invocation id. Publish reads it to
+    fingerprint only the landing days rewritten since the last snapshot
+    (aiusage.snapshot). -#}
+{% macro landing_rewrites_relation(suffix='') -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema=target.schema,
+        identifier='aiusage_landing_rewrites' ~ suffix
+    )) }}
+{%- endmacro %}
+
 {% macro default__create_landing_watermarks() -%}
     create table if not exists {{ landing_watermarks_relation() }} (
         model_name varchar primary key,
         loaded_through timestamp,
         cutoff_date date,
         inputs_fingerprint varchar
+    );
+    create sequence if not exists {{ landing_rewrites_relation('_seq') }};
+    create table if not exists {{ landing_rewrites_relation() }} (
+        seq bigint primary key default nextval('{{ landing_rewrites_relation('_seq') }}'),
+        model_name varchar not null,
+        loaded_through timestamp,
+        cutoff_date date,
+        inputs_fingerprint varchar,
+        invocation_id varchar not null
     )
 {%- endmacro %}
 
@@ -210,7 +231,9 @@
     in the model's transaction, the latest loaded_at of the staging tables (its ancestors
     have all run), the first landing day it rewrote (null: every day; the tests of its
     refreshed days read it, macro get_where_subquery) and the fingerprint of its inputs.
-    One statement, computed in the database. Nothing for other models. -#}
+    Computed in the database, in two statements: the run's row in the log
+    aiusage_landing_rewrites (one scan of the staging rows), then the model's watermark
+    copied from it. Nothing for other models. -#}
 {% macro record_landing_watermark() -%}
     {{ return(adapter.dispatch('record_landing_watermark', 'aiusage')()) }}
 {%- endmacro %}
@@ -221,14 +244,24 @@
         {{ return('') }}
     {%- endif -%}
     {%- set fingerprint = landing_inputs_fingerprint() -%}
-    insert or replace into {{ landing_watermarks_relation() }}
-        (model_name, loaded_through, cutoff_date, inputs_fingerprint)
+    {#- the log first: a watermark never gets ahead of the log publish reads -#}
+    insert into {{ landing_rewrites_relation() }}
+        (model_name, loaded_through, cutoff_date, inputs_fingerprint, invocation_id)
     select
         '{{ this.identifier }}',
         refresh_window.loaded_through,
         {{ 'null' if flags.FULL_REFRESH else with_backfill('refresh_window.cutoff_date') }},
-        '{{ fingerprint }}'
-    from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window
+        '{{ fingerprint }}',
+        '{{ invocation_id }}'
+    from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window;
+    insert or replace into {{ landing_watermarks_relation() }}
+        (model_name, loaded_through, cutoff_date, inputs_fingerprint)
+    select model_name, loaded_through, cutoff_date, inputs_fingerprint
+    from {{ landing_rewrites_relation() }}
+    where seq = (
+        select max(seq) from {{ landing_rewrites_relation() }}
+        where model_name = '{{ this.identifier }}'
+    )
 {%- endmacro %}
 
 {% macro spark__record_landing_watermark() -%}

@@ -128,11 +128,14 @@ class Mart:
     """A mart relation: the dbt model name and its schema, and its key: a column with a
     blocking (error-severity) `unique` test on every row, or on the rows each refresh
     rewrites (`where: __landing_window__`), by which publish orders the rows of its Parquet
-    export (None: ordered by every column)."""
+    export (None: ordered by every column). `incremental`: an incremental model, whose
+    runs are logged with the first landing day they rewrote (table aiusage_landing_rewrites,
+    macro record_landing_watermark; publish fingerprints only those days of it again)."""
 
     name: str
     schema: str
     key: str | None = None
+    incremental: bool = False
 
 
 def _unique_keys(manifest: dict) -> dict[str, str]:
@@ -187,6 +190,7 @@ def mart_relations(manifest_file: Path) -> list[Mart]:
             name=node.get("alias") or node["name"],
             schema=node["schema"],
             key=keys.get(node["unique_id"]),
+            incremental=node["config"].get("materialized") == "incremental",
         )
         for node in _mart_nodes(manifest)
     ]

@@ -154,14 +154,79 @@ def _signature(columns: list[tuple[str, str]]) -> str:
     return ", ".join(f"{name} {data_type}" for name, data_type in columns)
 
 
-def _day_prints(con, relation: str) -> dict[str, list]:
+def _day_prints(
+    con, relation: str, previous_parts: dict | None = None, rewritten_from: str | None = None
+) -> tuple[dict[str, list], int]:
     """{landing day: [rows, fingerprint]} of a partitioned mart (the fingerprint is the sum
-    of its rows' hashes: a changed, added or removed row changes it)."""
-    prints = con.execute(
-        f"""select cast({PARTITION_COLUMN} as varchar), count(*), cast(sum(hash(t)) as varchar)
-            from {relation} as t group by 1 order by 1"""
+    of its rows' hashes: a changed, added or removed row changes it), and how many days were
+    fingerprinted. With `rewritten_from` (the first landing day its model rewrote since the
+    current snapshot, from the model's run log), only the days that may have changed are
+    hashed: every day from it on, rows without a day, and any day whose row count differs
+    from `previous_parts` (outside the days it rewrites, an incremental refresh can only
+    delete rows: a re-delivered request moves to its new landing day). Every other day
+    keeps the current snapshot's fingerprint."""
+    label = f"coalesce(cast({PARTITION_COLUMN} as varchar), 'null')"
+    if rewritten_from is None or not previous_parts:
+        stale = None
+        prints = {}
+    else:
+        counts = con.execute(f"select {label}, count(*) from {relation} group by 1").fetchall()
+        stale = [
+            day
+            for day, rows in counts
+            if day == "null"
+            or day >= rewritten_from
+            or (previous_parts.get(day) or [None])[0] != rows
+        ]
+        prints = {day: previous_parts[day] for day, _ in counts if day not in stale}
+    if stale is None or stale:
+        where, params = _day_predicate(stale) if stale else ("true", [])
+        for day, rows, fingerprint in con.execute(
+            f"""select {label}, count(*), cast(sum(hash(t)) as varchar)
+                from {relation} as t where {where} group by 1""",
+            params,
+        ).fetchall():
+            prints[day] = [rows, fingerprint]
+    hashed = len(prints) if stale is None else len(stale)
+    ordered = sorted(prints, key=lambda day: (day == "null", day))
+    return {day: prints[day] for day in ordered}, hashed
+
+
+# The log of the incremental models' runs (macros/refresh_windows.sql): the first landing
+# day each run rewrote, numbered in order, with dbt's invocation id.
+REWRITES_LOG = "aiusage_landing_rewrites"
+
+
+def _rewritten_since(con, previous_run: dict) -> tuple[dict[str, str] | None, dict | None]:
+    """From the build's run log: {model: first landing day (YYYY-MM-DD) any of its runs
+    rewrote since the current snapshot was published}, or None when that is unknown (no
+    log, no position recorded with the current snapshot, or a log that is not the one it
+    was recorded from: a warehouse built afresh); and the log's position to record with
+    the new snapshot (its last row's seq and invocation id)."""
+    found = con.execute(
+        """select table_schema from information_schema.tables
+           where table_catalog = 'built' and table_name = ?""",
+        [REWRITES_LOG],
+    ).fetchone()
+    if found is None:
+        return None, None
+    log = f'built."{found[0]}"."{REWRITES_LOG}"'
+    last = con.execute(f"select seq, invocation_id from {log} order by seq desc limit 1").fetchone()
+    position = {"seq": last[0], "invocation_id": last[1]} if last else None
+    previous = previous_run.get("rewrites")
+    if not previous or position is None:
+        return None, position
+    recorded = con.execute(
+        f"select invocation_id from {log} where seq = ?", [previous["seq"]]
+    ).fetchone()
+    if recorded is None or recorded[0] != previous["invocation_id"]:
+        return None, position
+    since = con.execute(
+        f"""select model_name, cast(min(coalesce(cutoff_date, date '0001-01-01')) as varchar)
+            from {log} where seq > ? group by 1""",
+        [previous["seq"]],
     ).fetchall()
-    return {(day or "null"): [rows, fingerprint] for day, rows, fingerprint in prints}
+    return dict(since), position
 
 
 def _day_predicate(days: list[str]) -> tuple[str, list[str]]:
@@ -248,6 +313,7 @@ class _MartPlan:
     rows: int
     prints: dict  # partitioned: {day: [rows, fingerprint]}; else {}
     fingerprint: list  # run.json "fingerprints" entry
+    hashed_days: int  # partitioned: the days fingerprinted (the others kept the snapshot's)
     action: str = "rewrite"  # keep | replace_days | rewrite
     changed_days: list[str] = field(default_factory=list)
 
@@ -266,11 +332,13 @@ class _MartPlan:
 REWRITE_SHARE = 0.5
 
 
-def _plan(con, marts: list[Mart], previous_run: dict) -> list[_MartPlan]:
+def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], dict | None]:
     """Columns, row counts and fingerprints of every mart in `built` (attached to `con`),
-    and the action on each snapshot table, judged against the current snapshot's run.json."""
+    and the action on each snapshot table, judged against the current snapshot's run.json;
+    and the position of the build's run log to record with the new snapshot."""
     previous_prints = previous_run.get("fingerprints", {})
     previous_parts = previous_run.get("parts", {})
+    rewritten, position = _rewritten_since(con, previous_run)
     plans = []
     for mart in marts:
         relation = f'built."{mart.schema}"."{mart.name}"'
@@ -283,9 +351,19 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> list[_MartPlan]:
         if not columns:
             raise duckdb.CatalogException(f"Mart {mart.schema}.{mart.name} not built")
         signature = _signature(columns)
-        prints = {}
+        old = previous_prints.get(mart.name)
+        prints, hashed = {}, 0
         if PARTITION_COLUMN in {c for c, _ in columns}:
-            prints = _day_prints(con, relation)
+            # a model that did not run since (no log row) is fingerprinted whole: the log
+            # only speaks for the runs it records
+            since = (rewritten or {}).get(mart.name)
+            unchanged_type = old is not None and old[0] == signature
+            prints, hashed = _day_prints(
+                con,
+                relation,
+                previous_parts.get(mart.name) if mart.incremental and unchanged_type else None,
+                since,
+            )
         if prints:
             rows = sum(count for count, _ in prints.values())
             fingerprint = [signature]
@@ -294,8 +372,7 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> list[_MartPlan]:
                 f"select count(*), cast(sum(hash(t)) as varchar) from {relation} as t"
             ).fetchone()
             fingerprint = [signature, rows, whole]
-        plan = _MartPlan(mart, relation, signature, rows, prints, fingerprint)
-        old = previous_prints.get(mart.name)
+        plan = _MartPlan(mart, relation, signature, rows, prints, fingerprint, hashed)
         if old is not None and old[0] == signature:
             if prints:
                 plan.changed_days = _changed_days(prints, previous_parts.get(mart.name, {}))
@@ -303,7 +380,7 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> list[_MartPlan]:
             elif old == fingerprint:
                 plan.action = "keep"
         plans.append(plan)
-    return plans
+    return plans, position
 
 
 _MATERIALISED = "__aiusage_materialised"
@@ -492,7 +569,7 @@ def publish(
     try:
         with duckdb.connect(":memory:", config=limits) as con:
             con.execute(f"attach '{source}' as built (read_only)")
-            plans = _plan(con, marts, previous_run)
+            plans, rewrites = _plan(con, marts, previous_run)
         prepared = _take_prepared(root, previous.name if previous is not None else None)
         base = previous / DUCKDB_NAME if previous is not None else None
         total_rows = sum(plan.rows for plan in plans)
@@ -586,6 +663,12 @@ def publish(
             "parts": parts,
             "fingerprints": {plan.mart.name: plan.fingerprint for plan in plans},
             "parquet_days": reuse,
+            "fingerprinted_days": {
+                plan.mart.name: [plan.hashed_days, len(plan.prints)]
+                for plan in plans
+                if plan.prints
+            },
+            "rewrites": rewrites,
             "tables": {"copied_from": previous.name if incremental else None, **actions},
             "free_block_share": round(free_share, 4),
             **(metadata or {}),

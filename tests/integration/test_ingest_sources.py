@@ -746,3 +746,91 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     )
     assert loaded[0] > datetime(2100, 1, 1)
     assert request("e1") and _watermarks(env)["fct_llm_requests"][0] == loaded[0]
+
+
+def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tmp_path):
+    """Publish hashes a partitioned mart's days only where the build may have changed them
+    since the current snapshot: the days from the first landing day its model's runs
+    rewrote (the run log aiusage_landing_rewrites), and any older day whose row count moved
+    (a re-delivered request leaves its old day). Every other day keeps the snapshot's
+    fingerprint, and the snapshot's parts still equal every day's fingerprint computed
+    from the build. A warehouse built afresh (another log) is fingerprinted whole."""
+    from aiusage.project import mart_relations
+    from aiusage.snapshot import publish
+
+    env = dbt_env(tmp_path, PROJECT, AIUSAGE_PUBLISHED_DIR=str(tmp_path / "published"))
+    settings = Settings.from_env(env)
+    landing = tmp_path / "landing"
+    facts = ("fct_landed_rows", "fct_llm_requests")
+
+    def land(name, day, ids):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
+        ingest(landing, "events", [path], day)
+
+    def build():
+        result = dbt(
+            env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--indirect-selection", "cautious", "--select", "+fct_llm_requests",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def published(run_id):
+        marts = [
+            mart
+            for mart in mart_relations(tmp_path / "target" / "manifest.json")
+            if mart.name in facts
+        ]
+        assert [mart.incremental for mart in marts] == [True, True]
+        snapshot = publish(settings, marts, run_id=run_id)
+        run = json.loads((snapshot.folder / "run.json").read_text())
+        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+            for name in facts:  # every day's fingerprint, from the build itself
+                whole = con.execute(
+                    f"select cast(landing_date as varchar), count(*), "
+                    f"cast(sum(hash(t)) as varchar) from {name} as t group by 1"
+                ).fetchall()
+                assert run["parts"][name] == {day: [n, h] for day, n, h in whole}, name
+            con.execute(f"attach '{snapshot.duckdb_path}' as snap (read_only)")
+            for name in facts:
+                (difference,) = con.execute(
+                    f"select count(*) from ((select * from {name} except all "
+                    f"select * from snap.{name}) union all (select * from snap.{name} "
+                    f"except all select * from {name}))"
+                ).fetchone()
+                assert difference == 0, name
+        return run
+
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    land("b.jsonl", date(2026, 11, 11), ["b1"])
+    build()
+    run = published("one")  # no snapshot yet: every day
+    assert run["fingerprinted_days"] == {"fct_landed_rows": [2, 2], "fct_llm_requests": [2, 2]}
+    first_parts = run["parts"]
+
+    land("c.jsonl", date(2026, 11, 16), ["c1"])
+    build()
+    run = published("two")  # the new day alone
+    assert run["fingerprinted_days"] == {"fct_landed_rows": [1, 3], "fct_llm_requests": [1, 3]}
+
+    # a1 delivered again on 2026-11-13: the window is 11-13 and after; 11-10 loses a1 in the
+    # request fact (its count moves) and is hashed again; 11-11 is not
+    land("d.jsonl", date(2026, 11, 13), ["a1"])
+    build()
+    run = published("three")
+    assert run["fingerprinted_days"] == {"fct_landed_rows": [2, 4], "fct_llm_requests": [3, 4]}
+    assert run["parts"]["fct_llm_requests"]["2026-11-10"][0] == 1
+    assert run["parts"]["fct_llm_requests"]["2026-11-11"] == first_parts["fct_llm_requests"][
+        "2026-11-11"
+    ]
+
+    build()  # nothing landed
+    run = published("four")
+    assert run["fingerprinted_days"] == {"fct_landed_rows": [0, 4], "fct_llm_requests": [0, 4]}
+    assert run["parquet_days"] == {"written": 0, "linked": 8}
+
+    # the warehouse built afresh from the same landing: its log is not the snapshot's
+    Path(env["AIUSAGE_DUCKDB_PATH"]).unlink()
+    build()
+    run = published("five")
+    assert run["fingerprinted_days"] == {"fct_landed_rows": [4, 4], "fct_llm_requests": [4, 4]}
