@@ -77,6 +77,7 @@ _SERVER: subprocess.Popen | None = None
 _SERVER_PID = 0  # in the server and its children: the server's pid
 _PATH: str | None = None
 COMMANDS_LOG = "commands.log"
+ARTIFACTS_LOCK = "artifacts.lock"  # held while a command's manifest is written
 _SOCKET_PATH = ""  # in the server: where it listens
 SERVED_ENV = "AIUSAGE_DBT_SERVED_BY"  # set in each served command: the server's pid
 
@@ -127,6 +128,8 @@ def stop() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     if path:
+        # the manifest of the last command may still be being written (aiusage.dbtwork)
+        dbtwork.wait_for_artifacts(str(Path(path).parent / ARTIFACTS_LOCK))
         shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
@@ -303,11 +306,15 @@ def _run_dbt(connection: socket.socket, request: dict) -> int:
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
     try:
-        adopt_environment({**request["env"], SERVED_ENV: str(_SERVER_PID)})
+        lock = str(Path(_SOCKET_PATH).parent / ARTIFACTS_LOCK)
+        adopt_environment(
+            {**request["env"], SERVED_ENV: str(_SERVER_PID), dbtwork.ARTIFACTS_LOCK_ENV: lock}
+        )
         os.chdir(request["cwd"])
         sys.argv = list(request["argv"])
         from dbt.cli.main import cli
 
+        dbtwork.wait_for_artifacts(lock)  # the previous command's manifest is written
         dbtwork.start_command(process_environment())
         try:
             cli.main(args=sys.argv[1:], prog_name="dbt")

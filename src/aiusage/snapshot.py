@@ -31,7 +31,15 @@ copy of the current snapshot's (a sequential file copy), and only what the build
 written into it: a mart with the same columns, row count and fingerprint (sum of its row
 hashes) is kept; a mart with a `landing_date` column (the request, landed-row and quarantine
 facts, which hold the whole history) has only its changed landing days replaced; any other
-changed mart is rewritten. When most rows changed, or the current file is mostly free
+changed mart is rewritten. The changed days of such a mart are found without hashing its
+history: each run of its incremental model is logged in the build
+(`aiusage_landing_rewrites`: the first landing day the run rewrote, numbered in order, with
+dbt's invocation id), and publish hashes only the days from the earliest day logged since
+the current snapshot, plus any older day whose row count moved (outside the days it
+rewrites, a refresh can only delete rows: a re-delivered request leaves its old day). Every
+other day keeps the current snapshot's fingerprint. Without a log, for a model that did
+not run since, or when the log is not the one the current snapshot recorded (its last
+row's seq and invocation id: a warehouse built afresh), every day is hashed. When most rows changed, or the current file is mostly free
 space, the file is written afresh: as a copy of the build's own DuckDB file reduced to the
 marts (views materialised, seeds, staging and other schemas dropped), which copies blocks
 instead of recompressing every column. The Parquet export follows the same rule: those

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aiusage import dbtwork
+from aiusage import dbtserver, dbtwork
 from aiusage.settings import DBT_CODE_CACHE_ENV
 from tests.unit.test_dbtserver import _client, _dbt, _real_dbt, project, server  # noqa: F401
 
@@ -85,6 +85,47 @@ def test_a_served_build_prints_and_builds_what_the_real_dbt_does(tested_project,
     # (connection events vary from run to run; the queries and the results do not)
     for name in ("SQLQuery", "SQLQueryStatus", "LogModelResult", "LogTestResult"):
         assert served_names.count(name) == real_names.count(name) > 0, name
+
+
+def _manifest_nodes(target: Path) -> dict:
+    """The nodes of a target folder's manifest.json, without what differs between two
+    commands (when each node was parsed, the target folder in its paths), and the
+    semantic manifest's metrics."""
+    text = (target / "manifest.json").read_text().replace(str(target), "<target>")
+    semantic = json.loads((target / "semantic_manifest.json").read_text())
+    nodes = {
+        uid: {key: value for key, value in node.items() if key != "created_at"}
+        for uid, node in json.loads(text)["nodes"].items()
+    }
+    return {"nodes": nodes, "metrics": semantic["metrics"]}
+
+
+def test_a_served_command_writes_the_manifest_the_real_dbt_writes(tested_project, server):  # noqa: F811
+    """A served build writes manifest.json once, after it returns, from a forked writer
+    that holds the artifacts lock; the next served command starts after the file is
+    whole. It is the manifest the real dbt writes (its compiled nodes included). A `parse`
+    writes its manifest before it returns."""
+    target = Path(os.environ["DBT_TARGET_PATH"])
+    real_target = target.with_name("real_target")
+    real = _dbt(_real_dbt(), tested_project, "build", "-s", "answer",
+                env={**os.environ, "DBT_TARGET_PATH": str(real_target)})  # fmt: skip
+    assert real.returncode == 0, real.stdout
+    served = _dbt(_client(), tested_project, "build", "-s", "answer")
+    assert served.returncode == 0, served.stdout
+    lock = Path(dbtserver._PATH).parent / dbtserver.ARTIFACTS_LOCK
+    assert lock.exists()  # a writer took it
+    dbtwork.wait_for_artifacts(str(lock))
+    assert _manifest_nodes(target) == _manifest_nodes(real_target)
+    assert json.loads((target / "manifest.json").read_text())["nodes"][
+        "model.mini.answer"
+    ]["compiled_code"].strip() == "select 6 * 7 as answer"
+    assert not list(target.glob("*.tmp"))
+
+    for name in ("manifest.json", "semantic_manifest.json"):
+        (target / name).unlink()
+    parsed = _dbt(_client(), tested_project, "parse")
+    assert parsed.returncode == 0, parsed.stdout
+    assert (target / "manifest.json").exists() and (target / "semantic_manifest.json").exists()
 
 
 def test_compiled_jinja_is_kept_and_a_changed_model_is_compiled_again(tested_project, server):  # noqa: F811
