@@ -820,9 +820,10 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
     run = published("three")
     assert run["fingerprinted_days"] == {"fct_landed_rows": [2, 4], "fct_llm_requests": [3, 4]}
     assert run["parts"]["fct_llm_requests"]["2026-11-10"][0] == 1
-    assert run["parts"]["fct_llm_requests"]["2026-11-11"] == first_parts["fct_llm_requests"][
-        "2026-11-11"
-    ]
+    assert (
+        run["parts"]["fct_llm_requests"]["2026-11-11"]
+        == first_parts["fct_llm_requests"]["2026-11-11"]
+    )
 
     build()  # nothing landed
     run = published("four")

@@ -116,9 +116,12 @@ def test_a_served_command_writes_the_manifest_the_real_dbt_writes(tested_project
     assert lock.exists()  # a writer took it
     dbtwork.wait_for_artifacts(str(lock))
     assert _manifest_nodes(target) == _manifest_nodes(real_target)
-    assert json.loads((target / "manifest.json").read_text())["nodes"][
-        "model.mini.answer"
-    ]["compiled_code"].strip() == "select 6 * 7 as answer"
+    assert (
+        json.loads((target / "manifest.json").read_text())["nodes"]["model.mini.answer"][
+            "compiled_code"
+        ].strip()
+        == "select 6 * 7 as answer"
+    )
     assert not list(target.glob("*.tmp"))
 
     for name in ("manifest.json", "semantic_manifest.json"):
