@@ -213,20 +213,34 @@
     the model reads again (with_delivery_counts) is materialised by DuckDB, in memory. A
     build from nothing (not is_incremental) counts every record, without the semi-join: its
     records are all of them, and at 10M events the materialised keys and the semi-join's
-    hash table took the memory the build's joins needed. -#}
+    hash table took the memory the build's joins needed.
+    In a refresh the accepted-row and source conditions are inside the aggregates (and the
+    records without such a row are dropped by `having`), not in the where clause: with
+    them in the where clause DuckDB estimated the filtered history smaller than the
+    refresh's keys and built the semi-join's hash table on the history (10M landed rows:
+    2.6 s against 0.3 s, same rows). -#}
 {% macro delivery_counts(landed_rows, records, key, source_systems) -%}
+    {%- set counted -%}
+        is_accepted and source_system in ('{{ source_systems | join("', '") }}')
+    {%- endset -%}
+    {%- if is_incremental() %}
+    select
+        record_key,
+        count(case when {{ counted }} then 1 end) as delivery_count,
+        count(distinct case when {{ counted }} then content_hash end) as content_versions
+    from {{ landed_rows }}
+    where record_key in (select {{ records }}.{{ key }} from {{ records }})
+    group by record_key
+    having count(case when {{ counted }} then 1 end) > 0
+    {%- else %}
     select
         record_key,
         count(*) as delivery_count,
         count(distinct content_hash) as content_versions
     from {{ landed_rows }}
-    where
-        is_accepted
-        and source_system in ('{{ source_systems | join("', '") }}')
-        {%- if is_incremental() %}
-        and record_key in (select {{ records }}.{{ key }} from {{ records }})
-        {%- endif %}
+    where {{ counted }}
     group by record_key
+    {%- endif %}
 {%- endmacro %}
 
 {#- The records of `records` (a CTE, its key in column `key`) with delivery_count and

@@ -25,12 +25,15 @@
 
 with
 
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
+-- the requests summed per usage day, team, workflow and model (int_priced_requests_daily,
+-- incremental by day): the periods below re-aggregate these sums, not every request.
+-- Counts and token sums are integers and costs decimals: the sums of sums are exact.
+daily as (
+    select * from {{ ref('int_priced_requests_daily') }}
 ),
 
 anchor as (
-    select max(usage_date) as end_date from requests
+    select max(usage_date) as end_date from daily
 ),
 
 periods as (
@@ -47,48 +50,33 @@ periods as (
     {%- endfor %}
 ),
 
-windowed as (
+-- each period's sums per team, workflow and model: the four scopes below re-aggregate
+-- these (thousands of rows)
+summed as (
     select
         periods.period_days,
         periods.period_start,
         periods.period_end,
-        requests.usage_date >= periods.period_start as is_current,
-        requests.*
-    from requests
-    inner join periods
-        on requests.usage_date between periods.previous_start and periods.period_end
-),
-
--- The window's requests summed per period, team, workflow and model first: the four
--- scopes below re-aggregate these sums (thousands of rows), not every request four times.
--- Counts and token sums are integers and costs decimals: the sums of sums are exact.
-summed as (
-    select
-        period_days,
-        period_start,
-        period_end,
-        is_current,
-        {{ attributed('team') }} as team,
-        {{ attributed('workflow') }} as workflow,
-        provider,
-        model,
-        count(*) filter (where is_priced) as priced_requests,
-        count(*) filter (where is_priced and is_success) as priced_successes,
-        count(*) filter (where not is_priced) as unpriced_requests,
-        {%- for tokens, cost, name in [
-            ('uncached_input_tokens', 'input_cost_usd', 'uncached_input'),
-            ('cache_read_tokens', 'cache_read_cost_usd', 'cache_read'),
-            ('cache_write_tokens', 'cache_write_cost_usd', 'cache_write'),
-            ('output_tokens', 'output_cost_usd', 'output'),
-        ] %}
-            sum({{ tokens }}) filter (where is_priced) as {{ name }}_tokens,
-            sum({{ cost }}) filter (where is_priced) as {{ name }}_cost,
+        daily.usage_date >= periods.period_start as is_current,
+        daily.team,
+        daily.workflow,
+        daily.provider,
+        daily.model,
+        sum(daily.priced_requests) as priced_requests,
+        sum(daily.priced_successes) as priced_successes,
+        sum(daily.unpriced_requests) as unpriced_requests,
+        {%- for name in ['uncached_input', 'cache_read', 'cache_write', 'output'] %}
+            sum(daily.{{ name }}_tokens) as {{ name }}_tokens,
+            sum(daily.{{ name }}_cost) as {{ name }}_cost,
         {%- endfor %}
-        sum(total_cost_usd) as cost_usd
-    from windowed
+        sum(daily.cost_usd) as cost_usd
+    from daily
+    inner join periods
+        on daily.usage_date between periods.previous_start and periods.period_end
     group by
-        period_days, period_start, period_end, is_current, {{ attributed('team') }},
-        {{ attributed('workflow') }}, provider, model
+        periods.period_days, periods.period_start, periods.period_end,
+        daily.usage_date >= periods.period_start, daily.team, daily.workflow, daily.provider,
+        daily.model
 ),
 
 scoped as (
