@@ -26,6 +26,17 @@
     )) }}
 {%- endmacro %}
 
+{#- Whether the watermark table exists: it does in a run (on-run-start), not in a compile
+    alone (sqlfluff's), where the macros that read it fall back to every row. -#}
+{% macro landing_watermarks_exist() -%}
+    {%- set watermarks = landing_watermarks_relation() -%}
+    {%- set exists_query -%}
+        select count(*) from information_schema.tables
+        where table_schema = '{{ watermarks.schema }}' and table_name = '{{ watermarks.identifier }}'
+    {%- endset -%}
+    {{ return(run_query(exists_query).columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
 {% macro create_landing_watermarks() -%}
     {{ return(adapter.dispatch('create_landing_watermarks', 'aiusage')()) }}
 {%- endmacro %}
@@ -157,12 +168,7 @@
     {%- set started = "timestamp '" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "'" -%}
     {%- if not execute or not graph.get('nodes') -%}{{ return(started) }}{%- endif -%}
     {%- set watermarks = landing_watermarks_relation() -%}
-    {#- the table exists in a run (on-run-start), not in a compile alone (sqlfluff's) -#}
-    {%- set exists_query -%}
-        select count(*) from information_schema.tables
-        where table_schema = '{{ watermarks.schema }}' and table_name = '{{ watermarks.identifier }}'
-    {%- endset -%}
-    {%- if run_query(exists_query).columns[0].values()[0] == 0 -%}{{ return(started) }}{%- endif -%}
+    {%- if not landing_watermarks_exist() -%}{{ return(started) }}{%- endif -%}
     {%- set query -%}
         select cast(max(loaded_through) + interval 1 microsecond as string)
         from {{ watermarks }}

@@ -39,7 +39,9 @@
 {%- endmacro %}
 
 {% macro default__tested_landing_window(relation) -%}
-    {%- if not execute or flags.FULL_REFRESH -%}{{ return('true') }}{%- endif -%}
+    {%- if not execute or flags.FULL_REFRESH or not landing_watermarks_exist() -%}
+        {{ return('true') }}
+    {%- endif -%}
     {%- set windowed = (graph.get('nodes') or {}).values()
         | selectattr('resource_type', 'equalto', 'model')
         | selectattr('alias', 'equalto', relation.identifier)

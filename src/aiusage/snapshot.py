@@ -39,10 +39,11 @@ the current snapshot, plus any older day whose row count moved (outside the days
 rewrites, a refresh can only delete rows: a re-delivered request leaves its old day). Every
 other day keeps the current snapshot's fingerprint. Without a log, for a model that did
 not run since, or when the log is not the one the current snapshot recorded (its last
-row's seq and invocation id: a warehouse built afresh), every day is hashed. When most rows changed, or the current file is mostly free
-space, the file is written afresh: as a copy of the build's own DuckDB file reduced to the
-marts (views materialised, seeds, staging and other schemas dropped), which copies blocks
-instead of recompressing every column. The Parquet export follows the same rule: those
+row's seq and invocation id: a warehouse built afresh), every day is hashed. When most
+rows changed, or the current file is mostly free space, the file is written afresh: as a
+copy of the build's own DuckDB file reduced to the marts (views materialised, seeds,
+staging and other schemas dropped), which copies blocks instead of recompressing every
+column. The Parquet export follows the same rule: those
 marts are one Parquet file per landing day, and an unchanged day (or mart) is hard-linked
 from the previous snapshot instead of written again; changed days are written a few at a
 time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key. run.json records

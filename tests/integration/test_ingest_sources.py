@@ -835,3 +835,48 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
     build()
     run = published("five")
     assert run["fingerprinted_days"] == {"fct_landed_rows": [4, 4], "fct_llm_requests": [4, 4]}
+
+
+def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path):
+    """The unique test of fct_llm_requests and its row-level singular tests run on the
+    landing days its last run rewrote (__landing_window__, tested_landing_window): a broken
+    row there fails them; a row of an older day, written and tested by an earlier run, is
+    not read again. A full refresh tests every row."""
+    env = dbt_env(tmp_path, PROJECT)
+    landing = tmp_path / "landing"
+    tests = ("unique_fct_llm_requests_request_key", "assert_token_arithmetic_holds")
+
+    def land(name, day, ids):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
+        ingest(landing, "events", [path], day)
+
+    def dbt_ok(*args):
+        result = dbt(env, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def failures():
+        result = dbt(env, "test", "--select", *tests)
+        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
+
+    selection = ("--select", "+fct_llm_requests")
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    dbt_ok("build", "--quiet", "--exclude-resource-type", "unit_test",
+           "--indirect-selection", "cautious", *selection)  # fmt: skip
+    land("b.jsonl", date(2026, 11, 12), ["b1"])
+    dbt_ok("run", "--quiet", *selection)  # this run rewrote 2026-11-12
+    assert failures() == []
+
+    def corrupt(request_id):  # a duplicate key and broken token arithmetic on its day
+        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+            con.execute(
+                "insert into fct_llm_requests select * replace (total_tokens + 1 as "
+                f"total_tokens) from fct_llm_requests where request_id = 'ev-{request_id}'"
+            )
+
+    corrupt("a1")  # 2026-11-10: written and tested by the first build
+    assert failures() == []
+    corrupt("b1")  # 2026-11-12: rewritten by the last run
+    assert failures() == sorted(tests)
+    dbt_ok("run", "--quiet", "--full-refresh", *selection)
+    assert failures() == []  # rebuilt from staging: every row whole again

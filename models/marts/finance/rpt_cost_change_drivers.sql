@@ -25,11 +25,11 @@
 
 with
 
--- the requests summed per usage day, team, workflow and model (int_priced_requests_daily,
+-- the requests summed per usage day, team, workflow and model (int_daily_requests_summed,
 -- incremental by day): the periods below re-aggregate these sums, not every request.
 -- Counts and token sums are integers and costs decimals: the sums of sums are exact.
 daily as (
-    select * from {{ ref('int_priced_requests_daily') }}
+    select * from {{ ref('int_daily_requests_summed') }}
 ),
 
 anchor as (

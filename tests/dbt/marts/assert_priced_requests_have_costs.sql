@@ -11,21 +11,26 @@ select
     cost_source
 from {{ ref('fct_llm_requests') }}
 where
-    (is_priced and computed_cost_usd is null)
-    or (not is_priced and computed_cost_usd is not null)
-    or (not is_priced and unpriced_reason is null)
-    or (
-        is_priced
-        and computed_cost_usd
-        != input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
-        + fee_cost_usd
+    -- a row-level check: a refresh can only break it in the rows it rewrote
+    -- (macro tested_landing_window; every row in a first build or a full refresh)
+    ({{ tested_landing_window(ref('fct_llm_requests')) }})
+    and (
+        (is_priced and computed_cost_usd is null)
+        or (not is_priced and computed_cost_usd is not null)
+        or (not is_priced and unpriced_reason is null)
+        or (
+            is_priced
+            and computed_cost_usd
+            != input_cost_usd + cache_read_cost_usd + cache_write_cost_usd + output_cost_usd
+            + fee_cost_usd
+        )
+        or computed_cost_usd < 0
+        or least(
+            input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd, fee_cost_usd
+        ) < 0
+        or total_cost_usd is distinct from coalesce(billed_cost_usd, computed_cost_usd)
+        or cost_source is distinct from case
+            when billed_cost_usd is not null then 'billed'
+            when computed_cost_usd is not null then 'computed'
+        end
     )
-    or computed_cost_usd < 0
-    or least(
-        input_cost_usd, cache_read_cost_usd, cache_write_cost_usd, output_cost_usd, fee_cost_usd
-    ) < 0
-    or total_cost_usd is distinct from coalesce(billed_cost_usd, computed_cost_usd)
-    or cost_source is distinct from case
-        when billed_cost_usd is not null then 'billed'
-        when computed_cost_usd is not null then 'computed'
-    end

@@ -42,7 +42,7 @@ summed as (
 final as (
     select
         cast(md5(concat_ws('|', usage_date, team, workflow, provider, model)) as string)
-            as priced_requests_daily_key,
+            as daily_requests_summed_key,
         cast(usage_date as date) as usage_date,
         cast(team as string) as team,
         cast(workflow as string) as workflow,
