@@ -4,7 +4,7 @@ After a successful, checked build the publish asset writes a new versioned folde
 
     <published>/<build_id>/warehouse.duckdb             the marts as tables, for readers and BI
     <published>/<build_id>/marts/<model>.parquet         one Parquet file per mart ...
-    <published>/<build_id>/marts/<model>/<day>.parquet   ... or per landing day (see below)
+    <published>/<build_id>/marts/<model>/<day>.parquet   ... or per landing or usage day (below)
     <published>/<build_id>/run.json                      build id, run id, row counts, parts
     <published>/<build_id>/semantic_manifest.json        the metric definitions of the build
 
@@ -30,8 +30,10 @@ Cost grows with new data, not with history. The new snapshot's DuckDB file start
 copy of the current snapshot's (a sequential file copy), and only what the build changed is
 written into it: a mart with the same columns, row count and fingerprint (sum of its row
 hashes) is kept; a mart with a `landing_date` column (the request, landed-row and quarantine
-facts, which hold the whole history) has only its changed landing days replaced; any other
-changed mart is rewritten. The changed days of such a mart are found without hashing its
+facts, which hold the whole history) has only its changed landing days replaced, and so
+has an incremental mart with a `usage_date` column its changed usage days (fct_daily_usage
+and the daily reports, which a refresh replaces by usage day); any other changed mart is
+rewritten. The changed days of such a mart are found without hashing its
 history: each run of its incremental model is logged in the build
 (`aiusage_landing_rewrites`: the first landing day the run rewrote, numbered in order, with
 dbt's invocation id), and publish hashes only the days from the earliest day logged since
@@ -44,7 +46,7 @@ rows changed, or the current file is mostly free space, the file is written afre
 copy of the build's own DuckDB file reduced to the marts (views materialised, seeds,
 staging and other schemas dropped), which copies blocks instead of recompressing every
 column. The Parquet export follows the same rule: those
-marts are one Parquet file per landing day, and an unchanged day (or mart) is hard-linked
+marts are one Parquet file per day, and an unchanged day (or mart) is hard-linked
 from the previous snapshot instead of written again; changed days are written a few at a
 time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key. run.json records
 what was kept, replaced, rewritten and taken from the build's file ("tables",
@@ -125,6 +127,19 @@ def new_build_id(run_id: str, now: datetime | None = None) -> str:
 
 
 PARTITION_COLUMN = "landing_date"
+# An incremental mart without landing days that replaces whole usage days (fct_daily_usage
+# and the daily reports: macro touched_usage_days) is kept per usage day in the snapshot.
+USAGE_DAY_COLUMN = "usage_date"
+
+
+def _partition_column(mart: Mart, names: set[str]) -> str | None:
+    """The day column a mart is kept and exported by, one Parquet file per day: its landing
+    day, or the usage day of an incremental mart (None: kept and exported whole)."""
+    if PARTITION_COLUMN in names:
+        return PARTITION_COLUMN
+    if mart.incremental and USAGE_DAY_COLUMN in names:
+        return USAGE_DAY_COLUMN
+    return None
 
 
 def _current_run(root: Path) -> dict | None:
@@ -164,7 +179,11 @@ def _signature(columns: list[tuple[str, str]]) -> str:
 
 
 def _day_prints(
-    con, relation: str, previous_parts: dict | None = None, rewritten_from: str | None = None
+    con,
+    relation: str,
+    column: str,
+    previous_parts: dict | None = None,
+    rewritten_from: str | None = None,
 ) -> tuple[dict[str, list], int]:
     """{landing day: [rows, fingerprint]} of a partitioned mart (the fingerprint is the sum
     of its rows' hashes: a changed, added or removed row changes it), and how many days were
@@ -174,7 +193,7 @@ def _day_prints(
     from `previous_parts` (outside the days it rewrites, an incremental refresh can only
     delete rows: a re-delivered request moves to its new landing day). Every other day
     keeps the current snapshot's fingerprint."""
-    label = f"coalesce(cast({PARTITION_COLUMN} as varchar), 'null')"
+    label = f"coalesce(cast({column} as varchar), 'null')"
     if rewritten_from is None or not previous_parts:
         stale = None
         prints = {}
@@ -189,7 +208,7 @@ def _day_prints(
         ]
         prints = {day: previous_parts[day] for day, _ in counts if day not in stale}
     if stale is None or stale:
-        where, params = _day_predicate(stale) if stale else ("true", [])
+        where, params = _day_predicate(stale, column) if stale else ("true", [])
         for day, rows, fingerprint in con.execute(
             f"""select {label}, count(*), cast(sum(hash(t)) as varchar)
                 from {relation} as t where {where} group by 1""",
@@ -238,14 +257,14 @@ def _rewritten_since(con, previous_run: dict) -> tuple[dict[str, str] | None, di
     return dict(since), position
 
 
-def _day_predicate(days: list[str]) -> tuple[str, list[str]]:
-    """`landing_date in (...)` over day labels ("null" for rows without a landing day)."""
+def _day_predicate(days: list[str], column: str) -> tuple[str, list[str]]:
+    """`<column> in (...)` over day labels ("null" for rows without a day)."""
     dated = [day for day in days if day != "null"]
     terms = []
     if dated:
-        terms.append(f"{PARTITION_COLUMN} in ({', '.join('cast(? as date)' for _ in dated)})")
+        terms.append(f"{column} in ({', '.join('cast(? as date)' for _ in dated)})")
     if "null" in days:
-        terms.append(f"{PARTITION_COLUMN} is null")
+        terms.append(f"{column} is null")
     return " or ".join(terms) or "false", dated
 
 
@@ -257,10 +276,10 @@ def _row_order(mart: Mart) -> str:
 
 
 def _export_partitioned(
-    con, relation: str, mart: Mart, staging: Path, previous: Path | None, prints: dict,
-    previous_parts: dict, workers: int,
+    con, relation: str, mart: Mart, column: str, staging: Path, previous: Path | None,
+    prints: dict, previous_parts: dict, workers: int,
 ) -> tuple[int, int]:  # fmt: skip
-    """One Parquet file per landing day; unchanged days are hard-linked from `previous`.
+    """One Parquet file per day of `column`; unchanged days are hard-linked from `previous`.
     The changed days are written by `workers` statements at a time (DuckDB writes one
     file on about one core; each statement has its own cursor). Returns the days written
     and the days linked."""
@@ -278,7 +297,7 @@ def _export_partitioned(
             to_write.append((label, target))
 
     def write(cursor, label: str, target: Path) -> None:
-        where, params = _day_predicate([label])
+        where, params = _day_predicate([label], column)
         cursor.execute(
             f"copy (select * from {relation} where {where} {_row_order(mart)}) to '{target}' "
             "(format parquet, compression zstd)",
@@ -323,6 +342,7 @@ class _MartPlan:
     prints: dict  # partitioned: {day: [rows, fingerprint]}; else {}
     fingerprint: list  # run.json "fingerprints" entry
     hashed_days: int  # partitioned: the days fingerprinted (the others kept the snapshot's)
+    partition: str | None  # the day column it is kept and exported by (None: whole)
     action: str = "rewrite"  # keep | replace_days | rewrite
     changed_days: list[str] = field(default_factory=list)
 
@@ -362,14 +382,16 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
         signature = _signature(columns)
         old = previous_prints.get(mart.name)
         prints, hashed = {}, 0
-        if PARTITION_COLUMN in {c for c, _ in columns}:
-            # a model that did not run since (no log row) is fingerprinted whole: the log
-            # only speaks for the runs it records
-            since = (rewritten or {}).get(mart.name)
+        partition = _partition_column(mart, {c for c, _ in columns})
+        if partition is not None:
+            # the log speaks for landing days, and only for the runs it records: a model
+            # that did not run since (no log row) is fingerprinted on every day
+            since = (rewritten or {}).get(mart.name) if partition == PARTITION_COLUMN else None
             unchanged_type = old is not None and old[0] == signature
             prints, hashed = _day_prints(
                 con,
                 relation,
+                partition,
                 previous_parts.get(mart.name) if mart.incremental and unchanged_type else None,
                 since,
             )
@@ -381,7 +403,7 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
                 f"select count(*), cast(sum(hash(t)) as varchar) from {relation} as t"
             ).fetchone()
             fingerprint = [signature, rows, whole]
-        plan = _MartPlan(mart, relation, signature, rows, prints, fingerprint, hashed)
+        plan = _MartPlan(mart, relation, signature, rows, prints, fingerprint, hashed, partition)
         if old is not None and old[0] == signature:
             if prints:
                 plan.changed_days = _changed_days(prints, previous_parts.get(mart.name, {}))
@@ -612,12 +634,13 @@ def publish(
             con.execute(f"attach '{source}' as built (read_only)")
             for plan in plans:
                 name = plan.mart.name
-                if plan.prints:  # one Parquet file per landing day
+                if plan.prints:  # one Parquet file per day
                     parts[name] = plan.prints
                     written, linked = _export_partitioned(
                         con,
                         plan.relation,
                         plan.mart,
+                        plan.partition,
                         staging,
                         previous,
                         plan.prints,
@@ -630,7 +653,7 @@ def publish(
                 else:
                     parquet[name] = folder / "marts" / f"{name}.parquet"
                 if plan.action == "replace_days":
-                    where, params = _day_predicate(plan.changed_days)
+                    where, params = _day_predicate(plan.changed_days, plan.partition)
                     con.execute(f'delete from main."{name}" where {where}', params)
                     con.execute(
                         f'insert into main."{name}" select * from {plan.relation} where {where}',

@@ -525,3 +525,43 @@ def test_the_copy_publish_starts_from_is_made_while_dbt_builds(tmp_path, monkeyp
         publish(settings, [Mart("fct_missing", "main")], run_id="bad")
     assert _temporaries(settings) == [] and snapshot._PREPARED == {}
     assert current_build_id(settings) == third.build_id
+
+
+def test_an_incremental_mart_of_usage_days_is_kept_per_usage_day(tmp_path):
+    """An incremental mart with usage_date and no landing_date (fct_daily_usage, the daily
+    reports) is replaced and exported per usage day: a refresh that rewrote one day writes
+    that day's Parquet file and table rows, and links the others. A mart with usage_date
+    that is not incremental (rebuilt whole by every refresh) is kept whole."""
+    settings = _settings(tmp_path, keep=5)
+    marts = [Mart("fct_days", "main", incremental=True), Mart("rpt_days", "main")]
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        for name in ("fct_days", "rpt_days"):
+            con.execute(
+                f"""create table {name} as
+                select date '2026-11-01' + cast(n % 3 as integer) as usage_date,
+                       cast(n as bigint) as requests
+                from range(9) as t(n)"""
+            )
+    publish(settings, marts, run_id="one")
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            "update fct_days set requests = requests + 100 where usage_date = date '2026-11-02'"
+        )
+        con.execute(
+            "update rpt_days set requests = requests + 100 where usage_date = date '2026-11-02'"
+        )
+    second = publish(settings, marts, run_id="two")
+    run = json.loads((second.folder / "run.json").read_text())
+    assert sorted(run["parts"]) == ["fct_days"]
+    assert sorted(run["parts"]["fct_days"]) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert run["parquet_days"] == {"written": 1, "linked": 2}
+    assert sorted(p.name for p in (second.folder / "marts" / "fct_days").iterdir()) == [
+        "2026-11-01.parquet",
+        "2026-11-02.parquet",
+        "2026-11-03.parquet",
+    ]
+    assert (second.folder / "marts" / "rpt_days.parquet").is_file()
+    for name in ("fct_days", "rpt_days"):
+        assert _rows(second.duckdb_path, name) == _rows(settings.duckdb_path, name), name
+    exported = pd.read_parquet(second.folder / "marts" / "fct_days" / "2026-11-02.parquet")
+    assert sorted(exported["requests"]) == [101, 104, 107]
