@@ -57,7 +57,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import CodeType
 
-from aiusage.settings import DBT_CODE_CACHE_ENV
+from aiusage.settings import DBT_CODE_CACHE_ENV, process_environment
 
 # A lock file the writer of a command's manifest holds (set by the server, beside its
 # socket): the next served command waits for it (aiusage.dbtserver).
@@ -199,7 +199,7 @@ def _install_manifest_writes() -> None:
     def write_after_return(manifest, target_path: str, which=None) -> None:
         global _held_manifest
         _held_manifest = None
-        lock = os.environ.get(ARTIFACTS_LOCK_ENV)
+        lock = process_environment().get(ARTIFACTS_LOCK_ENV)
         if _uploading() or not lock:
             _write_manifest_now(manifest, target_path, which)
             return
@@ -210,7 +210,8 @@ def _install_manifest_writes() -> None:
 
 
 def _uploading() -> bool:
-    return os.environ.get("DBT_UPLOAD_TO_ARTIFACTS_INGEST_API", "").lower() in ("1", "true")
+    flag = process_environment().get("DBT_UPLOAD_TO_ARTIFACTS_INGEST_API", "")
+    return flag.lower() in ("1", "true")
 
 
 def _lock(path: str) -> int:
@@ -221,7 +222,7 @@ def _lock(path: str) -> int:
 
 def wait_for_artifacts(path: str | None = None) -> None:
     """Wait until the manifest of the previous served command is written."""
-    path = path or os.environ.get(ARTIFACTS_LOCK_ENV)
+    path = path or process_environment().get(ARTIFACTS_LOCK_ENV)
     if path and Path(path).exists():
         os.close(_lock(path))
 
