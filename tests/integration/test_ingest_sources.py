@@ -652,6 +652,14 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     assert _accounting(tmp_path / "full.duckdb") == incremental
 
 
+def _land_events(root: Path, name: str, day: date, ids) -> str:
+    """Events `ev-<id>` written to root/name and landed into root/landing for `day`; the
+    landed file's name."""
+    path = root / name
+    path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
+    return ingest(root / "landing", "events", [path], day).files[0].landed.name
+
+
 def _watermarks(env):
     rows = _query(
         env, "select model_name, loaded_through, cutoff_date from aiusage_landing_watermarks"
@@ -665,13 +673,10 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     when nothing was loaded, the new day alone, an old day and the days after it when a
     file lands there, and what an earlier run loaded while the model did not run."""
     env = dbt_env(tmp_path, PROJECT)
-    landing = tmp_path / "landing"
     selection = ("--select", "+fct_llm_requests")
 
     def land(name, day, ids):
-        path = tmp_path / name
-        path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
-        return ingest(landing, "events", [path], day).files[0].landed.name
+        return _land_events(tmp_path, name, day, ids)
 
     def run(*args):
         result = dbt(
@@ -760,13 +765,10 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
 
     env = dbt_env(tmp_path, PROJECT, AIUSAGE_PUBLISHED_DIR=str(tmp_path / "published"))
     settings = Settings.from_env(env)
-    landing = tmp_path / "landing"
     facts = ("fct_landed_rows", "fct_llm_requests")
 
     def land(name, day, ids):
-        path = tmp_path / name
-        path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
-        ingest(landing, "events", [path], day)
+        return _land_events(tmp_path, name, day, ids)
 
     def build():
         result = dbt(
@@ -843,13 +845,10 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     row there fails them; a row of an older day, written and tested by an earlier run, is
     not read again. A full refresh tests every row."""
     env = dbt_env(tmp_path, PROJECT)
-    landing = tmp_path / "landing"
     tests = ("unique_fct_llm_requests_request_key", "assert_token_arithmetic_holds")
 
     def land(name, day, ids):
-        path = tmp_path / name
-        path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
-        ingest(landing, "events", [path], day)
+        return _land_events(tmp_path, name, day, ids)
 
     def dbt_ok(*args):
         result = dbt(env, *args)
