@@ -128,14 +128,17 @@ class Mart:
     """A mart relation: the dbt model name and its schema, and its key: a column with a
     blocking (error-severity) `unique` test on every row, or on the rows each refresh
     rewrites (`where: __landing_window__`), by which publish orders the rows of its Parquet
-    export (None: ordered by every column). `incremental`: an incremental model, whose
-    runs are logged with the first landing day they rewrote (table aiusage_landing_rewrites,
-    macro record_landing_watermark; publish fingerprints only those days of it again)."""
+    export (None: ordered by every column). `incremental`: an incremental model (publish
+    keeps one with usage days per usage day). `by_rewritten_days`: its model declares (meta
+    publish_by_rewritten_days) that a refresh writes rows only into the landing days from
+    the cutoff its run logs (table aiusage_landing_rewrites) and older days can only lose
+    rows; publish then fingerprints only those days and the days whose row count moved."""
 
     name: str
     schema: str
     key: str | None = None
     incremental: bool = False
+    by_rewritten_days: bool = False
 
 
 def _unique_keys(manifest: dict) -> dict[str, str]:
@@ -191,6 +194,8 @@ def mart_relations(manifest_file: Path) -> list[Mart]:
             schema=node["schema"],
             key=keys.get(node["unique_id"]),
             incremental=node["config"].get("materialized") == "incremental",
+            by_rewritten_days=node["config"].get("materialized") == "incremental"
+            and bool((node["config"].get("meta") or {}).get("publish_by_rewritten_days")),
         )
         for node in _mart_nodes(manifest)
     ]

@@ -33,8 +33,10 @@ hashes) is kept; a mart with a `landing_date` column (the request, landed-row an
 facts, which hold the whole history) has only its changed landing days replaced, and so
 has an incremental mart with a `usage_date` column its changed usage days (fct_daily_usage
 and the daily reports, which a refresh replaces by usage day); any other changed mart is
-rewritten. The changed days of such a mart are found without hashing its
-history: each run of its incremental model is logged in the build
+rewritten. The changed days of a fact whose model declares that a refresh writes only
+its landing days from the cutoff (meta publish_by_rewritten_days: fct_llm_requests,
+fct_landed_rows; not rpt_landing_accounting, which recounts older files in place) are
+found without hashing its history: each run of its incremental model is logged in the build
 (`aiusage_landing_rewrites`: the first landing day the run rewrote, numbered in order, with
 dbt's invocation id), and publish hashes only the days from the earliest day logged since
 the current snapshot, plus any older day whose row count moved (outside the days it
@@ -392,7 +394,9 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
                 con,
                 relation,
                 partition,
-                previous_parts.get(mart.name) if mart.incremental and unchanged_type else None,
+                previous_parts.get(mart.name)
+                if mart.by_rewritten_days and unchanged_type
+                else None,
                 since,
             )
         if prints:

@@ -759,13 +759,16 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
     rewrote (the run log aiusage_landing_rewrites), and any older day whose row count moved
     (a re-delivered request leaves its old day). Every other day keeps the snapshot's
     fingerprint, and the snapshot's parts still equal every day's fingerprint computed
-    from the build. A warehouse built afresh (another log) is fingerprinted whole."""
+    from the build. A warehouse built afresh (another log) is fingerprinted whole, and so
+    is a mart whose model does not declare publish_by_rewritten_days:
+    rpt_landing_accounting recounts older files in place (a re-delivery turns an older
+    file's row into a duplicate without moving any day's row count)."""
     from aiusage.project import mart_relations
     from aiusage.snapshot import publish
 
     env = dbt_env(tmp_path, PROJECT, AIUSAGE_PUBLISHED_DIR=str(tmp_path / "published"))
     settings = Settings.from_env(env)
-    facts = ("fct_landed_rows", "fct_llm_requests")
+    facts = ("fct_landed_rows", "fct_llm_requests", "rpt_landing_accounting")
 
     def land(name, day, ids):
         return _land_events(tmp_path, name, day, ids)
@@ -773,7 +776,8 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
     def build():
         result = dbt(
             env, "build", "--quiet", "--exclude-resource-type", "unit_test",
-            "--indirect-selection", "cautious", "--select", "+fct_llm_requests",
+            "--indirect-selection", "cautious",
+            "--select", "+fct_llm_requests", "+rpt_landing_accounting",
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -783,7 +787,7 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
             for mart in mart_relations(tmp_path / "target" / "manifest.json")
             if mart.name in facts
         ]
-        assert [mart.incremental for mart in marts] == [True, True]
+        assert [mart.by_rewritten_days for mart in marts] == [True, True, False]
         snapshot = publish(settings, marts, run_id=run_id)
         run = json.loads((snapshot.folder / "run.json").read_text())
         with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
@@ -803,24 +807,33 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
                 assert difference == 0, name
         return run
 
+    def _days(landed, requests, days):
+        """run.json fingerprinted_days: days hashed of the two facts, and of `days` days
+        (the accounting is hashed on every day)."""
+        return {
+            "fct_landed_rows": [landed, days],
+            "fct_llm_requests": [requests, days],
+            "rpt_landing_accounting": [days, days],
+        }
+
     land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
     land("b.jsonl", date(2026, 11, 11), ["b1"])
     build()
     run = published("one")  # no snapshot yet: every day
-    assert run["fingerprinted_days"] == {"fct_landed_rows": [2, 2], "fct_llm_requests": [2, 2]}
+    assert run["fingerprinted_days"] == _days(2, 2, 2)
     first_parts = run["parts"]
 
     land("c.jsonl", date(2026, 11, 16), ["c1"])
     build()
     run = published("two")  # the new day alone
-    assert run["fingerprinted_days"] == {"fct_landed_rows": [1, 3], "fct_llm_requests": [1, 3]}
+    assert run["fingerprinted_days"] == _days(1, 1, 3)
 
     # a1 delivered again on 2026-11-13: the window is 11-13 and after; 11-10 loses a1 in the
     # request fact (its count moves) and is hashed again; 11-11 is not
     land("d.jsonl", date(2026, 11, 13), ["a1"])
     build()
     run = published("three")
-    assert run["fingerprinted_days"] == {"fct_landed_rows": [2, 4], "fct_llm_requests": [3, 4]}
+    assert run["fingerprinted_days"] == _days(2, 3, 4)
     assert run["parts"]["fct_llm_requests"]["2026-11-10"][0] == 1
     assert (
         run["parts"]["fct_llm_requests"]["2026-11-11"]
@@ -829,14 +842,14 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
 
     build()  # nothing landed
     run = published("four")
-    assert run["fingerprinted_days"] == {"fct_landed_rows": [0, 4], "fct_llm_requests": [0, 4]}
-    assert run["parquet_days"] == {"written": 0, "linked": 8}
+    assert run["fingerprinted_days"] == _days(0, 0, 4)
+    assert run["parquet_days"] == {"written": 0, "linked": 12}
 
     # the warehouse built afresh from the same landing: its log is not the snapshot's
     Path(env["AIUSAGE_DUCKDB_PATH"]).unlink()
     build()
     run = published("five")
-    assert run["fingerprinted_days"] == {"fct_landed_rows": [4, 4], "fct_llm_requests": [4, 4]}
+    assert run["fingerprinted_days"] == _days(4, 4, 4)
 
 
 def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path):

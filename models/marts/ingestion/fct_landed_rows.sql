@@ -1,4 +1,6 @@
-{{ config(**incremental_by_day('landing_date')) }}
+{#- publish_by_rewritten_days: a refresh replaces whole landing days from its cutoff and
+    writes no older row, so publish fingerprints only those days (aiusage.snapshot). -#}
+{{ config(meta={'publish_by_rewritten_days': true}, **incremental_by_day('landing_date')) }}
 
 -- One row per landed row of every source (a line of a JSONL file, a result of a usage
 -- page): the record it describes and its content hash, or why it was rejected.

@@ -1,4 +1,8 @@
-{{ config(**incremental_by_key('request_key')) }}
+{#- publish_by_rewritten_days: a refresh inserts rows of its landing days only; older days
+    can only lose rows (a re-delivered request moves to its new day), which changes their
+    row counts, so publish fingerprints those days and the days from the cutoff alone
+    (aiusage.snapshot). -#}
+{{ config(meta={'publish_by_rewritten_days': true}, **incremental_by_key('request_key')) }}
 
 -- One row per LLM request (deduplicated on provider + request_id), priced.
 -- Incremental: each refresh re-reads the landing days from the first landing day of the
