@@ -26,15 +26,16 @@
     )) }}
 {%- endmacro %}
 
-{#- Whether the watermark table exists: it does in a run (on-run-start), not in a compile
-    alone (sqlfluff's), where the macros that read it fall back to every row. -#}
+{#- Whether the watermark table existed when the run started, from dbt's relation cache (no
+    query: the windowed tests and the staging models ask it on every run). A table that
+    on-run-start creates in this run is empty, and so is no table: the macros that read it
+    fall back to every row either way, as in a compile alone (sqlfluff's, without hooks). -#}
 {% macro landing_watermarks_exist() -%}
     {%- set watermarks = landing_watermarks_relation() -%}
-    {%- set exists_query -%}
-        select count(*) from information_schema.tables
-        where table_schema = '{{ watermarks.schema }}' and table_name = '{{ watermarks.identifier }}'
-    {%- endset -%}
-    {{ return(run_query(exists_query).columns[0].values()[0] > 0) }}
+    {{ return(adapter.get_relation(
+        database=watermarks.database, schema=watermarks.schema,
+        identifier=watermarks.identifier
+    ) is not none) }}
 {%- endmacro %}
 
 {% macro create_landing_watermarks() -%}
