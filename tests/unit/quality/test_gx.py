@@ -133,3 +133,20 @@ def test_summary_lists_every_failure():
     assert result.summary() == (
         "Suite s: 2 of 3 expectations failed on 1 row. (1) first broke. (2) second broke."
     )
+
+
+def test_the_docs_index_lists_only_the_newest_results(tmp_path, prices, monkeypatch):
+    """GX reads every result the index lists: the index is bounded, so rendering does not
+    grow with the history of runs; older pages stay on disk, unlinked."""
+    monkeypatch.setattr(gx, "DOCS_INDEX_RESULTS", 2)
+    docs = tmp_path / "gx_docs"
+    for _ in range(3):
+        assert qp.validate_prices(prices, build_docs=True, docs_dir=docs).success
+    pages = sorted(
+        docs.glob("validations/model_prices/**/*.html"),
+        key=lambda p: p.relative_to(docs / "validations").parts[2],  # the run time
+    )
+    assert len(pages) == 3  # every run keeps its page
+    index = (docs / "index.html").read_text()
+    linked = [p for p in pages if str(p.relative_to(docs)) in index]
+    assert linked == pages[1:]  # the two newest, not the oldest
