@@ -18,9 +18,8 @@ import dagster as dg
 
 from aiusage.changes import RefreshPlan
 from aiusage.quality import worker
-from aiusage.quality.events import validate_landed_batch
+from aiusage.quality.checks import PRICE_SEEDS, landed_batch_check, price_seed_check
 from aiusage.quality.gx import SuiteResult
-from aiusage.quality.prices import PRICE_SEEDS, validate_price_seed
 from aiusage.refresh import RefreshOptions
 from aiusage.settings import Settings
 from orchestration.assets.seeds import seed_file_key
@@ -55,7 +54,7 @@ def _price_seed_call(seed: str, settings: Settings) -> tuple[Callable, tuple, di
         "build_docs": True,
         "docs_dir": settings.gx_docs_dir,
     }
-    return validate_price_seed, (seed, settings.project_dir / "seeds"), kwargs
+    return price_seed_check, (seed, settings.project_dir / "seeds"), kwargs
 
 
 def prefetch_checks(settings: Settings, options: RefreshOptions, plan: RefreshPlan) -> None:
@@ -64,7 +63,7 @@ def prefetch_checks(settings: Settings, options: RefreshOptions, plan: RefreshPl
     check unless only seeds changed, and the checks of the price seeds unless the seeds are
     unchanged (only the changed ones when they are the only change)."""
     if not plan.seeds_only:
-        worker.prefetch(validate_landed_batch, settings, options)
+        worker.prefetch(landed_batch_check, settings, options)
     if not plan.seeds_unchanged:
         for seed in PRICE_SEEDS:
             if not plan.seeds_only or seed in plan.changed_seeds:
@@ -72,7 +71,7 @@ def prefetch_checks(settings: Settings, options: RefreshOptions, plan: RefreshPl
                 worker.prefetch(function, *args, **kwargs)
 
 
-def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
+def price_seed_asset_check(seed: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=seed_file_key(seed),
         name=f"{seed}_expectations",
@@ -98,7 +97,7 @@ def price_seed_check(seed: str) -> dg.AssetChecksDefinition:
 )
 def landed_events_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckResult:
     settings = warehouse.resolve()
-    batch = worker.run(validate_landed_batch, settings, warehouse.refresh_options())
+    batch = worker.run(landed_batch_check, settings, warehouse.refresh_options())
     extra = {
         "files": batch.files,
         "already_validated": batch.already_validated,
@@ -114,4 +113,7 @@ def landed_events_expectations(warehouse: WarehouseSettings) -> dg.AssetCheckRes
     return check_result(batch.result, **extra)
 
 
-EXPECTATION_CHECKS = [*(price_seed_check(seed) for seed in PRICE_SEEDS), landed_events_expectations]
+EXPECTATION_CHECKS = [
+    *(price_seed_asset_check(seed) for seed in PRICE_SEEDS),
+    landed_events_expectations,
+]

@@ -9,20 +9,17 @@ against the batch instead of vanishing).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from aiusage.quality.checks import EVENTS_SUITE, LandedBatchResult
 from aiusage.quality.frames import clean_text, nulls, to_numbers, to_utc, unparseable
-from aiusage.quality.gx import SuiteResult, run_checkpoint, suites_dir
+from aiusage.quality.gx import SuiteResult, run_checkpoint
 from aiusage.refresh import RefreshOptions, first_landing_day, landed_event_batch
 from aiusage.settings import Settings
 from aiusage_tracking.contract import event_fields, token_fields
-
-EVENTS_SUITE = "usage_events"
 
 EVENT_TEXT_COLUMNS = ["request_id", "provider", "model", "status", "service_tier"]
 EVENT_OPTIONAL_NUMBER_COLUMNS = ["latency_ms", "ttft_ms", "quality_score"]
@@ -191,30 +188,6 @@ def record_validated_files(duckdb_path: Path, paths: list[Path]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class LandedBatchResult:
-    """The landed-batch check of one refresh: the suite's result over the new or changed
-    files (None when there were none), and how many files of the window were skipped
-    because they passed unchanged on an earlier refresh."""
-
-    result: SuiteResult | None
-    files: int
-    already_validated: int
-    first_landing_day: date | None
-
-    @property
-    def success(self) -> bool:
-        return self.result is None or self.result.success
-
-    def summary(self) -> str:
-        if self.result is None:
-            return (
-                f"No new or changed landed event files: the {self.already_validated} file(s) "
-                "of the refresh window passed on an earlier refresh."
-            )
-        return self.result.summary()
-
-
 def validate_landed_batch(
     settings: Settings,
     options: RefreshOptions,
@@ -247,15 +220,3 @@ def validate_landed_batch(
     if result.success and remember:
         record_validated_files(settings.duckdb_path, batch)
     return LandedBatchResult(result, len(batch), skipped, first)
-
-
-def _landed_batch_inputs(settings: Settings, options: RefreshOptions, *_, **__) -> list[Path]:
-    """The files validate_landed_batch reads (aiusage.quality.worker.prefetch): the batch's
-    files and the suite. A file landed in the batch's days since changes the list. The
-    record of files that passed is in the warehouse, which nothing writes before the check
-    but the check itself."""
-    suite = suites_dir(settings.project_dir / "expectations") / f"{EVENTS_SUITE}.json"
-    return [*landed_event_batch(settings, options), suite]
-
-
-validate_landed_batch.inputs = _landed_batch_inputs

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any
-
-import numpy as np
 
 # How many failing rows / values a failure detail spells out.
 DETAIL_MAX_ITEMS = 10
@@ -94,7 +93,8 @@ def _plain(v: Any) -> Any:
         return {k: _plain(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
+    numpy = sys.modules.get("numpy")  # not imported: v cannot be a numpy value
+    if numpy is not None and isinstance(v, numpy.generic):
         return v.item()
     return v
 

@@ -71,13 +71,15 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from aiusage.quality.failures import describe_failure
 from aiusage.settings import Settings, quiet_library_telemetry
+
+if TYPE_CHECKING:  # pandas is imported by the checks that build frames, not by their callers
+    import pandas as pd
 
 # Above this many rows GX is not asked for the row ids of failing rows (see module docstring).
 ROW_ID_MAX_ROWS = 10_000
@@ -206,7 +208,7 @@ def run_checkpoint(
             expectation_parameters=dict(suite_parameters or {}),
             run_id=RunIdentifier(
                 run_name=run_name or suite_name,
-                run_time=pd.Timestamp.now(tz="UTC").to_pydatetime(),
+                run_time=datetime.now(UTC),
             ),
         )
 

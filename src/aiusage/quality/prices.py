@@ -16,13 +16,10 @@ import numpy as np
 import pandas as pd
 
 from aiusage.pricing.seed import MONEY_FIELDS
+from aiusage.quality.checks import FX_RATES_SUITE, MULTIPLIERS_SUITE, PRICE_SEEDS, PRICES_SUITE
 from aiusage.quality.failures import join_items
 from aiusage.quality.frames import clean_text, nulls, to_numbers, to_timestamps, unparseable
-from aiusage.quality.gx import SuiteResult, run_checkpoint, suites_dir
-
-PRICES_SUITE = "model_prices"
-MULTIPLIERS_SUITE = "service_tier_multipliers"
-FX_RATES_SUITE = "fx_rates"
+from aiusage.quality.gx import SuiteResult, run_checkpoint
 
 TIER_PRICE_COLUMNS = [f for f in MONEY_FIELDS if f.startswith("tier_")]
 PRICE_TEXT_COLUMNS = ["provider", "model", "valid_from", "valid_to", "source"]
@@ -211,17 +208,6 @@ def validate_price_seed(
     if name == FX_RATES_SUITE:
         return run_checkpoint(FX_RATES_SUITE, _prepare_fx_rates(frame), **options)
     raise ValueError(f"no price seed suite named {name!r}")
-
-
-def _price_seed_inputs(name: str, seeds_dir: Path, context_root: Path | None = None, *_, **__):
-    """The files validate_price_seed reads (aiusage.quality.worker.prefetch)."""
-    read = [seeds_dir / f"{name}.csv", suites_dir(context_root) / f"{name}.json"]
-    return [*read, seeds_dir / "model_aliases.csv"] if name == PRICES_SUITE else read
-
-
-validate_price_seed.inputs = _price_seed_inputs
-
-PRICE_SEEDS = (PRICES_SUITE, MULTIPLIERS_SUITE, FX_RATES_SUITE)
 
 
 def validate_price_seeds(
