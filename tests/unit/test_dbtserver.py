@@ -139,3 +139,38 @@ def test_each_served_command_is_logged_with_its_exit_code(project, server):
         "dbt build exit=0",
         "dbt run-operation exit=2",
     ]
+
+
+_SCHEMAS_BUILT = """
+import importlib, sys
+from aiusage import dbtserver
+for name in dbtserver.WARM_MODULES:
+    importlib.import_module(name)
+if sys.argv[1] == "warm":
+    dbtserver.warm_schemas()
+import dbt_common.dataclass_schema as schema
+built, build = [], schema.build_json_schema
+def recording(cls, *args, **kwargs):
+    built.append(f"{cls.__module__}:{cls.__qualname__}")
+    return build(cls, *args, **kwargs)
+schema.build_json_schema = recording
+from dbt.cli.main import dbtRunner
+assert dbtRunner().invoke(["build", "-s", "answer", "--quiet"]).success
+print(sorted(built))
+"""
+
+
+def test_the_server_builds_the_json_schemas_every_command_validates(project):
+    """A command validates its profile and project against JSON schemas dbt builds on first
+    use (0.26 s); the server builds them before it forks, so a served command builds none."""
+
+    parsed = _dbt(_real_dbt(), project, "parse")  # a refresh's commands read a parsed project
+    assert parsed.returncode == 0, parsed.stdout
+
+    def built(mode: str) -> str:
+        done = _dbt(sys.executable, project, "-c", _SCHEMAS_BUILT, mode)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    assert built("cold") == str(sorted(dbtserver.WARM_SCHEMAS))
+    assert built("warm") == "[]"
