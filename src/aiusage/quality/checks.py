@@ -70,17 +70,12 @@ def _landed_batch_inputs(settings: Settings, options: RefreshOptions) -> list[Pa
 landed_batch_check.inputs = _landed_batch_inputs
 
 
-def price_seed_check(
-    name: str,
-    seeds_dir: Path,
-    context_root: Path | None = None,
-    build_docs: bool = False,
-    docs_dir: Path | None = None,
-) -> SuiteResult:
-    """The check of one price seed: aiusage.quality.prices.validate_price_seed."""
+def price_seed_check(*args, **kwargs) -> SuiteResult:
+    """The check of one price seed: aiusage.quality.prices.validate_price_seed, which takes
+    the same arguments (name, seeds_dir, context_root, build_docs, docs_dir)."""
     from aiusage.quality.prices import validate_price_seed
 
-    return validate_price_seed(name, seeds_dir, context_root, build_docs, docs_dir)
+    return validate_price_seed(*args, **kwargs)
 
 
 def _price_seed_inputs(name: str, seeds_dir: Path, context_root: Path | None = None, *_, **__):
