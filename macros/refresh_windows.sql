@@ -5,8 +5,9 @@
     What a refresh re-reads downstream of staging. Every staging row carries loaded_at, when
     the run that read its file started (macro landing_load_stamp); every incremental model
     downstream of staging records, in the same transaction as its rows, how far it has read
-    (table aiusage_landing_watermarks: the latest loaded_at of the staging tables when it ran,
-    and the first landing day it rewrote). A refresh of such a model re-reads the landing
+    (a row of the run log aiusage_landing_rewrites: the latest loaded_at of the staging
+    tables when it ran, and the first landing day it rewrote; its watermark is its latest
+    row, view aiusage_landing_watermarks). A refresh of such a model re-reads the landing
     days from the earliest landing day of the rows loaded since its own last run: one day for
     a new day, the day of a re-delivered old file and every day after it (the latest delivery
     of a request must keep winning its deduplication, so the window is always a suffix of the
@@ -19,16 +20,17 @@
     day).
 -#}
 
-{#- The table of the incremental models' watermarks (created by on-run-start). -#}
+{#- The incremental models' watermarks: each model's latest row of the run log (a view
+    over aiusage_landing_rewrites, created by on-run-start). -#}
 {% macro landing_watermarks_relation() -%}
     {{ return(api.Relation.create(
         database=target.database, schema=target.schema, identifier='aiusage_landing_watermarks'
     )) }}
 {%- endmacro %}
 
-{#- Whether the watermark table existed when the run started, from dbt's relation cache (no
-    query: the windowed tests and the staging models ask it on every run). A table that
-    on-run-start creates in this run is empty, and so is no table: the macros that read it
+{#- Whether the watermarks existed when the run started, from dbt's relation cache (no
+    query: the windowed tests and the staging models ask it on every run). Watermarks that
+    on-run-start creates in this run are empty, and so are none: the macros that read them
     fall back to every row either way, as in a compile alone (sqlfluff's, without hooks). -#}
 {% macro landing_watermarks_exist() -%}
     {%- set watermarks = landing_watermarks_relation() -%}
@@ -54,22 +56,40 @@
     )) }}
 {%- endmacro %}
 
+{#- The run log and the watermark view over it. A warehouse from before the log kept the
+    watermarks in a table: its rows become the log's first rows (for the models the log has
+    none of; invocation id 'watermark table'), and the view replaces the table. -#}
 {% macro default__create_landing_watermarks() -%}
-    create table if not exists {{ landing_watermarks_relation() }} (
-        model_name varchar primary key,
-        loaded_through timestamp,
-        cutoff_date date,
-        inputs_fingerprint varchar
-    );
+    {%- set watermarks = landing_watermarks_relation() -%}
+    {%- set rewrites = landing_rewrites_relation() -%}
+    {%- set existing = adapter.get_relation(
+        database=watermarks.database, schema=watermarks.schema,
+        identifier=watermarks.identifier
+    ) if execute else none -%}
     create sequence if not exists {{ landing_rewrites_relation('_seq') }};
-    create table if not exists {{ landing_rewrites_relation() }} (
+    create table if not exists {{ rewrites }} (
         seq bigint primary key default nextval('{{ landing_rewrites_relation('_seq') }}'),
         model_name varchar not null,
         loaded_through timestamp,
         cutoff_date date,
         inputs_fingerprint varchar,
         invocation_id varchar not null
-    )
+    );
+    {%- if existing is not none and existing.is_table %}
+    insert into {{ rewrites }}
+        (model_name, loaded_through, cutoff_date, inputs_fingerprint, invocation_id)
+    select model_name, loaded_through, cutoff_date, inputs_fingerprint, 'watermark table'
+    from {{ watermarks }}
+    where model_name not in (select logged.model_name from {{ rewrites }} as logged)
+    order by model_name;
+    drop table {{ watermarks }};
+    {%- endif %}
+    {%- if existing is none or existing.is_table %}
+    create view {{ watermarks }} as
+    select model_name, loaded_through, cutoff_date, inputs_fingerprint
+    from {{ rewrites }}
+    qualify row_number() over (partition by model_name order by seq desc) = 1
+    {%- endif %}
 {%- endmacro %}
 
 {% macro spark__create_landing_watermarks() -%}
@@ -238,9 +258,9 @@
     in the model's transaction, the latest loaded_at of the staging tables (its ancestors
     have all run), the first landing day it rewrote (null: every day; the tests of its
     refreshed days read it, macro get_where_subquery) and the fingerprint of its inputs.
-    Computed in the database, in two statements: the run's row in the log
-    aiusage_landing_rewrites (one scan of the staging rows), then the model's watermark
-    copied from it. Nothing for other models. -#}
+    Computed in the database: the run's row in the log aiusage_landing_rewrites (one scan of
+    the staging rows), which is the model's watermark from then on. Nothing for other
+    models. -#}
 {% macro record_landing_watermark() -%}
     {{ return(adapter.dispatch('record_landing_watermark', 'aiusage')()) }}
 {%- endmacro %}
@@ -251,7 +271,6 @@
         {{ return('') }}
     {%- endif -%}
     {%- set fingerprint = landing_inputs_fingerprint() -%}
-    {#- the log first: a watermark never gets ahead of the log publish reads -#}
     insert into {{ landing_rewrites_relation() }}
         (model_name, loaded_through, cutoff_date, inputs_fingerprint, invocation_id)
     select
@@ -260,15 +279,7 @@
         {{ 'null' if flags.FULL_REFRESH else with_backfill('refresh_window.cutoff_date') }},
         '{{ fingerprint }}',
         '{{ invocation_id }}'
-    from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window;
-    insert or replace into {{ landing_watermarks_relation() }}
-        (model_name, loaded_through, cutoff_date, inputs_fingerprint)
-    select model_name, loaded_through, cutoff_date, inputs_fingerprint
-    from {{ landing_rewrites_relation() }}
-    where seq = (
-        select max(seq) from {{ landing_rewrites_relation() }}
-        where model_name = '{{ this.identifier }}'
-    )
+    from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window
 {%- endmacro %}
 
 {% macro spark__record_landing_watermark() -%}

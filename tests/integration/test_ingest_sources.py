@@ -741,7 +741,8 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
             "update stg_events__usage_events set loaded_at = timestamp '2100-01-01' "
             f"where source_file like '%/{landed_c}'"
         ).fetchone()
-        con.execute("update aiusage_landing_watermarks set loaded_through = timestamp '2100-01-01'")
+        # the watermarks are the log's latest rows
+        con.execute("update aiusage_landing_rewrites set loaded_through = timestamp '2100-01-01'")
     assert updated == 1
     land("e.jsonl", date(2026, 11, 17), ["e1"])
     run()
@@ -751,6 +752,33 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     )
     assert loaded[0] > datetime(2100, 1, 1)
     assert request("e1") and _watermarks(env)["fct_llm_requests"][0] == loaded[0]
+
+    # a warehouse from before the run log kept the watermarks in a table: its first run
+    # makes them the log's first rows, so the models re-read only what was loaded since
+    marks = _watermarks(env)
+    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+        con.execute("create table kept as select * from aiusage_landing_watermarks")
+        con.execute("drop view aiusage_landing_watermarks")
+        con.execute("delete from aiusage_landing_rewrites")
+        con.execute("alter table kept rename to aiusage_landing_watermarks")
+    land("f.jsonl", date(2026, 11, 18), ["f1"])
+    run()
+    after = _watermarks(env)
+    assert after["fct_llm_requests"][1] == date(2026, 11, 18)  # the new day alone
+    assert after["fct_llm_requests"][0] > marks["fct_llm_requests"][0]
+    assert request("f1")
+    (logged,) = _query(
+        env,
+        "select list(invocation_id order by seq) from aiusage_landing_rewrites "
+        "where model_name = 'fct_llm_requests'",
+    )
+    assert logged[0][0] == "watermark table" and len(logged[0]) == 2
+    (kind,) = _query(
+        env,
+        "select table_type from information_schema.tables "
+        "where table_name = 'aiusage_landing_watermarks'",
+    )
+    assert kind == ("VIEW",)
 
 
 def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tmp_path):
