@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
 from tests.conftest import PROJECT_DIR
@@ -168,8 +169,21 @@ class Build:
         return any(text in line for line in self.lines)
 
     def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL to the refresh's process group (the refresh, the dbt server and its
+        commands, the GX worker), then wait until every member has exited. A killed process
+        holds its files and locks until the kernel has torn it down; only the refresh
+        itself is this process's child to wait for, so the others are watched (a zombie
+        has released everything)."""
+        group = self.process.pid
+        os.killpg(group, signal.SIGKILL)  # a killed process forks nothing more
         self.process.wait(30)
+        members = [proc for proc in psutil.process_iter() if _group_of(proc) == group]
+        deadline = time.monotonic() + 30
+        while (alive := [proc for proc in members if _exiting(proc)]) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        assert not alive, f"killed processes still running: {alive}"
         self._reader.join(5)
 
     def finish(self, timeout: float = 900) -> int:
@@ -180,6 +194,21 @@ class Build:
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+
+def _group_of(proc) -> int | None:
+    try:
+        return os.getpgid(proc.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def _exiting(proc) -> bool:
+    """Still running or being torn down (not yet a zombie, which holds nothing)."""
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _checksums(duckdb_path: Path) -> dict:
