@@ -5,13 +5,13 @@
     config stands for the landing days the tested relation's latest refresh rewrote
     (macro tested_landing_window), computed when the test runs.
 
-    Used by the unique tests of keys that a refresh can only break in the rows it rewrites:
-    the staging keys and the views over them (md5(file | line): a refresh replaces whole
-    files), fct_landed_rows (it replaces whole landing days) and fct_llm_requests (a merge
-    by key: the rows it deletes are those of the keys it inserts). Testing those rows keeps
-    the test's cost proportional to the refresh, not to the history (older days were tested
-    by the refreshes that wrote them); a full build tests every row. Their not_null tests
-    need no window: the filter on a null key is pushed down to the scans.
+    Used by the unique and primary_key tests of keys that a refresh can only break in the
+    rows it rewrites: the staging keys and the views over them (md5(file | line): a refresh
+    replaces whole files), fct_landed_rows (it replaces whole landing days) and
+    fct_llm_requests (a merge by key: the rows it deletes are those of the keys it
+    inserts). Testing those rows keeps the test's cost proportional to the refresh, not to
+    the history (older days were tested by the refreshes that wrote them, null keys
+    included); a full build tests every row.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}

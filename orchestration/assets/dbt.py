@@ -115,6 +115,14 @@ def check_description(test: Mapping[str, Any], asset_key: dg.AssetKey) -> str:
         return f"Guards that {relation}.{column} is never null."
     if kind == "unique":
         return f"Guards that {relation}.{column} identifies one row: no value appears twice."
+    if kind == "primary_key":
+        return (
+            f"Guards that {relation}.{column} identifies one row: never null, no value "
+            "appears twice."
+        )
+    if kind == "not_null_columns":
+        columns = ", ".join(str(c) for c in kwargs.get("columns") or [])
+        return f"Guards that {relation}.{{{columns}}} are never null."
     if kind == "accepted_values":
         values = ", ".join(str(v) for v in kwargs.get("values") or [])
         return f"Guards that {relation}.{column} only takes the values {values}."

@@ -142,18 +142,22 @@ class Mart:
 
 
 def _unique_keys(manifest: dict) -> dict[str, str]:
-    """{model unique_id: column} of the columns that identify a model's rows: an
-    error-severity `unique` test, unfiltered or on the rows each refresh rewrote (the
-    __landing_window__ placeholder: a full build tests every row, and a refresh can only
-    repeat a key in the rows it rewrites), and not null (a not_null constraint of an
-    enforced contract, or a not_null test; dbt's unique test passes repeated nulls)."""
+    """{model unique_id: column} of the columns that identify a model's rows: unique (a
+    `unique` or `primary_key` constraint of an enforced contract, or an error-severity
+    `unique` or `primary_key` test, unfiltered or on the rows each refresh rewrote: the
+    __landing_window__ placeholder, where a full build tests every row and a refresh can
+    only repeat a key in the rows it rewrites) and not null (a `not_null` or `primary_key`
+    constraint or test; dbt's unique test passes repeated nulls)."""
     unique, not_null = {}, set()
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and (node["config"].get("contract") or {}).get(
             "enforced"
         ):
             for name, column in node["columns"].items():
-                if any(c.get("type") == "not_null" for c in column.get("constraints") or []):
+                kinds = {c.get("type") for c in column.get("constraints") or []}
+                if kinds & {"unique", "primary_key"}:
+                    unique.setdefault(node["unique_id"], name)
+                if kinds & {"not_null", "primary_key"}:
                     not_null.add((node["unique_id"], name))
         metadata = node.get("test_metadata") or {}
         config = node.get("config") or {}
@@ -167,9 +171,9 @@ def _unique_keys(manifest: dict) -> dict[str, str]:
             and config.get("where") in (None, "", LANDING_WINDOW)
         ):
             continue
-        if metadata.get("name") == "unique":
+        if metadata.get("name") in ("unique", "primary_key"):
             unique.setdefault(node["attached_node"], column)
-        elif metadata.get("name") == "not_null":
+        if metadata.get("name") in ("not_null", "primary_key"):
             not_null.add((node["attached_node"], column))
     return {model: column for model, column in unique.items() if (model, column) in not_null}
 

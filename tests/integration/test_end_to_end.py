@@ -115,8 +115,12 @@ def test_every_mart_key_identifies_its_rows(sample_warehouse):
 
     settings, _ = sample_warehouse
     marts = {m.name: m for m in mart_relations(manifest_path(Settings.from_env()))}
-    assert marts["fct_llm_requests"].key == "request_key"
+    assert marts["fct_llm_requests"].key == "request_key"  # a windowed unique test
     assert marts["fct_landed_rows"].key == "landed_row_key"
+    assert marts["dim_teams"].key == "team"  # unique and not_null contract constraints
+    assert marts["rpt_alerts"].key == "alert_key"
+    assert marts["rpt_cost_by_team"].key == "cost_by_team_key"  # a view: primary_key test
+    assert marts["rpt_session_costs"].key == "session_id"  # a unique test (1M rows at 10M)
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         for mart in marts.values():
             if mart.key is None:
@@ -126,6 +130,48 @@ def test_every_mart_key_identifies_its_rows(sample_warehouse):
                 f'from "{mart.schema}"."{mart.name}"'
             ).fetchone()
             assert (distinct, nulls) == (rows, 0), mart
+
+
+def test_table_marts_enforce_their_keys_and_accepted_values(sample_copy):
+    """A table mart's key is a `unique` constraint and its accepted values a `check`
+    constraint of its enforced contract, not a test node each: every such constraint the
+    contracts declare is on the built table, and DuckDB refuses a repeated key or a value
+    outside the list when the table is written."""
+    from aiusage.project import load_manifest, manifest_path
+    from aiusage.settings import Settings
+
+    manifest = load_manifest(manifest_path(Settings.from_env()))
+    declared = set()
+    for node in manifest["nodes"].values():
+        config = node.get("config") or {}
+        if node["resource_type"] != "model" or config.get("materialized") != "table":
+            continue
+        for name, column in node["columns"].items():
+            for constraint in column.get("constraints") or []:
+                if constraint["type"] in ("unique", "check"):
+                    declared.add((node["name"], constraint["type"].upper(), name))
+    path = sample_copy["AIUSAGE_DUCKDB_PATH"]
+    with duckdb.connect(path) as con:
+        built = set(
+            con.execute(
+                "select table_name, constraint_type, unnest(constraint_column_names) "
+                "from duckdb_constraints() where constraint_type in ('UNIQUE', 'CHECK')"
+            ).fetchall()
+        )
+        assert {("dim_teams", "UNIQUE", "team"), ("rpt_budget_status", "CHECK", "status")} <= (
+            declared
+        )
+        assert len(declared) >= 30 and declared <= built
+        assert con.execute("select count(*) from dim_teams").fetchone()[0] > 0
+        with pytest.raises(duckdb.ConstraintException, match="unique constraint"):
+            con.execute("insert into dim_teams select * from dim_teams limit 1")
+        assert con.execute("select count(*) from rpt_budget_status").fetchone()[0] > 0
+        with pytest.raises(duckdb.ConstraintException, match="CHECK constraint"):
+            con.execute(
+                "insert into rpt_budget_status select * replace "
+                "('exceeded' as status, md5('another key') as budget_status_key) "
+                "from rpt_budget_status limit 1"
+            )
 
 
 def test_every_mart_has_the_columns_and_types_of_its_contract_in_order(sample_warehouse):

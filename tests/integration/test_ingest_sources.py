@@ -920,3 +920,42 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     assert failures() == sorted(tests)
     dbt_ok("run", "--quiet", "--full-refresh", *selection)
     assert failures() == []  # rebuilt from staging: every row whole again
+
+
+def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path):
+    """`primary_key` (macros/tests/primary_key.sql) is a key's unique and not_null tests in
+    one node, on the rows the last load wrote (__landing_window__); `not_null_columns` a
+    seed's not_null tests in one node, whose failing rows name the column."""
+    env = dbt_env(tmp_path, PROJECT)
+    staging, key_test = "stg_events__usage_events", "primary_key_stg_events__usage_events_"
+    _land_events(tmp_path, "a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    result = dbt(env, "build", "--quiet", "--select", staging, "budgets")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    def failures(*selection):
+        result = dbt(env, "test", "--store-failures", "--select", *selection)
+        return sorted(set(re.findall(r"FAIL (\d+) (\w+)", result.stdout)))
+
+    def execute(sql):
+        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+            con.execute(sql)
+
+    assert failures(staging, "budgets") == []
+    one_row = f"from {staging} where landed_row_key = (select min(landed_row_key) from {staging})"
+    execute(f"insert into {staging} select * replace (null as landed_row_key) {one_row}")
+    assert [(n, name[: len(key_test)]) for n, name in failures(staging)] == [("1", key_test)]
+    execute(f"delete from {staging} where landed_row_key is null")
+    execute(f"insert into {staging} select * {one_row}")  # the same key twice
+    assert [(n, name[: len(key_test)]) for n, name in failures(staging)] == [("1", key_test)]
+
+    execute("update budgets set monthly_limit_usd = null where scope_id = 'platform'")
+    failed = failures("budgets")
+    assert [name.startswith("not_null_columns_budgets") for _, name in failed] == [True]
+    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+        (table,) = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_name like 'not_null_columns_budgets%'"
+        ).fetchone()
+        stored = con.execute(f"select column_name, null_rows from {table}").fetchall()
+        expected = con.execute("select count(*) from budgets where monthly_limit_usd is null")
+        assert stored == [("monthly_limit_usd", expected.fetchone()[0])]

@@ -110,9 +110,9 @@ def test_the_template_passes_lint_and_builds_the_first_time(sample_warehouse, tm
     assert build.returncode == 0, build.stdout[-4000:]
     results = json.loads((project / "target" / "run_results.json").read_text(encoding="utf-8"))
     ran = sorted((r["unique_id"].split(".")[0], r["status"]) for r in results["results"])
-    # the project's two on-run-start hooks, the view, its unique test and the three not_null
-    # ones
-    assert ran == [("model", "success")] + [("operation", "success")] * 2 + [("test", "pass")] * 4
+    # the project's two on-run-start hooks, the view, its primary_key test and the two
+    # not_null ones
+    assert ran == [("model", "success")] + [("operation", "success")] * 2 + [("test", "pass")] * 3
 
     # the weekly figures, recomputed from the landing files (ISO weeks, UTC days)
     prices = PriceBook.load(PROJECT_DIR / "seeds")

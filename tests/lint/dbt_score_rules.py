@@ -65,14 +65,15 @@ def only_staging_reads_sources(model: Model) -> RuleViolation | None:
 
 @rule(severity=Severity.HIGH)
 def primary_key_tested(model: Model) -> RuleViolation | None:
-    """A model has a column tested unique and not null (its primary key). Not null is a
-    not_null data test or, on a mart with an enforced contract, a not_null constraint (the
-    engine rejects the row at write time)."""
+    """A model has a column tested unique and not null (its primary key): a primary_key
+    data test (macros/tests/primary_key.sql), unique and not_null data tests or, on a
+    mart with an enforced contract, unique and not_null constraints (the engine rejects
+    the row at write time)."""
     for column in model.columns:
         kinds = {test.type for test in column.tests}
         if (model.config.get("contract") or {}).get("enforced"):
-            kinds |= {constraint.type for constraint in column.constraints}
-        if {"unique", "not_null"} <= kinds:
+            kinds |= {str(constraint.type) for constraint in column.constraints}
+        if "primary_key" in kinds or {"unique", "not_null"} <= kinds:
             return None
     return RuleViolation(message="No column is tested unique and not null.")
 

@@ -339,7 +339,25 @@ def test_asset_and_check_descriptions_read_as_documentation(defs):
                 assert spec.description == described[name]
         for check in assets_def.check_specs:
             checks[(check.asset_key.to_user_string(), check.name)] = check.description
-    assert len(checks) > 100 and all(checks.values())
+    assert len(checks) > 80 and all(checks.values())
+    # a key's unique and not-null tests in one (macros/tests/primary_key.sql)
+    assert checks[
+        (
+            "stg_events__usage_events",
+            next(
+                n
+                for a, n in checks
+                if a == "stg_events__usage_events" and n.startswith("primary_key_")
+            ),
+        )
+    ] == (
+        "Guards that stg_events__usage_events.landed_row_key identifies one row: never null, "
+        "no value appears twice."
+    )
+    # a seed's not_null tests in one (macros/tests/not_null_columns.sql)
+    assert [d for (a, n), d in checks.items() if a == "budgets" and "not_null" in n] == [
+        "Guards that budgets.{scope, scope_id, monthly_limit_usd} are never null."
+    ]
     assert checks[("fct_llm_requests", "unique_fct_llm_requests_request_key")] == (
         "Guards that fct_llm_requests.request_key identifies one row: no value appears twice."
     )
