@@ -43,8 +43,9 @@ FLOAT_REL_TOLERANCE, FLOAT_ABS_TOLERANCE = 1e-6, 1e-6
 
 
 def mart_contracts() -> dict[str, dict]:
-    """Every mart model: its columns (name -> data_type) and primary-key columns (tested
-    unique), read from the models/marts yml files."""
+    """Every mart model: its columns (name -> data_type) and primary-key columns (a
+    `unique` or `primary_key` test, or a `unique` contract constraint), read from the
+    models/marts yml files."""
     marts = {}
     sql_names = {p.stem for p in (PROJECT_DIR / "models" / "marts").rglob("*.sql")}
     for yml in (PROJECT_DIR / "models" / "marts").rglob("_*.yml"):
@@ -52,14 +53,16 @@ def mart_contracts() -> dict[str, dict]:
             if model["name"] not in sql_names:
                 continue
             columns = {c["name"]: str(c.get("data_type", "")) for c in model["columns"]}
-            keys = [
-                c["name"]
-                for c in model["columns"]
-                if any(t == "unique" for t in c.get("data_tests", []) if isinstance(t, str))
-            ]
+            keys = [c["name"] for c in model["columns"] if _is_key(c)]
             marts[model["name"]] = {"columns": columns, "keys": keys}
     assert set(marts) == sql_names, sql_names - set(marts)
     return marts
+
+
+def _is_key(column: dict) -> bool:
+    tests = {t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])}
+    constraints = {c["type"] for c in column.get("constraints", [])}
+    return bool((tests | constraints) & {"unique", "primary_key"})
 
 
 def _run(args: list[str], env: dict) -> float:
