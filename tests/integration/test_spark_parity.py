@@ -24,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -42,27 +41,23 @@ MONEY_TOLERANCE = Decimal("0.005")
 FLOAT_REL_TOLERANCE, FLOAT_ABS_TOLERANCE = 1e-6, 1e-6
 
 
-def mart_contracts() -> dict[str, dict]:
-    """Every mart model: its columns (name -> data_type) and primary-key columns (a
-    `unique` or `primary_key` test, or a `unique` contract constraint), read from the
-    models/marts yml files."""
-    marts = {}
-    sql_names = {p.stem for p in (PROJECT_DIR / "models" / "marts").rglob("*.sql")}
-    for yml in (PROJECT_DIR / "models" / "marts").rglob("_*.yml"):
-        for model in yaml.safe_load(yml.read_text()).get("models", []):
-            if model["name"] not in sql_names:
-                continue
-            columns = {c["name"]: str(c.get("data_type", "")) for c in model["columns"]}
-            keys = [c["name"] for c in model["columns"] if _is_key(c)]
-            marts[model["name"]] = {"columns": columns, "keys": keys}
-    assert set(marts) == sql_names, sql_names - set(marts)
+# the marts: the models under models/marts (their contracts and keys come from the manifest
+# the builds wrote: aiusage.project, as publish reads them)
+MARTS = sorted(p.stem for p in (PROJECT_DIR / "models" / "marts").rglob("*.sql"))
+
+
+def _marts(manifest: Path) -> dict[str, dict]:
+    """Every mart: its contract's columns (name -> data_type) and its key columns
+    (Mart.key: the column publish orders rows by; every column when it has none)."""
+    from aiusage.project import mart_contracts, mart_relations
+
+    contracts = mart_contracts(manifest)
+    marts = {
+        mart.name: {"columns": contracts[mart.name], "keys": [mart.key] if mart.key else []}
+        for mart in mart_relations(manifest)
+    }
+    assert sorted(marts) == MARTS, set(MARTS) ^ set(marts)
     return marts
-
-
-def _is_key(column: dict) -> bool:
-    tests = {t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])}
-    constraints = {c["type"] for c in column.get("constraints", [])}
-    return bool((tests | constraints) & {"unique", "primary_key"})
 
 
 def _run(args: list[str], env: dict) -> float:
@@ -75,7 +70,8 @@ def _run(args: list[str], env: dict) -> float:
 
 @pytest.fixture(scope="module")
 def two_builds(tmp_path_factory):
-    """(duckdb connection to the DuckDB build, {mart: rows from Spark's parquet}, timings)."""
+    """(duckdb connection to the DuckDB build, Spark's warehouse folder, build timings,
+    the marts' contracts and keys from the builds' manifest)."""
     import duckdb
 
     from aiusage.sample import generate
@@ -121,7 +117,7 @@ def two_builds(tmp_path_factory):
     print(f"\nbuild time of the sample: {timings}")
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     warehouse = root / "spark" / "warehouse" / "aiusage.db"
-    yield con, warehouse, timings
+    yield con, warehouse, timings, _marts(root / "target" / "manifest.json")
     con.close()
 
 
@@ -148,10 +144,10 @@ def _equal(value_duckdb, value_spark, data_type: str) -> bool:
     return value_duckdb == value_spark
 
 
-@pytest.mark.parametrize("mart", sorted(mart_contracts()))
+@pytest.mark.parametrize("mart", MARTS)
 def test_mart_matches_duckdb(two_builds, mart):
-    con, warehouse, _ = two_builds
-    contract = mart_contracts()[mart]
+    con, warehouse, _, marts = two_builds
+    contract = marts[mart]
     columns = list(contract["columns"])
     keys = contract["keys"] or columns
     duck = con.sql(f"select {', '.join(columns)} from {mart}").fetchall()
@@ -175,12 +171,12 @@ def test_mart_matches_duckdb(two_builds, mart):
 
 def test_marts_are_not_empty_on_spark(two_builds):
     """The comparison means something: the core marts hold rows on both engines."""
-    con, warehouse, _ = two_builds
+    con, warehouse, _, marts = two_builds
     for mart in [
         "fct_llm_requests",
         "fct_daily_usage",
         "fct_provider_usage",
         "fct_rejected_events",
     ]:
-        columns = list(mart_contracts()[mart]["columns"])
+        columns = list(marts[mart]["columns"])
         assert _spark_rows(con, warehouse, mart, columns), mart
