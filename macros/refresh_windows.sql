@@ -296,27 +296,78 @@
     request fact is bounded. The calling model refs fct_llm_requests itself.
 -#}
 {% macro touched_usage_days(column='usage_date') -%}
+    {{ return(usage_days_in(column, touched_usage_day_list())) }}
+{%- endmacro %}
+
+{#- The usage days touched by this refresh (see touched_usage_days) as a list of ISO dates,
+    or none for every day: a full build, and, with whole_on_input_change, a refresh after
+    the code of a model or the content of a seed changed (macro
+    inputs_changed_since_last_run), for a model that keeps figures of its own per day
+    which such a change alters on every day (int_daily_cache_uses_judged prices its
+    counterfactuals with the current price rows). -#}
+{% macro touched_usage_day_list(whole_on_input_change=false) -%}
     {%- if not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- if whole_on_input_change and inputs_changed_since_last_run() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set days_query -%}
+        select distinct cast(usage_date as string)
+        from {{ ref('fct_llm_requests') }}
+        where landing_date >= {{ landing_cutoff_date(
+            ref('fct_llm_requests'), model_name=this.identifier
+        ) }}
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(days_query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- SQL: a predicate on `column` that holds on the usage days `days` (a list of ISO dates;
+    none: every day, `true`) and on the `spread` days before and after each (the
+    neighbours a model of cache uses reads across midnight); `false` for no day. -#}
+{% macro usage_days_in(column, days, spread=0) -%}
+    {%- if days is none -%}
         {{ return('true') }}
     {%- endif -%}
-    {%- set touched_days = [] -%}
-    {%- if execute -%}
-        {%- set days_query -%}
-            select distinct cast(usage_date as string)
-            from {{ ref('fct_llm_requests') }}
-            where landing_date >= {{ landing_cutoff_date(
-                ref('fct_llm_requests'), model_name=this.identifier
-            ) }}
-            order by 1
-        {%- endset -%}
-        {%- set touched_days = run_query(days_query).columns[0].values() -%}
-    {%- endif -%}
-    {%- if touched_days | length == 0 -%}
+    {%- set literals = [] -%}
+    {%- for day in days -%}
+        {%- for offset in range(-spread, spread + 1) -%}
+            {%- set literal = "date '" ~ (
+                modules.datetime.date.fromisoformat(day | string)
+                + modules.datetime.timedelta(days=offset)
+            ).isoformat() ~ "'" -%}
+            {%- if literal not in literals -%}{%- do literals.append(literal) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if literals | length == 0 -%}
         {{ return('false') }}
     {%- endif -%}
-    {%- set literals = [] -%}
-    {%- for day in touched_days -%}{%- do literals.append("date '" ~ day ~ "'") -%}{%- endfor -%}
-    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
+    {{ return(column ~ ' in (' ~ literals | sort | join(', ') ~ ')') }}
+{%- endmacro %}
+
+{#- Whether the code of a model or the content of a seed changed since the calling model's
+    last run (its watermark's inputs fingerprint against this run's, macro
+    landing_inputs_fingerprint); true when it has no watermark. Spark keeps no watermark:
+    always true there. -#}
+{% macro inputs_changed_since_last_run() -%}
+    {{ return(adapter.dispatch('inputs_changed_since_last_run', 'aiusage')()) }}
+{%- endmacro %}
+
+{% macro default__inputs_changed_since_last_run() -%}
+    {%- if not landing_watermarks_exist() -%}{{ return(true) }}{%- endif -%}
+    {%- set recorded = run_query(
+        "select inputs_fingerprint from " ~ landing_watermarks_relation()
+        ~ " where model_name = '" ~ this.identifier ~ "'"
+    ).columns[0].values() -%}
+    {{ return(recorded | length == 0 or recorded[0] != landing_inputs_fingerprint()) }}
+{%- endmacro %}
+
+{% macro spark__inputs_changed_since_last_run() -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- The rows of this refresh's landing window, as a predicate on `column` for an

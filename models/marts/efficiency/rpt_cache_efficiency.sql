@@ -32,192 +32,84 @@
 -- recommended_ttl is the TTL with the larger saving when it is positive, else the one
 -- the workflow pays for (1h when it writes 1-hour parts and a switch would not pay).
 
-{%- set multiplier = 'token_price_multiplier' %}
-
-{#- The window's priced requests, each with the price row it was priced with, and the
-    condition __requests__. Read twice (every request for the sums, the cache uses alone
-    for the flags that need their neighbours): a CTE read twice would be materialised. -#}
-{%- set windowed_requests %}
-    select
-        requests.*,
-        coalesce(requests.session_id, '~' || {{ attributed('requests.workflow') }})
-            as cache_context,
-        prices.input_usd_per_mtok,
-        prices.cache_read_usd_per_mtok,
-        prices.cache_write_5m_usd_per_mtok,
-        prices.cache_write_1h_usd_per_mtok,
-        prices.tier_threshold_tokens,
-        prices.tier_input_usd_per_mtok,
-        prices.tier_cache_read_usd_per_mtok,
-        prices.tier_cache_write_5m_usd_per_mtok,
-        prices.tier_cache_write_1h_usd_per_mtok,
-        anchor.window_end_date
-    from {{ ref('fct_llm_requests') }} as requests
-    cross join anchor
-    inner join prices
-        on
-            requests.price_provider = prices.provider
-            and requests.model = prices.model
-            and requests.price_valid_from = prices.valid_from
-    where
-        requests.is_priced
-        and requests.usage_date > anchor.window_end_date - {{ var('insight_window_days') }}
-        and (__requests__)
-{%- endset %}
+-- The window's sums are those of its days in int_daily_cache_uses_judged (macros of
+-- macros/cache_efficiency.sql), where a flag sees neighbours before the window too: the
+-- flags of the window's first day are judged again here, among the cache uses of that day
+-- and the next, so that no request before the window counts.
 
 with
 
-prices as (
-    select * from {{ ref('model_prices') }}
-),
-
 anchor as (
-    select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
-),
-
-windowed as (
-    {{ windowed_requests | replace('__requests__', 'true') }}
-),
-
-costed as (
     select
-        *,
-        {{ cost_component('cache_read_tokens', effective_input_price(), multiplier) }}
-        - cache_read_cost_usd as read_savings_usd,
-        cache_write_cost_usd
-        - {{ cost_component('cache_write_tokens', effective_input_price(), multiplier) }}
-            as write_premium_usd,
-        {{ cost_component('cache_write_tokens', effective_cache_write_1h_price(), multiplier) }}
-        - {{ cost_component('cache_write_tokens', effective_cache_write_5m_price(), multiplier) }}
-            as ttl_1h_extra_usd,
-        {{ cost_component('cache_write_tokens', effective_input_price(), multiplier) }}
-        - {{ cost_component('cache_write_tokens', effective_cache_read_price(), multiplier) }}
-            as read_saving_per_write_usd,
-        {{ cost_component('cache_write_1h_tokens', effective_cache_write_1h_price(), multiplier) }}
-        - {{ cost_component(
-            'cache_write_1h_tokens', effective_cache_write_5m_price(), multiplier
-        ) }}
-            as ttl_1h_part_premium_usd,
-        {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
-                          effective_cache_write_1h_price(), multiplier) }}
-        - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
-                            effective_cache_write_5m_price(), multiplier) }}
-            as ttl_5m_part_premium_usd
-    from windowed
+        max(usage_date) as window_end_date,
+        max(usage_date) - {{ var('insight_window_days') }} + 1 as window_first_date
+    from {{ ref('fct_llm_requests') }}
+),
+
+days as (
+    select
+        daily.*,
+        anchor.window_end_date,
+        anchor.window_first_date
+    from {{ ref('int_daily_cache_uses_judged') }} as daily
+    cross join anchor
+    where daily.usage_date >= anchor.window_first_date
 ),
 
 totals as (
     select
-        {{ attributed('workflow') }} as workflow,
+        workflow,
         provider,
         model,
         max(window_end_date) as window_end_date,
-        count(*) as requests,
-        count(*) filter (where cache_read_tokens > 0) as cache_read_requests,
-        count(*) filter (where cache_write_tokens > 0) as cache_write_requests,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_tokens) as cache_write_tokens,
-        sum(read_savings_usd) as cache_read_savings_usd,
-        sum(write_premium_usd) as cache_write_cost_usd,
-        sum(ttl_1h_extra_usd) filter (where cache_write_tokens > 0) as ttl_1h_extra_usd,
-        sum(read_saving_per_write_usd) filter (where cache_write_tokens > 0)
-            as read_saving_per_write_usd,
-        sum(cache_write_1h_tokens) as cache_write_1h_tokens,
-        sum(ttl_1h_part_premium_usd) as ttl_1h_part_premium_usd,
-        sum(ttl_5m_part_premium_usd) as ttl_5m_part_premium_usd
-    from costed
-    group by {{ attributed('workflow') }}, provider, model
+        {{ cache_sums(cache_count_columns() + cache_cost_columns()) }}
+    from days
+    group by workflow, provider, model
 ),
 
--- The flags below look at a request's neighbours in its cache context. Every flag needs
--- cache tokens on the request, and the neighbours that matter are cache uses, so the
--- window functions run over the cache uses alone (a third of the requests).
-cache_uses as (
-    {{ windowed_requests | replace(
-        '__requests__', 'requests.cache_read_tokens > 0 or requests.cache_write_tokens > 0'
+-- the cache uses of the window's first two days (the first day's neighbours after it)
+first_day_cache_uses as (
+    {{ cache_priced_requests(
+        ref('fct_llm_requests'), ref('model_prices'),
+        'requests.usage_date >= anchor.window_first_date'
+        ~ ' and requests.usage_date <= anchor.window_first_date + 1'
+        ~ ' and ' ~ is_cache_use('requests.'),
+        extra_joins='cross join anchor',
+        extra_columns='anchor.window_first_date',
     ) }}
 ),
 
-neighboured as (
-    select
-        *,
-        cache_write_cost_usd
-        - {{ cost_component('cache_write_tokens', effective_input_price(), multiplier) }}
-            as write_premium_usd,
-        {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
-                          effective_cache_write_1h_price(), multiplier) }}
-        - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
-                            effective_cache_write_5m_price(), multiplier) }}
-            as ttl_5m_part_premium_usd,
-        {{ cost_component('cache_read_tokens', effective_cache_write_5m_price(), multiplier) }}
-        - cache_read_cost_usd as read_as_rewrite_usd,
-        cache_write_cost_usd
-        - {{ cost_component('cache_write_tokens', effective_cache_read_price(), multiplier) }}
-            as rewrite_as_read_usd,
-        min(case when cache_read_tokens > 0 then occurred_at end) over following_requests
-            as next_read_at,
-        max(case when cache_read_tokens > 0 or cache_write_tokens > 0 then occurred_at end)
-            over preceding_requests as last_cache_use_at,
-        max(case when cache_write_1h_tokens > 0 then occurred_at end) over preceding_requests
-            as last_1h_write_at
-    from cache_uses
-    window
-        following_requests as (
-            partition by cache_context, provider, model
-            order by occurred_at, request_key
-            rows between 1 following and unbounded following
-        ),
-        preceding_requests as (
-            partition by cache_context, provider, model
-            order by occurred_at, request_key
-            rows between unbounded preceding and 1 preceding
-        )
+first_day_judged as (
+    {{ cache_uses_judged('first_day_cache_uses') }}
 ),
 
-judged as (
+day_flags as (
     select
-        *,
-        cache_write_tokens > 0 and (
-            next_read_at is null
-            or {{ milliseconds_between('occurred_at', 'next_read_at') }}
-            > case when cache_write_1h_tokens > 0 then 3600000 else 300000 end
-        ) as is_wasted_write,
-        coalesce(
-            cache_read_tokens > 0
-            and {{ milliseconds_between('last_cache_use_at', 'occurred_at') }} > 300000
-            and {{ milliseconds_between('last_1h_write_at', 'occurred_at') }} <= 3600000,
-            false
-        ) as is_late_read,
-        coalesce(
-            cache_write_tokens > 0
-            and cache_read_tokens = 0
-            and {{ milliseconds_between('last_cache_use_at', 'occurred_at') }} > 300000
-            and {{ milliseconds_between('last_cache_use_at', 'occurred_at') }} <= 3600000
-            and coalesce(
-                {{ milliseconds_between('last_1h_write_at', 'occurred_at') }} > 3600000, true
-            ),
-            false
-        ) as is_expired_rewrite
-    from neighboured
+        {{ attributed('workflow') }} as workflow,
+        provider,
+        model,
+        {{ cache_flag_sums() }}
+    from first_day_judged
+    where usage_date = window_first_date
+    group by {{ attributed('workflow') }}, provider, model
+    union all
+    select
+        workflow,
+        provider,
+        model,
+        {{ cache_flag_columns() | join(',\n        ') }}
+    from days
+    where usage_date > window_first_date
 ),
 
 flagged as (
     select
-        {{ attributed('workflow') }} as workflow,
+        workflow,
         provider,
         model,
-        count(*) filter (where is_wasted_write) as wasted_write_requests,
-        count(*) filter (where is_late_read) as late_read_requests,
-        count(*) filter (where is_expired_rewrite) as expired_rewrite_requests,
-        sum(write_premium_usd) filter (where is_wasted_write) as wasted_cache_write_usd,
-        sum(read_as_rewrite_usd) filter (where is_late_read) as late_read_as_rewrite_usd,
-        sum(rewrite_as_read_usd) filter (where is_expired_rewrite)
-            as expired_rewrite_as_read_usd,
-        sum(ttl_5m_part_premium_usd) filter (where is_expired_rewrite)
-            as expired_ttl_5m_part_premium_usd
-    from judged
-    group by {{ attributed('workflow') }}, provider, model
+        {{ cache_sums(cache_flag_columns()) }}
+    from day_flags
+    group by workflow, provider, model
 ),
 
 -- Requests without cache tokens carry no flag: their flagged sums are 0.
