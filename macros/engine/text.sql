@@ -128,6 +128,43 @@
     {{ return(adapter.dispatch('value_at_extreme', 'aiusage')(column, order_columns, 'min')) }}
 {%- endmacro %}
 
+{#- SQL: a struct of the named expressions `fields` (name: expression, in order), never
+    null itself: several values of one row taken by a single value_at_min or value_at_max
+    (one comparison of the order columns per row instead of one per value), each read
+    back as <column>.<name>. -#}
+{% macro struct_of(fields) -%}
+    {{ return(adapter.dispatch('struct_of', 'aiusage')(fields)) }}
+{%- endmacro %}
+
+{% macro default__struct_of(fields) -%}
+    struct_pack(
+        {%- for name, expression in fields.items() %}
+        {{ name }} := {{ expression }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- SQL: the field `name` of the struct `column` (macro struct_of). -#}
+{% macro struct_field(column, name) -%}
+    {{ return(adapter.dispatch('struct_field', 'aiusage')(column, name)) }}
+{%- endmacro %}
+
+{% macro default__struct_field(column, name) -%}
+    struct_extract({{ column }}, '{{ name }}')
+{%- endmacro %}
+
+{% macro spark__struct_field(column, name) -%}
+    {{ column }}.{{ name }}
+{%- endmacro %}
+
+{% macro spark__struct_of(fields) -%}
+    named_struct(
+        {%- for name, expression in fields.items() %}
+        '{{ name }}', {{ expression }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
 {% macro default__value_at_extreme(column, order_columns, extreme) -%}
     arg_{{ extreme }}({{ column }}, struct_pack({{ order_columns | join(', ') }}))
 {%- endmacro %}

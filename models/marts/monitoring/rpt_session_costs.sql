@@ -17,40 +17,51 @@
 
 with
 
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
-    where session_id is not null
-),
-
 anchor as (
     select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
 ),
 
+-- the sessions' days in the window (int_daily_sessions_summed: one row per session and
+-- usage day, its requests summed)
 windowed as (
-    select requests.*
-    from requests
+    select days.*
+    from {{ ref('int_daily_sessions_summed') }} as days
     cross join anchor
-    where requests.usage_date > anchor.window_end_date - {{ var('analysis_window_days') }}
+    where days.usage_date > anchor.window_end_date - {{ var('analysis_window_days') }}
 ),
 
--- One aggregate per session: its first request's attribution and its totals (the
--- window's requests read once; two aggregates over them made DuckDB materialise the window,
--- 1.1 GB at 10M events).
-sessions as (
+-- One aggregate per session: its first request's attribution (the earliest first request
+-- of its days) and its totals.
+summed as (
     select
         session_id,
-        {{ value_at_min(attributed('workflow'), ['occurred_at', 'request_key']) }} as workflow,
-        {{ value_at_min(attributed('team'), ['occurred_at', 'request_key']) }} as team,
-        {{ value_at_min(attributed('user_id'), ['occurred_at', 'request_key']) }} as user_id,
-        count(*) as requests,
-        count(*) filter (where not is_priced) as unpriced_requests,
-        coalesce(sum(total_cost_usd), 0) as cost_usd,
-        min(occurred_at) as started_at,
-        max(occurred_at) as ended_at,
-        case when bool_or(service_tier = 'batch') then 'batch' else 'interactive' end
+        {{ value_at_min(struct_of({
+            'workflow': 'workflow', 'team': 'team', 'user_id': 'user_id',
+        }), ['started_at', 'first_request_key']) }} as first_request,
+        cast(sum(requests) as bigint) as requests,
+        cast(sum(unpriced_requests) as bigint) as unpriced_requests,
+        coalesce(sum(cost_usd), 0) as cost_usd,
+        min(started_at) as started_at,
+        max(ended_at) as ended_at,
+        case when bool_or(has_batch_requests) then 'batch' else 'interactive' end
             as session_kind
     from windowed
     group by session_id
+),
+
+sessions as (
+    select
+        session_id,
+        {{ struct_field('first_request', 'workflow') }} as workflow,
+        {{ struct_field('first_request', 'team') }} as team,
+        {{ struct_field('first_request', 'user_id') }} as user_id,
+        requests,
+        unpriced_requests,
+        cost_usd,
+        started_at,
+        ended_at,
+        session_kind
+    from summed
 ),
 
 measured as (
