@@ -5,6 +5,12 @@
     window). The definitions of every sum and flag are in rpt_cache_efficiency.sql.
 -#}
 
+{#- The column of the factor on a request's token prices (tier, fast mode, data residency,
+    time of day) that every counterfactual cost applies, as the request's own cost did. -#}
+{% macro cache_price_multiplier() -%}
+    {{ return('token_price_multiplier') }}
+{%- endmacro %}
+
 {#- SQL: the priced requests of `requests` (fct_llm_requests) that hold `condition`, the
     columns the sums and flags need (the window functions sort every column they carry), each
     with the price row it was priced with (`prices`: model_prices) and its cache context
@@ -78,7 +84,7 @@
 {#- SQL: the select list of the cost sums, from the rows of cache_uses_judged (a sum is
     null on a day without a cache use: its requests add 0 to it). -#}
 {% macro cache_cost_sums() -%}
-    {%- set multiplier = 'token_price_multiplier' -%}
+    {%- set multiplier = cache_price_multiplier() -%}
         sum(
             {{ cost_component('cache_read_tokens', effective_input_price(), multiplier) }}
             - cache_read_cost_usd
@@ -109,7 +115,7 @@
 
 {#- SQL: what a request's 5-minute write parts would cost more at the 1-hour rate. -#}
 {% macro ttl_5m_part_premium() -%}
-    {%- set multiplier = 'token_price_multiplier' -%}
+    {%- set multiplier = cache_price_multiplier() -%}
     {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
                       effective_cache_write_1h_price(), multiplier) }}
     - {{ cost_component('cache_write_tokens - cache_write_1h_tokens',
@@ -121,7 +127,7 @@
     in its cache context among those rows: is_wasted_write, is_late_read,
     is_expired_rewrite. Every flag looks at most an hour before or after the request. -#}
 {% macro cache_uses_judged(cache_uses) -%}
-    {%- set multiplier = 'token_price_multiplier' -%}
+    {%- set multiplier = cache_price_multiplier() -%}
     select
         *,
         cache_write_tokens > 0 and (
