@@ -3,6 +3,7 @@ a check's exception reaches the caller; a dead worker never fails a check."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -30,6 +31,34 @@ def test_checks_run_in_one_warm_worker_process():
     with pytest.raises(ValueError, match="no such seed"):
         worker.run(_fail, "no such seed")
     assert worker.run(os.getpid) == first  # an exception in a check keeps the worker
+
+
+def _deferred_modules() -> tuple:
+    return tuple(
+        (name, type(sys.modules.get(name)).__name__) for name in worker.DEFERRED_BY_CHECKS
+    ) + (("scipy.stats._stats_py" in sys.modules),)
+
+
+def _kl_divergence_modules() -> tuple:
+    """What GX's KL divergence expectation reaches through the deferred modules."""
+    from great_expectations.expectations.core import (
+        expect_column_kl_divergence_to_be_less_than as kl,
+    )
+
+    return float(kl.stats.entropy([0.5, 0.5])), kl.alt.Chart.__name__
+
+
+def test_gx_is_imported_without_scipy_stats_and_altair_until_they_are_used():
+    """The worker defers the two modules GX imports for expectations the suites never use;
+    a GX module that imported them reaches the real ones at first use."""
+    os.kill(worker.run(os.getpid), signal.SIGKILL)  # a fresh worker, whatever ran before
+    worker.run(os.getpid)  # in this process: the dead worker is replaced
+    assert worker.run(os.getpid) != os.getpid()  # the new worker has imported GX
+    deferred = [(name, "DeferredModule") for name in worker.DEFERRED_BY_CHECKS]
+    assert worker.run(_deferred_modules) == (*deferred, False)
+    assert worker.run(_kl_divergence_modules) == (pytest.approx(math.log(2)), "Chart")
+    loaded = [(name, "module") for name in worker.DEFERRED_BY_CHECKS]
+    assert worker.run(_deferred_modules) == (*loaded, True)
 
 
 def test_a_dead_worker_is_replaced_by_running_the_check_here():
