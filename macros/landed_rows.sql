@@ -205,11 +205,19 @@
     ))
 {%- endmacro %}
 
+{#- Whether the non-null values of `expression` in a group are not all the same: what
+    `count(distinct expression) > 1` says, from a min and a max, in the same aggregate as
+    the group's other columns (a distinct count is a second aggregation over every
+    (group, value) pair: 11 s against 8 s for the 10M landed rows' delivery counts). -#}
+{% macro has_more_than_one_value(expression) -%}
+    coalesce(min({{ expression }}) <> max({{ expression }}), false)
+{%- endmacro %}
+
 {#- Delivery counts of the records in `records` (a CTE with one row per record, its key in
     column `key`): how many accepted landed rows of `source_systems` describe each record,
-    over every landing day (`landed_rows` is fct_landed_rows), and how many distinct
-    contents they carry. The semi-join keeps the aggregate proportional to the records of
-    the refresh, not to the history. Pass the narrowest CTE that has the keys: a CTE that
+    over every landing day (`landed_rows` is fct_landed_rows), and whether they carry more
+    than one content (is_conflicting). The semi-join keeps the aggregate proportional to
+    the records of the refresh, not to the history. Pass the narrowest CTE that has the keys: a CTE that
     the model reads again (with_delivery_counts) is materialised by DuckDB, in memory. A
     build from nothing (not is_incremental) counts every record, without the semi-join: its
     records are all of them, and at 10M events the materialised keys and the semi-join's
@@ -227,7 +235,8 @@
     select
         record_key,
         count(case when {{ counted }} then 1 end) as delivery_count,
-        count(distinct case when {{ counted }} then content_hash end) as content_versions
+        {{ has_more_than_one_value('case when ' ~ counted ~ ' then content_hash end') }}
+            as is_conflicting
     from {{ landed_rows }}
     where record_key in (select {{ records }}.{{ key }} from {{ records }})
     group by record_key
@@ -236,7 +245,7 @@
     select
         record_key,
         count(*) as delivery_count,
-        count(distinct content_hash) as content_versions
+        {{ has_more_than_one_value('content_hash') }} as is_conflicting
     from {{ landed_rows }}
     where {{ counted }}
     group by record_key
@@ -250,7 +259,7 @@
     select
         {{ records }}.*,
         {{ deliveries }}.delivery_count,
-        {{ deliveries }}.content_versions > 1 as is_conflicting
+        {{ deliveries }}.is_conflicting
     from {{ records }}
     left join {{ deliveries }} on {{ records }}.{{ key }} = {{ deliveries }}.record_key
 {%- endmacro %}
