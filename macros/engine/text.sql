@@ -193,7 +193,10 @@
 {%- endmacro %}
 
 {#- The value of `column` on the latest delivery of each group (macro
-    latest_delivery_first's order). -#}
-{% macro latest_delivery_value(column) -%}
-    {{ value_at_max(column, ['landing_date', 'source_file', 'line_number']) }}
+    latest_delivery_first's order); `relation` qualifies the order's columns in a join. -#}
+{% macro latest_delivery_value(column, relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {{ value_at_max(column, [
+        prefix ~ 'landing_date', prefix ~ 'source_file', prefix ~ 'line_number'
+    ]) }}
 {%- endmacro %}

@@ -37,7 +37,7 @@ latest as (
     select
         unioned.provider,
         unioned.request_id,
-        {{ latest_delivery_value('unioned.landed_row_key') }} as landed_row_key
+        {{ latest_delivery_value('unioned.landed_row_key', 'unioned') }} as landed_row_key
     from {{ ref('int_usage_events_unioned') }} as unioned
     inner join repeated
         on
@@ -61,11 +61,14 @@ deduplicated as (
         and (latest.landed_row_key is null or priced.landed_row_key = latest.landed_row_key)
 ),
 
+{% if is_incremental() -%}
+-- the refresh's keys, for its delivery counts (a build from nothing counts every record)
 request_keys as (
     select md5(provider || '|' || request_id) as request_key
     from {{ ref('int_usage_events_unioned') }}
     where {{ in_landing_window() }}
 ),
+{%- endif %}
 
 deliveries as (
     {{ delivery_counts(
