@@ -205,6 +205,14 @@
     ))
 {%- endmacro %}
 
+{#- The key of a request record: one per (provider, request_id). fct_llm_requests' request_key
+    and the record_key of its landed rows (fct_landed_rows), which its delivery counts join
+    on. `relation` qualifies the columns in a join. -#}
+{% macro request_record_key(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    md5({{ prefix }}provider || '|' || {{ prefix }}request_id)
+{%- endmacro %}
+
 {#- Whether the non-null values of `expression` in a group are not all the same: what
     `count(distinct expression) > 1` says, from a min and a max, in the same aggregate as
     the group's other columns (a distinct count is a second aggregation over every
@@ -217,9 +225,9 @@
     column `key`): how many accepted landed rows of `source_systems` describe each record,
     over every landing day (`landed_rows` is fct_landed_rows), and whether they carry more
     than one content (is_conflicting). The semi-join keeps the aggregate proportional to
-    the records of the refresh, not to the history. Pass the narrowest CTE that has the keys: a CTE that
-    the model reads again (with_delivery_counts) is materialised by DuckDB, in memory. A
-    build from nothing (not is_incremental) counts every record, without the semi-join: its
+    the records of the refresh, not to the history. Pass the narrowest CTE that has the
+    keys: a CTE that the model reads again (with_delivery_counts) is materialised by DuckDB,
+    in memory. A build from nothing (not is_incremental) counts every record, without the semi-join: its
     records are all of them, and at 10M events the materialised keys and the semi-join's
     hash table took the memory the build's joins needed.
     In a refresh the accepted-row and source conditions are inside the aggregates (and the

@@ -86,7 +86,18 @@
 {#- Continuous percentiles of `column` (percents: [50, 95, ...]) as doubles, each named by
     `name_format` with the percent in place of {} ('latency_p{}_ms' -> latency_p50_ms). -#}
 {% macro percentile_columns(column, percents, name_format) -%}
-    {{ return(adapter.dispatch('percentile_columns', 'aiusage')(column, percents, name_format)) }}
+    {%- set fractions = [] -%}
+    {%- for percent in percents %}{% do fractions.append(percent / 100) %}{% endfor -%}
+    {%- for percent in percents %}
+    cast({{ percentile_among(column, fractions, loop.index0) }} as double)
+        as {{ name_format.replace('{}', percent | string) }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The percentile of `column` at fractions[index], one of several taken of the column in
+    the same aggregate. -#}
+{% macro percentile_among(column, fractions, index) -%}
+    {{ return(adapter.dispatch('percentile_among', 'aiusage')(column, fractions, index)) }}
 {%- endmacro %}
 
 {#- DuckDB: one quantile_cont over the list of fractions, the same expression in each column
@@ -94,21 +105,13 @@
     group in memory, and does not spill: one per fraction held the column's values once per
     fraction, and under the build's memory limit, beside the other dbt thread's query, the
     10M-request rpt_token_distribution (nine of them) took 95 s instead of 1-2 s. -#}
-{% macro default__percentile_columns(column, percents, name_format) -%}
-    {%- set fractions = [] -%}
-    {%- for percent in percents %}{% do fractions.append((percent / 100) | string) %}{% endfor -%}
-    {%- for percent in percents %}
-    cast(quantile_cont({{ column }}, [{{ fractions | join(', ') }}])[{{ loop.index }}] as double)
-        as {{ name_format.replace('{}', percent | string) }}{{ ',' if not loop.last }}
-    {%- endfor %}
+{% macro default__percentile_among(column, fractions, index) -%}
+    quantile_cont({{ column }}, [{{ fractions | join(', ') }}])[{{ index + 1 }}]
 {%- endmacro %}
 
 {#- Spark: one percentile_cont per fraction (it takes no list). -#}
-{% macro spark__percentile_columns(column, percents, name_format) -%}
-    {%- for percent in percents %}
-    cast({{ percentile_cont(column, percent / 100) }} as double)
-        as {{ name_format.replace('{}', percent | string) }}{{ ',' if not loop.last }}
-    {%- endfor %}
+{% macro spark__percentile_among(column, fractions, index) -%}
+    {{ percentile_cont(column, fractions[index]) }}
 {%- endmacro %}
 
 {#- Every match of `pattern` replaced by `replacement`, in which {1}, {2}, ... stand for

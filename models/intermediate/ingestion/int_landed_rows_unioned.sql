@@ -28,7 +28,7 @@ landed_requests as (
         rejection_reason,
         request_id,
         case
-            when rejection_reason is null then md5(provider || '|' || request_id)
+            when rejection_reason is null then {{ request_record_key() }}
         end as record_key,
         case when rejection_reason is null then {{ canonical_content_hash() }} end
             as content_hash

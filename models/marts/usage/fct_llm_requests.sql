@@ -50,7 +50,7 @@ latest as (
 deduplicated as (
     select
         priced.*,
-        md5(priced.provider || '|' || priced.request_id) as request_key
+        {{ request_record_key('priced') }} as request_key
     from {{ ref('int_usage_events_priced') }} as priced
     left join latest
         on
@@ -64,7 +64,7 @@ deduplicated as (
 {% if is_incremental() -%}
 -- the refresh's keys, for its delivery counts (a build from nothing counts every record)
 request_keys as (
-    select md5(provider || '|' || request_id) as request_key
+    select {{ request_record_key() }} as request_key
     from {{ ref('int_usage_events_unioned') }}
     where {{ in_landing_window() }}
 ),
