@@ -204,11 +204,23 @@ def _group_of(proc) -> int | None:
 
 
 def _exiting(proc) -> bool:
-    """Still running or being torn down (not yet a zombie, which holds nothing)."""
+    """Still running or being torn down: some thread of it is not yet a zombie. The main
+    thread of a killed multi-threaded process (DuckDB's workers) is a zombie before its
+    other threads have exited, and the process's files and locks are released by the last
+    one: the process's own status said "zombie" while it still held the warehouse's lock."""
     try:
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
+        tasks = os.listdir(f"/proc/{proc.pid}/task")
+    except FileNotFoundError:
         return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{proc.pid}/task/{task}/stat", encoding="utf-8") as stat:
+                state = stat.read().rpartition(")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def _checksums(duckdb_path: Path) -> dict:
