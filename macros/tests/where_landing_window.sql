@@ -12,11 +12,19 @@
     inserts). Testing those rows keeps the test's cost proportional to the refresh, not to
     the history (older days were tested by the refreshes that wrote them, null keys
     included); a full build tests every row.
+
+    The placeholder __usage_window__ stands for the usage days the tested model's latest
+    run replaced (macro tested_usage_window), for a model incremental by usage day that
+    recomputes exactly the days touched_usage_days gives it (int_daily_sessions_summed): its
+    key can only repeat within the days it replaced.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where and '__landing_window__' in where -%}
         {%- set where = where | replace('__landing_window__', tested_landing_window(relation)) -%}
+    {%- endif -%}
+    {%- if where and '__usage_window__' in where -%}
+        {%- set where = where | replace('__usage_window__', tested_usage_window(relation)) -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
@@ -72,4 +80,47 @@
 {#- Spark: the look-back window before the relation's latest landing day. -#}
 {% macro spark__tested_landing_window(relation) -%}
     {{ return('landing_date >= ' ~ landing_cutoff_date(relation)) }}
+{%- endmacro %}
+
+{#- The usage days that the latest run of `relation` replaced, as a predicate on usage_date,
+    for a model incremental by usage day through macro touched_usage_days (not one that
+    rewrites every day when its inputs change, whole_on_input_change): every row (`true`) on
+    a full refresh, a first build, or when its run logged no cutoff (it rewrote every day);
+    otherwise the usage days of the request fact's rows from the landing-day cutoff its run
+    logged: the days touched_usage_day_list gave it (its ancestors do not change after it
+    ran). `false` when it replaced none. The request fact is found in the graph, not by
+    ref(): a test's refs are fixed when it is parsed. -#}
+{% macro tested_usage_window(relation) -%}
+    {{ return(adapter.dispatch('tested_usage_window', 'aiusage')(relation)) }}
+{%- endmacro %}
+
+{% macro default__tested_usage_window(relation) -%}
+    {%- if not execute or flags.FULL_REFRESH or not landing_watermarks_exist() -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set logged -%}
+        select cast(cutoff_date as string)
+        from {{ landing_watermarks_relation() }}
+        where model_name = '{{ relation.identifier }}'
+    {%- endset -%}
+    {%- set rows = run_query(logged).rows -%}
+    {%- if rows | length == 0 or rows[0][0] is none -%}{{ return('true') }}{%- endif -%}
+    {%- set fact = (graph.get('nodes') or {}).values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', 'fct_llm_requests')
+        | first -%}
+    {%- set days -%}
+        select distinct cast(usage_date as string)
+        from {{ api.Relation.create(
+            database=fact.database, schema=fact.schema, identifier=fact.alias
+        ) }}
+        where landing_date >= date '{{ rows[0][0] }}'
+        order by 1
+    {%- endset -%}
+    {{ return(usage_days_in('usage_date', run_query(days).columns[0].values() | list)) }}
+{%- endmacro %}
+
+{#- Spark keeps no run log: every row. -#}
+{% macro spark__tested_usage_window(relation) -%}
+    {{ return('true') }}
 {%- endmacro %}

@@ -119,8 +119,10 @@ def load_manifest(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-# The where config of a test on the rows a refresh rewrote (macros/tests/where_landing_window.sql).
+# The where configs of a test on the rows a refresh rewrote: its landing days, its usage
+# days (macros/tests/where_landing_window.sql).
 LANDING_WINDOW = "__landing_window__"
+USAGE_WINDOW = "__usage_window__"
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,8 @@ def _unique_keys(manifest: dict) -> dict[str, str]:
     """{model unique_id: column} of the columns that identify a model's rows: unique (a
     `unique` or `primary_key` constraint of an enforced contract, or an error-severity
     `unique` or `primary_key` test, unfiltered or on the rows each refresh rewrote: the
-    __landing_window__ placeholder, where a full build tests every row and a refresh can
-    only repeat a key in the rows it rewrites) and not null (a `not_null` or `primary_key`
+    __landing_window__ and __usage_window__ placeholders, where a full build tests every row
+    and a refresh can only repeat a key in the rows it rewrites) and not null (a `not_null` or `primary_key`
     constraint or test; dbt's unique test passes repeated nulls)."""
     unique, not_null = {}, set()
     for node in manifest["nodes"].values():
@@ -168,7 +170,7 @@ def _unique_keys(manifest: dict) -> dict[str, str]:
             and column
             and column.isidentifier()
             and str(config.get("severity", "error")).lower() == "error"
-            and config.get("where") in (None, "", LANDING_WINDOW)
+            and config.get("where") in (None, "", LANDING_WINDOW, USAGE_WINDOW)
         ):
             continue
         if metadata.get("name") in ("unique", "primary_key"):

@@ -922,6 +922,57 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     assert failures() == []  # rebuilt from staging: every row whole again
 
 
+def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(tmp_path):
+    """int_daily_sessions_summed replaces the usage days its refresh touched; its key test
+    reads those days (__usage_window__, tested_usage_window): a repeated key there fails
+    it, one on an older day (replaced and tested by an earlier run) is not read again, and
+    a full refresh tests every row."""
+    env = dbt_env(tmp_path, PROJECT)
+    key_test = "primary_key_int_daily_sessions_summed_daily_sessions_summed_key"
+
+    def land(name, day, ids):
+        path = tmp_path / name
+        path.write_text(
+            "".join(
+                json.dumps(event(i, session_id=f"s-{i}", occurred_at=f"{day}T12:00:00Z")) + "\n"
+                for i in ids
+            )
+        )
+        ingest(tmp_path / "landing", "events", [path], day)
+
+    def dbt_ok(*args):
+        result = dbt(env, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def failures():
+        result = dbt(env, "test", "--select", key_test)
+        assert not re.search(r"(Compilation|Runtime|Database) Error", result.stdout), result.stdout
+        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
+
+    def repeat_a_row_of(day):
+        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+            con.execute(
+                "insert into int_daily_sessions_summed select * from int_daily_sessions_summed "
+                f"where usage_date = date '{day}' limit 1"
+            )
+
+    selection = ("--select", "+int_daily_sessions_summed")
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    dbt_ok("build", "--quiet", "--exclude-resource-type", "unit_test",
+           "--indirect-selection", "cautious", *selection)  # fmt: skip
+    land("b.jsonl", date(2026, 11, 12), ["b1"])
+    dbt_ok("run", "--quiet", *selection)  # this run replaced usage day 2026-11-12
+    assert failures() == []
+    repeat_a_row_of("2026-11-10")  # replaced and tested by the first build
+    assert failures() == []
+    repeat_a_row_of("2026-11-12")
+    assert failures() == [key_test]
+    dbt_ok("run", "--quiet", "--full-refresh", *selection)
+    assert failures() == []  # rebuilt: every row tested, each key once
+    repeat_a_row_of("2026-11-10")  # the full build replaced every day: all are tested
+    assert failures() == [key_test]
+
+
 def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path):
     """`primary_key` (macros/tests/primary_key.sql) is a key's unique and not_null tests in
     one node, on the rows the last load wrote (__landing_window__); `not_null_columns` a
