@@ -148,8 +148,8 @@ def _unique_keys(manifest: dict) -> dict[str, str]:
     `unique` or `primary_key` constraint of an enforced contract, or an error-severity
     `unique` or `primary_key` test, unfiltered or on the rows each refresh rewrote: the
     __landing_window__ and __usage_window__ placeholders, where a full build tests every row
-    and a refresh can only repeat a key in the rows it rewrites) and not null (a `not_null` or `primary_key`
-    constraint or test; dbt's unique test passes repeated nulls)."""
+    and a refresh can only repeat a key in the rows it rewrites) and not null (a `not_null`
+    or `primary_key` constraint or test; dbt's unique test passes repeated nulls)."""
     unique, not_null = {}, set()
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and (node["config"].get("contract") or {}).get(
