@@ -315,15 +315,22 @@
     {%- if whole_on_input_change and inputs_changed_since_last_run() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set days_query -%}
+    {{ return(usage_days_loaded_since(
+        ref('fct_llm_requests'),
+        landing_cutoff_date(ref('fct_llm_requests'), model_name=this.identifier)
+    )) }}
+{%- endmacro %}
+
+{#- The usage days (ISO dates, in order) of the rows of the request fact `fact` from the
+    landing day `cutoff` (a SQL date) on: the days a refresh of that cutoff touched. -#}
+{% macro usage_days_loaded_since(fact, cutoff) -%}
+    {%- set query -%}
         select distinct cast(usage_date as string)
-        from {{ ref('fct_llm_requests') }}
-        where landing_date >= {{ landing_cutoff_date(
-            ref('fct_llm_requests'), model_name=this.identifier
-        ) }}
+        from {{ fact }}
+        where landing_date >= {{ cutoff }}
         order by 1
     {%- endset -%}
-    {{ return(run_query(days_query).columns[0].values() | list) }}
+    {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
 {#- SQL: a predicate on `column` that holds on the usage days `days` (a list of ISO dates;

@@ -36,6 +36,25 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Whether a windowed test reads only the rows the latest refresh rewrote: not in a
+    compile alone, a full refresh, or before the run log exists (a first build). -#}
+{% macro tests_read_refreshed_rows() -%}
+    {{ return(execute and not flags.FULL_REFRESH and landing_watermarks_exist()) }}
+{%- endmacro %}
+
+{#- The landing-day cutoff the latest run of model `name` logged (macro
+    record_landing_watermark), as an ISO date; none when it has no run logged or its run
+    rewrote every day. -#}
+{% macro logged_cutoff(name) -%}
+    {%- set query -%}
+        select cast(cutoff_date as string)
+        from {{ landing_watermarks_relation() }}
+        where model_name = '{{ name }}'
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return(rows[0][0] if rows | length > 0 else none) }}
+{%- endmacro %}
+
 {#- The rows of `relation` that its latest refresh rewrote, as a predicate: every row
     (`true`) on a full refresh or a first build; for an incremental model downstream of
     staging, the landing days from the cutoff its last run recorded (macro
@@ -47,9 +66,7 @@
 {%- endmacro %}
 
 {% macro default__tested_landing_window(relation) -%}
-    {%- if not execute or flags.FULL_REFRESH or not landing_watermarks_exist() -%}
-        {{ return('true') }}
-    {%- endif -%}
+    {%- if not tests_read_refreshed_rows() -%}{{ return('true') }}{%- endif -%}
     {%- set windowed = (graph.get('nodes') or {}).values()
         | selectattr('resource_type', 'equalto', 'model')
         | selectattr('alias', 'equalto', relation.identifier)
@@ -57,24 +74,20 @@
         | rejectattr('fqn.1', 'equalto', 'staging')
         | list -%}
     {%- if windowed -%}
-        {%- set query -%}
-            select cast(max(cutoff_date) as string), count(*)
-            from {{ landing_watermarks_relation() }}
-            where model_name = '{{ relation.identifier }}'
-        {%- endset -%}
+        {%- set first_day = logged_cutoff(relation.identifier) -%}
     {%- else -%}
         {#- the staging rows written twice, not a CTE read twice (materialised) -#}
         {%- set query -%}
-            select cast(min(stored.landing_date) as string), count(*)
+            select cast(min(stored.landing_date) as string)
             from ({{ landing_rows_sql() }}) as stored
             where stored.loaded_at = (
                 select max(latest.loaded_at) from ({{ landing_rows_sql() }}) as latest
             )
         {%- endset -%}
+        {%- set first_day = run_query(query).rows[0][0] -%}
     {%- endif -%}
-    {%- set row = run_query(query).rows[0] -%}
-    {%- if row[0] is none -%}{{ return('true') }}{%- endif -%}
-    {{ return("landing_date >= date '" ~ row[0] ~ "'") }}
+    {%- if first_day is none -%}{{ return('true') }}{%- endif -%}
+    {{ return("landing_date >= date '" ~ first_day ~ "'") }}
 {%- endmacro %}
 
 {#- Spark: the look-back window before the relation's latest landing day. -#}
@@ -95,29 +108,18 @@
 {%- endmacro %}
 
 {% macro default__tested_usage_window(relation) -%}
-    {%- if not execute or flags.FULL_REFRESH or not landing_watermarks_exist() -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set logged -%}
-        select cast(cutoff_date as string)
-        from {{ landing_watermarks_relation() }}
-        where model_name = '{{ relation.identifier }}'
-    {%- endset -%}
-    {%- set rows = run_query(logged).rows -%}
-    {%- if rows | length == 0 or rows[0][0] is none -%}{{ return('true') }}{%- endif -%}
+    {%- if not tests_read_refreshed_rows() -%}{{ return('true') }}{%- endif -%}
+    {%- set cutoff = logged_cutoff(relation.identifier) -%}
+    {%- if cutoff is none -%}{{ return('true') }}{%- endif -%}
     {%- set fact = (graph.get('nodes') or {}).values()
         | selectattr('resource_type', 'equalto', 'model')
         | selectattr('name', 'equalto', 'fct_llm_requests')
         | first -%}
-    {%- set days -%}
-        select distinct cast(usage_date as string)
-        from {{ api.Relation.create(
-            database=fact.database, schema=fact.schema, identifier=fact.alias
-        ) }}
-        where landing_date >= date '{{ rows[0][0] }}'
-        order by 1
-    {%- endset -%}
-    {{ return(usage_days_in('usage_date', run_query(days).columns[0].values() | list)) }}
+    {%- set days = usage_days_loaded_since(
+        api.Relation.create(database=fact.database, schema=fact.schema, identifier=fact.alias),
+        "date '" ~ cutoff ~ "'"
+    ) -%}
+    {{ return(usage_days_in('usage_date', days)) }}
 {%- endmacro %}
 
 {#- Spark keeps no run log: every row. -#}
