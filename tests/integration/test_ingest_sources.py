@@ -820,9 +820,18 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
         run = json.loads((snapshot.folder / "run.json").read_text())
         with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
             for name in facts:  # every day's fingerprint, from the build itself
+                # the sum of DuckDB's hash of each row's columns, in table order
+                columns = ", ".join(
+                    column
+                    for (column,) in con.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_name = ? order by ordinal_position",
+                        [name],
+                    ).fetchall()
+                )
                 whole = con.execute(
                     f"select cast(landing_date as varchar), count(*), "
-                    f"cast(sum(hash(t)) as varchar) from {name} as t group by 1"
+                    f"cast(sum(hash({columns})) as varchar) from {name} group by 1"
                 ).fetchall()
                 assert run["parts"][name] == {day: [n, h] for day, n, h in whole}, name
             con.execute(f"attach '{snapshot.duckdb_path}' as snap (read_only)")

@@ -122,6 +122,14 @@ def test_publish_failure_leaves_the_current_snapshot(tmp_path):
     assert current_build_id(settings) == good.build_id
     assert not [p for p in settings.published_dir.iterdir() if p.name.endswith(".tmp")]
 
+    # nothing published yet: the reduced copy of the build's file runs beside the plan that
+    # fails, and nothing of either is left
+    fresh = settings.with_overrides(published_dir=tmp_path / "fresh")
+    with pytest.raises(duckdb.CatalogException):
+        publish(fresh, [Mart("fct_x", "main"), Mart("fct_missing", "main")], run_id="bad")
+    assert current_build_id(fresh) is None
+    assert list(fresh.published_dir.iterdir()) == []
+
 
 def test_a_keyed_mart_exports_its_rows_by_key_whatever_their_stored_order(tmp_path):
     """Parquet rows are sorted by the mart's key: two warehouses holding the same rows in
