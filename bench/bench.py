@@ -40,6 +40,8 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from aiusage.settings import staging_duckdb_path
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 END_DATE = date(2026, 11, 20)
@@ -358,8 +360,9 @@ def size_env(days: int, per_day: int, work: Path) -> dict[str, str]:
 def build_from_nothing(env: dict[str, str]) -> Sample:
     """A full build: no warehouse, and no earlier snapshot whose files publish could reuse."""
     warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
-    warehouse.unlink(missing_ok=True)
-    warehouse.with_name(warehouse.name + ".wal").unlink(missing_ok=True)
+    for path in (warehouse, staging_duckdb_path(warehouse)):
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
     shutil.rmtree(env["AIUSAGE_PUBLISHED_DIR"], ignore_errors=True)
     return run_command([AIUSAGE, "build", "--quiet"], env)
 

@@ -139,6 +139,7 @@ def sample_copy(sample_warehouse, tmp_path):
     root = tmp_path / "sample"
     root.mkdir()
     shutil.copyfile(shared.duckdb_path, root / shared.duckdb_path.name)
+    shutil.copyfile(shared.staging_duckdb_path, root / shared.staging_duckdb_path.name)
     shutil.copytree(shared.published_dir, root / "published")
     env = {
         **shared.environ(),

@@ -30,12 +30,16 @@
 {%- endmacro %}
 
 {% macro default__incremental_by_file() -%}
-    {{ return({
+    {%- set config = {
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': 'source_file',
         'on_schema_change': 'fail',
-    }) }}
+    } -%}
+    {%- if target.name == 'duckdb' -%}
+        {%- do config.update({'database': 'staging'}) -%}
+    {%- endif -%}
+    {{ return(config) }}
 {%- endmacro %}
 
 {% macro spark__incremental_by_file() -%}

@@ -9,13 +9,33 @@
 {#- on-run-start hook: on Spark, register each landing folder as an external text table
     over <landing>/<folder>/ (one row per file: wholetext) and a view with the columns
     DuckDB's read_text gives (filename, content, size, last_modified), named
-    <landing_schema>.<folder>: the relations of the staging sources. Nothing on DuckDB: its
-    sources read the files in place (meta.external_location). -#}
+    <landing_schema>.<folder>: the relations of the staging sources. On DuckDB, whose sources
+    read the files in place (meta.external_location): see default__register_landing_sources. -#}
 {% macro register_landing_sources() -%}
     {{ return(adapter.dispatch('register_landing_sources', 'aiusage')()) }}
 {%- endmacro %}
 
+{#- DuckDB: nothing to register (its sources read the files in place). The staging
+    tables live in the attached database `staging` (macro default__incremental_by_file);
+    a warehouse built before they moved there still holds its own stg_ tables, which no
+    model reads any more: they are dropped from the warehouse's file (once; the first
+    refresh after the upgrade parses every landed file again, into `staging`). -#}
 {% macro default__register_landing_sources() -%}
+    {%- if execute and target.name == 'duckdb' -%}
+        {%- set orphans -%}
+            select table_name from duckdb_tables()
+            where
+                database_name = current_database()
+                and schema_name = '{{ target.schema }}'
+                and starts_with(table_name, 'stg_')
+        {%- endset -%}
+        {%- for row in run_query(orphans).rows -%}
+            {%- do run_query(
+                'drop table if exists "' ~ target.schema ~ '"."' ~ row[0] ~ '"'
+            ) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return('') }}
 {%- endmacro %}
 
 {% macro spark__register_landing_sources() -%}

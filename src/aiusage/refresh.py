@@ -131,15 +131,16 @@ def first_landing_day(settings: Settings, options: RefreshOptions) -> date | Non
     return first
 
 
-def staged_event_files(duckdb_path: Path) -> dict[str, tuple[int, int]] | None:
+def staged_event_files(staging_path: Path) -> dict[str, tuple[int, int]] | None:
     """{path: (size, modification time in whole seconds)} of the event files the staging
-    model has read (None before the first build)."""
-    if not duckdb_path.exists():
+    model has read, from the staging tables' file `staging_path`
+    (Settings.staging_duckdb_path; None before the first build)."""
+    if not staging_path.exists():
         return None
     import duckdb
 
     try:
-        with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        with duckdb.connect(str(staging_path), read_only=True) as con:
             rows = con.execute(
                 "select source_file, max(file_size), max(epoch(file_modified_at)) "
                 "from stg_events__usage_events group by source_file"
@@ -159,7 +160,7 @@ def landed_event_batch(settings: Settings, options: RefreshOptions) -> list[Path
     batch = [path for day, path in files if first is None or day >= first]
     older = [path for day, path in files if first is not None and day < first]
     if older and not options.full_refresh:
-        staged = staged_event_files(settings.duckdb_path)
+        staged = staged_event_files(settings.staging_duckdb_path)
         if staged is not None:
             batch = [path for path in older if staged.get(str(path)) != _stamp(path)] + batch
     return batch

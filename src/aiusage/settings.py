@@ -121,6 +121,15 @@ class SmtpSettings:
         )
 
 
+def staging_duckdb_path(duckdb_path: Path | str) -> Path:
+    """The DuckDB file of the staging tables (every parsed landed line) of the warehouse at
+    `duckdb_path`: data/warehouse.duckdb -> data/warehouse.staging.duckdb. profiles.yml
+    attaches it to every dbt run as database `staging` with the same rule, and the staging
+    models build there (macro default__incremental_by_file): the warehouse's own file
+    holds the marts, which publish copies into a snapshot, and no staging block."""
+    return Path(str(duckdb_path).rsplit(".duckdb", 1)[0] + ".staging.duckdb")
+
+
 @dataclass(frozen=True)
 class Settings:
     project_dir: Path
@@ -205,6 +214,11 @@ class Settings:
             if isinstance(value, Path) and not value.is_absolute():
                 changes[name] = self.project_dir / value
         return replace(self, **changes)
+
+    @property
+    def staging_duckdb_path(self) -> Path:
+        """The DuckDB file of the staging tables, beside the warehouse's (staging_duckdb_path)."""
+        return staging_duckdb_path(self.duckdb_path)
 
     @property
     def target_dir(self) -> Path:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from aiusage.settings import staging_duckdb_path
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -20,6 +22,7 @@ def test_every_dbt_unit_test_passes(sample_warehouse, tmp_path):
     # unit tests create their fixtures in the warehouse: a copy, the shared one stays as is
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(settings.duckdb_path, warehouse)
+    shutil.copyfile(settings.staging_duckdb_path, staging_duckdb_path(warehouse))
     env = {
         "PATH": str(Path(sys.executable).parent),
         "HOME": str(tmp_path),

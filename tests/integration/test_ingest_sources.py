@@ -20,6 +20,7 @@ import pytest
 from aiusage.ingest import ingest
 from aiusage.refresh import RefreshOptions, first_landing_day, landed_event_batch
 from aiusage.settings import Settings
+from aiusage.warehouse import connect_build
 from tests.support.cli_env import dbt_env, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -245,7 +246,7 @@ def warehouse(tmp_path_factory):
 
 
 def _query(env, sql):
-    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"]) as con:
         return con.sql(sql).fetchall()
 
 
@@ -736,7 +737,7 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
 
     # a run whose clock was ahead of this one's (its stamp and the watermarks after it): the
     # next load is stamped after every watermark, so the models still read it
-    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
         (updated,) = con.execute(
             "update stg_events__usage_events set loaded_at = timestamp '2100-01-01' "
             f"where source_file like '%/{landed_c}'"
@@ -756,7 +757,7 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     # a warehouse from before the run log kept the watermarks in a table: its first run
     # makes them the log's first rows, so the models re-read only what was loaded since
     marks = _watermarks(env)
-    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
         con.execute("create table kept as select * from aiusage_landing_watermarks")
         con.execute("drop view aiusage_landing_watermarks")
         con.execute("delete from aiusage_landing_rewrites")
@@ -818,7 +819,7 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
         assert [mart.by_rewritten_days for mart in marts] == [True, True, False]
         snapshot = publish(settings, marts, run_id=run_id)
         run = json.loads((snapshot.folder / "run.json").read_text())
-        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+        with connect_build(env["AIUSAGE_DUCKDB_PATH"]) as con:
             for name in facts:  # every day's fingerprint, from the build itself
                 # the sum of DuckDB's hash of each row's columns, in table order
                 columns = ", ".join(
@@ -917,7 +918,7 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     assert failures() == []
 
     def corrupt(request_id):  # a duplicate key and broken token arithmetic on its day
-        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
             con.execute(
                 "insert into fct_llm_requests select * replace (total_tokens + 1 as "
                 f"total_tokens) from fct_llm_requests where request_id = 'ev-{request_id}'"
@@ -959,7 +960,7 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
         return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
 
     def repeat_a_row_of(day):
-        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
             con.execute(
                 "insert into int_daily_sessions_summed select * from int_daily_sessions_summed "
                 f"where usage_date = date '{day}' limit 1"
@@ -997,7 +998,7 @@ def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path
         return sorted(set(re.findall(r"FAIL (\d+) (\w+)", result.stdout)))
 
     def execute(sql):
-        with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"]) as con:
+        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
             con.execute(sql)
 
     assert failures(staging, "budgets") == []
@@ -1011,7 +1012,7 @@ def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path
     execute("update budgets set monthly_limit_usd = null where scope_id = 'platform'")
     failed = failures("budgets")
     assert [name.startswith("not_null_columns_budgets") for _, name in failed] == [True]
-    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"]) as con:
         (table,) = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
             "where table_name like 'not_null_columns_budgets%'"
@@ -1019,3 +1020,34 @@ def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path
         stored = con.execute(f"select column_name, null_rows from {table}").fetchall()
         expected = con.execute("select count(*) from budgets where monthly_limit_usd is null")
         assert stored == [("monthly_limit_usd", expected.fetchone()[0])]
+
+
+def test_staging_tables_live_in_their_own_file_and_a_warehouses_old_ones_are_dropped(tmp_path):
+    """The staging models build into the database `staging`, the file beside the warehouse
+    (Settings.staging_duckdb_path, attached by profiles.yml): the warehouse's own file, which
+    publish copies into a snapshot, holds no staging table. A stg_ table left in the
+    warehouse's file by a build from before the move is dropped by the next dbt run."""
+    env = dbt_env(tmp_path, PROJECT)
+    warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
+    staging = Settings.from_env(env).staging_duckdb_path
+    assert staging == warehouse.with_name(warehouse.stem + ".staging.duckdb")
+    with duckdb.connect(str(warehouse)) as con:  # a warehouse from before the move
+        con.execute("create table stg_events__usage_events as select 1 as stale_column")
+    _land_events(tmp_path, "a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    result = dbt(env, "build", "--quiet", "--select", "+fct_landed_rows")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {name for (name,) in con.sql("select table_name from duckdb_tables()").fetchall()}
+    assert "fct_landed_rows" in tables
+    assert not {name for name in tables if name.startswith("stg_")}
+    with duckdb.connect(str(staging), read_only=True) as con:
+        staged = con.execute("select request_id from stg_events__usage_events order by 1")
+        assert staged.fetchall() == [("ev-a1",), ("ev-a2",)]
+    # the build's warehouse with staging attached: both resolve by their bare names
+    with connect_build(warehouse) as con:
+        counts = con.execute(
+            "select (select count(*) from stg_events__usage_events), "
+            "(select count(*) from fct_landed_rows)"
+        ).fetchone()
+    assert counts == (2, 2)

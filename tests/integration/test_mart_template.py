@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from aiusage.settings import staging_duckdb_path
 from tests.conftest import PROJECT_DIR
 from tests.support.reference import PriceBook, read_landing
 
@@ -80,6 +81,7 @@ def test_the_template_passes_lint_and_builds_the_first_time(sample_warehouse, tm
     warehouse = project / "target" / "lint.duckdb"
     warehouse.parent.mkdir()
     shutil.copyfile(settings.duckdb_path, warehouse)
+    shutil.copyfile(settings.staging_duckdb_path, staging_duckdb_path(warehouse))
     venv = Path(sys.executable).parent.parent
     lint = subprocess.run(
         # -o install: the venv is this one, already installed (never reinstalled from here)

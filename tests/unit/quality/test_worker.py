@@ -15,6 +15,13 @@ from aiusage.quality import gx, worker
 from tests.conftest import PROJECT_DIR
 
 
+@pytest.fixture(autouse=True)
+def _no_prefetched_calls_of_other_tests():
+    """These tests assert on the worker's prefetched calls; a test that ran a build in this
+    process before them (tests/unit/cli) may have left its own."""
+    worker._PREFETCHED.clear()
+
+
 def _gx_is_imported() -> bool:
     return "great_expectations" in sys.modules
 
