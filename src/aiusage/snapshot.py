@@ -538,15 +538,27 @@ def _remove_prepared_at_exit() -> None:
 
 def prepare_next_snapshot(settings: Settings) -> None:
     """Start copying the current snapshot's DuckDB file, in a background thread, to where
-    `publish` takes it as the next snapshot's starting point: a refresh calls this when its
-    dbt build starts, so the copy (sequential I/O) runs while dbt builds instead of after it.
+    `publish` takes it as the next snapshot's starting point: `aiusage build` calls this
+    right after its plan, and the dbt step of every refresh when dbt starts, so the copy
+    (sequential I/O) runs while the refresh loads and dbt builds instead of after them.
     A snapshot never changes once published, so the early copy is the copy publish would
-    make. Nothing is copied when there is no current snapshot, or when its file is mostly
-    free space (the next one is written afresh). An earlier preparation of this process
-    that no publish took (a failed build) is discarded first."""
+    make, and a copy of the current snapshot already made or under way in this process is
+    kept (the dbt step after `aiusage build`'s call). Nothing is copied when there is no
+    current snapshot, or when its file is mostly free space (the next one is written
+    afresh). A preparation of another snapshot, or one whose copy failed, is discarded
+    first."""
     root = settings.published_dir
-    discard_prepared(root)
     previous, previous_run = _previous(root)
+    with _PREPARED_LOCK:
+        prepared = _PREPARED.get(root)
+    if (
+        prepared is not None
+        and previous is not None
+        and prepared.build_id == previous.name
+        and not (prepared.done.done() and prepared.done.exception() is not None)
+    ):
+        return
+    discard_prepared(root)
     if previous is None or not _copyable(previous_run):
         return
     source = previous / DUCKDB_NAME

@@ -494,9 +494,12 @@ def test_the_copy_publish_starts_from_is_made_while_dbt_builds(tmp_path, monkeyp
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute("update fct_x set n = n + 10 where n = 4")
 
-    snapshot.prepare_next_snapshot(settings)
+    snapshot.prepare_next_snapshot(settings)  # `aiusage build`, after its plan
     (prepared,) = snapshot._PREPARED.values()
     assert prepared.done.result(timeout=30).name == f".base-{first.build_id}.{os.getpid()}.tmp"
+    snapshot.prepare_next_snapshot(settings)  # the dbt step: the same copy, not a second
+    assert list(snapshot._PREPARED.values()) == [prepared]
+    assert len(_temporaries(settings)) == 1
     real_copy = shutil.copyfile
 
     def no_second_copy(source, target, *args, **kwargs):

@@ -80,6 +80,12 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     from aiusage import dbtserver
 
     settings.apply_to_environ()
+    if not options.full_refresh:
+        from aiusage.snapshot import prepare_next_snapshot
+
+        # the copy of the current snapshot that publish starts from: under way while
+        # everything loads (the dbt step keeps it)
+        prepare_next_snapshot(settings)
     dbtserver.start()  # dbt imports on the other core while Dagster loads
     if refresh_plan.runs_expectations:
         from aiusage.quality import worker
