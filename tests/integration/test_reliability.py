@@ -284,7 +284,7 @@ def crashed_then_recovered(tmp_path_factory):
 
         kills = {}
         staging = Build(env)
-        staging.wait_for(lambda b: b.saw("START sql incremental model main.stg_"))
+        staging.wait_for(lambda b: b.saw("START sql incremental model staging.main.stg_"))
         staging.kill()
         kills["staging"] = (_readable(root / "warehouse.duckdb"), _current(root))
 
