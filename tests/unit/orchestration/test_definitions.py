@@ -383,3 +383,66 @@ def test_a_refresh_runs_dbt_through_the_warm_server_unless_a_dbt_is_configured(m
     real = str(Path(sys.executable).with_name("dbt"))
     monkeypatch.setenv("AIUSAGE_DBT_EXECUTABLE", real)
     assert build_definitions(Settings.from_env()).resources["dbt"].dbt_executable == real
+
+
+_DUMP_DEFINITIONS = """
+import json, sys
+if sys.argv[1] == "dbt-first":
+    import dbt.version  # dagster-dbt then imports dbt-core, as it does in a process that has it
+from aiusage.settings import Settings
+from orchestration.definitions import build_definitions
+import dagster_dbt.compat as compat
+
+graph = build_definitions(Settings.from_env()).get_repository_def().asset_graph
+assets = {}
+for assets_def in graph.assets_defs:
+    for spec in assets_def.specs:
+        assets[spec.key.to_user_string()] = {
+            "deps": sorted(dep.asset_key.to_user_string() for dep in spec.deps),
+            "group": spec.group_name,
+            "tags": dict(spec.tags),
+            "owners": list(spec.owners),
+            "kinds": sorted(spec.kinds),
+        }
+checks = {
+    f"{key.asset_key.to_user_string()}:{key.name}": graph.get_check_spec(key).blocking
+    for key in graph.asset_check_keys
+}
+print(json.dumps({
+    "assets": assets,
+    "checks": checks,
+    "dbt_core_imported": "dbt" in sys.modules,
+    "dagster_dbt_dbt_version": str(compat.DBT_PYTHON_VERSION),
+}))
+"""
+
+
+def test_dagster_dbt_imports_without_dbt_core_and_builds_the_same_definitions():
+    """The refresh process imports dagster-dbt without dbt-core (orchestration/__init__.py:
+    1.0-1.3 s of CPU at the start of every refresh). Its assets, their dependencies,
+    groups, tags and owners, and the dbt tests' checks are the same as when dagster-dbt
+    imports dbt-core, and dbt is not imported by loading the definitions."""
+    import json
+    import subprocess
+    import sys
+
+    def dump(mode: str) -> dict:
+        completed = subprocess.run(
+            [sys.executable, "-c", _DUMP_DEFINITIONS, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(completed.stdout.strip().splitlines()[-1])
+
+    without, with_dbt = dump("refresh-process"), dump("dbt-first")
+    assert without["dbt_core_imported"] is False
+    assert without["dagster_dbt_dbt_version"] == "None"
+    assert with_dbt["dbt_core_imported"] is True
+    assert with_dbt["dagster_dbt_dbt_version"] != "None"
+    assert without["assets"] == with_dbt["assets"]
+    assert without["checks"] == with_dbt["checks"]
+    # every model, seed and dbt test of the project is there, not a subset
+    assert len(without["assets"]) > 70 and len(without["checks"]) > 80
+    tests = [name for name in without["checks"] if not name.endswith("_expectations")]
+    assert any(name.startswith("fct_llm_requests:") for name in tests)
