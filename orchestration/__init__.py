@@ -9,6 +9,7 @@ Importing this package imports dagster-dbt without dbt-core (`_import_dagster_db
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -19,7 +20,7 @@ class _HideDbtCore(importlib.abc.MetaPathFinder):
 
     def find_spec(self, name, path=None, target=None):
         if name == "dbt" or name.startswith("dbt."):
-            raise ModuleNotFoundError(f"No module named {name!r} (hidden while dagster-dbt imports)")
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden from dagster-dbt)")
         return None
 
 
@@ -55,10 +56,8 @@ def _import_dagster_dbt() -> None:
 
     # dagster-dbt registered "dbt-fusion" for the Dagster UI's library list: name dbt-core
     DagsterLibraryRegistry._libraries.pop("dbt-fusion", None)
-    try:
+    with contextlib.suppress(PackageNotFoundError):
         DagsterLibraryRegistry.register("dbt-core", version("dbt-core"), is_dagster_package=False)
-    except PackageNotFoundError:
-        pass
 
 
 _import_dagster_dbt()
