@@ -37,8 +37,10 @@ def _import_dagster_dbt() -> None:
     overridden (orchestration.resources.WarehouseDbtCliResource). Without dbt-core,
     dagster-dbt compares dbt's statuses and node types with its own string enums of the same
     values, and selects the default `fqn:*` as every node of the manifest instead of
-    loading the manifest into dbt's graph. tests/unit/orchestration/test_definitions.py
-    checks that the definitions are the same as with dbt-core imported.
+    loading the manifest into dbt's graph (a `@dbt_assets` with another `select` or
+    `exclude` would need dbt-core: dagster-dbt then raises DagsterDbtCoreNotInstalledError
+    when the definitions load). tests/unit/orchestration/test_definitions.py checks that the
+    definitions are the same as with dbt-core imported.
 
     When dbt is already imported (a process that ran dbt first), dagster-dbt imports as
     usual; dbt imports normally once this returns."""
