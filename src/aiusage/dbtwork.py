@@ -20,6 +20,13 @@ of it produce nothing a command keeps:
   AIUSAGE_DBT_CODE_CACHE names, `<target>/aiusage_jinja_code.marshal` in the warehouse's
   settings; without it a command keeps its compiled code in memory), keyed by all of them
   plus the versions of Python, Jinja and dbt-common, and reused by the next command.
+* **Each context's macros copied name by name.** Every context dbt renders with (two per
+  node: compilation, then the materialization; ~390 in a build of the warehouse) copies its
+  ~790 macros into the context dict through `MacroNamespace`'s Mapping interface: a set of
+  every name, then a search of five dicts for each name (0.33 ms a context, alone). Here
+  the five dicts are copied whole, from the last one the search visits to the first, so
+  each name ends with the value the search finds (0.01 ms). The contexts are equal to
+  dbt's (tests/unit/test_dbtwork.py compares them).
 * **Garbage collection passes over the manifest.** Python's default thresholds run a
   collection every 700 new objects; a dbt command creates millions (the manifest, a
   context per node), so the collector walked the same live manifest again and again
@@ -82,6 +89,7 @@ def install() -> None:
     _install_log_levels_first()
     _install_jinja_code_cache()
     _install_manifest_writes()
+    _install_direct_macro_namespaces()
 
 
 # --- events ----------------------------------------------------------------------------
@@ -174,6 +182,31 @@ def _install_log_levels_first() -> None:
 
     EventManager.add_logger = add_logger_checking_level
     EventManager.fire_event = fire_event_if_received
+
+
+# --- macro namespaces ------------------------------------------------------------------
+
+
+def _install_direct_macro_namespaces() -> None:
+    """A context's macro namespace copied into it dict by dict (ManifestContext.to_dict),
+    instead of name by name through MacroNamespace's Mapping interface."""
+    from dbt.context.macros import MacroNamespace
+    from dbt.context.manifest import ManifestContext
+
+    copy_by_name = ManifestContext.to_dict
+
+    def to_dict(self):
+        namespace = self.namespace
+        if type(namespace) is not MacroNamespace:  # a test's namespace (TestMacroNamespace)
+            return copy_by_name(self)
+        context = super(ManifestContext, self).to_dict()
+        # MacroNamespace.__getitem__ returns a name's value from the first dict of its
+        # search order that has it: copied from the last to the first, the first wins
+        for part in reversed(list(namespace._search_order())):  # noqa: SLF001
+            context.update(part)
+        return context
+
+    ManifestContext.to_dict = to_dict
 
 
 # --- the manifest ----------------------------------------------------------------------

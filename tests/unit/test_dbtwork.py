@@ -243,3 +243,73 @@ def test_an_unreadable_or_foreign_cache_is_replaced(tmp_path):
     finally:
         gc.set_threshold(*thresholds)
         dbtwork._cache.clear()
+
+
+CONTEXTS = """\
+import json
+from aiusage import dbtwork
+from dbt.cli.main import dbtRunner
+from dbt.context.manifest import ManifestContext
+
+copy_by_name = ManifestContext.to_dict
+dbtwork._install_direct_macro_namespaces()
+direct = ManifestContext.to_dict
+assert direct is not copy_by_name
+seen = []
+
+
+def both(self):
+    expected = dict(copy_by_name(self))
+    actual = direct(self)
+    macros = {
+        name: (value.macro.package_name if hasattr(value, "macro") else sorted(value))
+        for name, value in actual.items()
+        if name in ("generate_alias_name", "served_by", "dbt", "mini")
+    }
+    # the macros are the same objects; the other members are made again by each copy
+    names = set(self.namespace)
+    differ = sorted(set(expected) ^ set(actual)) + sorted(
+        name
+        for name in set(expected) & set(actual)
+        if (expected[name] is not actual[name])
+        if name in names or type(expected[name]) is not type(actual[name])
+    )
+    seen.append([type(self).__name__, not differ, macros, differ])
+    return actual
+
+
+ManifestContext.to_dict = both
+result = dbtRunner().invoke(["build", "-s", "answer", "--quiet"])
+print(json.dumps({"success": result.success, "seen": seen}))
+"""
+
+OVERRIDE = """\
+{% macro generate_alias_name(custom_alias_name=none, node=none) -%}
+{{ node.name }}
+{%- endmacro %}
+"""
+
+
+def test_a_context_gets_the_macros_dbt_would_give_it(tested_project):
+    """The direct copy of a context's macros (dbtwork._install_direct_macro_namespaces)
+    leaves every context of a build equal to dbt's own copy, and a project's macro that
+    overrides one of dbt's is the one its nodes call, dbt's own still under `dbt.`."""
+    (tested_project / "macros" / "alias.sql").write_text(OVERRIDE)
+    run = subprocess.run(
+        [sys.executable, "-c", CONTEXTS],
+        cwd=tested_project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["success"]
+    kinds = {kind for kind, *_ in result["seen"]}
+    assert "ModelContext" in kinds, kinds  # the model's compilation and materialization
+    assert all(equal for _, equal, *_ in result["seen"]), [s[3] for s in result["seen"] if not s[1]]
+    model = next(macros for kind, _, macros, *_ in result["seen"] if kind == "ModelContext")
+    assert model["generate_alias_name"] == "mini"  # the project's, before dbt's
+    assert model["served_by"] == "mini"
+    assert "generate_alias_name" in model["dbt"]  # dbt's, by its package name
+    assert "served_by" in model["mini"] and "generate_alias_name" in model["mini"]
