@@ -95,6 +95,21 @@ def test_commands_run_in_the_warm_server_as_the_real_dbt_runs_them(project, serv
     assert "no_such_table" in _dbt(_client(), project, "build", "-s", "broken").stdout
 
 
+def test_a_served_command_closes_the_database_before_its_process_leaves(project, server):
+    """A served command leaves without the interpreter's teardown (dbtserver._leave) but
+    still runs its atexit functions: dbt-duckdb closes the database there, DuckDB
+    checkpoints it and deletes the WAL, as when the dbt executable ends."""
+    database = Path(os.environ["MINI_DUCKDB"])
+    wal = database.with_name(database.name + ".wal")
+    for executable in (_real_dbt(), _client()):
+        database.unlink(missing_ok=True)
+        built = _dbt(executable, project, "build", "-s", "answer")
+        assert built.returncode == 0, built.stdout
+        assert database.exists() and not wal.exists(), executable
+        with duckdb.connect(str(database), read_only=True) as con:
+            assert con.execute("select answer from answer").fetchall() == [(42,)]
+
+
 def test_without_a_server_the_client_runs_the_real_dbt(project, tmp_path):
     env = {**os.environ, dbtserver.SOCKET_ENV: str(tmp_path / "nobody-listens.sock")}
     served = _dbt(_client(), project, "run-operation", "served_by", env=env)
