@@ -15,11 +15,17 @@ landing/events) block the invocation too; the expectations on the refreshed requ
 the mart totals run after it and block what reads the warehouse: published_warehouse (the
 readers' snapshot), the alerts and the reports.
 
+dagster-dbt gives each invocation a folder of its own in dbt's target folder and never
+deletes one; the dbt step keeps the newest AIUSAGE_DBT_TARGETS_KEEP (3) and deletes the
+others (`prune_invocation_folders`).
+
 Groups and owners come from the dbt folders and `meta.owner`, never from lists of model
 names.
 """
 
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -192,6 +198,27 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     except BaseException:
         discard_prepared(settings.published_dir)
         raise
+    finally:
+        prune_invocation_folders(
+            settings.target_dir, context.op_execution_context.op.name, settings.dbt_targets_keep
+        )
+
+
+def prune_invocation_folders(target_dir: Path, op_name: str, keep: int) -> list[str]:
+    """Delete all but the newest `keep` folders of this op's dbt invocations in dbt's target
+    folder; returns the names deleted. dagster-dbt runs each invocation in a folder of its
+    own (`<op>-<run id>-<random>`: run_results.json, a manifest, the compiled SQL of every
+    node; 8 MB for this project) and never deletes one: a warehouse refreshed hourly
+    gathered 70 GB a year. The newest are kept for reading a run's results and compiled SQL
+    (AIUSAGE_DBT_TARGETS_KEEP); the one just run is always among them."""
+    folders = sorted(
+        (path for path in target_dir.glob(f"{op_name}-*") if path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [folder.name for folder in folders[keep:]]
 
 
 def build_dbt_assets(project: DbtProject) -> list[dg.AssetsDefinition]:

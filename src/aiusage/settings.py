@@ -22,6 +22,7 @@
 | AIUSAGE_DBT_TARGET | duckdb | the profiles.yml target (duckdb, spark, spark_thrift, databricks) |
 | AIUSAGE_DBT_EXECUTABLE | aiusage-dbt: the warm dbt server | another dbt, run as it is |
 | DBT_TARGET_PATH | target | dbt's own target folder (relative to the project) |
+| AIUSAGE_DBT_TARGETS_KEEP | 3 | folders of dbt invocations kept in the target folder (newest) |
 | AIUSAGE_API_RATE_LIMIT | 120 | API requests per minute per token |
 | SLACK_WEBHOOK_URL | unset | Slack incoming webhook (secret) |
 | AIUSAGE_SMTP_HOST, _PORT, _STARTTLS, _SSL, _USER, ... | unset | e-mail (SmtpSettings) |
@@ -152,6 +153,7 @@ class Settings:
     dbt_target: str = "duckdb"
     dbt_executable: str | None = None
     dbt_target_path: str = "target"
+    dbt_targets_keep: int = 3
     api_rate_limit: int = 120
     slack_webhook_url: str | None = field(default=None, repr=False)
     smtp: SmtpSettings | None = None
@@ -200,6 +202,7 @@ class Settings:
             dbt_target=env.get("AIUSAGE_DBT_TARGET") or "duckdb",
             dbt_executable=env.get("AIUSAGE_DBT_EXECUTABLE") or None,
             dbt_target_path=env.get("DBT_TARGET_PATH") or "target",
+            dbt_targets_keep=max(1, _number(env, "AIUSAGE_DBT_TARGETS_KEEP", 3, int)),
             api_rate_limit=_number(env, "AIUSAGE_API_RATE_LIMIT", 120, int, 1),
             slack_webhook_url=env.get("SLACK_WEBHOOK_URL") or None,
             smtp=SmtpSettings.from_env(env),
@@ -261,6 +264,7 @@ class Settings:
             "AIUSAGE_PUBLISH_KEEP": str(self.publish_keep),
             "AIUSAGE_PUBLISH_GRACE_SECONDS": str(self.publish_grace),
             "DBT_TARGET_PATH": self.dbt_target_path,
+            "AIUSAGE_DBT_TARGETS_KEEP": str(self.dbt_targets_keep),
         }
 
     def apply_to_environ(self) -> None:

@@ -135,6 +135,7 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
         "AIUSAGE_GX_DOCS_DIR": str(tmp_path / "gx_docs"),
         "AIUSAGE_REPORTS_DIR": str(tmp_path / "reports"),
         "AIUSAGE_DELIVERY_STATE_PATH": str(tmp_path / "delivery_state.sqlite"),
+        "AIUSAGE_DBT_TARGETS_KEEP": "2",
     }
     saved = dict(os.environ)
     try:
@@ -293,6 +294,11 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
         assert not [n for n in ran if ".stg_" in n or "int_request_rows" in n], ran
         third = current_build_id(settings)
         assert third != second
+        # three refreshes ran dbt, each in a folder of its own: the newest two are kept
+        invocations = sorted(settings.target_dir.glob("warehouse_dbt-*"))
+        assert len(invocations) == 2 and all(p.is_dir() for p in invocations), invocations
+        run_ids = {p.name.split("-")[1] for p in invocations}
+        assert third.split("-")[-1][:7] in run_ids and second.split("-")[-1][:7] in run_ids
         after = checksums()
         assert after["fct_llm_requests"] != before["fct_llm_requests"]  # the window repriced
         assert after["fct_landed_rows"] == before["fct_landed_rows"]  # not downstream
