@@ -28,7 +28,6 @@ does.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import json
 import os
@@ -39,14 +38,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
 from aiusage import dbtwork
-from aiusage.settings import adopt_environment, process_environment, set_process_variable
+from aiusage.settings import (
+    adopt_environment,
+    leave,
+    process_environment,
+    set_process_variable,
+)
 
 SOCKET_ENV = "AIUSAGE_DBT_SERVER"
 EXIT_MARKER = b"\0AIUSAGE-DBT-EXIT "
@@ -281,7 +283,8 @@ def _handle(connection: socket.socket) -> None:
         os._exit(0)
     child = os.fork()
     if child == 0:
-        _leave(_run_dbt(connection, request))
+        # the command leaves as the dbt executable does, up to the interpreter's teardown
+        leave(_run_dbt(connection, request))
     started = time.time()
     try:
         code = _wait(connection, child)
@@ -291,26 +294,6 @@ def _handle(connection: socket.socket) -> None:
         pass
     finally:
         os._exit(0)
-
-
-def _leave(code: int) -> NoReturn:
-    """End a served command's process as the dbt executable's interpreter ends, without
-    freeing its objects one by one: the threads it left running are joined and its atexit
-    functions run (dbt-duckdb closes the database there, so DuckDB checkpoints the file and
-    removes its WAL; multiprocessing releases dbt's locks, so nothing is reported as
-    leaked; logging flushes its files), the standard streams are flushed, and the process
-    leaves with os._exit. The interpreter's teardown after that (every module, the
-    manifest and the contexts of every node, freed object by object) took 0.2-0.35 s at the
-    end of every refresh's dbt command, on its critical path, for memory the kernel takes
-    back at once when the process ends (docs/performance.md)."""
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()  # noqa: SLF001 (what Py_Finalize runs first; no public API)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # the client may have gone
-            stream.flush()
-    os._exit(code)
 
 
 def _record(argv: list[str], code: int, seconds: float) -> None:

@@ -36,10 +36,15 @@ password) never appear in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import NoReturn
 
 
 class SettingsError(ValueError):
@@ -315,3 +320,23 @@ def adopt_environment(env: Mapping[str, str]) -> None:
     with its caller's environment, not the server's."""
     os.environ.clear()
     os.environ.update(env)
+
+
+# --- leaving a process (the `aiusage` executable, a dbt command of the dbt server) --------
+
+
+def leave(code: int) -> NoReturn:
+    """End this process as the interpreter ends it, up to its teardown: wait for the threads
+    that are not daemons, run the exit handlers (dbt-duckdb closes its database there, so
+    DuckDB checkpoints the file and removes its WAL; multiprocessing releases its locks;
+    logging flushes its files; the `aiusage` executable's stop its dbt server and GX
+    worker), flush the standard streams, then leave with `code`. The teardown skipped,
+    freeing every object the process loaded one by one, took 1-1.8 s after each `aiusage
+    build` and 0.2-0.35 s after each served dbt command, and writes nothing
+    (docs/performance.md)."""
+    threading._shutdown()  # noqa: SLF001 (what Py_Finalize runs first)
+    atexit._run_exitfuncs()  # noqa: SLF001 (then the exit handlers)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that left, a closed stream
+            stream.flush()
+    os._exit(code)

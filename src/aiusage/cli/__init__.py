@@ -7,15 +7,12 @@ refresh and a scheduled one are one code path.
 
 from __future__ import annotations
 
-import atexit
-import os
 import sys
-import threading
 
 import click
 
 from aiusage.errors import AiusageError
-from aiusage.settings import Settings, SettingsError
+from aiusage.settings import Settings, SettingsError, leave
 
 
 class AiusageGroup(click.Group):
@@ -85,8 +82,4 @@ def run() -> None:
         if code is not None:
             print(code, file=sys.stderr)  # as the interpreter prints a non-integer exit
         code = 0 if code is None else 1
-    threading._shutdown()  # noqa: SLF001 (what Py_Finalize runs first)
-    atexit._run_exitfuncs()  # noqa: SLF001 (then the exit handlers)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    leave(code)
