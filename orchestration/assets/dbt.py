@@ -204,9 +204,9 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
         )
 
 
-def prune_invocation_folders(target_dir: Path, op_name: str, keep: int) -> list[str]:
+def prune_invocation_folders(target_dir: Path, op_name: str, keep: int) -> None:
     """Delete all but the newest `keep` folders of this op's dbt invocations in dbt's target
-    folder; returns the names deleted. dagster-dbt runs each invocation in a folder of its
+    folder. dagster-dbt runs each invocation in a folder of its
     own (`<op>-<run id>-<random>`: run_results.json, a manifest, the compiled SQL of every
     node; 8 MB for this project) and never deletes one: a warehouse refreshed hourly
     gathered 70 GB a year. The newest are kept for reading a run's results and compiled SQL
@@ -218,7 +218,6 @@ def prune_invocation_folders(target_dir: Path, op_name: str, keep: int) -> list[
     )
     for folder in folders[keep:]:
         shutil.rmtree(folder, ignore_errors=True)
-    return [folder.name for folder in folders[keep:]]
 
 
 def build_dbt_assets(project: DbtProject) -> list[dg.AssetsDefinition]:

@@ -32,6 +32,9 @@ defaults to delivery_state.sqlite in the warehouse's folder. Relative paths are 
 against the project directory, so the CLI, Dagster and dbt
 agree on one file whatever the working directory. Secrets (the webhook URL, the SMTP
 password) never appear in a repr, a log line or an error message.
+
+Below the settings, the process helpers the `aiusage` executable and the dbt server share:
+the process environment, and `leave` (an exit without the interpreter's teardown).
 """
 
 from __future__ import annotations
@@ -329,8 +332,8 @@ def leave(code: int) -> NoReturn:
     """End this process as the interpreter ends it, up to its teardown: wait for the threads
     that are not daemons, run the exit handlers (dbt-duckdb closes its database there, so
     DuckDB checkpoints the file and removes its WAL; multiprocessing releases its locks;
-    logging flushes its files; the `aiusage` executable's stop its dbt server and GX
-    worker), flush the standard streams, then leave with `code`. The teardown skipped,
+    logging flushes its files; in the `aiusage` executable, its dbt server and GX worker
+    are stopped), flush the standard streams, then leave with `code`. The teardown skipped,
     freeing every object the process loaded one by one, took 1-1.8 s after each `aiusage
     build` and 0.2-0.35 s after each served dbt command, and writes nothing
     (docs/performance.md)."""

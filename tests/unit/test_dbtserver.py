@@ -96,8 +96,8 @@ def test_commands_run_in_the_warm_server_as_the_real_dbt_runs_them(project, serv
 
 
 def test_a_served_command_closes_the_database_before_its_process_leaves(project, server):
-    """A served command leaves without the interpreter's teardown (dbtserver._leave) but
-    still runs its atexit functions: dbt-duckdb closes the database there, DuckDB
+    """A served command leaves without the interpreter's teardown (aiusage.settings.leave)
+    but still runs its atexit functions: dbt-duckdb closes the database there, DuckDB
     checkpoints it and deletes the WAL, as when the dbt executable ends."""
     database = Path(os.environ["MINI_DUCKDB"])
     wal = database.with_name(database.name + ".wal")
