@@ -53,7 +53,8 @@ are fingerprinted. The Parquet export follows the same rule: those
 marts are one Parquet file per day, and an unchanged day (or mart) is hard-linked
 from the previous snapshot instead of written again; changed days are written a few at a
 time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key, zstd at level 1
-(PARQUET_OPTIONS). run.json records
+(PARQUET_OPTIONS). The Parquet files are read from the build's file on a thread of their
+own while the snapshot's tables are brought to the build. run.json records
 what was kept, replaced, rewritten and taken from the build's file ("tables",
 "parquet_days"). The copy of the current snapshot's file is made while dbt builds
 (`prepare_next_snapshot`, called by the dbt step): at 10M events it was 6.9 s of a new
@@ -601,6 +602,64 @@ def discard_prepared(root: Path) -> None:
         prepared.path.unlink(missing_ok=True)
 
 
+def _apply_tables(con, plans: list[_MartPlan]) -> None:
+    """Bring the new snapshot's tables to the build: replace a partitioned mart's changed
+    days, rewrite a changed mart whole; a kept mart (or one taken from the build's file)
+    is already right."""
+    for plan in plans:
+        name = plan.mart.name
+        if plan.action == "replace_days":
+            where, params = _day_predicate(plan.changed_days, plan.partition)
+            con.execute(f'delete from main."{name}" where {where}', params)
+            con.execute(
+                f'insert into main."{name}" select * from {plan.relation} where {where}',
+                params,
+            )
+        elif plan.action == "rewrite":
+            # A table, not a view over the Parquet files: a view would name their absolute
+            # paths, and a copied or pruned snapshot would then read another folder or fail.
+            con.execute(f'create or replace table main."{name}" as select * from {plan.relation}')
+
+
+def _export_parquet(
+    con, plans: list[_MartPlan], staging: Path, previous: Path | None, previous_run: dict,
+    settings: Settings,
+) -> dict[str, int]:  # fmt: skip
+    """Every mart's Parquet export, read from the build's file (`plan.relation`, the rows
+    the snapshot's table gets): a partitioned mart as one file per day, any other as one
+    file, hard-linked from the previous snapshot when the mart was kept. Returns the days
+    written and linked."""
+    reuse = {"written": 0, "linked": 0}
+    with con.cursor() as cursor:
+        for plan in plans:
+            name = plan.mart.name
+            if plan.prints:
+                written, linked = _export_partitioned(
+                    cursor,
+                    plan.relation,
+                    plan.mart,
+                    plan.partition,
+                    staging,
+                    previous,
+                    plan.prints,
+                    previous_run.get("parts", {}).get(name, {}),
+                    settings.duckdb_threads,
+                )
+                reuse["written"] += written
+                reuse["linked"] += linked
+                continue
+            target = staging / "marts" / f"{name}.parquet"
+            old_file = previous / "marts" / target.name if previous is not None else None
+            if plan.action == "keep" and old_file is not None and old_file.is_file():
+                os.link(old_file, target)
+                continue
+            cursor.execute(
+                f"copy (select * from {plan.relation} {_row_order(plan.mart)}) to '{target}' "
+                f"({PARQUET_OPTIONS})"
+            )
+    return reuse
+
+
 def publish(
     settings: Settings,
     marts: list[Mart],
@@ -668,7 +727,6 @@ def publish(
                 plan.action = "from_build_file" if plan.mart.name in from_build else "rewrite"
         parquet: dict[str, Path] = {}
         parts: dict[str, dict] = {}
-        reuse = {"written": 0, "linked": 0}
         with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
             inherited = {
                 name
@@ -678,51 +736,27 @@ def publish(
                 ).fetchall()
             }
             con.execute(f"attach '{source}' as built (read_only)")
+            # The Parquet files are written from the build's file on a thread of their own
+            # while this one brings the tables to the build: at 10M events the rewrite of
+            # rpt_session_costs (1M rows) and its export took 1.8 s one after the other and
+            # 1.3 s side by side (docs/performance.md, nineteenth round).
+            with ThreadPoolExecutor(max_workers=1) as exporting:
+                exported = exporting.submit(
+                    _export_parquet, con, plans, staging, previous, previous_run, settings
+                )
+                try:
+                    _apply_tables(con, plans)
+                finally:
+                    exported.exception()  # wait: nothing may write into staging afterwards
+                reuse = exported.result()
             for plan in plans:
                 name = plan.mart.name
+                parquet[name] = (
+                    folder / "marts" / name if plan.prints
+                    else folder / "marts" / f"{name}.parquet"
+                )  # fmt: skip
                 if plan.prints:  # one Parquet file per day
                     parts[name] = plan.prints
-                    written, linked = _export_partitioned(
-                        con,
-                        plan.relation,
-                        plan.mart,
-                        plan.partition,
-                        staging,
-                        previous,
-                        plan.prints,
-                        previous_run.get("parts", {}).get(name, {}),
-                        settings.duckdb_threads,
-                    )
-                    reuse["written"] += written
-                    reuse["linked"] += linked
-                    parquet[name] = folder / "marts" / name
-                else:
-                    parquet[name] = folder / "marts" / f"{name}.parquet"
-                if plan.action == "replace_days":
-                    where, params = _day_predicate(plan.changed_days, plan.partition)
-                    con.execute(f'delete from main."{name}" where {where}', params)
-                    con.execute(
-                        f'insert into main."{name}" select * from {plan.relation} where {where}',
-                        params,
-                    )
-                elif plan.action == "rewrite":
-                    # A table, not a view over the Parquet files: a view would name their
-                    # absolute paths, and a copied or pruned snapshot would then read
-                    # another folder or fail.
-                    con.execute(
-                        f'create or replace table main."{name}" as select * from {plan.relation}'
-                    )
-                if plan.prints:
-                    continue
-                target = staging / "marts" / f"{name}.parquet"
-                old_file = previous / "marts" / target.name if previous is not None else None
-                if plan.action == "keep" and old_file is not None and old_file.is_file():
-                    os.link(old_file, target)
-                    continue
-                con.execute(
-                    f"copy (select * from main.\"{name}\" {_row_order(plan.mart)}) to '{target}' "
-                    f"({PARQUET_OPTIONS})"
-                )
             for name in sorted(inherited - {plan.mart.name for plan in plans}):
                 con.execute(f'drop table main."{name}"')  # a mart the project no longer has
             con.execute("detach built")

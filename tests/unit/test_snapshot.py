@@ -109,7 +109,8 @@ def test_publish_swaps_the_pointer_and_keeps_the_last_snapshots(tmp_path):
         assert con.execute("select sum(n) from fct_x").fetchone() == (3,)
 
 
-def test_publish_failure_leaves_the_current_snapshot(tmp_path):
+def test_publish_failure_leaves_the_current_snapshot(tmp_path, monkeypatch):
+    from aiusage import snapshot
     from aiusage.project import Mart
     from aiusage.snapshot import current_build_id, publish
 
@@ -129,6 +130,22 @@ def test_publish_failure_leaves_the_current_snapshot(tmp_path):
         publish(fresh, [Mart("fct_x", "main"), Mart("fct_missing", "main")], run_id="bad")
     assert current_build_id(fresh) is None
     assert list(fresh.published_dir.iterdir()) == []
+
+    # the Parquet export fails (its thread) while the tables are brought to the build:
+    # the error reaches the caller once both have stopped, and nothing is left
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("insert into fct_x values (2)")
+    real_export = snapshot._export_parquet
+
+    def failing_export(con, plans, staging, *args):
+        real_export(con, plans, staging, *args)
+        raise OSError("disk full while exporting")
+
+    monkeypatch.setattr(snapshot, "_export_parquet", failing_export)
+    with pytest.raises(OSError, match="disk full"):
+        publish(settings, [Mart("fct_x", "main")], run_id="bad-export")
+    assert current_build_id(settings) == good.build_id
+    assert not [p for p in settings.published_dir.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_keyed_mart_exports_its_rows_by_key_whatever_their_stored_order(tmp_path):
@@ -214,6 +231,16 @@ def _rows(path, table) -> list[tuple]:
         return sorted(con.execute(f"select * from {table}").fetchall(), key=repr)
 
 
+def _parquet_rows(path) -> list[tuple]:
+    """The rows of a mart's Parquet export: one file, or a folder of one file per day."""
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select * from read_parquet(?)", [[str(file) for file in files]]
+        ).fetchall()
+    return sorted(rows, key=repr)
+
+
 def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     """The next snapshot starts from a copy of the current one: an unchanged mart is kept, a
     partitioned mart gets only its changed landing days replaced (an updated row, a removed
@@ -236,7 +263,11 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     def published(run_id, names):
         build = publish(settings, marts, run_id=run_id)
         for name in names:
-            assert _rows(build.duckdb_path, name) == _rows(settings.duckdb_path, name), name
+            built = _rows(settings.duckdb_path, name)
+            assert _rows(build.duckdb_path, name) == built, name
+            # the Parquet export (written from the build's file beside the table changes)
+            # holds the same rows, whether written, linked or per day
+            assert _parquet_rows(build.parquet_files[name]) == built, name
         run = json.loads((build.folder / "run.json").read_text())
         assert 0 <= run["free_block_share"] < 1
         return build, run
