@@ -622,41 +622,40 @@ def _apply_tables(con, plans: list[_MartPlan]) -> None:
 
 
 def _export_parquet(
-    con, plans: list[_MartPlan], staging: Path, previous: Path | None, previous_run: dict,
+    cursor, plans: list[_MartPlan], staging: Path, previous: Path | None, previous_run: dict,
     settings: Settings,
 ) -> dict[str, int]:  # fmt: skip
     """Every mart's Parquet export, read from the build's file (`plan.relation`, the rows
-    the snapshot's table gets): a partitioned mart as one file per day, any other as one
-    file, hard-linked from the previous snapshot when the mart was kept. Returns the days
-    written and linked."""
+    the snapshot's table gets) on `cursor`, a cursor of its own: a partitioned mart as one
+    file per day, any other as one file, hard-linked from the previous snapshot when the
+    mart was kept. Returns the days written and linked."""
     reuse = {"written": 0, "linked": 0}
-    with con.cursor() as cursor:
-        for plan in plans:
-            name = plan.mart.name
-            if plan.prints:
-                written, linked = _export_partitioned(
-                    cursor,
-                    plan.relation,
-                    plan.mart,
-                    plan.partition,
-                    staging,
-                    previous,
-                    plan.prints,
-                    previous_run.get("parts", {}).get(name, {}),
-                    settings.duckdb_threads,
-                )
-                reuse["written"] += written
-                reuse["linked"] += linked
-                continue
-            target = staging / "marts" / f"{name}.parquet"
-            old_file = previous / "marts" / target.name if previous is not None else None
-            if plan.action == "keep" and old_file is not None and old_file.is_file():
-                os.link(old_file, target)
-                continue
-            cursor.execute(
-                f"copy (select * from {plan.relation} {_row_order(plan.mart)}) to '{target}' "
-                f"({PARQUET_OPTIONS})"
+    for plan in plans:
+        name = plan.mart.name
+        if plan.prints:
+            written, linked = _export_partitioned(
+                cursor,
+                plan.relation,
+                plan.mart,
+                plan.partition,
+                staging,
+                previous,
+                plan.prints,
+                previous_run.get("parts", {}).get(name, {}),
+                settings.duckdb_threads,
             )
+            reuse["written"] += written
+            reuse["linked"] += linked
+            continue
+        target = staging / "marts" / f"{name}.parquet"
+        old_file = previous / "marts" / target.name if previous is not None else None
+        if plan.action == "keep" and old_file is not None and old_file.is_file():
+            os.link(old_file, target)
+            continue
+        cursor.execute(
+            f"copy (select * from {plan.relation} {_row_order(plan.mart)}) to '{target}' "
+            f"({PARQUET_OPTIONS})"
+        )
     return reuse
 
 
@@ -740,9 +739,9 @@ def publish(
             # while this one brings the tables to the build: at 10M events the rewrite of
             # rpt_session_costs (1M rows) and its export took 1.8 s one after the other and
             # 1.3 s side by side (docs/performance.md, nineteenth round).
-            with ThreadPoolExecutor(max_workers=1) as exporting:
+            with ThreadPoolExecutor(max_workers=1) as exporting, con.cursor() as cursor:
                 exported = exporting.submit(
-                    _export_parquet, con, plans, staging, previous, previous_run, settings
+                    _export_parquet, cursor, plans, staging, previous, previous_run, settings
                 )
                 try:
                     _apply_tables(con, plans)
