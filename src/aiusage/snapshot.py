@@ -623,12 +623,12 @@ def _apply_tables(con, plans: list[_MartPlan]) -> None:
 
 def _export_parquet(
     cursor, plans: list[_MartPlan], staging: Path, previous: Path | None, previous_run: dict,
-    settings: Settings,
+    workers: int,
 ) -> dict[str, int]:  # fmt: skip
     """Every mart's Parquet export, read from the build's file (`plan.relation`, the rows
     the snapshot's table gets) on `cursor`, a cursor of its own: a partitioned mart as one
-    file per day, any other as one file, hard-linked from the previous snapshot when the
-    mart was kept. Returns the days written and linked."""
+    file per day (`workers` days at a time), any other as one file, hard-linked from the
+    previous snapshot when the mart was kept. Returns the days written and linked."""
     reuse = {"written": 0, "linked": 0}
     for plan in plans:
         name = plan.mart.name
@@ -642,7 +642,7 @@ def _export_parquet(
                 previous,
                 plan.prints,
                 previous_run.get("parts", {}).get(name, {}),
-                settings.duckdb_threads,
+                workers,
             )
             reuse["written"] += written
             reuse["linked"] += linked
@@ -724,8 +724,6 @@ def publish(
             )
             for plan in plans:
                 plan.action = "from_build_file" if plan.mart.name in from_build else "rewrite"
-        parquet: dict[str, Path] = {}
-        parts: dict[str, dict] = {}
         with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
             inherited = {
                 name
@@ -741,26 +739,25 @@ def publish(
             # 1.3 s side by side (docs/performance.md, nineteenth round).
             with ThreadPoolExecutor(max_workers=1) as exporting, con.cursor() as cursor:
                 exported = exporting.submit(
-                    _export_parquet, cursor, plans, staging, previous, previous_run, settings
+                    _export_parquet,
+                    cursor,
+                    plans,
+                    staging,
+                    previous,
+                    previous_run,
+                    settings.duckdb_threads,
                 )
                 try:
                     _apply_tables(con, plans)
                 finally:
                     exported.exception()  # wait: nothing may write into staging afterwards
                 reuse = exported.result()
-            for plan in plans:
-                name = plan.mart.name
-                parquet[name] = (
-                    folder / "marts" / name if plan.prints
-                    else folder / "marts" / f"{name}.parquet"
-                )  # fmt: skip
-                if plan.prints:  # one Parquet file per day
-                    parts[name] = plan.prints
             for name in sorted(inherited - {plan.mart.name for plan in plans}):
                 con.execute(f'drop table main."{name}"')  # a mart the project no longer has
             con.execute("detach built")
             con.execute("checkpoint")
             free_share = _free_share(con)
+        parts = {plan.mart.name: plan.prints for plan in plans if plan.prints}  # day files
         actions = {"keep": 0, "replace_days": 0, "rewrite": 0, "from_build_file": 0}
         for plan in plans:
             actions[plan.action] += 1
@@ -807,7 +804,12 @@ def publish(
         build_id=build_id,
         folder=folder,
         duckdb_path=folder / DUCKDB_NAME,
-        parquet_files=parquet,
+        parquet_files={
+            plan.mart.name: folder / "marts" / plan.mart.name
+            if plan.prints
+            else folder / "marts" / f"{plan.mart.name}.parquet"
+            for plan in plans
+        },
         row_counts=run["marts"],
         removed=removed,
     )

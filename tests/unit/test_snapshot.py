@@ -137,8 +137,8 @@ def test_publish_failure_leaves_the_current_snapshot(tmp_path, monkeypatch):
         con.execute("insert into fct_x values (2)")
     real_export = snapshot._export_parquet
 
-    def failing_export(con, plans, staging, *args):
-        real_export(con, plans, staging, *args)
+    def failing_export(cursor, plans, staging, *args):
+        real_export(cursor, plans, staging, *args)
         raise OSError("disk full while exporting")
 
     monkeypatch.setattr(snapshot, "_export_parquet", failing_export)
