@@ -40,7 +40,8 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from aiusage.settings import staging_duckdb_path
+from aiusage.settings import Settings, staging_duckdb_path
+from aiusage.snapshot import snapshots
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
@@ -346,8 +347,10 @@ def size_env(days: int, per_day: int, work: Path) -> dict[str, str]:
         "DBT_TARGET_PATH": str(work / "target"),
         "AIUSAGE_PUBLISHED_DIR": str(work / "published"),
         "AIUSAGE_DUCKDB_PATH": str(work / "warehouse.duckdb"),
-        # every snapshot of the run is kept, so CURRENT can be put back between repeats
-        "AIUSAGE_PUBLISH_KEEP": "100",
+        # the steady state of a schedule: the snapshot before the current one is past its
+        # retention by the next refresh, which takes its file (bench_size)
+        "AIUSAGE_PUBLISH_KEEP": "2",
+        "AIUSAGE_PUBLISH_GRACE_SECONDS": "0",
     }
     parse_project(env)
     return env
@@ -392,16 +395,25 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
     noop = [run_command([AIUSAGE, "build", "--quiet"], env) for _ in range(repeats)]
     results["no-op refresh"] = median_of(noop)
 
-    # One more landing day, then the incremental refresh; between repeats the warehouse and
-    # its staging file, the landing folder and the CURRENT snapshot are put back. Measured
-    # with a day of ~1/days of the data (the 15% target) and with a day of FIXED_DAY_EVENTS
-    # whatever the history (the same new data on a 1M and a 10M history: the 1.3x target).
+    # One more landing day, then the incremental refresh, in the steady state of a refresh
+    # schedule: one refresh (a day of FIXED_DAY_EVENTS events) follows the full build, so the
+    # full build's snapshot is the one before the current, past the retention (KEEP 2,
+    # grace 0) by the measured refresh, which starts its snapshot from that file. Between
+    # repeats the warehouse and its staging file, the landing folder, both snapshots and
+    # CURRENT are put back. Measured with a day of ~1/days of the data (the 15% target) and
+    # with a day of FIXED_DAY_EVENTS whatever the history (the same new data on a 1M and a
+    # 10M history: the 1.3x target).
+    generate_day(env, FIXED_DAY_EVENTS, END_DATE + timedelta(days=1), 44)
+    run_command([AIUSAGE, "build", "--quiet"], env)
+    older, base_build = snapshots(Settings.from_env(env))
     base = work / "base.duckdb"
     saved = {warehouse: base, staging_duckdb_path(warehouse): staging_duckdb_path(base)}
     for path, copy in saved.items():
         shutil.copy2(path, copy)
-    base_build = (published / "CURRENT").read_text(encoding="utf-8")
-    extra_day = landing / "events" / f"dt={END_DATE + timedelta(days=1)}"
+    older_copy = work / "base_older_snapshot"
+    shutil.rmtree(older_copy, ignore_errors=True)
+    shutil.copytree(published / older, older_copy)  # a copy: the refresh writes into its file
+    extra_day = landing / "events" / f"dt={END_DATE + timedelta(days=2)}"
 
     def incremental(events: int) -> Sample:
         samples = []
@@ -411,9 +423,14 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
             # the refresh plan see a warehouse changed after its publish, and rebuild more)
             for path, copy in saved.items():
                 shutil.copy2(copy, path)
+            for build_id in snapshots(Settings.from_env(env)):
+                if build_id not in (older, base_build):
+                    shutil.rmtree(published / build_id)
+            if not (published / older).exists():
+                shutil.copytree(older_copy, published / older)
             (published / "CURRENT").write_text(base_build, encoding="utf-8")
             shutil.rmtree(extra_day, ignore_errors=True)
-            generate_day(env, events, END_DATE + timedelta(days=1), 43)
+            generate_day(env, events, END_DATE + timedelta(days=2), 43)
             samples.append(run_command([AIUSAGE, "build", "--quiet"], env))
         return median_of(samples)
 

@@ -189,8 +189,9 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
             options.backfill_end or "the latest landing day",
             options.full_refresh,
         )
-    # the next snapshot starts as a copy of the current one: made now, while dbt builds (a
-    # full refresh rewrites the snapshot from the build's file instead)
+    # the file the next snapshot starts from (an expired snapshot's, or a copy of the current
+    # one's): got now, while dbt builds (a full refresh rewrites the snapshot from the
+    # build's file instead)
     if not options.full_refresh:
         prepare_next_snapshot(settings)
     try:

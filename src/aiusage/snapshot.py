@@ -26,13 +26,14 @@ stopped being current less than AIUSAGE_PUBLISH_GRACE_SECONDS ago (default one h
 BI connection held open on a snapshot keeps working after newer ones are published. Marts
 carry no build timestamps; run metadata lives in run.json beside them.
 
-Cost grows with new data, not with history. The new snapshot's DuckDB file starts as a
-copy of the current snapshot's (a sequential file copy), and only what the build changed is
-written into it: a mart with the same columns, row count and fingerprint (sum of its rows'
-hashes, `row_hash`) is kept; a mart with a `landing_date` column (the request, landed-row
-and quarantine facts, which hold the whole history) has only its changed landing days
-replaced, and so
-has an incremental mart with a `usage_date` column its changed usage days (fct_daily_usage
+Cost grows with new data, not with history. The new snapshot's DuckDB file starts as the
+file of an expired snapshot (one the next prune would delete, taken only when no reader
+holds it: `_recycle`), or else as a copy of the current snapshot's (a sequential file copy),
+and only what the build changed since that snapshot is written into it: a mart with the
+same columns, row count and fingerprint (sum of its rows' hashes, `row_hash`) is kept; a
+mart with a `landing_date` column (the request, landed-row and quarantine facts, which hold
+the whole history) has only its changed landing days replaced, and so has an incremental
+mart with a `usage_date` column its changed usage days (fct_daily_usage
 and the daily reports, which a refresh replaces by usage day); any other changed mart is
 rewritten. The changed days of a fact whose model declares that a refresh writes only
 its landing days from the cutoff (meta publish_by_rewritten_days: fct_llm_requests,
@@ -56,14 +57,15 @@ time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key, zstd at
 (PARQUET_OPTIONS). The Parquet files are read from the build's file on a thread of their
 own while the snapshot's tables are brought to the build. run.json records
 what was kept, replaced, rewritten and taken from the build's file ("tables",
-"parquet_days"). The copy of the current snapshot's file is made while dbt builds
-(`prepare_next_snapshot`, called by the dbt step): at 10M events it was 6.9 s of a new
-day's 12 s publish, after the build.
-"""
+"parquet_days"). The starting file is got while dbt builds (`prepare_next_snapshot`,
+called by the dbt step): at 10M events the copy was 6.9 s of a new day's 12 s publish when
+it came after the build, and it writes the whole 2.3 GB file; taking an expired snapshot's
+file writes nothing."""
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import re
@@ -502,14 +504,17 @@ def _free_share(con) -> float:
     return free / total if total else 0.0
 
 
-# --- the next snapshot's starting copy, made while dbt builds ------------------------------
+# --- the next snapshot's starting file: an expired snapshot's, or a copy made while dbt builds
 
 
 @dataclass
 class _Prepared:
-    build_id: str  # the snapshot whose DuckDB file is being copied
-    path: Path  # <published>/.base-<build_id>.<pid>.tmp (a stale one is removed as any)
-    done: Future
+    build_id: str  # the current snapshot when prepared: publish takes it only if still current
+    base_run: dict  # run.json of the snapshot whose file this is (what publish judges against)
+    path: Path  # the file: a copy, <published>/.base-<build_id>.<pid>.tmp, or the recycled one
+    done: Future  # the copy (set at once for a recycled file)
+    recycled: Path | None = None  # the expired snapshot's folder, set aside (.recycle-...tmp)
+    touched: bool = False  # publish moved the recycled file into its new snapshot
 
 
 _PREPARED: dict[Path, _Prepared] = {}
@@ -527,27 +532,121 @@ def _pop_prepared(root: Path) -> _Prepared | None:
         return _PREPARED.pop(root, None)
 
 
+def _release(prepared: _Prepared) -> None:
+    """Let go of a starting file publish did not use (or a failed publish): a copy is
+    deleted (after its copy ends: it must not recreate the file); an expired snapshot set
+    aside goes back to its folder while its file is untouched, and is deleted otherwise (it
+    was due for pruning; its file no longer matches its run.json)."""
+    if prepared.recycled is None:
+        prepared.done.exception()
+        prepared.path.unlink(missing_ok=True)
+        return
+    home = prepared.recycled.parent / prepared.base_run["build_id"]
+    if prepared.touched or home.exists():
+        shutil.rmtree(prepared.recycled, ignore_errors=True)
+        return
+    try:
+        os.rename(prepared.recycled, home)
+    except OSError:
+        shutil.rmtree(prepared.recycled, ignore_errors=True)
+
+
 @atexit.register
 def _remove_prepared_at_exit() -> None:
-    """A process leaving with a copy no publish took (a failed build) deletes it; a copy
-    still running is not waited for (its thread ends with the process)."""
+    """A process leaving with a starting file no publish took (a failed build) lets it go;
+    a copy still running is not waited for (its thread ends with the process)."""
     with _PREPARED_LOCK:
         for prepared in _PREPARED.values():
-            prepared.path.unlink(missing_ok=True)
+            if prepared.recycled is None:
+                prepared.path.unlink(missing_ok=True)
+            else:
+                _release(prepared)
         _PREPARED.clear()
 
 
+def _held(path: Path) -> bool:
+    """Whether a reader may hold this DuckDB file open, or writing it would change another
+    name's content: a descriptor of this process on it (checked in /proc/self/fd; without
+    /proc, assumed), another process's DuckDB lock on it (every DuckDB connection holds an
+    fcntl lock on its file, shared when read-only: probed with a non-blocking exclusive
+    lock), or a second hard link."""
+    try:
+        stat = path.stat()
+        if stat.st_nlink != 1 or Path(f"{path}.wal").exists():
+            return True
+        for entry in os.scandir("/proc/self/fd"):
+            try:
+                opened = os.stat(entry.path)
+            except OSError:
+                continue
+            if (opened.st_dev, opened.st_ino) == (stat.st_dev, stat.st_ino):
+                return True
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return True
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's lock (no other descriptor here has the file)
+    return False
+
+
+def _recycle(settings: Settings, current: str) -> _Prepared | None:
+    """The file of a snapshot the next publish's prune would delete, taken to start the
+    next snapshot instead of a copy of the current one (the copy writes the whole file,
+    2.3 GB at 10M events, on every refresh; publish then brings the expired snapshot's
+    tables to the build as it would a copy's, judged against that snapshot's run.json).
+    The newest such snapshot is taken (the fewest changes to apply): not the current one,
+    past the newest AIUSAGE_PUBLISH_KEEP once the next is published, and superseded at
+    least AIUSAGE_PUBLISH_GRACE_SECONDS ago, as `prune` decides. Its folder is renamed
+    aside first (nobody opens it by its name after that), then its file must be held by no
+    reader (`_held`): else the folder goes back and the next snapshot starts from a copy.
+    None when there is no such snapshot."""
+    root = settings.published_dir
+    now = datetime.now(UTC)
+    ids = snapshots(settings)
+    doomed = ids[: max(0, len(ids) + 1 - settings.publish_keep)]
+    for index in reversed(range(len(doomed))):
+        build_id = ids[index]
+        superseded = built_at(ids[index + 1]) if index + 1 < len(ids) else now
+        if build_id == current or (now - superseded).total_seconds() < settings.publish_grace:
+            continue
+        folder = root / build_id
+        try:
+            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(run, dict) and run.get("build_id") == build_id and _copyable(run)):
+            continue
+        if not (folder / DUCKDB_NAME).is_file():
+            continue
+        aside = root / f".recycle-{build_id}.{os.getpid()}.tmp"
+        try:
+            os.rename(folder, aside)
+        except OSError:
+            continue
+        if _held(aside / DUCKDB_NAME):
+            os.rename(aside, folder)
+            continue
+        done: Future = Future()
+        done.set_result(aside / DUCKDB_NAME)
+        return _Prepared(current, run, aside / DUCKDB_NAME, done, recycled=aside)
+    return None
+
+
 def prepare_next_snapshot(settings: Settings) -> None:
-    """Start copying the current snapshot's DuckDB file, in a background thread, to where
-    `publish` takes it as the next snapshot's starting point: `aiusage build` calls this
-    right after its plan, and the dbt step of every refresh when dbt starts, so the copy
-    (sequential I/O) runs while the refresh loads and dbt builds instead of after them.
-    A snapshot never changes once published, so the early copy is the copy publish would
-    make, and a copy of the current snapshot already made or under way in this process is
-    kept (the dbt step after `aiusage build`'s call). Nothing is copied when there is no
-    current snapshot, or when its file is mostly free space (the next one is written
-    afresh). A preparation of another snapshot, or one whose copy failed, is discarded
-    first."""
+    """Get the file the next snapshot starts from while the refresh loads and dbt builds:
+    `aiusage build` calls this right after its plan, and the dbt step of every refresh
+    when dbt starts. The file of an expired snapshot that no reader holds is taken when
+    there is one (`_recycle`); else the current snapshot's file is copied in a background
+    thread (sequential I/O beside the build instead of after it). A snapshot never changes
+    once published, so the early copy is the copy publish would make; a starting file
+    already prepared in this process for the current snapshot is kept (the dbt step after
+    `aiusage build`'s call). Nothing is prepared when there is no current snapshot, or when
+    its file is mostly free space and none expired (the next one is written afresh). A
+    preparation for another snapshot, or one whose copy failed, is let go first."""
     root = settings.published_dir
     previous, previous_run = _previous(root)
     with _PREPARED_LOCK:
@@ -560,10 +659,15 @@ def prepare_next_snapshot(settings: Settings) -> None:
     ):
         return
     discard_prepared(root)
-    if previous is None or not _copyable(previous_run):
+    if previous is None:
+        return
+    recycled = _recycle(settings, previous.name)
+    if recycled is not None:
+        with _PREPARED_LOCK:
+            _PREPARED[root] = recycled
         return
     source = previous / DUCKDB_NAME
-    if not source.is_file():
+    if not _copyable(previous_run) or not source.is_file():
         return
     target = root / f".base-{previous.name}.{os.getpid()}.tmp"
     done: Future = Future()
@@ -577,29 +681,29 @@ def prepare_next_snapshot(settings: Settings) -> None:
             done.set_result(target)
 
     with _PREPARED_LOCK:
-        _PREPARED[root] = _Prepared(previous.name, target, done)
+        _PREPARED[root] = _Prepared(previous.name, previous_run, target, done)
     threading.Thread(target=copy, name="aiusage-next-snapshot", daemon=True).start()
 
 
-def _take_prepared(root: Path, build_id: str | None) -> Path | None:
-    """The finished copy of snapshot `build_id`'s file prepared for `root` (waits for it),
-    or None: none prepared, another snapshot's (deleted), or the copy failed (publish
-    copies the file itself)."""
+def _take_prepared(settings: Settings, previous: Path | None) -> _Prepared | None:
+    """The starting file prepared for the current snapshot `previous` (not waited for), or,
+    when none was, an expired snapshot's file taken now; None: start from a copy of the
+    current snapshot's file (or afresh). A preparation for another snapshot is let go."""
+    root = settings.published_dir
     prepared = _pop_prepared(root)
-    if prepared is None:
-        return None
-    if prepared.done.exception() is None and prepared.build_id == build_id:
-        return prepared.path
-    prepared.path.unlink(missing_ok=True)
-    return None
+    if prepared is not None and (previous is None or prepared.build_id != previous.name):
+        _release(prepared)
+        prepared = None
+    if prepared is None and previous is not None:
+        prepared = _recycle(settings, previous.name)
+    return prepared
 
 
 def discard_prepared(root: Path) -> None:
-    """Delete this process's prepared copy for `root`, if any (after its copy ends)."""
+    """Let go of this process's prepared starting file for `root`, if any (`_release`)."""
     prepared = _pop_prepared(root)
     if prepared is not None:
-        prepared.done.exception()  # wait: the copy must not recreate the file afterwards
-        prepared.path.unlink(missing_ok=True)
+        _release(prepared)
 
 
 def _apply_tables(con, plans: list[_MartPlan]) -> None:
@@ -627,11 +731,14 @@ def _export_parquet(
 ) -> dict[str, int]:  # fmt: skip
     """Every mart's Parquet export, read from the build's file (`plan.relation`, the rows
     the snapshot's table gets) on `cursor`, a cursor of its own: a partitioned mart as one
-    file per day (`workers` days at a time), any other as one file, hard-linked from the
-    previous snapshot when the mart was kept. Returns the days written and linked."""
+    file per day (`workers` days at a time), any other as one file; a file whose rows the
+    current snapshot `previous` already has (same columns, and the same fingerprint, of
+    the day or the mart) is hard-linked from it. Returns the days written and linked."""
     reuse = {"written": 0, "linked": 0}
     for plan in plans:
         name = plan.mart.name
+        old_print = previous_run.get("fingerprints", {}).get(name)
+        same_columns = old_print is not None and old_print[0] == plan.signature
         if plan.prints:
             written, linked = _export_partitioned(
                 cursor,
@@ -641,7 +748,7 @@ def _export_parquet(
                 staging,
                 previous,
                 plan.prints,
-                previous_run.get("parts", {}).get(name, {}),
+                previous_run.get("parts", {}).get(name, {}) if same_columns else {},
                 workers,
             )
             reuse["written"] += written
@@ -649,7 +756,7 @@ def _export_parquet(
             continue
         target = staging / "marts" / f"{name}.parquet"
         old_file = previous / "marts" / target.name if previous is not None else None
-        if plan.action == "keep" and old_file is not None and old_file.is_file():
+        if old_print == plan.fingerprint and old_file is not None and old_file.is_file():
             os.link(old_file, target)
             continue
         cursor.execute(
@@ -670,8 +777,9 @@ def publish(
     semantic layer the marts were built with (semantic_manifest.json) goes into the folder
     too: readers compile the report's metrics from the definitions of their snapshot.
 
-    Cost follows what changed, not the history. The new snapshot's DuckDB file starts as a
-    copy of the current snapshot's, whose tables are brought to the build: a mart whose rows
+    Cost follows what changed, not the history. The new snapshot's DuckDB file starts as an
+    expired snapshot's file (`_recycle`) or a copy of the current snapshot's, whose tables
+    are brought to the build (judged against that snapshot's run.json): a mart whose rows
     did not change (same columns, row count and fingerprint) is kept, a partitioned mart has
     only its changed landing days replaced, any other changed mart is rewritten whole. When
     most rows changed (REWRITE_SHARE), or the current file is mostly free space, the file
@@ -691,9 +799,14 @@ def publish(
     # the same memory and thread limits as the dbt profile (DuckDB's default memory
     # limit is 80% of the machine)
     limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
-    prepared = None
-    base = previous / DUCKDB_NAME if previous is not None else None
-    copyable = base is not None and base.is_file() and _copyable(previous_run)
+    # The file the snapshot starts from, and the run.json its tables are judged against:
+    # an expired snapshot's or a copy of the current one's (prepared while dbt built, or
+    # now), else none (written afresh).
+    prepared = _take_prepared(settings, previous)
+    base_run = prepared.base_run if prepared is not None else previous_run
+    copyable = prepared is not None or (
+        previous is not None and (previous / DUCKDB_NAME).is_file() and _copyable(previous_run)
+    )
     # Written afresh whatever the plan says (no current snapshot to start from): the reduced
     # copy of the build's file (mostly sequential I/O) runs while the plan fingerprints
     # the marts (CPU): at 10M events 8.7 s and 12.7 s one after the other.
@@ -704,19 +817,23 @@ def publish(
     try:
         with duckdb.connect(":memory:", config=limits) as con:
             con.execute(f"attach '{source}' as built (read_only)")
-            plans, rewrites = _plan(con, marts, previous_run)
-        prepared = _take_prepared(root, previous.name if previous is not None else None)
+            plans, rewrites = _plan(con, marts, base_run)
         total_rows = sum(plan.rows for plan in plans)
         incremental = (
             copyable and sum(plan.rows_to_write for plan in plans) <= REWRITE_SHARE * total_rows
         )
+        if incremental and prepared is not None and prepared.done.exception() is not None:
+            _release(prepared)  # its copy failed: copied here (the same base, the same plan)
+            prepared = None
         if incremental and prepared is not None:
-            os.replace(prepared, staging / DUCKDB_NAME)
+            prepared.touched = True
+            os.replace(prepared.path, staging / DUCKDB_NAME)
         elif incremental:
-            shutil.copyfile(base, staging / DUCKDB_NAME)
+            shutil.copyfile(previous / DUCKDB_NAME, staging / DUCKDB_NAME)
         else:
             if prepared is not None:
-                prepared.unlink(missing_ok=True)
+                _release(prepared)
+                prepared = None
             from_build = (
                 reduced.result()
                 if reduced is not None
@@ -777,7 +894,11 @@ def publish(
                 if plan.prints
             },
             "rewrites": rewrites,
-            "tables": {"copied_from": previous.name if incremental else None, **actions},
+            "tables": {
+                "copied_from": base_run["build_id"] if incremental else None,
+                "recycled": incremental and prepared is not None and prepared.recycled is not None,
+                **actions,
+            },
             "free_block_share": round(free_share, 4),
             **(metadata or {}),
         }
@@ -790,7 +911,7 @@ def publish(
     except BaseException:
         discard_prepared(root)
         if prepared is not None:
-            prepared.unlink(missing_ok=True)
+            _release(prepared)
         if reducing is not None:
             reducing.shutdown(wait=True)  # the copy must not write into staging afterwards
         shutil.rmtree(staging, ignore_errors=True)
@@ -799,7 +920,12 @@ def publish(
     if reducing is not None:
         reducing.shutdown(wait=True)
     _swap_pointer(root, build_id)
-    removed = prune(settings)
+    removed = []
+    if prepared is not None and prepared.recycled is not None:
+        # the expired snapshot whose file the new one took: the rest of its folder goes
+        shutil.rmtree(prepared.recycled, ignore_errors=True)
+        removed.append(prepared.base_run["build_id"])
+    removed += prune(settings)
     return PublishedSnapshot(
         build_id=build_id,
         folder=folder,

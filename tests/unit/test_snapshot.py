@@ -275,6 +275,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     first, run = published("one", ["fct_x", "fct_total", "dim_gone"])
     assert run["tables"] == {
         "copied_from": None,
+        "recycled": False,
         "keep": 0,
         "replace_days": 0,
         "rewrite": 0,
@@ -284,6 +285,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     second, run = published("two", ["fct_x", "fct_total", "dim_gone"])  # nothing changed
     assert run["tables"] == {
         "copied_from": first.build_id,
+        "recycled": False,
         "keep": 3,
         "replace_days": 0,
         "rewrite": 0,
@@ -299,6 +301,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     third, run = published("three", ["fct_x", "fct_total"])
     assert run["tables"] == {
         "copied_from": second.build_id,
+        "recycled": False,
         "keep": 0,
         "replace_days": 1,
         "rewrite": 1,
@@ -320,6 +323,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
     fourth, run = published("four", ["fct_x", "fct_total"])
     assert run["tables"] == {
         "copied_from": None,
+        "recycled": False,
         "keep": 0,
         "replace_days": 0,
         "rewrite": 0,
@@ -607,3 +611,163 @@ def test_an_incremental_mart_of_usage_days_is_kept_per_usage_day(tmp_path):
         assert _rows(second.duckdb_path, name) == _rows(settings.duckdb_path, name), name
     exported = pd.read_parquet(second.folder / "marts" / "fct_days" / "2026-11-02.parquet")
     assert sorted(exported["requests"]) == [101, 104, 107]
+
+
+def _fct_x(settings, statement: str) -> None:
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(statement)
+
+
+FCT_X = """create or replace table fct_x as
+    select cast(n as bigint) as n, cast(n * 1.5 as decimal(38, 12)) as cost,
+           date '2026-11-01' + cast(n % 10 as integer) as landing_date
+    from range(1000) as t(n)"""
+
+
+def test_the_next_snapshot_takes_an_expired_snapshots_file(tmp_path):
+    """Once a snapshot is past the newest AIUSAGE_PUBLISH_KEEP and its grace, the next
+    snapshot takes its file (the same inode: nothing copied) instead of copying the current
+    one, and brings it to the build from that snapshot's state: the changes of both
+    refreshes since are applied to its tables, while its Parquet files are linked from the
+    current snapshot where that one already has the day. The expired snapshot is gone."""
+    settings = _settings(tmp_path, keep=2, grace=0)
+    marts = [Mart("fct_x", "main"), Mart("fct_total", "main")]
+    _fct_x(settings, FCT_X)
+    _fct_x(settings, "create table fct_total as select 1 as version")
+    first = publish(settings, marts, run_id="one")
+    _fct_x(settings, "update fct_x set cost = cost + 1 where n = 1")  # day 2026-11-02
+    second = publish(settings, marts, run_id="two")  # only `first` exists: a copy of it
+    run = json.loads((second.folder / "run.json").read_text())
+    assert (run["tables"]["copied_from"], run["tables"]["recycled"]) == (first.build_id, False)
+    inode = os.stat(first.duckdb_path).st_ino
+
+    _fct_x(settings, "update fct_x set cost = cost + 2 where n = 2")  # day 2026-11-03
+    _fct_x(settings, "insert into fct_x values (1000, 7.5, date '2026-11-20')")
+    _fct_x(settings, "update fct_total set version = 2")
+    third = publish(settings, marts, run_id="three")
+
+    run = json.loads((third.folder / "run.json").read_text())
+    assert run["tables"] == {
+        "copied_from": first.build_id,
+        "recycled": True,
+        "keep": 0,
+        "replace_days": 1,
+        "rewrite": 1,
+        "from_build_file": 0,
+    }
+    assert os.stat(third.duckdb_path).st_ino == inode
+    for name in ("fct_x", "fct_total"):
+        built = _rows(settings.duckdb_path, name)
+        assert _rows(third.duckdb_path, name) == built, name
+        assert _parquet_rows(third.parquet_files[name]) == built, name
+    # the days as `second` has them are linked (-02 too); -03 changed and -20 is new
+    assert run["parquet_days"] == {"written": 2, "linked": 9}
+    assert third.removed == [first.build_id]
+    assert snapshots(settings) == [second.build_id, third.build_id]
+    assert _temporaries(settings) == []
+
+    # the next one takes `second`'s file: the changes since it, and only those
+    _fct_x(settings, "delete from fct_x where landing_date = date '2026-11-04'")
+    fourth = publish(settings, marts, run_id="four")
+    run = json.loads((fourth.folder / "run.json").read_text())
+    assert (run["tables"]["copied_from"], run["tables"]["recycled"]) == (second.build_id, True)
+    assert (run["tables"]["replace_days"], run["tables"]["rewrite"]) == (1, 1)
+    for name in ("fct_x", "fct_total"):
+        assert _rows(fourth.duckdb_path, name) == _rows(settings.duckdb_path, name), name
+
+
+_HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+before = con.execute("select sum(cost) from fct_x").fetchone()[0]
+print("open", flush=True)
+sys.stdin.readline()
+print(before == con.execute("select sum(cost) from fct_x").fetchone()[0], flush=True)
+"""
+
+
+def test_an_expired_snapshot_a_reader_holds_is_copied_around(tmp_path):
+    """An expired snapshot whose file a reader holds open is not taken: not when another
+    process holds it (its DuckDB lock), not when this process does, not when the file has
+    a second hard link. The next snapshot starts from a copy of the current one, and the
+    reader keeps reading what it opened."""
+    settings = _settings(tmp_path, keep=2, grace=0)
+    marts = [Mart("fct_x", "main")]
+    _fct_x(settings, FCT_X)
+    publish(settings, marts, run_id="one")
+    publish(settings, marts, run_id="two")
+
+    def next_base(run_id: str) -> tuple[str, bool]:
+        _fct_x(settings, "update fct_x set cost = cost + 1 where n = 3")
+        build = publish(settings, marts, run_id=run_id)
+        assert _rows(build.duckdb_path, "fct_x") == _rows(settings.duckdb_path, "fct_x")
+        tables = json.loads((build.folder / "run.json").read_text())["tables"]
+        return tables["copied_from"], tables["recycled"]
+
+    oldest = snapshots(settings)[0]
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(settings.published_dir / oldest / "warehouse.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline() == "open\n"
+        current = current_build_id(settings)
+        assert next_base("held-elsewhere") == (current, False)
+        assert oldest not in snapshots(settings)  # pruned after the publish, as before
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline() == "True\n"  # it read the rows it opened
+    finally:
+        reader.kill()
+        reader.wait()
+
+    oldest, current = snapshots(settings)[0], current_build_id(settings)
+    with duckdb.connect(str(settings.published_dir / oldest / "warehouse.duckdb"), read_only=True):
+        assert next_base("held-here") == (current, False)
+
+    oldest, current = snapshots(settings)[0], current_build_id(settings)
+    os.link(settings.published_dir / oldest / "warehouse.duckdb", tmp_path / "backup.duckdb")
+    assert next_base("linked") == (current, False)
+
+    oldest = snapshots(settings)[0]
+    assert next_base("free") == (oldest, True)
+    assert _temporaries(settings) == []
+
+
+def test_a_taken_expired_snapshot_goes_back_when_unused(tmp_path, monkeypatch):
+    """The dbt step takes an expired snapshot's file as dbt starts: a failed build gives it
+    back untouched (folder, file, run.json); a publish that fails after it began writing
+    into the file deletes it (it was due for pruning, and no longer matches its run.json).
+    The current snapshot stays in both cases, and nothing is left behind."""
+    import aiusage.snapshot as snapshot
+
+    settings = _settings(tmp_path, keep=2, grace=0)
+    marts = [Mart("fct_x", "main")]
+    _fct_x(settings, FCT_X)
+    first = publish(settings, marts, run_id="one")
+    second = publish(settings, marts, run_id="two")
+    before = (first.duckdb_path.read_bytes(), (first.folder / "run.json").read_text())
+
+    snapshot.prepare_next_snapshot(settings)
+    assert not first.folder.exists()
+    assert _temporaries(settings) == [f".recycle-{first.build_id}.{os.getpid()}.tmp"]
+    snapshot.discard_prepared(settings.published_dir)  # the build failed
+    assert (first.duckdb_path.read_bytes(), (first.folder / "run.json").read_text()) == before
+    assert snapshots(settings) == [first.build_id, second.build_id]
+    assert _temporaries(settings) == []
+
+    _fct_x(settings, "update fct_x set cost = cost + 1 where n = 3")
+    snapshot.prepare_next_snapshot(settings)
+
+    def failing_apply(con, plans):
+        con.execute("delete from fct_x")
+        raise OSError("disk full while applying")
+
+    monkeypatch.setattr(snapshot, "_apply_tables", failing_apply)
+    with pytest.raises(OSError, match="disk full"):
+        publish(settings, marts, run_id="bad")
+    assert current_build_id(settings) == second.build_id
+    assert snapshots(settings) == [second.build_id]
+    assert _temporaries(settings) == [] and snapshot._PREPARED == {}

@@ -83,8 +83,8 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     if not options.full_refresh:
         from aiusage.snapshot import prepare_next_snapshot
 
-        # the copy of the current snapshot that publish starts from: under way while
-        # everything loads (the dbt step keeps it)
+        # the file publish starts from (an expired snapshot's, or a copy of the current
+        # one's, under way while everything loads; the dbt step keeps it)
         prepare_next_snapshot(settings)
     dbtserver.start()  # dbt imports on the other core while Dagster loads
     if refresh_plan.runs_expectations:
