@@ -8,8 +8,9 @@ with psutil) of the largest process, issue 16's measure, and of the whole proces
 
 - the fixed overhead: a full refresh of a nearly empty landing (one day of 100 events);
 - full build from an empty warehouse (`aiusage build` into a new DuckDB file);
-- incremental refresh after landing one more day (warehouse and snapshot put back between
-  repeats);
+- incremental refresh after landing one more day, in a schedule's steady state (one
+  refresh after the full build, so the measured one starts its snapshot from an expired
+  snapshot's file; warehouse and snapshots put back between repeats);
 - a refresh with no new data;
 - report generation over the marts (`aiusage report --last-days 30`, in-process);
 - the floor: one hand-written DuckDB statement computing the priced daily mart straight
