@@ -9,6 +9,9 @@
   land new data keeps reading the state it opened, with no error, while new connections on
   the same path read each newer whole state in turn (totals recomputed from the landing by
   tests/support/reference.py); the grace period keeps the held snapshot (KEEP=1);
+* a refresh starts its snapshot from an expired snapshot's file (KEEP=2, no grace), and a
+  refresh killed after taking one leaves the current snapshot readable and the next
+  refreshes whole;
 * a full disk under the warehouse fails the refresh with one readable line and leaves the
   published snapshot untouched.
 
@@ -247,10 +250,12 @@ def _current(root: Path) -> str:
     return (root / "published" / "CURRENT").read_text(encoding="utf-8").strip()
 
 
-def _generate(landing: Path, days: int, end: date, seed: int) -> None:
+def _generate(landing: Path, days: int, end: date, seed: int, events_per_day: int = 150) -> None:
     from aiusage.sample import generate
 
-    generate(landing, days=days, events_per_day=150, seed=seed, end_date=end, progress=False)
+    generate(
+        landing, days=days, events_per_day=events_per_day, seed=seed, end_date=end, progress=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -440,6 +445,66 @@ def test_a_connection_held_across_three_refreshes_keeps_its_snapshot(crashed_the
     assert run["kept"] == sorted(builds)  # KEEP=1, yet nothing pruned within the grace
     assert run["pruned"] == sorted(builds)[:-1]
     assert run["after_prune"] == states[0]
+
+
+EVENTS = 2000
+
+
+def test_refreshes_start_their_snapshots_from_expired_files_and_survive_a_kill(tmp_path):
+    """Through `aiusage build`: with two snapshots kept and no grace, a refresh starts its
+    snapshot from the file of the one the prune would delete (the same inode, nothing
+    copied), and the snapshot holds the build's marts. A refresh killed during dbt, after
+    it took an expired snapshot's file, leaves the current snapshot as it was and readable;
+    the next refresh removes what the killed one set aside, and the refreshes after it take
+    expired files again."""
+    from aiusage.settings import Settings
+    from aiusage.snapshot import snapshots
+
+    env = warehouse_env(tmp_path, AIUSAGE_PUBLISH_KEEP="2", AIUSAGE_PUBLISH_GRACE_SECONDS="0")
+    settings = Settings.from_env(env)
+    published = tmp_path / "published"
+
+    def refresh(day: date, seed: int) -> dict:
+        _generate(tmp_path / "landing", days=1, end=day, seed=seed, events_per_day=EVENTS)
+        build = Build(env)
+        assert build.finish() == 0, build.output[-3000:]
+        current = _current(tmp_path)
+        assert _checksums(published / current / "warehouse.duckdb") == _checksums(
+            tmp_path / "warehouse.duckdb"
+        )
+        assert not [p.name for p in published.iterdir() if p.name.startswith(".")]
+        return json.loads((published / current / "run.json").read_text())["tables"]
+
+    # a history of 8 days: the two days a taken file lacks are a small part of the rows
+    # (when more than half of them would be written, a snapshot is written afresh), and
+    # enough rows that the files stay mostly used blocks (else the next is written afresh)
+    _generate(tmp_path / "landing", days=8, end=date(2026, 11, 19), seed=7, events_per_day=EVENTS)
+    assert Build(env).finish() == 0
+    first = _current(tmp_path)
+    tables = refresh(date(2026, 11, 20), 8)
+    assert (tables["copied_from"], tables["recycled"]) == (first, False)  # none expired
+    second = _current(tmp_path)
+
+    inode = os.stat(published / first / "warehouse.duckdb").st_ino
+    tables = refresh(date(2026, 11, 21), 9)
+    assert (tables["copied_from"], tables["recycled"]) == (first, True)
+    third = _current(tmp_path)
+    assert os.stat(published / third / "warehouse.duckdb").st_ino == inode
+    assert snapshots(settings) == [second, third]
+
+    _generate(tmp_path / "landing", days=1, end=date(2026, 11, 22), seed=10, events_per_day=EVENTS)
+    killed = Build(env)
+    killed.wait_for(lambda b: b.saw("START sql incremental model main.fct_llm_requests"))
+    killed.kill()
+    assert _current(tmp_path) == third
+    assert _readable(published / third / "warehouse.duckdb") > 0
+    assert snapshots(settings) == [third]  # `second` was taken, then its refresh killed
+    assert [p.name for p in published.iterdir() if p.name.startswith(".recycle-")]
+
+    tables = refresh(date(2026, 11, 23), 11)  # nothing expired now: a copy
+    assert (tables["copied_from"], tables["recycled"]) == (third, False)
+    tables = refresh(date(2026, 11, 24), 12)
+    assert (tables["copied_from"], tables["recycled"]) == (third, True)
 
 
 def test_full_disk_fails_with_one_line_and_keeps_the_published_snapshot(tmp_path):
