@@ -406,7 +406,8 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
     # 10M history: the 1.3x target).
     generate_day(env, FIXED_DAY_EVENTS, END_DATE + timedelta(days=1), 44)
     run_command([AIUSAGE, "build", "--quiet"], env)
-    older, base_build = snapshots(Settings.from_env(env))
+    settings = Settings.from_env(env)
+    older, base_build = snapshots(settings)
     base = work / "base.duckdb"
     saved = {warehouse: base, staging_duckdb_path(warehouse): staging_duckdb_path(base)}
     for path, copy in saved.items():
@@ -424,7 +425,7 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
             # the refresh plan see a warehouse changed after its publish, and rebuild more)
             for path, copy in saved.items():
                 shutil.copy2(copy, path)
-            for build_id in snapshots(Settings.from_env(env)):
+            for build_id in snapshots(settings):
                 if build_id not in (older, base_build):
                     shutil.rmtree(published / build_id)
             if not (published / older).exists():

@@ -532,13 +532,14 @@ def _pop_prepared(root: Path) -> _Prepared | None:
         return _PREPARED.pop(root, None)
 
 
-def _release(prepared: _Prepared) -> None:
+def _release(prepared: _Prepared, wait: bool = True) -> None:
     """Let go of a starting file publish did not use (or a failed publish): a copy is
-    deleted (after its copy ends: it must not recreate the file); an expired snapshot set
-    aside goes back to its folder while its file is untouched, and is deleted otherwise (it
-    was due for pruning; its file no longer matches its run.json)."""
+    deleted (after its copy ends, unless `wait` is false: it must not recreate the file); an
+    expired snapshot set aside goes back to its folder while its file is untouched, and is
+    deleted otherwise (it was due for pruning; its file no longer matches its run.json)."""
     if prepared.recycled is None:
-        prepared.done.exception()
+        if wait:
+            prepared.done.exception()
         prepared.path.unlink(missing_ok=True)
         return
     home = prepared.recycled.parent / prepared.base_run["build_id"]
@@ -557,10 +558,7 @@ def _remove_prepared_at_exit() -> None:
     a copy still running is not waited for (its thread ends with the process)."""
     with _PREPARED_LOCK:
         for prepared in _PREPARED.values():
-            if prepared.recycled is None:
-                prepared.path.unlink(missing_ok=True)
-            else:
-                _release(prepared)
+            _release(prepared, wait=False)
         _PREPARED.clear()
 
 
@@ -606,13 +604,7 @@ def _recycle(settings: Settings, current: str) -> _Prepared | None:
     None when there is no such snapshot."""
     root = settings.published_dir
     now = datetime.now(UTC)
-    ids = snapshots(settings)
-    doomed = ids[: max(0, len(ids) + 1 - settings.publish_keep)]
-    for index in reversed(range(len(doomed))):
-        build_id = ids[index]
-        superseded = built_at(ids[index + 1]) if index + 1 < len(ids) else now
-        if build_id == current or (now - superseded).total_seconds() < settings.publish_grace:
-            continue
+    for build_id in reversed(_expired(settings, snapshots(settings), current, now, upcoming=now)):
         folder = root / build_id
         try:
             run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
@@ -1025,19 +1017,31 @@ def built_at(build_id: str) -> datetime:
     return datetime.strptime(build_id.split("Z-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
 
 
+def _expired(
+    settings: Settings, ids: list[str], current: str | None, now: datetime,
+    upcoming: datetime | None = None,
+) -> list[str]:  # fmt: skip
+    """The snapshots of `ids` (oldest first) past the newest AIUSAGE_PUBLISH_KEEP, other than
+    `current`, that stopped being current (the next one was published) at least
+    AIUSAGE_PUBLISH_GRACE_SECONDS before `now`; with `upcoming`, as they will be once a
+    snapshot published at that time has joined them (what the next publish's prune
+    deletes)."""
+    superseded = [built_at(build_id) for build_id in ids[1:]] + ([upcoming] if upcoming else [])
+    past_keep = ids[: max(0, len(ids) + (upcoming is not None) - settings.publish_keep)]
+    return [
+        build_id
+        for index, build_id in enumerate(past_keep)
+        if build_id != current
+        and (now - superseded[index]).total_seconds() >= settings.publish_grace
+    ]
+
+
 def prune(settings: Settings, now: datetime | None = None) -> list[str]:
     """Delete the snapshots past the newest AIUSAGE_PUBLISH_KEEP, except the current one and
     any that stopped being current (the next snapshot was published) less than
     AIUSAGE_PUBLISH_GRACE_SECONDS ago: a reader that opened it may still hold it."""
     now = now or datetime.now(UTC)
-    current = current_build_id(settings)
-    ids = snapshots(settings)
-    doomed = []
-    for index, build_id in enumerate(ids[: max(0, len(ids) - settings.publish_keep)]):
-        superseded = built_at(ids[index + 1])
-        if build_id == current or (now - superseded).total_seconds() < settings.publish_grace:
-            continue
-        doomed.append(build_id)
+    doomed = _expired(settings, snapshots(settings), current_build_id(settings), now)
     for build_id in doomed:
         shutil.rmtree(settings.published_dir / build_id, ignore_errors=True)
     return doomed
