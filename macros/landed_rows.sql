@@ -234,7 +234,9 @@
     records without such a row are dropped by `having`), not in the where clause: with
     them in the where clause DuckDB estimated the filtered history smaller than the
     refresh's keys and built the semi-join's hash table on the history (10M landed rows:
-    2.6 s against 0.3 s, same rows). -#}
+    2.6 s against 0.3 s, same rows). The refresh's rows are found by key alone (macro
+    rows_with_keys): filtering the scan that reads the four columns decoded all four for
+    every landed row (10M landed rows: 0.76 s against 0.3 s). -#}
 {% macro delivery_counts(landed_rows, records, key, source_systems) -%}
     {%- set counted -%}
         is_accepted and source_system in ('{{ source_systems | join("', '") }}')
@@ -246,7 +248,7 @@
         {{ has_more_than_one_value('case when ' ~ counted ~ ' then content_hash end') }}
             as is_conflicting
     from {{ landed_rows }}
-    where record_key in (select {{ records }}.{{ key }} from {{ records }})
+    where {{ rows_with_keys(landed_rows, 'record_key', 'select ' ~ records ~ '.' ~ key ~ ' from ' ~ records) }}
     group by record_key
     having count(case when {{ counted }} then 1 end) > 0
     {%- else %}

@@ -580,7 +580,8 @@ def _files_read(target: Path) -> list[str]:
 
 def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     """rpt_landing_accounting is incremental: a refresh recounts its window's files and the
-    older files whose records it delivers again, and then equals a full rebuild. Staging
+    older files whose records it delivers again (ranking every delivery of their records,
+    also those in files it does not recount), and then equals a full rebuild. Staging
     parses each landed file once: a refresh reads only the new file and the one changed in
     place (whose older rows are replaced), never the unchanged ones."""
     landing = tmp_path / "landing"
@@ -601,12 +602,16 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     old = land(
         "old.jsonl",
         date(2026, 11, 10),
-        [json.dumps(event("a1")), json.dumps(event("a2")), "{not json"],
+        [json.dumps(event("a1")), json.dumps(event("a2")), json.dumps(event("a3")), "{not json"],
     )
+    # a3 again, the next day: the later delivery is kept, old's copy is a duplicate
+    mid = land("mid.jsonl", date(2026, 11, 11), [json.dumps(event("a3"))])
     other = land("other.jsonl", date(2026, 11, 15), [json.dumps(event("b1"))])
     result = dbt(env, "build", "--quiet", *ACCOUNTING)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert _accounting(tmp_path / "wh.duckdb")[old][1:6] == (3, 2, 0, 0, 1)
+    first = _accounting(tmp_path / "wh.duckdb")
+    assert first[old][1:6] == (4, 2, 1, 0, 1)
+    assert first[mid][1:6] == (1, 1, 0, 0, 0)
 
     # 2026-11-16: the window starts at 2026-11-12 (lookback 3 from 2026-11-15), so the
     # old file is outside it; a1 comes again unchanged, a2 with another output count.
@@ -637,8 +642,11 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     assert [row[:2] for row in staged] == [("ev-b1", 9), ("ev-b2", 10)]  # no stale row
     assert {row[2] for row in staged} != {row[0] for row in stamp}
     incremental = _accounting(tmp_path / "wh.duckdb")
-    # (landed, accepted, duplicates, conflicting duplicates, rejected)
-    assert incremental[old][1:6] == (3, 0, 2, 1, 1)
+    # (landed, accepted, duplicates, conflicting duplicates, rejected): old is recounted
+    # with every delivery of its records, also a3's in mid (outside the window, not
+    # delivered again): old's a3 stays a duplicate, mid keeps its counts
+    assert incremental[old][1:6] == (4, 0, 3, 1, 1)
+    assert incremental[mid][1:6] == (1, 1, 0, 0, 0)
     assert incremental[other][1:6] == (2, 2, 0, 0, 0)
     assert incremental[new][1:6] == (3, 3, 0, 0, 0)
 
