@@ -262,6 +262,25 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- Every landed row of `landed_rows` (fct_landed_rows) that describes a record of `records`
+    (a CTE with columns record_kind and record_key), with the record's kind; `record_kind`
+    is the SQL of a landed row's kind over its column source_system. The rows are found by
+    key alone (macro rows_with_keys). -#}
+{% macro deliveries_of_records(landed_rows, records, record_kind) -%}
+    select
+        landed.*,
+        {{ records }}.record_kind
+    from {{ landed_rows }} as landed
+    inner join {{ records }}
+        on
+            landed.record_key = {{ records }}.record_key
+            and ({{ record_kind | replace('source_system', 'landed.source_system') }})
+            = {{ records }}.record_kind
+    where {{ rows_with_keys(
+        landed_rows, 'record_key', 'select ' ~ records ~ '.record_key from ' ~ records, 'landed'
+    ) }}
+{%- endmacro %}
+
 {#- The records of `records` (a CTE, its key in column `key`) with delivery_count and
     is_conflicting (copies with more than one content), from `deliveries` (a CTE of macro
     delivery_counts over the same records). -#}

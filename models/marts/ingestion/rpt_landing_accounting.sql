@@ -50,19 +50,7 @@ with
 
     -- every delivery of the window's records, in any landing day
     window_deliveries as (
-        select
-            landed.*,
-            window_records.record_kind
-        from {{ landed_rows }} as landed
-        inner join window_records
-            on
-                landed.record_key = window_records.record_key
-                and ({{ record_kind | replace('source_system', 'landed.source_system') }})
-                = window_records.record_kind
-        where {{ rows_with_keys(
-            landed_rows, 'record_key',
-            'select window_records.record_key from window_records', 'landed'
-        ) }}
+        {{ deliveries_of_records(landed_rows, 'window_records', record_kind) }}
     ),
 
     older_recounted_files as (
@@ -91,19 +79,7 @@ with
     scoped_rows as (
         select * from window_deliveries
         union all
-        select
-            landed.*,
-            other_records.record_kind
-        from {{ landed_rows }} as landed
-        inner join other_records
-            on
-                landed.record_key = other_records.record_key
-                and ({{ record_kind | replace('source_system', 'landed.source_system') }})
-                = other_records.record_kind
-        where {{ rows_with_keys(
-            landed_rows, 'record_key',
-            'select other_records.record_key from other_records', 'landed'
-        ) }}
+        {{ deliveries_of_records(landed_rows, 'other_records', record_kind) }}
         union all
         select
             *,
