@@ -248,7 +248,7 @@
         {{ has_more_than_one_value('case when ' ~ counted ~ ' then content_hash end') }}
             as is_conflicting
     from {{ landed_rows }}
-    where {{ rows_with_keys(landed_rows, 'record_key', 'select ' ~ records ~ '.' ~ key ~ ' from ' ~ records) }}
+    where {{ rows_with_keys(landed_rows, 'record_key', records, key) }}
     group by record_key
     having count(case when {{ counted }} then 1 end) > 0
     {%- else %}
@@ -276,9 +276,7 @@
             landed.record_key = {{ records }}.record_key
             and ({{ record_kind | replace('source_system', 'landed.source_system') }})
             = {{ records }}.record_kind
-    where {{ rows_with_keys(
-        landed_rows, 'record_key', 'select ' ~ records ~ '.record_key from ' ~ records, 'landed'
-    ) }}
+    where {{ rows_with_keys(landed_rows, 'record_key', records, 'record_key', 'landed') }}
 {%- endmacro %}
 
 {#- The records of `records` (a CTE, its key in column `key`) with delivery_count and

@@ -80,6 +80,9 @@ with
         select * from window_deliveries
         union all
         {{ deliveries_of_records(landed_rows, 'other_records', record_kind) }}
+        -- the rows without a record key, of the window and of the recounted older files: two
+        -- branches, so that the first reads the window's row groups only and the second is
+        -- skipped when no older file is recounted (one `or` scanned every landed row)
         union all
         select
             *,
