@@ -45,6 +45,20 @@ of it produce nothing a command keeps:
   DBT_UPLOAD_TO_ARTIFACTS_INGEST_API set (dbt Cloud uploads the files at the command's
   end) both are written as dbt writes them.
 
+* **Nodes started by their depth.** dbt's queue gives a thread the ready node of the
+  lowest depth in the graph (its generation from the roots), whatever waits on it. A mart
+  that heads a long chain (`rpt_session_costs`, 1-2 s on the 10M bench, then `rpt_alerts`)
+  was started after every cheap mart of its depth and ended the run alone on one thread.
+  dbt also hands every node to its thread pool as soon as it is ready, and the pool runs
+  what it was handed first in, first out, so a test that a long chain waits on queued
+  behind the marts readied before it. A served command hands a node over only when a
+  thread is free, and then the ready node with the longest chain of work after it
+  (critical path first). A node's work is its seconds in the last served command that ran
+  it (the file AIUSAGE_DBT_NODE_SECONDS names, `<target>/aiusage_node_seconds.json` in the
+  warehouse's settings, updated when a command writes run_results.json); a node not timed
+  yet counts 0.1 s as a model, 0.03 s as a test, 0.01 s otherwise. The same nodes run,
+  each after what it depends on; only the order of ready nodes changes.
+
 Each change leaves what dbt prints, writes and builds as the `dbt` executable gives it
 (tests/unit/test_dbtwork.py compares the two); the `dbt` executable run by hand is
 untouched. `install()` patches dbt in the server before it forks; `start_command()` and
@@ -56,15 +70,17 @@ from __future__ import annotations
 import fcntl
 import gc
 import hashlib
+import json
 import marshal
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import CodeType
 
-from aiusage.settings import DBT_CODE_CACHE_ENV, process_environment
+from aiusage.settings import DBT_CODE_CACHE_ENV, DBT_NODE_SECONDS_ENV, process_environment
 
 # A lock file the writer of a command's manifest holds (set by the server, beside its
 # socket): the next served command waits for it (aiusage.dbtserver).
@@ -90,6 +106,7 @@ def install() -> None:
     _install_jinja_code_cache()
     _install_manifest_writes()
     _install_direct_macro_namespaces()
+    _install_critical_path_order()
 
 
 # --- events ----------------------------------------------------------------------------
@@ -207,6 +224,125 @@ def _install_direct_macro_namespaces() -> None:
         return context
 
     ManifestContext.to_dict = to_dict
+
+
+# --- the order of ready nodes ----------------------------------------------------------
+
+# Estimated seconds of a node not timed yet, by its resource type (the prefix of its
+# unique id). Measured per node in the eighteenth round of issue 16 (docs/performance.md):
+# ~74 ms a model, ~28 ms a test.
+NODE_SECONDS = {"model": 0.1, "test": 0.03}
+OTHER_NODE_SECONDS = 0.01
+
+_node_seconds: dict[str, float] = {}  # unique id: seconds in the last command that ran it
+_node_seconds_path: Path | None = None
+
+
+def chain_seconds(graph, seconds: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Each node's seconds plus the longest chain of seconds that waits on it in `graph` (a
+    networkx DiGraph of unique ids, edges from a node to what depends on it). A node's
+    seconds: `seconds` (default: the last served commands' times), else NODE_SECONDS by
+    its type."""
+    import networkx as nx
+
+    seconds = _node_seconds if seconds is None else seconds
+    chains: dict[str, float] = {}
+    for node in reversed(list(nx.topological_sort(graph))):
+        own = seconds.get(node)
+        if own is None:
+            own = NODE_SECONDS.get(node.split(".", 1)[0], OTHER_NODE_SECONDS)
+        chains[node] = own + max((chains[after] for after in graph.successors(node)), default=0.0)
+    return chains
+
+
+def _install_critical_path_order() -> None:
+    """GraphQueue's scores (lower runs first): minus each node's chain_seconds; and each
+    node's seconds recorded when the command writes run_results.json."""
+    from dbt.artifacts.schemas.run import RunExecutionResult
+    from dbt.graph.queue import GraphQueue
+
+    def scores(self, graph) -> dict[str, float]:
+        return {node: -seconds for node, seconds in chain_seconds(graph).items()}
+
+    write_results = RunExecutionResult.write
+
+    def write_and_record(self, path: str) -> None:
+        write_results(self, path)
+        _record_node_seconds(self.results)
+
+    GraphQueue._get_scores = scores  # noqa: SLF001
+    RunExecutionResult.write = write_and_record
+    from dbt.task.build import BuildTask
+    from dbt.task.run import RunTask
+    from dbt.task.runnable import GraphRunnableTask
+
+    for task in (GraphRunnableTask, RunTask, BuildTask):  # each defines its own
+        task.handle_job_queue = _when_a_thread_is_free(task.__dict__["handle_job_queue"])
+
+
+def _when_a_thread_is_free(handle_job_queue):
+    """A task's handle_job_queue (take the next ready node from the queue, submit it to the
+    pool with `callback`, which runs when the node is done) that first waits until fewer
+    nodes than the task's threads are submitted and not done."""
+
+    def handle_when_a_thread_is_free(self, pool, callback) -> None:
+        free = self.__dict__.get("_aiusage_free_threads")
+        if free is None or free[0] is not self.job_queue:  # one count per queue
+            free = (self.job_queue, threading.Semaphore(max(1, self.config.threads)))
+            self._aiusage_free_threads = free
+        threads = free[1]
+        threads.acquire()
+
+        def done(result) -> None:
+            try:
+                callback(result)
+            finally:
+                threads.release()
+
+        handle_job_queue(self, pool, done)
+
+    return handle_when_a_thread_is_free
+
+
+def _load_node_seconds(environment: Mapping[str, str]) -> None:
+    global _node_seconds_path
+    _node_seconds.clear()
+    configured = environment.get(DBT_NODE_SECONDS_ENV)
+    _node_seconds_path = Path(configured) if configured else None
+    if _node_seconds_path is None or not _node_seconds_path.is_file():
+        return
+    try:
+        loaded = json.loads(_node_seconds_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # unreadable: rewritten by this command
+    if isinstance(loaded, dict):
+        _node_seconds.update(
+            (node, float(value))
+            for node, value in loaded.items()
+            if isinstance(value, int | float) and value >= 0
+        )
+
+
+def _record_node_seconds(results) -> None:
+    """The seconds of each node this command ran, merged into the file (a temporary file
+    renamed over the old one: concurrent commands leave one whole file)."""
+    timed = {
+        result.node.unique_id: round(result.execution_time, 3)
+        for result in results
+        if getattr(result, "node", None) is not None and result.execution_time
+    }
+    if _node_seconds_path is None or not timed or not _node_seconds_path.parent.is_dir():
+        return
+    _node_seconds.update(timed)
+    handle, temporary = tempfile.mkstemp(
+        prefix=_node_seconds_path.name, dir=_node_seconds_path.parent
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(dict(sorted(_node_seconds.items())), file)
+        os.replace(temporary, _node_seconds_path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
 
 
 # --- the manifest ----------------------------------------------------------------------
@@ -385,11 +521,13 @@ def _install_jinja_code_cache() -> None:
 
 
 def start_command(environment: Mapping[str, str]) -> None:
-    """Before a served command (its environment): its GC thresholds, and the compiled Jinja
-    of the commands before it, from the file DBT_CODE_CACHE_ENV names (none: this command's
+    """Before a served command (its environment): its GC thresholds, each node's seconds
+    in earlier commands (from the file DBT_NODE_SECONDS_ENV names), and the compiled Jinja
+    of earlier commands (from the file DBT_CODE_CACHE_ENV names; none: this command's
     cache stays in memory)."""
     global _cache_path, _loaded_count
     gc.set_threshold(*GC_THRESHOLDS)
+    _load_node_seconds(environment)
     _cache.clear()
     _used.clear()
     configured = environment.get(DBT_CODE_CACHE_ENV)

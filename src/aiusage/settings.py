@@ -56,6 +56,7 @@ class SettingsError(ValueError):
 
 # the file of compiled Jinja a served dbt command reuses (aiusage.dbtwork)
 DBT_CODE_CACHE_ENV = "AIUSAGE_DBT_CODE_CACHE"
+DBT_NODE_SECONDS_ENV = "AIUSAGE_DBT_NODE_SECONDS"
 
 
 def find_project_dir(start: Path) -> Path:
@@ -249,6 +250,9 @@ class Settings:
             # compiled Jinja kept by the warm dbt server's commands (aiusage.dbtwork), in the
             # main target folder: dagster-dbt gives each invocation a folder of its own
             DBT_CODE_CACHE_ENV: str(self.target_dir / "aiusage_jinja_code.marshal"),
+            # each node's seconds in the last served command that ran it: the order in
+            # which the next command starts ready nodes (aiusage.dbtwork)
+            DBT_NODE_SECONDS_ENV: str(self.target_dir / "aiusage_node_seconds.json"),
         }
 
     def subprocess_env(self) -> dict[str, str]:

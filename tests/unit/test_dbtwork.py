@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from aiusage import dbtserver, dbtwork
-from aiusage.settings import DBT_CODE_CACHE_ENV
+from aiusage.settings import DBT_CODE_CACHE_ENV, DBT_NODE_SECONDS_ENV
 from tests.unit.test_dbtserver import _client, _dbt, _real_dbt, project, server  # noqa: F401
 
 SCHEMA = """\
@@ -36,6 +36,7 @@ models:
 def tested_project(project, monkeypatch):  # noqa: F811 (the fixture imported above)
     (project / "models" / "schema.yml").write_text(SCHEMA)
     monkeypatch.setenv(DBT_CODE_CACHE_ENV, str(project.parent / "jinja_code.marshal"))
+    monkeypatch.setenv(DBT_NODE_SECONDS_ENV, str(project.parent / "node_seconds.json"))
     return project
 
 
@@ -70,6 +71,12 @@ def test_a_served_build_prints_and_builds_what_the_real_dbt_does(tested_project,
     names = {event[0] for event in _events(served.stdout)}
     assert {"LogModelResult", "LogTestResult"} <= names
     assert "SQLQuery" not in names  # a debug event, below the default level
+    # each node's seconds in the served build, as its run_results.json gives them: the
+    # order of the next command's ready nodes (dbtwork.chain_seconds)
+    results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    timed = json.loads(Path(os.environ[DBT_NODE_SECONDS_ENV]).read_text())
+    assert {r["unique_id"]: round(r["execution_time"], 3) for r in results["results"]} == timed
+    assert len(timed) == 3 and all(seconds > 0 for seconds in timed.values())
     with duckdb.connect(os.environ["MINI_DUCKDB"], read_only=True) as con:
         assert con.execute("select answer from answer").fetchall() == [(42,)]
 
@@ -185,6 +192,70 @@ def test_jinja_code_is_keyed_by_source_and_environment():
         assert len(dbtwork._used) == 2
         """
     )
+
+
+def test_a_ready_node_with_more_work_after_it_runs_first():
+    _run_patched(
+        """
+        import networkx as nx
+        from dbt.graph.queue import GraphQueue
+
+        # three ready marts; the last by name heads a chain (a test, then a model after it),
+        # which dbt's depth order (ties by name) would start last
+        graph = nx.DiGraph()
+        graph.add_nodes_from(["model.p.a_leaf", "model.p.b_leaf", "model.p.z_head"])
+        graph.add_edge("model.p.z_head", "test.p.unique_z_head")
+        graph.add_edge("test.p.unique_z_head", "model.p.alerts")
+        graph.add_edge("model.p.alerts", "seed.p.after")  # any other kind: 0.01 s
+        queue = GraphQueue(graph, None, set(graph))
+        order = [queue.inner.get()[1] for _ in range(3)]
+        assert order == ["model.p.z_head", "model.p.a_leaf", "model.p.b_leaf"], order
+        assert round(queue._scores["model.p.z_head"], 6) == -round(0.1 + 0.03 + 0.1 + 0.01, 6)
+        assert round(queue._scores["test.p.unique_z_head"], 6) == -round(0.03 + 0.1 + 0.01, 6)
+        assert queue._scores["model.p.a_leaf"] == -0.1
+
+        # timed nodes weigh their seconds: a slow leaf goes before the short chain
+        timed = {"model.p.b_leaf": 2.0, "model.p.z_head": 0.5, "model.p.alerts": 0.25}
+        chains = dbtwork.chain_seconds(graph, timed)
+        assert round(chains["model.p.z_head"], 6) == round(0.5 + 0.03 + 0.25 + 0.01, 6)
+        assert chains["model.p.b_leaf"] == 2.0 and chains["model.p.a_leaf"] == 0.1
+        dbtwork._node_seconds.update(timed)
+        queue = GraphQueue(graph, None, set(graph))
+        order = [queue.inner.get()[1] for _ in range(3)]
+        assert order == ["model.p.b_leaf", "model.p.z_head", "model.p.a_leaf"], order
+        """
+    )
+
+
+def test_a_node_is_handed_to_the_pool_only_when_a_thread_is_free():
+    """dbt's pool runs what it was handed first in, first out: handed over early, a node
+    waits behind what was handed before it, whatever its priority."""
+    import threading
+    from types import SimpleNamespace
+
+    submitted, results = [], []
+
+    def handle_job_queue(task, pool, callback):  # submits a node that has not finished
+        submitted.append(callback)
+
+    task = SimpleNamespace(config=SimpleNamespace(threads=2), job_queue=object())
+    handle = dbtwork._when_a_thread_is_free(handle_job_queue)
+    handle(task, None, results.append)
+    handle(task, None, results.append)
+    third = threading.Thread(target=handle, args=(task, None, results.append))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive() and len(submitted) == 2  # both threads busy: the third waits
+    submitted[0]("first done")  # a node finished: its callback ran, a thread is free
+    third.join(5)
+    assert not third.is_alive() and len(submitted) == 3
+    assert results == ["first done"]
+
+    # a new queue (another run of the task) starts with every thread free
+    task.job_queue = object()
+    for _ in range(2):
+        handle(task, None, results.append)
+    assert len(submitted) == 5
 
 
 def test_an_event_nobody_receives_is_never_built():
