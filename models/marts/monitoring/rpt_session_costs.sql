@@ -30,8 +30,19 @@ windowed as (
     where days.usage_date > anchor.window_end_date - {{ var('analysis_window_days') }}
 ),
 
--- One aggregate per session: its first request's attribution (the earliest first request
--- of its days) and its totals.
+-- The sessions with more than one day in the window (those that ran across midnight):
+-- only they need an aggregate. Every other session is its one day's row, which already
+-- holds its first request, its totals and its span (1.02M windowed sessions on the 10M
+-- bench, none across days: the aggregate was 0.2 s of the model's 0.6 s alone).
+multi_day as (
+    select session_id
+    from windowed
+    group by session_id
+    having count(*) > 1
+),
+
+-- One aggregate per session of several days: its first request's attribution (the
+-- earliest first request of its days) and its totals.
 summed as (
     select
         session_id,
@@ -46,10 +57,26 @@ summed as (
         case when bool_or(has_batch_requests) then 'batch' else 'interactive' end
             as session_kind
     from windowed
+    where session_id in (select multi_day.session_id from multi_day)
     group by session_id
 ),
 
+-- (session_id is never null here: int_daily_sessions_summed keeps requests with a session)
 sessions as (
+    select
+        session_id,
+        workflow,
+        team,
+        user_id,
+        cast(requests as bigint) as requests,
+        cast(unpriced_requests as bigint) as unpriced_requests,
+        coalesce(cost_usd, 0) as cost_usd,
+        started_at,
+        ended_at,
+        case when has_batch_requests then 'batch' else 'interactive' end as session_kind
+    from windowed
+    where session_id not in (select multi_day.session_id from multi_day)
+    union all
     select
         session_id,
         {{ struct_field('first_request', 'workflow') }} as workflow,
