@@ -324,8 +324,7 @@ def _load_node_seconds(environment: Mapping[str, str]) -> None:
 
 
 def _record_node_seconds(results) -> None:
-    """The seconds of each node this command ran, merged into the file (a temporary file
-    renamed over the old one: concurrent commands leave one whole file)."""
+    """The seconds of each node this command ran, merged into the file (_replace_file)."""
     timed = {
         result.node.unique_id: round(result.execution_time, 3)
         for result in results
@@ -334,13 +333,18 @@ def _record_node_seconds(results) -> None:
     if _node_seconds_path is None or not timed or not _node_seconds_path.parent.is_dir():
         return
     _node_seconds.update(timed)
-    handle, temporary = tempfile.mkstemp(
-        prefix=_node_seconds_path.name, dir=_node_seconds_path.parent
-    )
+    _replace_file(_node_seconds_path, json.dumps(dict(sorted(_node_seconds.items()))).encode())
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path` and rename it over `path`: a reader,
+    or a concurrent command writing the same file, sees one whole file. A failed write
+    leaves the old file."""
+    handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(dict(sorted(_node_seconds.items())), file)
-        os.replace(temporary, _node_seconds_path)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)
 
@@ -554,11 +558,4 @@ def end_command() -> None:
     if _cache_path is None or len(_cache) == _loaded_count or not _cache_path.parent.is_dir():
         return
     entries = _cache if len(_cache) <= MAX_CACHED else {key: _cache[key] for key in _used}
-    data = marshal.dumps((_versions(), entries))
-    handle, temporary = tempfile.mkstemp(prefix=_cache_path.name, dir=_cache_path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, _cache_path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
+    _replace_file(_cache_path, marshal.dumps((_versions(), entries)))
