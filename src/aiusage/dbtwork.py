@@ -49,14 +49,15 @@ of it produce nothing a command keeps:
   lowest depth in the graph (its generation from the roots), whatever waits on it. A mart
   that heads a long chain (`rpt_session_costs`, 1-2 s on the 10M bench, then `rpt_alerts`)
   was started after every cheap mart of its depth and ended the run alone on one thread.
-  dbt also hands every node to its thread pool as soon as it is ready, and the pool runs
-  what it was handed first in, first out, so a test that a long chain waits on queued
-  behind the marts readied before it. A served command hands a node over only when a
-  thread is free, and then the ready node with the longest chain of work after it
-  (critical path first). A node's work is its seconds in the last served command that ran
-  it (the file AIUSAGE_DBT_NODE_SECONDS names, `<target>/aiusage_node_seconds.json` in the
-  warehouse's settings, updated when a command writes run_results.json); a node not timed
-  yet counts 0.1 s as a model, 0.03 s as a test, 0.01 s otherwise. The same nodes run,
+  dbt also takes every node off its queue as soon as it is ready and hands it to its
+  thread pool, which runs what it was handed first in, first out, so a test that a long
+  chain waits on queued behind the marts readied before it. In a served command the queue
+  hands out a node only when a thread is free (each node marked done frees one), and then
+  the ready node with the longest chain of work after it (critical path first). A node's
+  work is its seconds in the last served command that ran it (the file
+  AIUSAGE_DBT_NODE_SECONDS names, `<target>/aiusage_node_seconds.json` in the warehouse's
+  settings, updated when a command writes run_results.json); a node not timed yet counts
+  0.1 s as a model, 0.03 s as a test, 0.01 s otherwise. The same nodes run,
   each after what it depends on; only the order of ready nodes changes.
 
 Each change leaves what dbt prints, writes and builds as the `dbt` executable gives it
@@ -73,6 +74,7 @@ import hashlib
 import json
 import marshal
 import os
+import queue
 import sys
 import tempfile
 import threading
@@ -272,36 +274,49 @@ def _install_critical_path_order() -> None:
 
     GraphQueue._get_scores = scores  # noqa: SLF001
     RunExecutionResult.write = write_and_record
-    from dbt.task.build import BuildTask
-    from dbt.task.run import RunTask
+    _install_one_node_per_free_thread()
+
+
+def _install_one_node_per_free_thread() -> None:
+    """GraphQueue.get waits for a free thread (a count of the task's threads that each
+    mark_done gives back) before it takes the best ready node; run_queue sets the count."""
+    from dbt.graph.queue import GraphQueue
     from dbt.task.runnable import GraphRunnableTask
 
-    for task in (GraphRunnableTask, RunTask, BuildTask):  # each defines its own
-        task.handle_job_queue = _when_a_thread_is_free(task.__dict__["handle_job_queue"])
+    take, mark_done, run_queue = GraphQueue.get, GraphQueue.mark_done, GraphRunnableTask.run_queue
+
+    def get_when_a_thread_is_free(self, block: bool = True, timeout: float | None = None):
+        free = self.__dict__.get("free_threads")
+        if free is None:  # a queue no task runs (dbt ls, a test)
+            return take(self, block, timeout)
+        if not free.acquire(block, timeout):
+            raise queue.Empty
+        try:
+            return take(self, block, timeout)
+        except BaseException:
+            free.release()
+            raise
+
+    def mark_done_freeing_a_thread(self, node_id) -> None:
+        try:
+            mark_done(self, node_id)
+        finally:
+            if (free := self.__dict__.get("free_threads")) is not None:
+                free.release()
+
+    def run_queue_one_node_per_thread(self, pool) -> None:
+        limit_to_threads(self.job_queue, self.config.threads)
+        run_queue(self, pool)
+
+    GraphQueue.get = get_when_a_thread_is_free
+    GraphQueue.mark_done = mark_done_freeing_a_thread
+    GraphRunnableTask.run_queue = run_queue_one_node_per_thread
 
 
-def _when_a_thread_is_free(handle_job_queue):
-    """A task's handle_job_queue (take the next ready node from the queue, submit it to the
-    pool with `callback`, which runs when the node is done) that first waits until fewer
-    nodes than the task's threads are submitted and not done."""
-
-    def handle_when_a_thread_is_free(self, pool, callback) -> None:
-        free = self.__dict__.get("_aiusage_free_threads")
-        if free is None or free[0] is not self.job_queue:  # one count per queue
-            free = (self.job_queue, threading.Semaphore(max(1, self.config.threads)))
-            self._aiusage_free_threads = free
-        threads = free[1]
-        threads.acquire()
-
-        def done(result) -> None:
-            try:
-                callback(result)
-            finally:
-                threads.release()
-
-        handle_job_queue(self, pool, done)
-
-    return handle_when_a_thread_is_free
+def limit_to_threads(graph_queue, threads: int) -> None:
+    """From now on `graph_queue` (a dbt GraphQueue) hands out a node only while fewer than
+    `threads` of those it handed out are not marked done."""
+    graph_queue.free_threads = threading.Semaphore(max(1, threads))
 
 
 def _load_node_seconds(environment: Mapping[str, str]) -> None:
@@ -328,7 +343,7 @@ def _record_node_seconds(results) -> None:
     timed = {
         result.node.unique_id: round(result.execution_time, 3)
         for result in results
-        if getattr(result, "node", None) is not None and result.execution_time
+        if result.execution_time
     }
     if _node_seconds_path is None or not timed or not _node_seconds_path.parent.is_dir():
         return

@@ -56,6 +56,7 @@ class SettingsError(ValueError):
 
 # the file of compiled Jinja a served dbt command reuses (aiusage.dbtwork)
 DBT_CODE_CACHE_ENV = "AIUSAGE_DBT_CODE_CACHE"
+# the file of each node's seconds, the order of a served command's nodes (aiusage.dbtwork)
 DBT_NODE_SECONDS_ENV = "AIUSAGE_DBT_NODE_SECONDS"
 
 

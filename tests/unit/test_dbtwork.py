@@ -229,33 +229,40 @@ def test_a_ready_node_with_more_work_after_it_runs_first():
 
 def test_a_node_is_handed_to_the_pool_only_when_a_thread_is_free():
     """dbt's pool runs what it was handed first in, first out: handed over early, a node
-    waits behind what was handed before it, whatever its priority."""
-    import threading
-    from types import SimpleNamespace
+    waits behind what was handed before it, whatever its priority. A served command's
+    queue hands out a node only while a thread is free."""
+    _run_patched(
+        """
+        import threading
+        from types import SimpleNamespace
 
-    submitted, results = [], []
+        import networkx as nx
+        from dbt.graph.queue import GraphQueue
 
-    def handle_job_queue(task, pool, callback):  # submits a node that has not finished
-        submitted.append(callback)
+        def graph():
+            ready = nx.DiGraph()
+            ready.add_nodes_from(["model.p.a", "model.p.b", "model.p.c"])
+            return ready
 
-    task = SimpleNamespace(config=SimpleNamespace(threads=2), job_queue=object())
-    handle = dbtwork._when_a_thread_is_free(handle_job_queue)
-    handle(task, None, results.append)
-    handle(task, None, results.append)
-    third = threading.Thread(target=handle, args=(task, None, results.append))
-    third.start()
-    third.join(0.3)
-    assert third.is_alive() and len(submitted) == 2  # both threads busy: the third waits
-    submitted[0]("first done")  # a node finished: its callback ran, a thread is free
-    third.join(5)
-    assert not third.is_alive() and len(submitted) == 3
-    assert results == ["first done"]
+        manifest = SimpleNamespace(expect=lambda unique_id: SimpleNamespace(unique_id=unique_id))
+        queue = GraphQueue(graph(), manifest, set(graph()))
+        dbtwork.limit_to_threads(queue, 2)
+        first, second = queue.get().unique_id, queue.get().unique_id
+        taken = []
+        third = threading.Thread(target=lambda: taken.append(queue.get().unique_id), daemon=True)
+        third.start()
+        third.join(0.3)
+        assert third.is_alive() and not taken  # both threads busy: the third node waits
+        queue.mark_done(first)  # a node is done: its thread is free
+        third.join(5)
+        assert not third.is_alive()
+        assert sorted([first, second, *taken]) == ["model.p.a", "model.p.b", "model.p.c"]
 
-    # a new queue (another run of the task) starts with every thread free
-    task.job_queue = object()
-    for _ in range(2):
-        handle(task, None, results.append)
-    assert len(submitted) == 5
+        # without a limit (a queue no task runs) every ready node is handed out at once
+        free = GraphQueue(graph(), manifest, set(graph()))
+        assert len({free.get().unique_id for _ in range(3)}) == 3
+        """
+    )
 
 
 def test_an_event_nobody_receives_is_never_built():
