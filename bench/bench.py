@@ -25,6 +25,7 @@ them with the command and the machine.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -58,6 +59,9 @@ LANDED_TO_BUILD = 1.7
 # The 100M-event run (`make bench-100m`): its memory target.
 SCALE_RSS_LIMIT = 4 * 2**30
 AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
+# `--refresh-server`: every `aiusage build` is served by this `aiusage refresh-server`, and
+# its peak RSS is that of the server's process tree (where the refresh runs)
+REFRESH_SERVER: subprocess.Popen | None = None
 
 
 class PeakRss:
@@ -109,7 +113,8 @@ def run_command(args: list[str], env: dict[str, str]) -> Sample:
     proc = subprocess.Popen(
         args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    with PeakRss(proc.pid) as rss:
+    served = REFRESH_SERVER is not None and args[1:2] == ["build"]
+    with PeakRss(REFRESH_SERVER.pid if served else proc.pid) as rss:
         output, _ = proc.communicate()
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -614,6 +619,25 @@ def queries_only(args) -> None:
             print(f"| {name} | {wall:.3f} / {rss / 2**20:.0f} |")
 
 
+def start_refresh_server(path: Path) -> None:
+    """Start `aiusage refresh-server` on `path` for every later `aiusage build` of this run
+    (AIUSAGE_REFRESH_SERVER in this process's environment), once it has warmed up; it is
+    stopped at exit."""
+    global REFRESH_SERVER
+    from aiusage.cli.refreshserver import SOCKET_ENV
+
+    REFRESH_SERVER = subprocess.Popen(
+        [AIUSAGE, "refresh-server", "--socket", str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    atexit.register(REFRESH_SERVER.terminate)
+    line = REFRESH_SERVER.stdout.readline()  # printed once warm
+    if "listening" not in line:
+        raise RuntimeError(f"aiusage refresh-server did not start: {line!r}")
+    os.environ[SOCKET_ENV] = str(path)
+
+
 def main() -> None:
     # every command and in-process call works on this checkout's dbt project
     os.environ.setdefault("AIUSAGE_PROJECT_DIR", str(ROOT))
@@ -642,6 +666,12 @@ def main() -> None:
         help="only the full build and one new day, once, for each size (make bench-100m), "
         "after checking the disk can hold the data",
     )
+    parser.add_argument(
+        "--refresh-server",
+        action="store_true",
+        help="run every refresh in a warm `aiusage refresh-server` started first (peak RSS: "
+        "the server's process tree)",
+    )
     args = parser.parse_args()
     full_repeats = args.full_repeats or args.repeats
     if args.queries_only:
@@ -652,6 +682,8 @@ def main() -> None:
         return
 
     CACHE.mkdir(parents=True, exist_ok=True)
+    if args.refresh_server:
+        start_refresh_server(CACHE / "refresh.sock")
     overhead = fixed_overhead(args.repeats, CACHE / "work_overhead")
     all_results = {}
     for per_day in [int(x) for x in args.events_per_day.split(",")]:
@@ -660,10 +692,11 @@ def main() -> None:
         all_results[per_day] = bench_size(args.days, per_day, args.repeats, full_repeats, work)
         print(f"done: {per_day} events per day", file=sys.stderr, flush=True)
 
+    mode = "served by `aiusage refresh-server`" if args.refresh_server else "each a new process"
     print(
         f"\nMachine: {os.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB; repeats={args.repeats}, "
-        f"full builds={full_repeats}\n"
+        f"full builds={full_repeats}; refreshes {mode}\n"
     )
     print(
         "| measure | "

@@ -93,6 +93,9 @@ WARM_SCHEMAS = (
 )
 
 _SERVER: subprocess.Popen | None = None
+# A server another process started and owns (the refresh server's, aiusage.cli.refreshserver),
+# which a refresh forked by it uses as its own: never started or stopped here.
+_RESIDENT: str | None = None
 _SERVER_PID = 0  # in the server and its children: the server's pid
 _PATH: str | None = None
 COMMANDS_LOG = "commands.log"
@@ -109,6 +112,9 @@ def start() -> str:
     in this process's environment (SOCKET_ENV), so every dbt command it starts finds it.
     Returns once the server listens; its imports go on in the background."""
     global _SERVER, _PATH
+    if _RESIDENT is not None and Path(_RESIDENT).exists():
+        set_process_variable(SOCKET_ENV, _RESIDENT)
+        return _RESIDENT
     if _SERVER is not None and _SERVER.poll() is None and _PATH:
         set_process_variable(SOCKET_ENV, _PATH)
         return _PATH
@@ -152,11 +158,21 @@ def stop() -> None:
         shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
+def use_resident(path: str) -> None:
+    """In a process forked from the one that started the server at `path` (a refresh of the
+    refresh server): use that server as this process's own. The server object inherited
+    from the parent is dropped, so this process neither replaces nor stops it."""
+    global _SERVER, _PATH, _RESIDENT
+    _SERVER, _PATH, _RESIDENT = None, None, path
+    set_process_variable(SOCKET_ENV, path)
+
+
 def served_commands() -> list[str]:
     """The lines of commands.log of this process's server (empty when none runs)."""
-    if not _PATH:
+    path = _PATH or _RESIDENT
+    if not path:
         return []
-    log = Path(_PATH).parent / COMMANDS_LOG
+    log = Path(path).parent / COMMANDS_LOG
     return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
@@ -262,7 +278,7 @@ def warm_schemas() -> None:
         getattr(importlib.import_module(module), cls).json_schema()
 
 
-def _read_request(connection: socket.socket) -> dict:
+def read_request(connection: socket.socket) -> dict:
     data = b""
     while not data.endswith(b"\n"):
         chunk = connection.recv(65536)
@@ -278,7 +294,7 @@ def _handle(connection: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        request = _read_request(connection)
+        request = read_request(connection)
     except (OSError, ValueError):
         os._exit(0)
     child = os.fork()
@@ -287,7 +303,7 @@ def _handle(connection: socket.socket) -> None:
         leave(_run_dbt(connection, request))
     started = time.time()
     try:
-        code = _wait(connection, child)
+        code = wait_for_child(connection, child)
         _record(request["argv"], code, time.time() - started)
         connection.sendall(EXIT_MARKER + str(code).encode() + b"\n")
     except OSError:
@@ -306,8 +322,9 @@ def _record(argv: list[str], code: int, seconds: float) -> None:
         log.write(line)
 
 
-def _wait(connection: socket.socket, child: int) -> int:
-    """The child's exit code; the child is stopped when the client closes the connection."""
+def wait_for_child(connection: socket.socket, child: int) -> int:
+    """The child's exit code; the child is stopped when the client closes the connection
+    (SIGINT, as Ctrl-C would, then SIGKILL after STOP_GRACE_SECONDS)."""
     stop_at = None
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)

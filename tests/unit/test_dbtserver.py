@@ -189,3 +189,26 @@ def test_the_server_builds_the_json_schemas_every_command_validates(project):
 
     assert built("cold") == str(sorted(dbtserver.WARM_SCHEMAS))
     assert built("warm") == "[]"
+
+
+def test_a_process_forked_from_the_servers_owner_uses_it_and_never_stops_it(project, server):
+    """A refresh of the refresh server (a fork of the process that started the dbt server)
+    takes the server as its own: `start` returns it without starting another, and the
+    exit handlers it inherited leave it running."""
+    path = os.environ[dbtserver.SOCKET_ENV]
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the fork: what aiusage.cli.refreshserver does in a served refresh
+        os.close(read)
+        dbtserver.use_resident(path)
+        same = dbtserver.start() == path and dbtserver._SERVER is None
+        dbtserver.stop()  # what the inherited exit handler runs
+        os.write(write, b"1" if same else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.close(read)
+    os.waitpid(child, 0)
+    assert server.poll() is None and Path(path).exists()
+    served = _dbt(_client(), project, "run-operation", "served_by")
+    assert served.returncode == 0 and f"served-by={server.pid}" in served.stdout

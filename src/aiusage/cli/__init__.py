@@ -47,6 +47,7 @@ def _register() -> None:
     for command in (
         warehouse.generate,
         warehouse.build,
+        warehouse.refresh_server,
         warehouse.report,
         warehouse.demo,
         warehouse.validate,
@@ -72,7 +73,13 @@ def run() -> None:
     the objects Dagster, dbt, GX and DuckDB loaded took 1-1.8 s after each `aiusage build`
     (docs/performance.md) and writes nothing: every file and connection a command opens is
     closed when it returns. An exception other than an exit keeps the normal path (its
-    traceback is printed by the interpreter)."""
+    traceback is printed by the interpreter). A refresh goes to the refresh server when
+    AIUSAGE_REFRESH_SERVER names one that answers (aiusage.cli.refreshserver)."""
+    from aiusage.cli.refreshserver import delegate
+
+    served = delegate(sys.argv[1:])
+    if served is not None:
+        leave(served)
     try:
         main()
         code = 0

@@ -80,6 +80,12 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     from aiusage import dbtserver
 
     settings.apply_to_environ()
+    if refresh_plan.runs_expectations:
+        from aiusage.quality import worker
+
+        # GX imports on another core (or, in a refresh of the refresh server, the worker is
+        # forked with GX imported: before this process starts a thread)
+        worker.start()
     if not options.full_refresh:
         from aiusage.snapshot import prepare_next_snapshot
 
@@ -88,9 +94,6 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
         prepare_next_snapshot(settings)
     dbtserver.start()  # dbt imports on the other core while Dagster loads
     if refresh_plan.runs_expectations:
-        from aiusage.quality import worker
-
-        worker.start()  # GX imports too
         from orchestration.checks.expectations import prefetch_checks
 
         # the checks start in the worker once GX is imported, while Dagster starts the run
@@ -123,6 +126,24 @@ def build(quiet, verbose=False, start_date=None, end_date=None, full_refresh=Fal
     for line in (done.alerts, done.weekly_report and f"Weekly report: {done.weekly_report}"):
         if line and not line.startswith("no alert channel"):
             click.echo(line)
+
+
+@click.command("refresh-server")
+@click.option("--socket", "socket_path", type=click.Path(dir_okay=False), default=None,
+              help="Unix socket to listen on (default: AIUSAGE_REFRESH_SERVER).")  # fmt: skip
+def refresh_server(socket_path) -> None:
+    """Keep a warm process that runs each `aiusage build` whose AIUSAGE_REFRESH_SERVER names
+    this socket (Dagster, dbt and Great Expectations imported once; aiusage.cli.refreshserver).
+    Runs until SIGTERM or Ctrl-C."""
+    from aiusage.cli.refreshserver import SOCKET_ENV, serve
+    from aiusage.settings import process_environment
+
+    path = socket_path or process_environment().get(SOCKET_ENV)
+    if not path:
+        raise click.UsageError(f"give --socket or set {SOCKET_ENV}")
+    if len(os.fsencode(os.path.abspath(path))) > 100:
+        raise click.UsageError(f"socket path too long for a Unix socket: {path}")
+    serve(os.path.abspath(path))
 
 
 def _deliver_due(settings) -> None:

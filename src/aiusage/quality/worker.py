@@ -107,16 +107,36 @@ def _exit_now() -> None:
     os._exit(0)
 
 
+def warm_up() -> None:
+    """Import what the worker imports (GX and its checks) in this process, for a worker
+    forked from it (`start`): the refresh server's warm-up (aiusage.cli.refreshserver)."""
+    from aiusage.quality import events, prices  # noqa: F401 (the checks' own modules)
+    from aiusage.quality.gx import _gx
+
+    _gx()
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread, native threads included (Linux: /proc)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
 def start() -> ProcessPoolExecutor:
     """Start the worker (once per process) and its GX import; returns at once."""
     global _POOL
     with _LOCK:
         if _POOL is None:
             # spawn: a fresh interpreter (a fork of a process running Dagster's threads
-            # could inherit a held lock)
+            # could inherit a held lock). A fork when GX is already imported here (a
+            # refresh of the refresh server, before it starts any thread): the worker
+            # then starts without importing GX.
+            warm = "great_expectations" in sys.modules and _single_threaded()
             _POOL = ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=multiprocessing.get_context("fork" if warm else "spawn"),
                 initializer=_initialize,
             )
             _POOL.submit(int)  # the pool spawns its process on the first submit

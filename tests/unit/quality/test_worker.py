@@ -234,3 +234,37 @@ def test_the_refresh_process_hands_checks_over_without_importing_pandas_or_gx(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split("\n")[-2] == f"True 1 {lines} True fx_rates []"
+
+
+FORK_OR_SPAWN = """
+import os, sys, threading
+from aiusage.quality import worker
+
+worker.warm_up()  # GX imported, as in the refresh server
+read, write = os.pipe()
+child = os.fork()
+if child == 0:  # one thread: a refresh forked by the refresh server, before its first thread
+    pool = worker.start()
+    method = pool._mp_context.get_start_method()
+    pid = worker.run(os.getpid)
+    os.write(write, f"{method} {pid != os.getpid()}".encode())
+    pool.shutdown()
+    os._exit(0)
+os.close(write)
+print(os.read(read, 100).decode())
+os.waitpid(child, 0)
+release = threading.Event()
+threading.Thread(target=release.wait).start()  # a thread of this process: never a fork
+print(worker.start()._mp_context.get_start_method())
+release.set()
+"""
+
+
+def test_the_worker_is_forked_from_a_process_with_gx_imported_and_one_thread():
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_OR_SPAWN], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["fork True", "spawn"]
