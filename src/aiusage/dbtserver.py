@@ -278,8 +278,8 @@ def warm_schemas() -> None:
         getattr(importlib.import_module(module), cls).json_schema()
 
 
-def read_request(connection: socket.socket) -> dict:
-    data = b""
+def read_request(connection: socket.socket, data: bytes = b"") -> dict:
+    """The JSON request line of a connection (`data`: what was already received of it)."""
     while not data.endswith(b"\n"):
         chunk = connection.recv(65536)
         if not chunk:
@@ -342,14 +342,23 @@ def wait_for_child(connection: socket.socket, child: int) -> int:
                 os.kill(child, signal.SIGKILL)
 
 
+def take_streams(streams: dict[int, int]) -> None:
+    """Make each descriptor of `streams` (0, 1, 2) a copy of its value, and sys.stdin,
+    sys.stdout and sys.stderr line-buffered files over them: a forked command's output
+    goes to its caller."""
+    for target, fd in streams.items():
+        os.dup2(fd, target)
+    if 0 in streams:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
 def _run_dbt(connection: socket.socket, request: dict) -> int:
     """The dbt command, as the `dbt` executable runs it: the caller's environment, folder
     and arguments; stdout and stderr are the connection. Returns dbt's exit code."""
-    os.dup2(connection.fileno(), 1)
-    os.dup2(connection.fileno(), 2)
+    take_streams({1: connection.fileno(), 2: connection.fileno()})
     connection.close()
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
     try:
         lock = str(Path(_SOCKET_PATH).parent / ARTIFACTS_LOCK)
         adopt_environment(

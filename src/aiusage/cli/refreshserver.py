@@ -166,15 +166,12 @@ def serve(path: str) -> None:
 
 def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
     """The request line and the three file descriptors sent with it."""
+    from aiusage import dbtserver
+
     data, fds, _, _ = socket.recv_fds(connection, 65536, 3)
-    while data and not data.endswith(b"\n"):
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    if len(fds) != 3 or not data.endswith(b"\n"):
-        raise ConnectionError("an incomplete request")
-    return json.loads(data), fds
+    if len(fds) != 3:
+        raise ConnectionError("a request without its three streams")
+    return dbtserver.read_request(connection, data), fds
 
 
 def _handle(connection: socket.socket, dbt_socket: str) -> None:
@@ -217,14 +214,12 @@ def _record(request: dict, code: int) -> None:
 def _run(request: dict, fds: list[int], dbt_socket: str, server: int) -> None:
     """The refresh: the caller's streams, environment, folder and arguments, the resident
     dbt server, then the `aiusage` executable's own path (aiusage.cli.run), which leaves."""
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        os.close(fd)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # stopped as Ctrl-C stops it
     from aiusage import dbtserver
+
+    dbtserver.take_streams(dict(enumerate(fds)))
+    for fd in fds:
+        os.close(fd)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # stopped as Ctrl-C stops it
     from aiusage.cli import run
     from aiusage.settings import adopt_environment
 
