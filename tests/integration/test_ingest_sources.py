@@ -899,12 +899,16 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
 
 
 def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path):
-    """The unique test of fct_llm_requests and its row-level singular tests run on the
-    landing days its last run rewrote (__landing_window__, tested_landing_window): a broken
-    row there fails them; a row of an older day, written and tested by an earlier run, is
-    not read again. A full refresh tests every row."""
+    """The unique and accepted-values tests of fct_llm_requests and its row-level singular
+    tests run on the landing days its last run rewrote (__landing_window__,
+    tested_landing_window): a broken row there fails them; a row of an older day, written
+    and tested by an earlier run, is not read again. A full refresh tests every row."""
     env = dbt_env(tmp_path, PROJECT)
-    tests = ("unique_fct_llm_requests_request_key", "assert_token_arithmetic_holds")
+    tests = (
+        "unique_fct_llm_requests_request_key",
+        "assert_token_arithmetic_holds",
+        "accepted_values_fct_llm_requests_status__success__error__timeout__rate_limited__cancelled",
+    )
 
     def land(name, day, ids):
         return _land_events(tmp_path, name, day, ids)
@@ -925,11 +929,12 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     dbt_ok("run", "--quiet", *selection)  # this run rewrote 2026-11-12
     assert failures() == []
 
-    def corrupt(request_id):  # a duplicate key and broken token arithmetic on its day
+    def corrupt(request_id):  # a duplicate key, broken token arithmetic, an unknown status
         with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
             con.execute(
                 "insert into fct_llm_requests select * replace (total_tokens + 1 as "
-                f"total_tokens) from fct_llm_requests where request_id = 'ev-{request_id}'"
+                "total_tokens, 'bogus' as status) from fct_llm_requests "
+                f"where request_id = 'ev-{request_id}'"
             )
 
     corrupt("a1")  # 2026-11-10: written and tested by the first build
@@ -989,6 +994,60 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
     assert failures() == []  # rebuilt: every row tested, each key once
     repeat_a_row_of("2026-11-10")  # the full build replaced every day: all are tested
     assert failures() == [key_test]
+
+
+def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(tmp_path):
+    """fct_daily_usage's daily_totals_match compares it with fct_llm_requests on the usage
+    days its last run replaced (refreshed_days_only: tested_usage_window), plus requests and
+    tokens in total: a wrong cost on an older day (compared by the run that wrote it) is not
+    read again, one on a replaced day fails it, an extra request on any day fails the total,
+    and a full refresh compares every day."""
+    env = dbt_env(tmp_path, PROJECT)
+    totals_test = "daily_totals_match_fct_daily_usage_ref_fct_llm_requests___count___True"
+
+    def dbt_ok(*args):
+        result = dbt(env, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def failures():
+        result = dbt(env, "test", "--select", totals_test)
+        assert not re.search(r"(Compilation|Runtime|Database) Error", result.stdout), result.stdout
+        assert totals_test in result.stdout, result.stdout
+        return int(re.search(r"(?:FAIL (\d+)|PASS) " + totals_test, result.stdout).group(1) or 0)
+
+    def change(day, assignment):
+        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+            key = con.execute(
+                "select min(daily_usage_key) from fct_daily_usage where usage_date = ?", [day]
+            ).fetchone()[0]
+            con.execute(
+                f"update fct_daily_usage set {assignment} where daily_usage_key = ?", [key]
+            )
+
+    def land(name, day, ids):  # events of that usage day, landed on it
+        path = tmp_path / name
+        path.write_text(
+            "".join(json.dumps(event(i, occurred_at=f"{day}T12:00:00Z")) + "\n" for i in ids)
+        )
+        ingest(tmp_path / "landing", "events", [path], day)
+
+    selection = ("--select", "+fct_daily_usage")
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    dbt_ok("build", "--quiet", "--exclude-resource-type", "unit_test",
+           "--indirect-selection", "cautious", *selection)  # fmt: skip
+    land("b.jsonl", date(2026, 11, 12), ["b1"])
+    dbt_ok("run", "--quiet", *selection)  # this run replaced usage day 2026-11-12
+    assert failures() == 0
+    change(date(2026, 11, 10), "total_cost_usd = total_cost_usd + 1")  # compared before
+    assert failures() == 0
+    change(date(2026, 11, 12), "total_cost_usd = total_cost_usd + 1")
+    assert failures() == 1  # the replaced day
+    change(date(2026, 11, 10), "requests = requests + 1")
+    assert failures() == 2  # and the totals
+    dbt_ok("run", "--quiet", "--full-refresh", *selection)
+    assert failures() == 0
+    change(date(2026, 11, 10), "total_cost_usd = total_cost_usd + 1")
+    assert failures() == 1  # the full build replaced every day: all are compared
 
 
 def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path):
