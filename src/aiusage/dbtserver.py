@@ -18,6 +18,12 @@ and copies the output and the exit code, so dagster-dbt sees what a dbt process 
 printed. Nothing else changes: the same arguments, the same structured log lines, the
 same exit codes, one fresh process per command.
 
+Each command decodes the project's saved manifest (partial_parse.msgpack), and mashumaro
+builds the decoders of dbt's node classes on their first use: 0.3 s of every command that a
+fresh process would pay again. So a command tells the server, through a pipe, which saved
+manifest it read, and the server, idle between commands, decodes it once: every command
+forked after that starts with the decoders built.
+
 When no server runs (a shell, `dagster dev` before a run started one) or it cannot be
 reached, the client runs the real dbt instead: the server only ever saves time. A client
 that is interrupted or killed closes its connection, and the handler stops the dbt command
@@ -99,8 +105,10 @@ _RESIDENT: str | None = None
 _SERVER_PID = 0  # in the server and its children: the server's pid
 _PATH: str | None = None
 COMMANDS_LOG = "commands.log"
+WARMUP_LOG = "warmup.log"  # what the server built between commands (warm_manifest_decoders)
 ARTIFACTS_LOCK = "artifacts.lock"  # held while a command's manifest is written
 _SOCKET_PATH = ""  # in the server: where it listens
+_WARM_PIPE = -1  # in the server's children: where a command names the saved manifest it read
 SERVED_ENV = "AIUSAGE_DBT_SERVED_BY"  # set in each served command: the server's pid
 
 
@@ -176,6 +184,13 @@ def served_commands() -> list[str]:
     return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
+def warm_ups() -> list[str]:
+    """The lines of warmup.log of this process's server (empty when none runs)."""
+    path = _PATH or _RESIDENT
+    log = Path(path).parent / WARMUP_LOG if path else None
+    return log.read_text(encoding="utf-8").splitlines() if log and log.exists() else []
+
+
 def client_executable() -> str | None:
     """The `aiusage-dbt` executable of this installation (None when it is not installed)."""
     candidate = Path(sys.executable).with_name("aiusage-dbt")
@@ -244,7 +259,7 @@ def serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)
-    global _SERVER_PID, _SOCKET_PATH
+    global _SERVER_PID, _SOCKET_PATH, _WARM_PIPE
     _SERVER_PID = os.getpid()
     _SOCKET_PATH = path
     parent = os.getppid()
@@ -257,9 +272,15 @@ def serve(path: str) -> None:
     gc.freeze()  # the imported objects stay shared with the forks (no copy on write by GC)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped by the kernel
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    named, _WARM_PIPE = os.pipe()
+    decoders_built = False
     while os.getppid() == parent:
-        ready, _, _ = select.select([listener], [], [], 1.0)
-        if not ready:
+        ready, _, _ = select.select([listener, named], [], [], 1.0)
+        if named in ready:
+            saved = os.read(named, 65536).decode("utf-8", "replace").split()
+            if saved and not decoders_built:
+                decoders_built = warm_manifest_decoders(saved[-1])
+        if listener not in ready:
             continue
         connection, _ = listener.accept()
         if os.fork() == 0:
@@ -276,6 +297,55 @@ def warm_schemas() -> None:
     for name in WARM_SCHEMAS:
         module, _, cls = name.partition(":")
         getattr(importlib.import_module(module), cls).json_schema()
+
+
+def warm_manifest_decoders(saved_manifest: str) -> bool:
+    """Decode a saved manifest (partial_parse.msgpack) in the server, so that mashumaro's
+    decoders of the node classes, built on their first use, are inherited by every command
+    forked from now on. Logged in warmup.log beside the socket. False when the file cannot
+    be decoded (a later command's may)."""
+    import multiprocessing
+
+    import dbt.mp_context
+    from dbt.contracts.graph.manifest import Manifest
+
+    started = time.time()
+    # The decoded manifest takes a lock of dbt's multiprocessing context (spawn), whose
+    # semaphore would start a resource tracker process beside the server for good; a lock
+    # of the fork context is a plain one, and the manifest is dropped at once.
+    spawn = dbt.mp_context._MP_CONTEXT
+    dbt.mp_context._MP_CONTEXT = multiprocessing.get_context("fork")
+    try:
+        Manifest.from_msgpack(Path(saved_manifest).read_bytes())
+    except Exception:  # noqa: BLE001 (a partial or foreign file: the commands decode their own)
+        return False
+    finally:
+        dbt.mp_context._MP_CONTEXT = spawn
+    gc.collect()
+    gc.freeze()
+    with open(Path(_SOCKET_PATH).parent / WARMUP_LOG, "a", encoding="utf-8") as log:
+        log.write(
+            f"{datetime.now(UTC).isoformat(timespec='seconds')} manifest decoders built from "
+            f"{saved_manifest} {time.time() - started:.2f}s\n"
+        )
+    return True
+
+
+def _name_saved_manifest() -> None:
+    """In a command that ran: tell the server which saved manifest it read (dbt's
+    partial_parse.msgpack in the project's target path), a line on its pipe, which the
+    server reads between commands (and decodes, once)."""
+    try:
+        from dbt.flags import get_flags
+
+        flags = get_flags()
+        project = Path(getattr(flags, "PROJECT_DIR", None) or os.getcwd())
+        target = Path(getattr(flags, "TARGET_PATH", None) or "target")
+        saved = (target if target.is_absolute() else project / target) / "partial_parse.msgpack"
+        if saved.is_file():
+            os.write(_WARM_PIPE, (str(saved) + "\n").encode())
+    except (OSError, AttributeError):
+        pass
 
 
 def read_request(connection: socket.socket, data: bytes = b"") -> dict:
@@ -374,6 +444,7 @@ def _run_dbt(connection: socket.socket, request: dict) -> int:
             cli.main(args=sys.argv[1:], prog_name="dbt")
         finally:
             dbtwork.end_command()
+            _name_saved_manifest()
         return 0
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)

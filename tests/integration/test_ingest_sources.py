@@ -1020,9 +1020,7 @@ def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(
             key = con.execute(
                 "select min(daily_usage_key) from fct_daily_usage where usage_date = ?", [day]
             ).fetchone()[0]
-            con.execute(
-                f"update fct_daily_usage set {assignment} where daily_usage_key = ?", [key]
-            )
+            con.execute(f"update fct_daily_usage set {assignment} where daily_usage_key = ?", [key])
 
     def land(name, day, ids):  # events of that usage day, landed on it
         path = tmp_path / name

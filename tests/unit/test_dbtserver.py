@@ -212,3 +212,53 @@ def test_a_process_forked_from_the_servers_owner_uses_it_and_never_stops_it(proj
     assert server.poll() is None and Path(path).exists()
     served = _dbt(_client(), project, "run-operation", "served_by")
     assert served.returncode == 0 and f"served-by={server.pid}" in served.stdout
+
+
+_DECODERS_BUILT = """
+import sys
+from pathlib import Path
+from aiusage import dbtserver
+from dbt.contracts.graph.manifest import Manifest
+from mashumaro.core.meta.code.builder import CodeBuilder
+saved = Path(sys.argv[2])
+if sys.argv[1] == "warm":
+    dbtserver._SOCKET_PATH = str(saved.parent / "dbt.sock")
+    assert dbtserver.warm_manifest_decoders(str(saved))
+built, add = [], CodeBuilder.add_unpack_method
+def recording(self, *args, **kwargs):
+    built.append(self.cls.__qualname__)
+    return add(self, *args, **kwargs)
+CodeBuilder.add_unpack_method = recording
+Manifest.from_msgpack(saved.read_bytes())
+print(len(built))
+"""
+
+
+def test_the_server_builds_the_manifest_decoders_from_what_a_command_read(project, server):
+    """mashumaro builds the msgpack decoders of dbt's node classes on their first use, so
+    each fresh process decoding the saved manifest builds them (0.3 s of a command's
+    start). A served command names the saved manifest it read on the server's pipe; the
+    server decodes it once, between commands, and a process that has done so builds none
+    when it decodes a manifest again."""
+    parsed = _dbt(_real_dbt(), project, "parse")
+    assert parsed.returncode == 0, parsed.stdout
+    saved = Path(os.environ["DBT_TARGET_PATH"]) / "partial_parse.msgpack"
+    assert saved.is_file()
+    assert dbtserver.warm_ups() == []
+    for _ in range(2):
+        built = _dbt(_client(), project, "build", "-s", "answer")
+        assert built.returncode == 0, built.stdout
+    deadline = time.monotonic() + 30
+    while not dbtserver.warm_ups() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = dbtserver.warm_ups()
+    assert len(lines) == 1, lines  # once, whatever the number of commands
+    assert f"manifest decoders built from {saved} " in lines[0]
+
+    def built_decoders(mode: str) -> int:
+        done = _dbt(sys.executable, project, "-c", _DECODERS_BUILT, mode, str(saved))
+        assert done.returncode == 0, done.stderr[-3000:]
+        return int(done.stdout.strip().splitlines()[-1])
+
+    assert built_decoders("cold") > 10  # the node classes, config classes and their fields
+    assert built_decoders("warm") == 0

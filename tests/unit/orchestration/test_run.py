@@ -1,0 +1,81 @@
+"""The instance of an in-process refresh (orchestration.run.refresh_instance): Dagster's
+ephemeral instance whose in-memory storages keep their connection. A small real job runs on
+it and on Dagster's own ephemeral instance: the same events are stored and read back, while
+the event storage opens a connection once instead of once for every event."""
+
+from __future__ import annotations
+
+import threading
+
+import dagster as dg
+
+from orchestration.run import refresh_instance
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
+def numbers(context):
+    context.log.info("counting")
+    yield dg.Output([1, 2, 3])
+    yield dg.AssetCheckResult(passed=True, check_name="positive")
+
+
+@dg.asset
+def total(numbers):
+    return sum(numbers)
+
+
+JOB = dg.Definitions(assets=[numbers, total], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+
+
+def _run(instance: dg.DagsterInstance) -> tuple[list, int, int]:
+    """Event types stored for one run of JOB, in order, materialisations read back, and how
+    many connections the event storage opened meanwhile."""
+    storage = instance.event_log_storage
+    opened = []
+    connect = storage._engine.connect
+    storage._engine.connect = lambda *a, **k: opened.append(1) or connect(*a, **k)
+    result = JOB.execute_in_process(instance=instance)
+    storage._engine.connect = connect
+    assert result.success
+    types = [
+        record.dagster_event.event_type_value
+        for record in instance.all_logs(result.run_id)
+        if record.dagster_event is not None
+    ]
+    materialised = instance.fetch_materializations(dg.AssetKey("total"), limit=10).records
+    return types, len(materialised), len(opened)
+
+
+def test_the_refresh_instance_stores_what_dagsters_own_does_on_one_connection():
+    with dg.DagsterInstance.ephemeral() as plain:
+        plain_types, plain_materialised, plain_opened = _run(plain)
+    with refresh_instance() as instance:
+        types, materialised, opened = _run(instance)
+    assert types == plain_types
+    assert "ASSET_MATERIALIZATION" in types and "ASSET_CHECK_EVALUATION" in types
+    assert materialised == plain_materialised == 1
+    assert plain_opened >= len(plain_types)  # Dagster's: one connection per call at least
+    # the reused one, and one for each table whose existence was asked (once per table)
+    assert opened <= 1 + len(instance.event_log_storage._tables) <= 4
+
+
+def test_another_thread_and_a_nested_call_get_connections_of_their_own():
+    with refresh_instance() as instance:
+        storage = instance.event_log_storage
+        with storage._connect() as first:
+            pass
+        with storage._connect() as again:
+            assert again is first
+        seen = []
+
+        def other():
+            with storage._connect() as conn:
+                seen.append(conn)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert seen and seen[0] is not first
+        runs = instance.run_storage
+        with runs.connect() as outer, runs.connect() as inner:
+            assert inner is not outer  # a call within a call, as Dagster's storage allows
