@@ -661,12 +661,27 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     assert _accounting(tmp_path / "full.duckdb") == incremental
 
 
-def _land_events(root: Path, name: str, day: date, ids) -> str:
-    """Events `ev-<id>` written to root/name and landed into root/landing for `day`; the
-    landed file's name."""
+def _land_events(root: Path, name: str, day: date, ids, fields=lambda i: {}) -> str:
+    """Events `ev-<id>` (with `fields(id)` over the defaults) written to root/name and landed
+    into root/landing for `day`; the landed file's name."""
     path = root / name
-    path.write_text("".join(json.dumps(event(i)) + "\n" for i in ids))
+    path.write_text("".join(json.dumps(event(i, **fields(i))) + "\n" for i in ids))
     return ingest(root / "landing", "events", [path], day).files[0].landed.name
+
+
+def _dbt_ok(env, *args) -> None:
+    result = dbt(env, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _build_then_refresh(env, land, selection) -> None:
+    """A first build of `selection` over usage day 2026-11-10, then a day 2026-11-12 landed
+    and a run that rewrites only it: the state the windowed tests are checked in."""
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--indirect-selection", "cautious", *selection)  # fmt: skip
+    land("b.jsonl", date(2026, 11, 12), ["b1"])
+    _dbt_ok(env, "run", "--quiet", *selection)
 
 
 def _watermarks(env):
@@ -913,20 +928,12 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     def land(name, day, ids):
         return _land_events(tmp_path, name, day, ids)
 
-    def dbt_ok(*args):
-        result = dbt(env, *args)
-        assert result.returncode == 0, result.stdout + result.stderr
-
     def failures():
         result = dbt(env, "test", "--select", *tests)
         return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
 
     selection = ("--select", "+fct_llm_requests")
-    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
-    dbt_ok("build", "--quiet", "--exclude-resource-type", "unit_test",
-           "--indirect-selection", "cautious", *selection)  # fmt: skip
-    land("b.jsonl", date(2026, 11, 12), ["b1"])
-    dbt_ok("run", "--quiet", *selection)  # this run rewrote 2026-11-12
+    _build_then_refresh(env, land, selection)  # the last run rewrote 2026-11-12
     assert failures() == []
 
     def corrupt(request_id):  # a duplicate key, broken token arithmetic, an unknown status
@@ -941,7 +948,7 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
     assert failures() == []
     corrupt("b1")  # 2026-11-12: rewritten by the last run
     assert failures() == sorted(tests)
-    dbt_ok("run", "--quiet", "--full-refresh", *selection)
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
     assert failures() == []  # rebuilt from staging: every row whole again
 
 
@@ -953,19 +960,14 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
     env = dbt_env(tmp_path, PROJECT)
     key_test = "primary_key_int_daily_sessions_summed_daily_sessions_summed_key"
 
-    def land(name, day, ids):
-        path = tmp_path / name
-        path.write_text(
-            "".join(
-                json.dumps(event(i, session_id=f"s-{i}", occurred_at=f"{day}T12:00:00Z")) + "\n"
-                for i in ids
-            )
+    def land(name, day, ids):  # a session per event, of that usage day, landed on it
+        _land_events(
+            tmp_path,
+            name,
+            day,
+            ids,
+            lambda i: {"session_id": f"s-{i}", "occurred_at": f"{day}T12:00:00Z"},
         )
-        ingest(tmp_path / "landing", "events", [path], day)
-
-    def dbt_ok(*args):
-        result = dbt(env, *args)
-        assert result.returncode == 0, result.stdout + result.stderr
 
     def failures():
         result = dbt(env, "test", "--select", key_test)
@@ -980,17 +982,13 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
             )
 
     selection = ("--select", "+int_daily_sessions_summed")
-    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
-    dbt_ok("build", "--quiet", "--exclude-resource-type", "unit_test",
-           "--indirect-selection", "cautious", *selection)  # fmt: skip
-    land("b.jsonl", date(2026, 11, 12), ["b1"])
-    dbt_ok("run", "--quiet", *selection)  # this run replaced usage day 2026-11-12
+    _build_then_refresh(env, land, selection)  # the last run replaced usage day 2026-11-12
     assert failures() == []
     repeat_a_row_of("2026-11-10")  # replaced and tested by the first build
     assert failures() == []
     repeat_a_row_of("2026-11-12")
     assert failures() == [key_test]
-    dbt_ok("run", "--quiet", "--full-refresh", *selection)
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
     assert failures() == []  # rebuilt: every row tested, each key once
     repeat_a_row_of("2026-11-10")  # the full build replaced every day: all are tested
     assert failures() == [key_test]
@@ -1004,10 +1002,6 @@ def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(
     and a full refresh compares every day."""
     env = dbt_env(tmp_path, PROJECT)
     totals_test = "daily_totals_match_fct_daily_usage_ref_fct_llm_requests___count___True"
-
-    def dbt_ok(*args):
-        result = dbt(env, *args)
-        assert result.returncode == 0, result.stdout + result.stderr
 
     def failures():
         result = dbt(env, "test", "--select", totals_test)
@@ -1023,18 +1017,10 @@ def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(
             con.execute(f"update fct_daily_usage set {assignment} where daily_usage_key = ?", [key])
 
     def land(name, day, ids):  # events of that usage day, landed on it
-        path = tmp_path / name
-        path.write_text(
-            "".join(json.dumps(event(i, occurred_at=f"{day}T12:00:00Z")) + "\n" for i in ids)
-        )
-        ingest(tmp_path / "landing", "events", [path], day)
+        _land_events(tmp_path, name, day, ids, lambda i: {"occurred_at": f"{day}T12:00:00Z"})
 
     selection = ("--select", "+fct_daily_usage")
-    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"])
-    dbt_ok("build", "--quiet", "--exclude-resource-type", "unit_test",
-           "--indirect-selection", "cautious", *selection)  # fmt: skip
-    land("b.jsonl", date(2026, 11, 12), ["b1"])
-    dbt_ok("run", "--quiet", *selection)  # this run replaced usage day 2026-11-12
+    _build_then_refresh(env, land, selection)  # the last run replaced usage day 2026-11-12
     assert failures() == 0
     change(date(2026, 11, 10), "total_cost_usd = total_cost_usd + 1")  # compared before
     assert failures() == 0
@@ -1042,7 +1028,7 @@ def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(
     assert failures() == 1  # the replaced day
     change(date(2026, 11, 10), "requests = requests + 1")
     assert failures() == 2  # and the totals
-    dbt_ok("run", "--quiet", "--full-refresh", *selection)
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
     assert failures() == 0
     change(date(2026, 11, 10), "total_cost_usd = total_cost_usd + 1")
     assert failures() == 1  # the full build replaced every day: all are compared
