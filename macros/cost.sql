@@ -198,6 +198,23 @@
         end
 {%- endmacro %}
 
+{#- The token columns of a priced fact (fct_llm_requests, with its reasoning tokens;
+    fct_provider_usage), typed as both contracts declare them: uncached input is the input
+    less cache reads and writes, total is input plus output. -#}
+{% macro token_columns(reasoning=false) -%}
+    cast(input_tokens as bigint) as input_tokens,
+    cast(input_tokens - cache_read_tokens - cache_write_tokens as bigint)
+        as uncached_input_tokens,
+    cast(cache_read_tokens as bigint) as cache_read_tokens,
+    cast(cache_write_tokens as bigint) as cache_write_tokens,
+    cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
+    cast(output_tokens as bigint) as output_tokens,
+    {%- if reasoning %}
+    cast(reasoning_tokens as bigint) as reasoning_tokens,
+    {%- endif %}
+    cast(input_tokens + output_tokens as bigint) as total_tokens
+{%- endmacro %}
+
 {#- The price and cost columns of a priced fact (fct_llm_requests, fct_provider_usage),
     typed as both contracts declare them. -#}
 {% macro price_and_cost_columns() -%}

@@ -24,6 +24,36 @@
     {{ return(types) }}
 {%- endmacro %}
 
+{#- The CTEs `requests` (the rows of fct_llm_requests on the usage days this refresh
+    touched, macro touched_usage_days: an incremental model replaces exactly those days)
+    and `aggregated` (those requests per usage day, per each of `attributed_columns` through
+    attributed() and each of `columns` as it is, with the request measures `measures` and
+    then `extra`, {name: aggregate expression}): the daily roll-ups of the request fact
+    (fct_daily_usage, rpt_usage_by_prompt_version). -#}
+{% macro touched_request_days_rolled_up(attributed_columns, measures, columns=[], extra={}) -%}
+requests as (
+    select * from {{ ref('fct_llm_requests') }}
+    where {{ touched_usage_days() }}
+),
+
+aggregated as (
+    select
+        usage_date,
+        {%- for column in attributed_columns %}
+        {{ attributed(column) }} as {{ column }},
+        {%- endfor %}
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        {{ request_measures(measures) }}
+        {%- for name, expression in extra.items() %},
+        {{ expression }} as {{ name }}
+        {%- endfor %}
+    from requests
+    group by all
+)
+{%- endmacro %}
+
 {#- The measures of a group of requests (rows of fct_llm_requests), as fct_daily_usage
     defines them: `<expression> as <measure>` for each measure (a select list). Reports
     that read the request fact at another grain use the same definitions, so they

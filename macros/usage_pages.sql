@@ -110,12 +110,7 @@
     ),
 
     pages as (
-        select
-            source_file,
-            landing_date,
-            unnest(pages) as page,
-            unnest(generate_series(1, len(pages))) as page_index
-        from page_lists
+        {{ unnest_indexed('page_lists', ['source_file', 'landing_date'], 'pages', 'page') }}
     ),
 
     bucket_lists as (
@@ -126,13 +121,9 @@
     ),
 
     buckets as (
-        select
-            source_file,
-            landing_date,
-            page_index,
-            unnest(buckets) as bucket,
-            unnest(generate_series(1, len(buckets))) as bucket_index
-        from bucket_lists
+        {{ unnest_indexed(
+            'bucket_lists', ['source_file', 'landing_date', 'page_index'], 'buckets', 'bucket'
+        ) }}
     ),
 
     result_lists as (
@@ -143,16 +134,26 @@
     ),
 
     results as (
-        select
-            source_file,
-            landing_date,
-            page_index,
-            bucket_index,
-            bucket,
-            unnest(results) as result,
-            unnest(generate_series(1, len(results))) as result_index
-        from result_lists
+        {{ unnest_indexed(
+            'result_lists',
+            ['source_file', 'landing_date', 'page_index', 'bucket_index', 'bucket'],
+            'results',
+            'result'
+        ) }}
     )
+{%- endmacro %}
+
+{#- One row per element of the list column `lists` of `relation`, beside its `keep` columns:
+    the element as `item` and its 1-based position as `item`_index (DuckDB: two unnests of
+    the same length run in step). -#}
+{% macro unnest_indexed(relation, keep, lists, item) -%}
+    select
+        {%- for column in keep %}
+        {{ column }},
+        {%- endfor %}
+        unnest({{ lists }}) as {{ item }},
+        unnest(generate_series(1, len({{ lists }}))) as {{ item }}_index
+    from {{ relation }}
 {%- endmacro %}
 
 {#- Spark: JSON stays text; arrays are split with from_json(..., 'array<string>'), which

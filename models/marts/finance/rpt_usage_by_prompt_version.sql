@@ -13,22 +13,11 @@
 
 with
 
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days() }}
-),
-
-aggregated as (
-    select
-        usage_date,
-        {{ attributed('client') }} as client,
-        {{ attributed('workflow') }} as workflow,
-        {{ attributed('prompt_version') }} as prompt_version,
-        {{ request_measures(measures) }},
-        count(distinct user_id) as active_users
-    from requests
-    group by all
-),
+{{ touched_request_days_rolled_up(
+    ['client', 'workflow', 'prompt_version'],
+    measures,
+    extra={'active_users': 'count(distinct user_id)'},
+) }},
 
 final as (
     select

@@ -3,7 +3,8 @@
 -- One row per usage_date x client x team x user x workflow x task_type x provider x model
 -- x service_tier, additive measures only (sums and counts), so any roll-up is a sum.
 -- Incremental: recomputes exactly the usage days of the requests fct_llm_requests re-read
--- since this model's last run (macro touched_usage_days), and replaces them.
+-- since this model's last run (macro touched_usage_days), and replaces them; the
+-- requests and their roll-up come from macro touched_request_days_rolled_up.
 -- The measures are defined once (macros/measures.sql: request_measures, and their types
 -- in daily_measure_types), for every report that re-aggregates them.
 
@@ -20,26 +21,11 @@
 
 with
 
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
-    where {{ touched_usage_days() }}
-),
-
-aggregated as (
-    select
-        usage_date,
-        {{ attributed('client') }} as client,
-        {{ attributed('team') }} as team,
-        {{ attributed('user_id') }} as user_id,
-        {{ attributed('workflow') }} as workflow,
-        {{ attributed('task_type') }} as task_type,
-        provider,
-        model,
-        service_tier,
-        {{ request_measures(measures) }}
-    from requests
-    group by all
-),
+{{ touched_request_days_rolled_up(
+    ['client', 'team', 'user_id', 'workflow', 'task_type'],
+    measures,
+    columns=['provider', 'model', 'service_tier'],
+) }},
 
 final as (
     select
