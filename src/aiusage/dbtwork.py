@@ -47,7 +47,8 @@ of it produce nothing a command keeps:
 
 * **Nodes started by their depth.** dbt's queue gives a thread the ready node of the
   lowest depth in the graph (its generation from the roots), whatever waits on it. A mart
-  that heads a long chain (`rpt_session_costs`, 1-2 s on the 10M bench, then `rpt_alerts`)
+  that heads a long chain (`rpt_session_costs`, 1-2 s on the 10M bench when it was a table,
+  then `rpt_alerts`)
   was started after every cheap mart of its depth and ended the run alone on one thread.
   dbt also takes every node off its queue as soon as it is ready and hands it to its
   thread pool, which runs what it was handed first in, first out, so a test that a long

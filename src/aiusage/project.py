@@ -134,13 +134,18 @@ class Mart:
     keeps one with usage days per usage day). `by_rewritten_days`: its model declares (meta
     publish_by_rewritten_days) that a refresh writes rows only into the landing days from
     the cutoff its run logs (table aiusage_landing_rewrites) and older days can only lose
-    rows; publish then fingerprints only those days and the days whose row count moved."""
+    rows; publish then fingerprints only those days and the days whose row count moved.
+    `view_over`: a view mart whose model declares meta publish_as_view: the snapshot keeps
+    it a view, over the relations it reads (named here), which publish keeps beside it as
+    tables (`support`: published for that view, no Parquet file of their own)."""
 
     name: str
     schema: str
     key: str | None = None
     incremental: bool = False
     by_rewritten_days: bool = False
+    view_over: tuple[str, ...] = ()
+    support: bool = False
 
 
 def _unique_keys(manifest: dict) -> dict[str, str]:
@@ -190,22 +195,71 @@ def _mart_nodes(manifest: dict) -> list[dict]:
     ]
 
 
+def _relation(node: dict, key: str | None = None, **fields) -> Mart:
+    materialized = node["config"].get("materialized")
+    return Mart(
+        name=node.get("alias") or node["name"],
+        schema=node["schema"],
+        key=key,
+        incremental=materialized == "incremental",
+        by_rewritten_days=materialized == "incremental"
+        and bool((node["config"].get("meta") or {}).get("publish_by_rewritten_days")),
+        **fields,
+    )
+
+
+def _view_sources(node: dict, nodes: dict) -> list[dict]:
+    """The models a mart published as a view reads (meta publish_as_view): each must be a
+    table (or incremental) model, so that the snapshot can hold it beside the view."""
+    sources = []
+    for parent in node["depends_on"]["nodes"]:
+        source = nodes.get(parent)
+        if source is None or source["resource_type"] != "model":
+            raise AiusageError(
+                f"{node['name']} is published as a view (meta publish_as_view) but reads "
+                f"{parent}, which is not a model: the snapshot could not hold it"
+            )
+        if source["config"].get("materialized") not in ("table", "incremental"):
+            raise AiusageError(
+                f"{node['name']} is published as a view (meta publish_as_view) but reads "
+                f"{source['name']}, a {source['config'].get('materialized')}: it must be a "
+                "table or an incremental model, kept in the snapshot beside the view"
+            )
+        sources.append(source)
+    return sources
+
+
 def mart_relations(manifest_file: Path) -> list[Mart]:
-    """Models under models/marts (not ephemeral), from the dbt manifest."""
+    """Models under models/marts (not ephemeral), from the dbt manifest; and, for a mart
+    published as a view (meta publish_as_view, materialized as a view), the models it reads,
+    as `support` relations."""
     manifest = load_manifest(manifest_file)
     keys = _unique_keys(manifest)
-    marts = [
-        Mart(
-            name=node.get("alias") or node["name"],
-            schema=node["schema"],
-            key=keys.get(node["unique_id"]),
-            incremental=node["config"].get("materialized") == "incremental",
-            by_rewritten_days=node["config"].get("materialized") == "incremental"
-            and bool((node["config"].get("meta") or {}).get("publish_by_rewritten_days")),
+    relations: dict[str, Mart] = {}
+    supports: dict[str, Mart] = {}
+    for node in _mart_nodes(manifest):
+        meta = node["config"].get("meta") or {}
+        as_view = bool(meta.get("publish_as_view"))
+        if as_view and node["config"].get("materialized") != "view":
+            raise AiusageError(f"{node['name']}: meta publish_as_view needs materialized='view'")
+        sources = _view_sources(node, manifest["nodes"]) if as_view else []
+        mart = _relation(
+            node,
+            keys.get(node["unique_id"]),
+            view_over=tuple(source.get("alias") or source["name"] for source in sources),
         )
-        for node in _mart_nodes(manifest)
-    ]
-    return sorted(marts, key=lambda m: m.name)
+        relations[mart.name] = mart
+        for source in sources:
+            support = _relation(source, support=True)
+            supports[support.name] = support
+    for name, support in supports.items():
+        if name in relations:
+            raise AiusageError(
+                f"{name} is both a mart and a relation a mart published as a view reads: "
+                "the view must read models outside models/marts"
+            )
+        relations[name] = support
+    return sorted(relations.values(), key=lambda m: m.name)
 
 
 def mart_contracts(manifest_file: Path) -> dict[str, dict[str, str]]:

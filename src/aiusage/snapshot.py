@@ -19,7 +19,11 @@ changes: each new connection opens the newest whole snapshot. Nobody sees a half
 warehouse or waits on the builder's write lock.
 
 A snapshot folder is self-contained: every mart is a table inside its warehouse.duckdb (no
-view over a file path), so a copy of the folder opens and reads anywhere.
+view over a file path), so a copy of the folder opens and reads anywhere. A mart whose
+model declares meta publish_as_view (rpt_session_costs) is the exception: a view there too,
+defined as in the build, over the tables it reads, which are published beside it (support
+relations, Mart.support: kept like any mart, no Parquet file). Its rows all change with
+every refresh; as a view they are never written into the snapshot.
 
 Retention: the newest AIUSAGE_PUBLISH_KEEP snapshots are kept, and so is every snapshot that
 stopped being current less than AIUSAGE_PUBLISH_GRACE_SECONDS ago (default one hour), so a
@@ -66,6 +70,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -367,12 +372,13 @@ class _MartPlan:
     fingerprint: list  # run.json "fingerprints" entry
     hashed_days: int  # partitioned: the days fingerprinted (the others kept the snapshot's)
     partition: str | None  # the day column it is kept and exported by (None: whole)
-    action: str = "rewrite"  # keep | replace_days | rewrite
+    action: str = "rewrite"  # keep | replace_days | rewrite | view
     changed_days: list[str] = field(default_factory=list)
+    view_sql: str | None = None  # a mart kept as a view: the SELECT of its view in the build
 
     @property
     def rows_to_write(self) -> int:
-        if self.action == "keep":
+        if self.action == "keep" or self.view_sql is not None:
             return 0
         if self.action == "replace_days":
             return sum(self.prints.get(day, [0])[0] for day in self.changed_days)
@@ -385,15 +391,45 @@ class _MartPlan:
 REWRITE_SHARE = 0.5
 
 
+_VIEW_DEFINITION = re.compile(r"(?is)^\s*create\s+view\s+.+?\s+as\s+(.*?)\s*;?\s*$")
+
+
+def _view_select(con, mart: Mart) -> str:
+    """The SELECT of a mart's view in `built` (its SQL names its relations by schema, never
+    by catalog, so it binds in the snapshot's file to the tables kept beside it)."""
+    found = con.execute(
+        """select sql from duckdb_views()
+           where database_name = 'built' and schema_name = ? and view_name = ?""",
+        [mart.schema, mart.name],
+    ).fetchone()
+    match = _VIEW_DEFINITION.match(found[0]) if found else None
+    if match is None:
+        raise duckdb.CatalogException(
+            f"Mart {mart.schema}.{mart.name} is published as a view but is not a view in the build"
+        )
+    return match.group(1)
+
+
+def _view_fingerprint(signature: str, select: str, sources: list[_MartPlan]) -> list:
+    """A view's fingerprint, from its definition and the fingerprints of what it reads: the
+    same definition over the same rows gives the same rows, without computing the view."""
+    parts = [select] + [[source.mart.name, source.fingerprint, source.prints] for source in sources]
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return [signature, "view", digest]
+
+
 def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], dict | None]:
     """Columns, row counts and fingerprints of every mart in `built` (attached to `con`),
     and the action on each snapshot table, judged against the current snapshot's run.json;
-    and the position of the build's run log to record with the new snapshot."""
+    and the position of the build's run log to record with the new snapshot. A mart kept
+    as a view comes after the relations it reads (planned first), and its fingerprint is
+    theirs with its definition."""
     previous_prints = previous_run.get("fingerprints", {})
     previous_parts = previous_run.get("parts", {})
     rewritten, position = _rewritten_since(con, previous_run)
     plans = []
-    for mart in marts:
+    planned: dict[str, _MartPlan] = {}
+    for mart in sorted(marts, key=lambda m: bool(m.view_over)):
         relation = f'built."{mart.schema}"."{mart.name}"'
         columns = con.execute(
             """select column_name, data_type from information_schema.columns
@@ -404,8 +440,19 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
         if not columns:
             raise duckdb.CatalogException(f"Mart {mart.schema}.{mart.name} not built")
         signature = _signature(columns)
-        hashed_row = row_hash([name for name, _ in columns])
         old = previous_prints.get(mart.name)
+        if mart.view_over:
+            select = _view_select(con, mart)
+            (rows,) = con.execute(f"select count(*) from {relation}").fetchone()
+            fingerprint = _view_fingerprint(
+                signature, select, [planned[name] for name in mart.view_over]
+            )
+            plan = _MartPlan(mart, relation, signature, rows, {}, fingerprint, 0, None)
+            plan.view_sql = select
+            plan.action = "keep" if old == fingerprint else "view"
+            plans.append(plan)
+            continue
+        hashed_row = row_hash([name for name, _ in columns])
         prints, hashed = {}, 0
         partition = _partition_column(mart, {c for c, _ in columns})
         if partition is not None:
@@ -439,6 +486,7 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
             elif old == fingerprint:
                 plan.action = "keep"
         plans.append(plan)
+        planned[mart.name] = plan
     return plans, position
 
 
@@ -447,8 +495,9 @@ _MATERIALISED = "__aiusage_materialised"
 
 def _reduce_build_copy(source: Path, target: Path, marts: list[Mart], limits: dict) -> set[str]:
     """A snapshot written afresh starts as a file copy of the build's DuckDB file, reduced
-    to the marts: every mart a table (a view is materialised), every other relation (seeds,
-    staging, intermediate views, other schemas) dropped. Copying the file is a sequential
+    to the marts: every mart a table (a view is materialised, unless it is published as a
+    view: it stays, with the tables it reads), every other relation (seeds, staging,
+    intermediate views, other schemas) dropped. Copying the file is a sequential
     copy of its blocks; writing the same tables anew recompresses every column (at 1M
     events, 9.5 s of the first publish). Returns the marts the copy holds (all of them), or
     an empty set when the build's file cannot be used this way (uncommitted WAL, a mart
@@ -470,13 +519,16 @@ def _reduce_build_copy(source: Path, target: Path, marts: list[Mart], limits: di
             kinds = {name: kind for schema, name, kind in relations if schema == "main"}
             if not names <= set(kinds):
                 raise duckdb.CatalogException(f"marts not built: {sorted(names - set(kinds))}")
-            views = sorted(name for name in names if kinds[name] == "VIEW")
+            kept_views = {mart.name for mart in marts if mart.view_over}
+            if any(kinds[name] != "VIEW" for name in kept_views):
+                raise duckdb.CatalogException(f"not views in the build: {sorted(kept_views)}")
+            views = sorted(n for n in names - kept_views if kinds[n] == "VIEW")
             for name in views:
                 con.execute(
                     f'create table main."{name}{_MATERIALISED}" as select * from main."{name}"'
                 )
             for schema, name, kind in relations:  # listed before the views were materialised
-                if schema == "main" and name in names and kind != "VIEW":
+                if schema == "main" and name in names and (kind != "VIEW" or name in kept_views):
                     continue
                 word = "view" if kind == "VIEW" else "table"
                 con.execute(f'drop {word} if exists "{schema}"."{name}"')
@@ -698,13 +750,35 @@ def discard_prepared(root: Path) -> None:
         _release(prepared)
 
 
+def _relation_kinds(con) -> dict[str, str]:
+    """{name: 'BASE TABLE' or 'VIEW'} of the relations in the main schema of the file
+    `con` opened."""
+    return dict(
+        con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = 'main'"
+        ).fetchall()
+    )
+
+
+def _drop(con, name: str, kind: str | None) -> None:
+    if kind is not None:
+        word = "view" if kind == "VIEW" else "table"
+        con.execute(f'drop {word} if exists main."{name}"')
+
+
 def _apply_tables(con, plans: list[_MartPlan]) -> None:
     """Bring the new snapshot's tables to the build: replace a partitioned mart's changed
     days, rewrite a changed mart whole; a kept mart (or one taken from the build's file)
-    is already right."""
-    for plan in plans:
+    is already right. A mart kept as a view is (re)defined after the tables it reads."""
+    kinds = _relation_kinds(con)
+    for plan in sorted(plans, key=lambda p: p.view_sql is not None):
         name = plan.mart.name
-        if plan.action == "replace_days":
+        if plan.action == "view":
+            if kinds.get(name) != "VIEW":
+                _drop(con, name, kinds.get(name))  # a table the snapshot had before
+            con.execute(f'create or replace view main."{name}" as {plan.view_sql}')
+        elif plan.action == "replace_days":
             where, params = _day_predicate(plan.changed_days, plan.partition)
             con.execute(f'delete from main."{name}" where {where}', params)
             con.execute(
@@ -714,6 +788,8 @@ def _apply_tables(con, plans: list[_MartPlan]) -> None:
         elif plan.action == "rewrite":
             # A table, not a view over the Parquet files: a view would name their absolute
             # paths, and a copied or pruned snapshot would then read another folder or fail.
+            if kinds.get(name) == "VIEW":
+                _drop(con, name, "VIEW")
             con.execute(f'create or replace table main."{name}" as select * from {plan.relation}')
 
 
@@ -728,6 +804,8 @@ def _export_parquet(
     the day or the mart) is hard-linked from it. Returns the days written and linked."""
     reuse = {"written": 0, "linked": 0}
     for plan in plans:
+        if plan.mart.support:  # kept in the snapshot for a view, not a mart of its own
+            continue
         name = plan.mart.name
         old_print = previous_run.get("fingerprints", {}).get(name)
         same_columns = old_print is not None and old_print[0] == plan.signature
@@ -832,15 +910,12 @@ def publish(
                 else _reduce_build_copy(source, staging / DUCKDB_NAME, marts, limits)
             )
             for plan in plans:
-                plan.action = "from_build_file" if plan.mart.name in from_build else "rewrite"
+                if plan.mart.name in from_build:
+                    plan.action = "from_build_file"
+                else:
+                    plan.action = "view" if plan.view_sql is not None else "rewrite"
         with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
-            inherited = {
-                name
-                for (name,) in con.execute(
-                    "select table_name from information_schema.tables "
-                    "where table_catalog = current_database() and table_schema = 'main'"
-                ).fetchall()
-            }
+            inherited = _relation_kinds(con)
             con.execute(f"attach '{source}' as built (read_only)")
             # The Parquet files are written from the build's file on a thread of their own
             # while this one brings the tables to the build: at 10M events the rewrite of
@@ -861,13 +936,13 @@ def publish(
                 finally:
                     exported.exception()  # wait: nothing may write into staging afterwards
                 reuse = exported.result()
-            for name in sorted(inherited - {plan.mart.name for plan in plans}):
-                con.execute(f'drop table main."{name}"')  # a mart the project no longer has
+            for name in sorted(set(inherited) - {plan.mart.name for plan in plans}):
+                _drop(con, name, inherited[name])  # a mart the project no longer has
             con.execute("detach built")
             con.execute("checkpoint")
             free_share = _free_share(con)
         parts = {plan.mart.name: plan.prints for plan in plans if plan.prints}  # day files
-        actions = {"keep": 0, "replace_days": 0, "rewrite": 0, "from_build_file": 0}
+        actions = {"keep": 0, "replace_days": 0, "rewrite": 0, "view": 0, "from_build_file": 0}
         for plan in plans:
             actions[plan.action] += 1
         run = {
@@ -927,6 +1002,7 @@ def publish(
             if plan.prints
             else folder / "marts" / f"{plan.mart.name}.parquet"
             for plan in plans
+            if not plan.mart.support
         },
         row_counts=run["marts"],
         removed=removed,

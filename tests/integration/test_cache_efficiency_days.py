@@ -10,11 +10,10 @@ import json
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import pytest
 
 from aiusage.ingest import ingest
-from tests.support.cli_env import dbt_env, run_dbt
+from tests.support.cli_env import dbt_env, run_dbt_ok, warehouse_rows
 from tests.support.project import copy_project
 
 pytestmark = pytest.mark.slow
@@ -48,29 +47,21 @@ def _land(root, landing, name, landing_day, events):
     ingest(landing, "events", [path], landing_day)
 
 
-def _rows(env, sql):
-    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
-        return con.sql(sql).fetchall()
-
-
-def _ok(env, project, *args):
-    result = run_dbt(env, project, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def _state(env):
-    return _rows(env, f"select * from {STATE} order by usage_date, workflow, provider, model")
+    return warehouse_rows(
+        env, f"select * from {STATE} order by usage_date, workflow, provider, model"
+    )
 
 
 def _same_as_a_rebuild(env, project):
     """The incremental state equals the model rebuilt from the same request fact and seeds."""
     incremental = _state(env)
-    _ok(env, project, "run", "--quiet", "--full-refresh", "--select", STATE)
+    run_dbt_ok(env, project, "run", "--quiet", "--full-refresh", "--select", STATE)
     assert _state(env) == incremental
 
 
 def _day(env, day):
-    (row,) = _rows(
+    (row,) = warehouse_rows(
         env,
         f"""select wasted_write_requests, wasted_cache_write_usd, ttl_1h_extra_usd
             from {STATE} where usage_date = '{day}'""",
@@ -100,8 +91,8 @@ def test_a_read_after_midnight_and_a_price_change_recompute_the_days_they_touch(
         date(2026, 11, 17),
         [_event("w-1", "2026-11-16T23:58:00Z", "s1", cache_write_tokens=WRITE)],
     )
-    _ok(env, project, "seed", "--quiet")
-    _ok(env, project, "run", "--quiet", "--select", SELECTION)
+    run_dbt_ok(env, project, "seed", "--quiet")
+    run_dbt_ok(env, project, "run", "--quiet", "--select", SELECTION)
     # premium of a wasted 5-minute write: 1M tokens at 1.00 instead of 0.80
     premium = Decimal("0.20")
     # 1-hour rate over the 5-minute rate of the written tokens: 1.60 - 1.00
@@ -116,9 +107,9 @@ def test_a_read_after_midnight_and_a_price_change_recompute_the_days_they_touch(
         date(2026, 11, 18),
         [_event("r-1", "2026-11-17T00:01:00Z", "s1", cache_read_tokens=WRITE)],
     )
-    _ok(env, project, "run", "--quiet", "--select", SELECTION)
+    run_dbt_ok(env, project, "run", "--quiet", "--select", SELECTION)
     assert _day(env, "2026-11-16") == (0, None, Decimal("0.60"))
-    ((wasted, cost, reads),) = _rows(
+    ((wasted, cost, reads),) = warehouse_rows(
         env,
         "select wasted_write_requests, wasted_cache_write_usd, cache_read_requests "
         "from rpt_cache_efficiency where workflow = 'wf'",
@@ -137,7 +128,7 @@ def test_a_read_after_midnight_and_a_price_change_recompute_the_days_they_touch(
     fields[8] = "1.2"
     lines[i] = ",".join(fields)
     prices.write_text("".join(lines))
-    _ok(env, project, "seed", "--quiet", "--select", "model_prices")
-    _ok(env, project, "run", "--quiet", "--select", SELECTION)
+    run_dbt_ok(env, project, "seed", "--quiet", "--select", "model_prices")
+    run_dbt_ok(env, project, "run", "--quiet", "--select", SELECTION)
     assert _day(env, "2026-11-01")[2] == Decimal("0.40")  # 1.60 - 1.20
     _same_as_a_rebuild(env, project)

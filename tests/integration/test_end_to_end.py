@@ -120,7 +120,16 @@ def test_every_mart_key_identifies_its_rows(sample_warehouse):
     assert marts["dim_teams"].key == "team"  # unique and not_null contract constraints
     assert marts["rpt_alerts"].key == "alert_key"
     assert marts["rpt_cost_by_team"].key == "cost_by_team_key"  # a view: primary_key test
-    assert marts["rpt_session_costs"].key == "session_id"  # a unique test (1M rows at 10M)
+    assert marts["rpt_session_costs"].key == "session_id"  # a view: primary_key test
+    # published as a view (meta publish_as_view) over the two tables it reads, which
+    # publish keeps beside it as support relations
+    assert sorted(marts["rpt_session_costs"].view_over) == [
+        "int_session_baselines_measured",
+        "int_sessions_windowed",
+    ]
+    assert marts["int_sessions_windowed"].support and marts["int_sessions_windowed"].incremental
+    assert marts["int_session_baselines_measured"].support
+    assert not marts["rpt_alerts"].support and not marts["rpt_alerts"].view_over
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         for mart in marts.values():
             if mart.key is None:

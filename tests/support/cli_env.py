@@ -51,3 +51,17 @@ def run_dbt(env: dict[str, str], project: Path, *args: str) -> subprocess.Comple
         capture_output=True,
         text=True,
     )
+
+
+def run_dbt_ok(env: dict[str, str], project: Path, *args: str) -> None:
+    """`run_dbt`, failing the test with dbt's output when dbt fails."""
+    result = run_dbt(env, project, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def warehouse_rows(env: dict[str, str], sql: str) -> list[tuple]:
+    """The rows of `sql` on the DuckDB file of `env` (AIUSAGE_DUCKDB_PATH), read-only."""
+    import duckdb
+
+    with duckdb.connect(env["AIUSAGE_DUCKDB_PATH"], read_only=True) as con:
+        return con.sql(sql).fetchall()

@@ -279,6 +279,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         "keep": 0,
         "replace_days": 0,
         "rewrite": 0,
+        "view": 0,
         "from_build_file": 3,
     }
 
@@ -289,6 +290,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         "keep": 3,
         "replace_days": 0,
         "rewrite": 0,
+        "view": 0,
         "from_build_file": 0,
     }
 
@@ -305,6 +307,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         "keep": 0,
         "replace_days": 1,
         "rewrite": 1,
+        "view": 0,
         "from_build_file": 0,
     }
     assert sorted(run["parts"]["fct_x"]) == [
@@ -327,6 +330,7 @@ def test_each_publish_changes_only_what_the_build_changed(tmp_path):
         "keep": 0,
         "replace_days": 0,
         "rewrite": 0,
+        "view": 0,
         "from_build_file": 2,
     }
     with duckdb.connect(str(fourth.duckdb_path), read_only=True) as con:
@@ -653,6 +657,7 @@ def test_the_next_snapshot_takes_an_expired_snapshots_file(tmp_path):
         "keep": 0,
         "replace_days": 1,
         "rewrite": 1,
+        "view": 0,
         "from_build_file": 0,
     }
     assert os.stat(third.duckdb_path).st_ino == inode
@@ -771,3 +776,84 @@ def test_a_taken_expired_snapshot_goes_back_when_unused(tmp_path, monkeypatch):
     assert current_build_id(settings) == second.build_id
     assert snapshots(settings) == [second.build_id]
     assert _temporaries(settings) == [] and snapshot._PREPARED == {}
+
+
+def test_a_mart_published_as_a_view_stays_a_view_over_its_tables(tmp_path):
+    """A mart whose model declares meta publish_as_view (rpt_session_costs) is a view in the
+    snapshot too, over the relations it reads, kept beside it as tables (support relations,
+    no Parquet file of their own): its rows are not written on a publish, whatever changed
+    under it. A snapshot written afresh keeps the view as the build's file has it; the next
+    one replaces the changed days of the support table and defines the view again; with
+    nothing changed the view is kept and its Parquet file linked. A snapshot whose mart was
+    a table gets the view in its place."""
+    settings = _settings(tmp_path, keep=10)
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute(
+            """create table int_s as
+            select 's' || n as session_id, date '2026-11-01' + cast(n % 3 as integer)
+                   as usage_date, n % 2 as kind, cast(n + 1 as bigint) as requests
+            from range(12) as t(n)"""
+        )
+        con.execute(
+            "create table int_b as select kind, max(requests) as top from main.int_s group by kind"
+        )
+        con.execute(
+            """create view rpt_v as select int_s.session_id, int_s.requests, int_b.top,
+                   int_s.requests = int_b.top as is_top
+               from main.int_s inner join main.int_b on int_s.kind = int_b.kind"""
+        )
+    marts = [
+        Mart("int_b", "main", support=True),
+        Mart("int_s", "main", incremental=True, support=True),
+        Mart("rpt_v", "main", key="session_id", view_over=("int_b", "int_s")),
+    ]
+
+    def published(run_id):
+        build = publish(settings, marts, run_id=run_id)
+        built = _rows(settings.duckdb_path, "rpt_v")
+        assert _rows(build.duckdb_path, "rpt_v") == built
+        assert _parquet_rows(build.parquet_files["rpt_v"]) == built
+        assert set(build.parquet_files) == {"rpt_v"}  # not the support tables
+        assert not (build.folder / "marts" / "int_s").exists()
+        with duckdb.connect(str(build.duckdb_path), read_only=True) as con:
+            kinds = dict(
+                con.execute(
+                    "select table_name, table_type from information_schema.tables"
+                ).fetchall()
+            )
+        assert kinds == {"int_b": "BASE TABLE", "int_s": "BASE TABLE", "rpt_v": "VIEW"}
+        return build, json.loads((build.folder / "run.json").read_text())
+
+    first, run = published("one")
+    assert run["tables"]["from_build_file"] == 3
+    assert _rows(first.duckdb_path, "rpt_v")[:2] == [("s0", 1, 11, False), ("s1", 2, 12, False)]
+
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("update int_s set requests = 100 where session_id = 's4'")  # 2026-11-02
+        con.execute(
+            "create or replace table int_b as "
+            "select kind, max(requests) as top from main.int_s group by kind"
+        )
+    second, run = published("two")
+    assert run["tables"]["view"] == 1 and run["tables"]["replace_days"] == 1
+    assert run["tables"]["rewrite"] == 1  # int_b
+    assert (
+        run["parts"]["int_s"]["2026-11-01"]
+        == json.loads((first.folder / "run.json").read_text())["parts"]["int_s"]["2026-11-01"]
+    )
+    assert ("s4", 100, 100, True) in _rows(second.duckdb_path, "rpt_v")
+
+    third, run = published("three")  # nothing changed
+    assert run["tables"]["keep"] == 3 and run["tables"]["view"] == 0
+    assert os.path.samefile(third.parquet_files["rpt_v"], second.parquet_files["rpt_v"])  # linked
+
+    # a snapshot whose rpt_v was a table (before the mart became a view)
+    with duckdb.connect(str(third.duckdb_path)) as con:
+        con.execute("drop view rpt_v")
+        con.execute("create table rpt_v as select 'stale' as session_id")
+    run_file = third.folder / "run.json"
+    run = json.loads(run_file.read_text())
+    run["fingerprints"]["rpt_v"] = ["session_id VARCHAR", 1, "0"]
+    run_file.write_text(json.dumps(run))
+    _fourth, run = published("four")
+    assert run["tables"]["view"] == 1
