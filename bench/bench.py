@@ -438,6 +438,12 @@ def bench_size(days: int, per_day: int, repeats: int, full_repeats: int, work: P
             (published / "CURRENT").write_text(base_build, encoding="utf-8")
             shutil.rmtree(extra_day, ignore_errors=True)
             generate_day(env, events, END_DATE + timedelta(days=2), 43)
+            # The restores above leave GBs of dirty pages (at 10M events the warehouse and the
+            # older snapshot, 2.4 GB each), which the refresh would otherwise write out on its
+            # clock: a sync here took ~1 s at 10M, and without it one DuckDB checkpoint in
+            # publish took 0.95 s against 0.07 s (docs/performance.md, twenty-sixth round).
+            # Written before, untimed.
+            os.sync()
             samples.append(run_command([AIUSAGE, "build", "--quiet"], env))
         return median_of(samples)
 
