@@ -218,6 +218,8 @@ def test_dagster_then_the_command_line_change_nothing_and_deliver_the_same(tmp_p
         second = current_build_id(settings)
         assert second != first
         for mart in marts:
+            if mart.support:  # kept in the snapshot for a view mart: no Parquet of its own
+                continue
             # one file per mart, or one per landing day for the marts holding the history
             old_root = settings.published_dir / first / "marts"
             new_root = settings.published_dir / second / "marts"
