@@ -94,17 +94,23 @@
     {{ return([partition_column]) }}
 {%- endmacro %}
 
-{#- A roll-up of fct_daily_usage that only BI tools and analysts read: a view on DuckDB (a
-    sum over the daily mart costs nothing to keep current, and its snapshot copy is a
-    table), a table on Spark (the parity build reads every mart from its files). -#}
-{% macro rollup_materialization() -%}
-    {{ return(adapter.dispatch('rollup_materialization', 'aiusage')()) }}
+{#- A mart kept as a view: a view on DuckDB, a table on Spark (the parity build reads every
+    mart from its files). -#}
+{% macro view_materialization() -%}
+    {{ return(adapter.dispatch('view_materialization', 'aiusage')()) }}
 {%- endmacro %}
 
-{% macro default__rollup_materialization() -%}
+{% macro default__view_materialization() -%}
     {{ return('view') }}
 {%- endmacro %}
 
-{% macro spark__rollup_materialization() -%}
+{% macro spark__view_materialization() -%}
     {{ return('table') }}
+{%- endmacro %}
+
+{#- A roll-up of fct_daily_usage that only BI tools and analysts read: a view on DuckDB (a
+    sum over the daily mart costs nothing to keep current, and its snapshot copy is a
+    table), a table on Spark (macro view_materialization). -#}
+{% macro rollup_materialization() -%}
+    {{ return(view_materialization()) }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(materialized='view', meta={'publish_as_view': true}) }}
+{{ config(materialized=view_materialization(), meta={'publish_as_view': true}) }}
 
 -- One row per session (session_id) with a usage day in the trailing var
 -- analysis_window_days ending on the data's last usage day: its requests, cost, span, and
@@ -23,7 +23,8 @@
 -- few rows).
 -- The baselines move with every new day, so as a table every row would be rewritten on
 -- every refresh (1M rows at 10M events, in dbt and again in publish). Publish keeps it a
--- view in the snapshot too, beside those two tables (meta publish_as_view).
+-- view in the snapshot too, beside those two tables (meta publish_as_view). A table on
+-- Spark (macro view_materialization), where publish does not run.
 
 with
 
