@@ -530,8 +530,7 @@ def _reduce_build_copy(source: Path, target: Path, marts: list[Mart], limits: di
             for schema, name, kind in relations:  # listed before the views were materialised
                 if schema == "main" and name in names and (kind != "VIEW" or name in kept_views):
                     continue
-                word = "view" if kind == "VIEW" else "table"
-                con.execute(f'drop {word} if exists "{schema}"."{name}"')
+                _drop(con, name, kind, schema)
             for (schema,) in con.execute(
                 """select schema_name from information_schema.schemata
                    where catalog_name = current_database() and schema_name <> 'main'"""
@@ -761,10 +760,11 @@ def _relation_kinds(con) -> dict[str, str]:
     )
 
 
-def _drop(con, name: str, kind: str | None) -> None:
+def _drop(con, name: str, kind: str | None, schema: str = "main") -> None:
+    """Drop a relation of information_schema's `kind` ('VIEW' or a table; None: absent)."""
     if kind is not None:
         word = "view" if kind == "VIEW" else "table"
-        con.execute(f'drop {word} if exists main."{name}"')
+        con.execute(f'drop {word} if exists "{schema}"."{name}"')
 
 
 def _apply_tables(con, plans: list[_MartPlan]) -> None:
