@@ -1073,6 +1073,46 @@ def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path
         assert stored == [("monthly_limit_usd", expected.fetchone()[0])]
 
 
+def test_a_price_row_that_prices_a_request_twice_fails_the_request_facts_key_test(tmp_path):
+    """The views between staging and the facts carry no key test of their own (each one
+    cost a pass over the refresh's rows, the priced view all its price joins: 1.3 s of a
+    1M-event full build): a row repeated by the price joins (two price rows valid at once,
+    which the seed's GX suite refuses before dbt runs) reaches fct_llm_requests twice
+    under one request_key, and its unique test fails on the days the run wrote; a
+    repeated landed row fails fct_landed_rows' unique test the same way."""
+    env = dbt_env(tmp_path, PROJECT)
+    selection = ("--select", "+fct_llm_requests")
+    _land_events(tmp_path, "a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--indirect-selection", "cautious", *selection)  # fmt: skip
+    key_tests = ["unique_fct_landed_rows_landed_row_key", "unique_fct_llm_requests_request_key"]
+
+    def failures():
+        result = dbt(env, "test", "--select", "fct_llm_requests", "fct_landed_rows")
+        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)) & set(key_tests))
+
+    assert failures() == []
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+        (rows,) = con.execute(  # the gpt-4o row that prices 2026-11-17, once more
+            "insert into model_prices select * from model_prices where lower(provider) = "
+            "'openai' and lower(model) = 'gpt-4o' and valid_from <= timestamp '2026-11-17' "
+            "and (valid_to is null or valid_to > timestamp '2026-11-17')"
+        ).fetchone()
+    assert rows == 1
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", "--select", "fct_llm_requests")
+    assert failures() == ["unique_fct_llm_requests_request_key"]
+    assert _query(env, "select request_id, count(*) from fct_llm_requests group by all "
+                  "order by all") == [("ev-a1", 2), ("ev-a2", 2)]  # fmt: skip
+
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+        con.execute("delete from model_prices where rowid = (select max(rowid) from model_prices)")
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
+    assert failures() == []
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+        con.execute("insert into fct_landed_rows select * from fct_landed_rows limit 1")
+    assert failures() == ["unique_fct_landed_rows_landed_row_key"]
+
+
 def test_staging_tables_live_in_their_own_file_and_a_warehouses_old_ones_are_dropped(tmp_path):
     """The staging models build into the database `staging`, the file beside the warehouse
     (Settings.staging_duckdb_path, attached by profiles.yml): the warehouse's own file, which
