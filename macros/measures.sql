@@ -133,14 +133,3 @@ aggregated as (
 {% macro count_attributed(column) -%}
     count(distinct {{ column }}) filter (where {{ column }} != '(unattributed)')
 {%- endmacro %}
-
-{#- A double-valued term of a sum or average whose result must not depend on the order its
-    rows arrive in: the term as DECIMAL(38, 18), which DuckDB and Spark sum exactly. A sum
-    of doubles in a parallel aggregate adds its partial sums in whatever order the threads
-    finish, so two builds of the same rows differed in the last bits (and a mart's
-    DECIMAL(38, 12) figure in its last digit now and then: rpt_cost_change_drivers); the
-    term itself is computed row by row, the same in every build. 20 digits before the
-    point hold any cost in USD; 18 after keep 1e-18 of a USD, below the marts' 12. -#}
-{% macro exact_term(expression) -%}
-    cast({{ expression }} as decimal(38, 18))
-{%- endmacro %}

@@ -69,6 +69,37 @@
     raise_error({{ message }})
 {%- endmacro %}
 
+{#- The sum of a double `expression` over a group, the same in every build: its values
+    added in ascending order, one after the other (null when the group has none). A plain
+    sum of doubles adds the partial sums of a parallel aggregate in whatever order the
+    threads finish, so two builds of the same rows differed in the last bits, and a
+    DECIMAL(38, 12) figure made from them in its last digit now and then
+    (rpt_cost_change_drivers, rpt_budget_status). For the small groups of a mart's last
+    step: every value of a group is held in one list. -#}
+{% macro ordered_sum(expression) -%}
+    case when count({{ expression }}) > 0 then
+        {{ adapter.dispatch('ordered_sum', 'aiusage')(expression) }}
+    end
+{%- endmacro %}
+
+{% macro default__ordered_sum(expression) -%}
+    list_sum(list_sort(list(cast({{ expression }} as double)) filter (where {{ expression }} is not null)))
+{%- endmacro %}
+
+{% macro spark__ordered_sum(expression) -%}
+    aggregate(
+        array_sort(collect_list(cast({{ expression }} as double))),
+        cast(0 as double),
+        (total, value) -> total + value
+    )
+{%- endmacro %}
+
+{#- The mean of a double `expression` over a group, the same in every build (ordered_sum
+    over the count of its non-null values). -#}
+{% macro ordered_avg(expression) -%}
+    ({{ ordered_sum(expression) }}) / count({{ expression }})
+{%- endmacro %}
+
 {#- Continuous percentile (linear interpolation) of `column` at fraction `fraction`. -#}
 {% macro percentile_cont(column, fraction) -%}
     {{ return(adapter.dispatch('percentile_cont', 'aiusage')(column, fraction)) }}

@@ -6,10 +6,12 @@
     (macro tested_landing_window), computed when the test runs.
 
     Used by the unique and primary_key tests of keys that a refresh can only break in the
-    rows it rewrites: the staging keys and the views over them (md5(file | line): a refresh
-    replaces whole files), fct_landed_rows (it replaces whole landing days) and
-    fct_llm_requests (a merge by key: the rows it deletes are those of the keys it
-    inserts). Testing those rows keeps the test's cost proportional to the refresh, not to
+    rows it rewrites: the staging keys (md5(file | line): a refresh replaces whole files;
+    the views over staging are not tested again, fct_landed_rows holds their keys),
+    fct_landed_rows (it replaces whole landing days), int_provider_usage_buckets_priced
+    (fct_provider_usage keeps one delivery per bucket, which would hide a price join that
+    repeated one) and fct_llm_requests (a merge by key: the rows it deletes are those of
+    the keys it inserts). Testing those rows keeps the test's cost proportional to the refresh, not to
     the history (older days were tested by the refreshes that wrote them, null keys
     included); a full build tests every row.
 

@@ -154,7 +154,7 @@ backtest_errors as (
         count(*) as backtest_weeks,
         {{ percentile_cont('backtests.relative_error', 0.1) }} as error_p10,
         {{ percentile_cont('backtests.relative_error', 0.9) }} as error_p90,
-        avg(abs(backtests.relative_error)) as mean_absolute_error
+        {{ ordered_avg('abs(backtests.relative_error)') }} as mean_absolute_error
     from budget_days
     inner join backtests
         on

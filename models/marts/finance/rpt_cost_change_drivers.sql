@@ -296,8 +296,8 @@ scope_totals as (
     group by scope_type, scope_id, period_days, period_start, period_end
 ),
 
--- sum over models of s x e x p, each factor previous or current as the subset says (each
--- term exact, macro exact_term: the sums, and so the effects, are the same in every build)
+-- sum over models of s x e x p, each factor previous or current as the subset says (macro
+-- ordered_sum: the sums, and so the effects, are the same in every build)
 subset_sums as (
     select
         model_factors.scope_type,
@@ -306,7 +306,7 @@ subset_sums as (
         subsets.subset_id,
         max(subsets.is_volume) as is_volume,
         max(subsets.is_reliability) as is_reliability,
-        sum({{ exact_term('''
+        {{ ordered_sum('''
             coalesce(
                 case when subsets.is_mix = 1 then model_factors.mix_c else model_factors.mix_p end,
                 0
@@ -319,7 +319,7 @@ subset_sums as (
                 when subsets.is_price = 1 then model_factors.price_c
                 else model_factors.price_p
             end
-        ''') }}) as model_sum
+        ''') }} as model_sum
     from model_factors
     cross join subsets
     group by
@@ -362,9 +362,9 @@ shapley as (
         without_cost.scope_id,
         without_cost.period_days,
         shapley_pairs.factor,
-        sum({{ exact_term(
+        {{ ordered_sum(
             'shapley_pairs.weight * (with_cost.subset_cost - without_cost.subset_cost)'
-        ) }}) as effect_usd
+        ) }} as effect_usd
     from shapley_pairs
     inner join subset_costs as without_cost
         on shapley_pairs.without_id = without_cost.subset_id
