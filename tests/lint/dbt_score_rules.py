@@ -63,18 +63,67 @@ def only_staging_reads_sources(model: Model) -> RuleViolation | None:
     return None
 
 
+def _key_kinds(model: Model, column) -> set[str]:
+    """The tests (and, under an enforced contract, the constraints) of a column."""
+    kinds = {test.type for test in column.tests}
+    if (model.config.get("contract") or {}).get("enforced"):
+        kinds |= {str(constraint.type) for constraint in column.constraints}
+    return kinds
+
+
+def _is_tested_key(kinds: set[str]) -> bool:
+    return "primary_key" in kinds or {"unique", "not_null"} <= kinds
+
+
+def _descendants(model: Model):
+    """Every model downstream of `model` (dbt-score's children, transitively)."""
+    seen, stack = set(), list(model.children)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, Model) and child.unique_id not in seen:
+            seen.add(child.unique_id)
+            yield child
+            stack.extend(child.children)
+
+
+def _tested_downstream(model: Model, target: str) -> bool:
+    """`target` ("<model>.<column>") names a model downstream of `model` whose column is
+    tested unique (a primary_key test, or unique with not_null or a not_null constraint)."""
+    name, _, column_name = str(target).partition(".")
+    for child in _descendants(model):
+        if child.name != name:
+            continue
+        for column in child.columns:
+            if column.name == column_name:
+                kinds = _key_kinds(child, column)
+                return "primary_key" in kinds or "unique" in kinds
+    return False
+
+
 @rule(severity=Severity.HIGH)
 def primary_key_tested(model: Model) -> RuleViolation | None:
     """A model has a column tested unique and not null (its primary key): a primary_key
     data test (macros/tests/primary_key.sql), unique and not_null data tests or, on a
     mart with an enforced contract, unique and not_null constraints (the engine rejects
-    the row at write time)."""
+    the row at write time). A view whose rows are stored downstream with the same key may
+    name that test instead (column meta `key_tested_by: <model>.<column>`), which must be
+    a model downstream of it whose column is tested unique: its own test would read the
+    same rows once more (docs/ingestion.md)."""
     for column in model.columns:
-        kinds = {test.type for test in column.tests}
-        if (model.config.get("contract") or {}).get("enforced"):
-            kinds |= {str(constraint.type) for constraint in column.constraints}
-        if "primary_key" in kinds or {"unique", "not_null"} <= kinds:
+        if _is_tested_key(_key_kinds(model, column)):
             return None
+    declared = [
+        (column.name, column.meta.get("key_tested_by"))
+        for column in model.columns
+        if (column.meta or {}).get("key_tested_by")
+    ]
+    if declared and model.config.get("materialized") == "view":
+        for _, target in declared:
+            if not _tested_downstream(model, target):
+                return RuleViolation(
+                    message=f"key_tested_by {target}: not a column tested unique downstream."
+                )
+        return None
     return RuleViolation(message="No column is tested unique and not null.")
 
 
