@@ -11,9 +11,9 @@
     fct_landed_rows (it replaces whole landing days), int_provider_usage_buckets_priced
     (fct_provider_usage keeps one delivery per bucket, which would hide a price join that
     repeated one) and fct_llm_requests (a merge by key: the rows it deletes are those of
-    the keys it inserts). Testing those rows keeps the test's cost proportional to the refresh, not to
-    the history (older days were tested by the refreshes that wrote them, null keys
-    included); a full build tests every row.
+    the keys it inserts). Testing those rows keeps the test's cost proportional to the
+    refresh, not to the history (older days were tested by the refreshes that wrote them,
+    null keys included); a full build tests every row.
 
     The placeholder __usage_window__ stands for the usage days the tested model's latest
     run replaced (macro tested_usage_window), for a model incremental by usage day that

@@ -88,7 +88,7 @@ def _descendants(model: Model):
 
 def _tested_downstream(model: Model, target: str) -> bool:
     """`target` ("<model>.<column>") names a model downstream of `model` whose column is
-    tested unique (a primary_key test, or unique with not_null or a not_null constraint)."""
+    tested unique (a primary_key or unique test, or a unique constraint)."""
     name, _, column_name = str(target).partition(".")
     for child in _descendants(model):
         if child.name != name:
@@ -113,12 +113,12 @@ def primary_key_tested(model: Model) -> RuleViolation | None:
         if _is_tested_key(_key_kinds(model, column)):
             return None
     declared = [
-        (column.name, column.meta.get("key_tested_by"))
+        column.meta["key_tested_by"]
         for column in model.columns
         if (column.meta or {}).get("key_tested_by")
     ]
     if declared and model.config.get("materialized") == "view":
-        for _, target in declared:
+        for target in declared:
             if not _tested_downstream(model, target):
                 return RuleViolation(
                     message=f"key_tested_by {target}: not a column tested unique downstream."

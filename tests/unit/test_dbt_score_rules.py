@@ -31,7 +31,7 @@ def _model(name: str, materialized: str, parents=(), columns=None) -> dict:
                 "meta": meta,
                 "constraints": [],
                 "tags": [],
-            }  # fmt: skip
+            }
             for column, meta in (columns or {}).items()
         },
         "database": "d",
