@@ -1142,3 +1142,52 @@ def test_staging_tables_live_in_their_own_file_and_a_warehouses_old_ones_are_dro
             "(select count(*) from fct_landed_rows)"
         ).fetchone()
     assert counts == (2, 2)
+
+
+def test_the_record_day_index_follows_fct_landed_rows_and_finds_older_deliveries(tmp_path):
+    """fct_landed_rows' record-day index (fct_landed_rows__record_days, written by its
+    post-hook; macros/engine/lookup.sql) holds, after every run, one row per landed row with
+    a record key: its landing day and the key's first 15 hex digits (worked out here in
+    Python). A refresh's delivery lookups read it: a request delivered on an old day and
+    again on a new one counts both deliveries, and a file changed in place to hold other
+    requests leaves no index row of the old ones."""
+    env = dbt_env(tmp_path, PROJECT)
+    selection = ("--select", "+fct_llm_requests")
+
+    def build(*args):
+        _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+                "--indirect-selection", "cautious", *(args or selection))  # fmt: skip
+
+    def index_matches_fct_landed_rows():
+        expected = sorted(
+            (day, int(key[:15], 16))
+            for day, key in _query(
+                env,
+                "select landing_date, record_key from fct_landed_rows where record_key is not null",
+            )
+        )
+        assert _query(env, "select * from fct_landed_rows__record_days order by all") == expected
+        return expected
+
+    def deliveries(request_id):
+        return _query(
+            env, f"select delivery_count from fct_llm_requests where request_id = 'ev-{request_id}'"
+        )
+
+    _land_events(tmp_path, "a.jsonl", date(2026, 11, 10), ["a1", "a2"])
+    build()
+    assert len(index_matches_fct_landed_rows()) == 2
+
+    landed = _land_events(tmp_path, "c.jsonl", date(2026, 11, 16), ["c1", "a1"])  # a1 again
+    build()
+    assert len(index_matches_fct_landed_rows()) == 4
+    assert deliveries("a1") == [(2,)] and deliveries("c1") == [(1,)]
+
+    # fct_landed_rows alone (the index is its own post-hook), then the file of 11-16
+    # changed in place to hold another request: its old rows leave the table and the index
+    build("--select", "stg_events__usage_events", "fct_landed_rows")
+    (path,) = (tmp_path / "landing" / "events" / "dt=2026-11-16").glob(landed)
+    path.write_text(json.dumps(event("c2")) + "\n")
+    build()
+    assert len(index_matches_fct_landed_rows()) == 3
+    assert deliveries("c2") == [(1,)]

@@ -1,6 +1,12 @@
 {#- publish_by_rewritten_days: a refresh replaces whole landing days from its cutoff and
     writes no older row, so publish fingerprints only those days (aiusage.snapshot). -#}
-{{ config(meta={'publish_by_rewritten_days': true}, **incremental_by_day('landing_date')) }}
+{#- post_hook: the record-day index of the refresh's delivery lookups, replaced on the days
+    the run rewrote (macros/engine/lookup.sql). -#}
+{{ config(
+    meta={'publish_by_rewritten_days': true},
+    post_hook='{{ index_landed_record_days() }}',
+    **incremental_by_day('landing_date')
+) }}
 
 -- One row per landed row of every source (a line of a JSONL file, a result of a usage
 -- page): the record it describes and its content hash, or why it was rejected.

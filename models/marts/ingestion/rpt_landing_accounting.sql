@@ -38,8 +38,9 @@ with
     {%- set landed_rows = ref('fct_landed_rows') %}
     -- No CTE over the whole fct_landed_rows: read several times, DuckDB would materialize
     -- it (every landed row, every refresh). The deliveries of a set of records are found
-    -- by key alone (macro rows_with_keys), then read: one scan of the landed rows' keys a
-    -- refresh, and none more unless a record of the window was delivered before.
+    -- by key alone (macro landed_rows_with_keys), then read: one scan of fct_landed_rows'
+    -- record-day index a refresh, and none more unless a record of the window was
+    -- delivered before.
     window_records as (
         select distinct
             {{ record_kind }} as record_kind,

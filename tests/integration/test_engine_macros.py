@@ -1,10 +1,12 @@
-"""ordered_sum / ordered_avg (macros/engine/text.sql): a group's doubles added in ascending
+"""Engine macros rendered and run by dbt itself (`dbt show --inline`) on DuckDB:
+ordered_sum / ordered_avg (macros/engine/text.sql), a group's doubles added in ascending
 order, whatever order its rows arrive in, so that a mart summing doubles is the same in
-every build (rpt_cost_change_drivers, rpt_budget_status). Rendered and run by dbt itself
-(`dbt show --inline`) on DuckDB."""
+every build (rpt_cost_change_drivers, rpt_budget_status); record_key_prefix
+(macros/engine/lookup.sql), the narrow key of the delivery lookups' index."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -46,3 +48,19 @@ def test_a_groups_doubles_are_added_in_ascending_order(tmp_path):
         {"grp": "a", "total": 1e16 + 2, "mean": (1e16 + 2) / 3},
         {"grp": "b", "total": None, "mean": None},  # no value: null, as sum and avg give
     ]
+
+
+def test_a_record_keys_prefix_is_its_first_15_hex_digits_as_a_number(tmp_path):
+    """record_key_prefix (macros/engine/lookup.sql), the key of int_landed_record_days: the
+    largest 15-digit prefix still fits a BIGINT; a null key (a rejected row) gives null."""
+    keys = [hashlib.md5(b"p|r1").hexdigest(), "f" * 32, "0" * 31 + "1"]
+    rows = _show(
+        tmp_path,
+        "select k, {{ record_key_prefix('k') }} as prefix from (values "
+        + ", ".join(f"('{key}')" for key in keys)
+        + ", (cast(null as string))) as t(k) order by k nulls last",
+    )
+    assert rows == [{"k": key, "prefix": int(key[:15], 16)} for key in sorted(keys)] + [
+        {"k": None, "prefix": None}
+    ]
+    assert int("f" * 15, 16) < 2**63
