@@ -30,8 +30,9 @@
 
 {#- The post-hook of fct_landed_rows, after the landing watermark it logs (the project's
     post-hook runs first): replace the index's rows of the landing days the run rewrote
-    (macro tested_landing_window: the logged cutoff; every day in a build from nothing),
-    from the table's rows of those days. Nothing on Spark (its lookups read the keys). -#}
+    (macro tested_landing_window: the logged cutoff; every day in a build from nothing, or
+    when the index does not exist yet, as in a warehouse built before it), from the table's
+    rows of those days. Nothing on Spark (its lookups read the keys). -#}
 {% macro index_landed_record_days() -%}
     {{ return(adapter.dispatch('index_landed_record_days', 'aiusage')()) }}
 {%- endmacro %}
@@ -39,7 +40,9 @@
 {% macro default__index_landed_record_days() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set index = landed_record_days_relation(this) -%}
-    {%- set rewritten = tested_landing_window(this) -%}
+    {#- a warehouse built before the index (or without it): every day -#}
+    {%- set exists = adapter.get_relation(index.database, index.schema, index.identifier) -%}
+    {%- set rewritten = tested_landing_window(this) if exists is not none else 'true' -%}
     create table if not exists {{ index }} (landing_date date, record_key_prefix bigint);
     delete from {{ index }} where {{ rewritten }};
     insert into {{ index }}

@@ -1150,7 +1150,8 @@ def test_the_record_day_index_follows_fct_landed_rows_and_finds_older_deliveries
     a record key: its landing day and the key's first 15 hex digits (worked out here in
     Python). A refresh's delivery lookups read it: a request delivered on an old day and
     again on a new one counts both deliveries, and a file changed in place to hold other
-    requests leaves no index row of the old ones."""
+    requests leaves no index row of the old ones. A warehouse without the index (built
+    before it) gets it whole on its next refresh."""
     env = dbt_env(tmp_path, PROJECT)
     selection = ("--select", "+fct_llm_requests")
 
@@ -1177,6 +1178,8 @@ def test_the_record_day_index_follows_fct_landed_rows_and_finds_older_deliveries
     _land_events(tmp_path, "a.jsonl", date(2026, 11, 10), ["a1", "a2"])
     build()
     assert len(index_matches_fct_landed_rows()) == 2
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+        con.execute("drop table fct_landed_rows__record_days")  # a warehouse from before it
 
     landed = _land_events(tmp_path, "c.jsonl", date(2026, 11, 16), ["c1", "a1"])  # a1 again
     build()
