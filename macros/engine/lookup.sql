@@ -65,8 +65,8 @@
     reads the other columns makes DuckDB decode every one of them for every row it scans
     (10M landed rows: 0.76 s against 0.3 s for four columns). A new day whose records were
     never delivered before reads one day of fct_landed_rows; a batch re-delivering older
-    records reads their days too. On 10M landed rows, 11,112 new keys: 0.05 s against
-    0.35-0.45 s for the scan of every key (docs/performance.md, twenty-eighth round). When
+    records reads their days too. On 10M landed rows, 11,112 new keys: 0.045 s against
+    0.35-0.53 s for the scan of every key (docs/performance.md, twenty-eighth round). When
     `keys` is empty DuckDB skips the scans. On Spark (no row id, no index) it is the plain
     filter on the key. -#}
 {% macro landed_rows_with_keys(landed_rows, keys, keys_column, alias=none) -%}
