@@ -51,8 +51,9 @@ def test_a_groups_doubles_are_added_in_ascending_order(tmp_path):
 
 
 def test_a_record_keys_prefix_is_its_first_15_hex_digits_as_a_number(tmp_path):
-    """record_key_prefix (macros/engine/lookup.sql), the key of int_landed_record_days: the
-    largest 15-digit prefix still fits a BIGINT; a null key (a rejected row) gives null."""
+    """record_key_prefix (macros/engine/lookup.sql), the key of fct_landed_rows' record-day
+    index: the largest 15-digit prefix still fits a BIGINT; a null key (a rejected row)
+    gives null."""
     keys = [hashlib.md5(b"p|r1").hexdigest(), "f" * 32, "0" * 31 + "1"]
     rows = _show(
         tmp_path,
