@@ -322,12 +322,21 @@
 {%- endmacro %}
 
 {#- The usage days (ISO dates, in order) of the rows of the request fact `fact` from the
-    landing day `cutoff` (a SQL date) on: the days a refresh of that cutoff touched. -#}
+    landing day `cutoff` (a SQL date) on: the days a refresh of that cutoff touched, with
+    those of the requests a refresh withdrew from the fact on those landing days (macro
+    withdrawn_usage_days_query: no row is left to name them). -#}
 {% macro usage_days_loaded_since(fact, cutoff) -%}
+    {%- set withdrawn = withdrawn_usage_days_query(fact, cutoff) -%}
     {%- set query -%}
-        select distinct cast(usage_date as string)
-        from {{ fact }}
-        where landing_date >= {{ cutoff }}
+        select distinct usage_day from (
+            select cast(usage_date as string) as usage_day
+            from {{ fact }}
+            where landing_date >= {{ cutoff }}
+            {%- if withdrawn %}
+            union all
+            {{ withdrawn }}
+            {%- endif %}
+        ) as touched
         order by 1
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
@@ -389,6 +398,7 @@
 
 {#- The deliveries of one record (request or usage bucket), latest first: the latest
     delivery wins (landing day, then file, then line), in the facts and the accounting. -#}
-{% macro latest_delivery_first() -%}
-    landing_date desc, source_file desc, line_number desc
+{% macro latest_delivery_first(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {{ prefix }}landing_date desc, {{ prefix }}source_file desc, {{ prefix }}line_number desc
 {%- endmacro %}

@@ -11,14 +11,21 @@
 {#- The config of a model that a refresh recomputes by whole days of `day_column`
     (landing_date or usage_date): incremental, the refreshed days replaced. A model calls
     config(**incremental_by_day('usage_date')). -#}
+{#- A model by usage day also gets the post-hook of macro remove_usage_days_without_requests:
+    the merge replaces the days its rows name, and a refreshed usage day left without any
+    request (its requests withdrawn from the request fact) names none. -#}
 {% macro incremental_by_day(day_column) -%}
-    {{ return({
+    {%- set config = {
         'materialized': 'incremental',
         'incremental_strategy': incremental_strategy(),
         'partition_by': incremental_partition_by(day_column),
         'unique_key': day_column,
         'on_schema_change': 'fail',
-    }) }}
+    } -%}
+    {%- if day_column == 'usage_date' -%}
+        {%- do config.update({'post_hook': '{{ remove_usage_days_without_requests() }}'}) -%}
+    {%- endif -%}
+    {{ return(config) }}
 {%- endmacro %}
 
 {#- The config of a staging model that reads only the landed files it has not read

@@ -1194,3 +1194,80 @@ def test_the_record_day_index_follows_fct_landed_rows_and_finds_older_deliveries
     build()
     assert len(index_matches_fct_landed_rows()) == 3
     assert deliveries("c2") == [(1,)]
+
+
+def test_a_file_changed_in_place_withdraws_the_requests_it_no_longer_holds(tmp_path):
+    """A landed file changed in place is re-read and its older rows replaced. A request it
+    no longer holds leaves fct_llm_requests (it was the latest delivery of c1 and of a1's
+    second copy): c1 is gone, a1 falls back to its older delivery of another landing day,
+    with one delivery; the usage days they leave or return to are recomputed in
+    fct_daily_usage (c1's 11-14 has no request left: no row); and the refresh ends where a
+    build from nothing on the same landing does (macros/withdrawn_requests.sql)."""
+    env = dbt_env(tmp_path, PROJECT)
+    selection = ("--select", "+fct_daily_usage")
+
+    def land(name, day, ids, fields):
+        return _land_events(tmp_path, name, day, ids, fields)
+
+    def requests():
+        return _query(
+            env,
+            """select request_id, cast(usage_date as varchar), cast(landing_date as varchar),
+                      output_tokens, delivery_count, is_conflicting
+               from fct_llm_requests order by request_id""",
+        )
+
+    def daily():
+        return _query(
+            env,
+            """select cast(usage_date as varchar), sum(requests), sum(output_tokens)
+               from fct_daily_usage group by all order by 1""",
+        )
+
+    land("a.jsonl", date(2026, 11, 10), ["a1", "a2"],
+         lambda i: {"occurred_at": "2026-11-10T12:00:00Z"})  # fmt: skip
+    _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--indirect-selection", "cautious", *selection)  # fmt: skip
+    landed = land(
+        "c.jsonl", date(2026, 11, 16), ["c1", "a1"],
+        lambda i: {"occurred_at": "2026-11-14T12:00:00Z" if i == "c1" else "2026-11-15T12:00:00Z",
+                   "output_tokens": "99"},
+    )  # fmt: skip
+    _dbt_ok(env, "run", "--quiet", *selection)
+    assert requests() == [
+        ("ev-a1", "2026-11-15", "2026-11-16", 99, 2, True),
+        ("ev-a2", "2026-11-10", "2026-11-10", 10, 1, False),
+        ("ev-c1", "2026-11-14", "2026-11-16", 99, 1, False),
+    ]
+
+    (path,) = (tmp_path / "landing" / "events" / "dt=2026-11-16").glob(landed)
+    path.write_text(json.dumps(event("c2", occurred_at="2026-11-16T12:00:00Z")) + "\n")
+    _dbt_ok(env, "run", "--quiet", *selection)
+    expected_requests = [
+        ("ev-a1", "2026-11-10", "2026-11-10", 10, 1, False),
+        ("ev-a2", "2026-11-10", "2026-11-10", 10, 1, False),
+        ("ev-c2", "2026-11-16", "2026-11-16", 10, 1, False),
+    ]
+    expected_daily = [("2026-11-10", 2, 20), ("2026-11-16", 1, 10)]
+    assert requests() == expected_requests
+    assert daily() == expected_daily
+    assert _query(
+        env,
+        """select request_id, cast(landing_date as varchar), cast(usage_date as varchar)
+           from fct_llm_requests__withdrawn order by all""",
+    ) == [
+        ("ev-a1", "2026-11-16", "2026-11-10"),  # the older delivery's day
+        ("ev-a1", "2026-11-16", "2026-11-15"),  # the withdrawn row's
+        ("ev-c1", "2026-11-16", "2026-11-14"),
+    ]
+
+    # nothing changed: nothing more is withdrawn; a build from nothing gives the same rows
+    incremental = _query(env, "select * exclude (request_key) from fct_llm_requests order by all")
+    _dbt_ok(env, "run", "--quiet", *selection)
+    assert _query(env, "select count(*) from fct_llm_requests__withdrawn") == [(3,)]
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
+    assert requests() == expected_requests and daily() == expected_daily
+    assert (
+        _query(env, "select * exclude (request_key) from fct_llm_requests order by all")
+        == incremental
+    )

@@ -2,7 +2,14 @@
     can only lose rows (a re-delivered request moves to its new day), which changes their
     row counts, so publish fingerprints those days and the days from the cutoff alone
     (aiusage.snapshot). -#}
-{{ config(meta={'publish_by_rewritten_days': true}, **incremental_by_key('request_key')) }}
+{#- pre_hook: the requests the refresh withdraws (no landed row of its window delivers them
+    any more: a file changed in place) are logged and deleted (macros/withdrawn_requests.sql);
+    their older deliveries come back through `withdrawn_older_deliveries`. -#}
+{{ config(
+    meta={'publish_by_rewritten_days': true},
+    pre_hook='{{ withdraw_requests_no_longer_landed() }}',
+    **incremental_by_key('request_key')
+) }}
 
 -- One row per LLM request (deduplicated on provider + request_id), priced.
 -- Incremental: each refresh re-reads the landing days from the first landing day of the
@@ -47,6 +54,34 @@ latest as (
     group by unioned.provider, unioned.request_id
 ),
 
+{% if is_incremental() -%}
+-- a request withdrawn by the pre-hook (its file changed in place and no longer holds it)
+-- falls back to its latest delivery on an older landing day, if any: what a build from
+-- nothing would keep. Empty unless the refresh withdrew a request (then the scan of the
+-- older priced events is the price of that rare case).
+withdrawn as (
+    select * from {{ withdrawn_request_keys() }}
+),
+
+withdrawn_older_deliveries as (
+    select * exclude (delivery_rank)
+    from (
+        select
+            priced.*,
+            withdrawn.request_key,
+            row_number() over (
+                partition by priced.provider, priced.request_id
+                order by {{ latest_delivery_first('priced') }}
+            ) as delivery_rank
+        from {{ ref('int_usage_events_priced') }} as priced
+        inner join withdrawn
+            on priced.provider = withdrawn.provider and priced.request_id = withdrawn.request_id
+        where not ({{ in_landing_window("priced.landing_date") }})
+    ) as older
+    where delivery_rank = 1
+),
+{%- endif %}
+
 deduplicated as (
     select
         priced.*,
@@ -59,6 +94,10 @@ deduplicated as (
     where
         {{ in_landing_window('priced.landing_date') }}
         and (latest.landed_row_key is null or priced.landed_row_key = latest.landed_row_key)
+    {%- if is_incremental() %}
+    union all
+    select * from withdrawn_older_deliveries
+    {%- endif %}
 ),
 
 {% if is_incremental() -%}
@@ -67,6 +106,8 @@ request_keys as (
     select {{ request_record_key() }} as request_key
     from {{ ref('int_usage_events_unioned') }}
     where {{ in_landing_window() }}
+    union all
+    select request_key from withdrawn_older_deliveries
 ),
 {%- endif %}
 
