@@ -19,7 +19,7 @@
     it out. Spark rebuilds the request fact whole (it never keeps a withdrawn row): nothing
     to log there. -#}
 {% macro withdrawn_requests_relation(fact) -%}
-    {{ return(fact.incorporate(path={'identifier': fact.identifier ~ '__withdrawn'})) }}
+    {{ return(side_table(fact, 'withdrawn')) }}
 {%- endmacro %}
 
 {#- The pre-hook of fct_llm_requests: log the rows of the fact on the landing days the
@@ -85,14 +85,8 @@
 
 {#- SQL: a relation of the keys (request_key, provider, request_id) this refresh withdrew
     from the fact (macro withdraw_requests_no_longer_landed, its pre-hook), whose older
-    deliveries the model reads again. Empty in a build from nothing. -#}
+    deliveries the model reads again; the model calls it in a refresh only. -#}
 {% macro withdrawn_request_keys() -%}
-    {%- if not is_incremental() -%}
-        {{ return(
-            "(select cast(null as string) as request_key, cast(null as string) as provider,"
-            ~ " cast(null as string) as request_id where false)"
-        ) }}
-    {%- endif -%}
     {{ return(
         "(select distinct request_key, provider, request_id from "
         ~ withdrawn_requests_relation(this)
@@ -128,16 +122,15 @@
 {% macro default__remove_usage_days_without_requests() -%}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
     {%- set fact = ref('fct_llm_requests') -%}
-    {%- set log = withdrawn_requests_relation(fact) -%}
-    {%- if adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
+    {%- set cutoff = logged_cutoff(this.identifier) -%}
+    {%- set withdrawn = withdrawn_usage_days_query(
+        fact, "date '" ~ (cutoff or '0001-01-01') ~ "'"
+    ) -%}
+    {%- if withdrawn is none
+        or run_query('select count(*) from (' ~ withdrawn ~ ') as withdrawn')
+            .columns[0].values()[0] == 0 -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set cutoff = logged_cutoff(this.identifier) -%}
-    {%- set query -%}
-        select count(*) from {{ log }}
-        {%- if cutoff is not none %} where landing_date >= date '{{ cutoff }}'{% endif %}
-    {%- endset -%}
-    {%- if run_query(query).columns[0].values()[0] == 0 -%}{{ return('') }}{%- endif -%}
     {%- set refreshed = tested_usage_window(this) -%}
     delete from {{ this }}
     where

@@ -25,7 +25,13 @@
     that no selection of models can leave it behind the rows it indexes; publish drops it
     with every relation that is not a mart. -#}
 {% macro landed_record_days_relation(landed_rows) -%}
-    {{ return(landed_rows.incorporate(path={'identifier': landed_rows.identifier ~ '__record_days'})) }}
+    {{ return(side_table(landed_rows, 'record_days')) }}
+{%- endmacro %}
+
+{#- The table `<relation>__<name>` beside `relation`: a table a model's own hooks keep
+    (fct_landed_rows' record-day index, fct_llm_requests' withdrawal log), not a model. -#}
+{% macro side_table(relation, name) -%}
+    {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__' ~ name})) }}
 {%- endmacro %}
 
 {#- The post-hook of fct_landed_rows, after the landing watermark it logs (the project's
