@@ -1201,8 +1201,10 @@ def test_a_file_changed_in_place_withdraws_the_requests_it_no_longer_holds(tmp_p
     no longer holds leaves fct_llm_requests (it was the latest delivery of c1 and of a1's
     second copy): c1 is gone, a1 falls back to its older delivery of another landing day,
     with one delivery; the usage days they leave or return to are recomputed in
-    fct_daily_usage (c1's 11-14 has no request left: no row); and the refresh ends where a
-    build from nothing on the same landing does (macros/withdrawn_requests.sql)."""
+    fct_daily_usage (c1's 11-14 has no request left: no row). A request re-delivered under
+    another usage day (a1 on 11-16, a2 on 11-18) leaves its old usage day in the daily mart.
+    Each refresh ends where a build from nothing on the same landing does
+    (macros/withdrawn_requests.sql)."""
     env = dbt_env(tmp_path, PROJECT)
     selection = ("--select", "+fct_daily_usage")
 
@@ -1239,6 +1241,8 @@ def test_a_file_changed_in_place_withdraws_the_requests_it_no_longer_holds(tmp_p
         ("ev-a2", "2026-11-10", "2026-11-10", 10, 1, False),
         ("ev-c1", "2026-11-14", "2026-11-16", 99, 1, False),
     ]
+    # a1 moved from usage day 11-10 to 11-15: 11-10 counts a2 alone
+    assert daily() == [("2026-11-10", 1, 10), ("2026-11-14", 1, 99), ("2026-11-15", 1, 99)]
 
     (path,) = (tmp_path / "landing" / "events" / "dt=2026-11-16").glob(landed)
     path.write_text(json.dumps(event("c2", occurred_at="2026-11-16T12:00:00Z")) + "\n")
@@ -1251,20 +1255,41 @@ def test_a_file_changed_in_place_withdraws_the_requests_it_no_longer_holds(tmp_p
     expected_daily = [("2026-11-10", 2, 20), ("2026-11-16", 1, 10)]
     assert requests() == expected_requests
     assert daily() == expected_daily
-    assert _query(
-        env,
-        """select request_id, cast(landing_date as varchar), cast(usage_date as varchar)
-           from fct_llm_requests__withdrawn order by all""",
-    ) == [
-        ("ev-a1", "2026-11-16", "2026-11-10"),  # the older delivery's day
-        ("ev-a1", "2026-11-16", "2026-11-15"),  # the withdrawn row's
-        ("ev-c1", "2026-11-16", "2026-11-14"),
+    logged = [
+        ("ev-a1", "2026-11-16", "2026-11-10", False),  # moved to 11-15 by the second run
+        ("ev-a1", "2026-11-16", "2026-11-10", True),  # the older delivery's day
+        ("ev-a1", "2026-11-16", "2026-11-15", True),  # the withdrawn row's
+        ("ev-c1", "2026-11-16", "2026-11-14", True),
     ]
 
-    # nothing changed: nothing more is withdrawn; a build from nothing gives the same rows
+    def log():
+        return _query(
+            env,
+            """select request_id, cast(landing_date as varchar), cast(usage_date as varchar),
+                      is_withdrawn
+               from fct_llm_requests__withdrawn order by all""",
+        )
+
+    assert log() == logged
+
+    # a2 re-delivered on 11-18 for usage day 11-18: it leaves 11-10
+    land("d.jsonl", date(2026, 11, 18), ["a2"], lambda i: {"occurred_at": "2026-11-18T12:00:00Z"})
+    _dbt_ok(env, "run", "--quiet", *selection)
+    expected_requests = [
+        ("ev-a1", "2026-11-10", "2026-11-10", 10, 1, False),
+        ("ev-a2", "2026-11-18", "2026-11-18", 10, 2, True),
+        ("ev-c2", "2026-11-16", "2026-11-16", 10, 1, False),
+    ]
+    expected_daily = [("2026-11-10", 1, 10), ("2026-11-16", 1, 10), ("2026-11-18", 1, 10)]
+    assert requests() == expected_requests
+    assert daily() == expected_daily
+    logged.insert(3, ("ev-a2", "2026-11-18", "2026-11-10", False))
+    assert log() == logged
+
+    # nothing changed: nothing more is logged; a build from nothing gives the same rows
     incremental = _query(env, "select * exclude (request_key) from fct_llm_requests order by all")
     _dbt_ok(env, "run", "--quiet", *selection)
-    assert _query(env, "select count(*) from fct_llm_requests__withdrawn") == [(3,)]
+    assert log() == logged
     _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
     assert requests() == expected_requests and daily() == expected_daily
     assert (
