@@ -143,9 +143,10 @@
     ) }}
 {%- endmacro %}
 
-{#- SQL: the usage days (`cast(usage_date as string)`) of the requests withdrawn from the
-    request fact `fact` on the landing days from `cutoff` on, or none when the fact has no
-    withdrawal log (a build that never withdrew a request, or Spark). -#}
+{#- SQL: the usage days (`cast(usage_date as string)`) that requests withdrawn from the
+    request fact `fact`, or moved to another usage day, left on the landing days from
+    `cutoff` on, or none when the fact has no log (a warehouse whose fact was never
+    refreshed, or Spark). -#}
 {% macro withdrawn_usage_days_query(fact, cutoff) -%}
     {%- set log = withdrawn_requests_relation(fact) -%}
     {%- if adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
@@ -160,8 +161,8 @@
     rows of the usage days its run refreshed (macro tested_usage_window: the project's
     watermark post-hook has logged the run's cutoff) on which the request fact has no
     request any more. A merge by day replaces only the days its new rows name, and a day
-    whose requests were all withdrawn (macro withdraw_requests_no_longer_landed) names
-    none. It reads the fact only when the withdrawal log holds a request of the landing days
+    whose requests were all withdrawn or moved (macro withdraw_requests_no_longer_landed)
+    names none. It reads the fact only when the log holds a request of the landing days
     the run re-read (one count on that small table otherwise; nothing when it does not
     exist), nothing in a build from nothing, nor on Spark (it never withdraws a request). -#}
 {% macro remove_usage_days_without_requests() -%}
