@@ -502,7 +502,16 @@ def api_queries(snapshot: Path, work: Path, repeats: int) -> Sample:
 
 
 def query_measures(work: Path, env: dict[str, str], repeats: int) -> dict:
-    """Report, API routes, the floor and the seed-000 queries over one size's warehouse."""
+    """Report, API routes, the floor and the seed-000 queries over one size's warehouse,
+    in this process with the size's environment (its dbt target folder holds the semantic
+    layer the report reads, as for `aiusage report` run with that environment)."""
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, env):
+        return _query_measures(work, env, repeats)
+
+
+def _query_measures(work: Path, env: dict[str, str], repeats: int) -> dict:
     from aiusage.reporting.build import build_report
     from aiusage.reporting.period import ReportWindow
     from aiusage.settings import Settings

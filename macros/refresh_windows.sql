@@ -257,7 +257,9 @@
 {#- Post-hook of every incremental model downstream of staging (dbt_project.yml): records,
     in the model's transaction, the latest loaded_at of the staging tables (its ancestors
     have all run), the first landing day it rewrote (null: every day; the tests of its
-    refreshed days read it, macro get_where_subquery) and the fingerprint of its inputs.
+    refreshed days read it, macro get_where_subquery; an older day to which a withdrawn
+    record's older delivery came back counts, macro withdrawal_rewritten_from) and the
+    fingerprint of its inputs.
     Computed in the database: the run's row in the log aiusage_landing_rewrites (one scan of
     the staging rows), which is the model's watermark from then on. Nothing for other
     models. -#}
@@ -276,7 +278,8 @@
     select
         '{{ this.identifier }}',
         refresh_window.loaded_through,
-        {{ 'null' if flags.FULL_REFRESH else with_backfill('refresh_window.cutoff_date') }},
+        {{ 'null' if flags.FULL_REFRESH
+            else withdrawal_rewritten_from(with_backfill('refresh_window.cutoff_date')) }},
         '{{ fingerprint }}',
         '{{ invocation_id }}'
     from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window

@@ -44,7 +44,8 @@ its landing days from the cutoff (meta publish_by_rewritten_days: fct_llm_reques
 fct_landed_rows; not rpt_landing_accounting, which recounts older files in place) are
 found without hashing its history: each run of its incremental model is logged in the build
 (`aiusage_landing_rewrites`: the first landing day the run rewrote, numbered in order, with
-dbt's invocation id), and publish hashes only the days from the earliest day logged since
+dbt's invocation id; an older day to which a withdrawn request's older delivery came back
+counts as rewritten), and publish hashes only the days from the earliest day logged since
 the current snapshot, plus any older day whose row count moved (outside the days it
 rewrites, a refresh can only delete rows: a re-delivered request leaves its old day). Every
 other day keeps the current snapshot's fingerprint. Without a log, for a model that did

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -805,6 +806,53 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     assert kind == ("VIEW",)
 
 
+# The facts publish fingerprints by landing day, and the models that build them.
+PUBLISHED_FACTS = ("fct_landed_rows", "fct_llm_requests", "rpt_landing_accounting")
+PUBLISHED_FACTS_SELECTION = ("--select", "+fct_llm_requests", "+rpt_landing_accounting")
+
+
+def _publish_facts(env, tmp_path: Path, run_id: str) -> dict:
+    """Publishes PUBLISHED_FACTS from the build of `env` and checks the snapshot: run.json's
+    parts equal every day's fingerprint computed from the build itself (the sum of DuckDB's
+    hash of each row's columns, in table order), and each published table holds exactly the
+    build's rows. Returns run.json."""
+    from aiusage.project import mart_relations
+    from aiusage.snapshot import publish
+
+    marts = [
+        mart
+        for mart in mart_relations(tmp_path / "target" / "manifest.json")
+        if mart.name in PUBLISHED_FACTS
+    ]
+    assert [mart.by_rewritten_days for mart in marts] == [True, True, False]
+    snapshot = publish(Settings.from_env(env), marts, run_id=run_id)
+    run = json.loads((snapshot.folder / "run.json").read_text())
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"]) as con:
+        for name in PUBLISHED_FACTS:
+            columns = ", ".join(
+                column
+                for (column,) in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_name = ? order by ordinal_position",
+                    [name],
+                ).fetchall()
+            )
+            whole = con.execute(
+                f"select cast(landing_date as varchar), count(*), "
+                f"cast(sum(hash({columns})) as varchar) from {name} group by 1"
+            ).fetchall()
+            assert run["parts"][name] == {day: [n, h] for day, n, h in whole}, name
+        con.execute(f"attach '{snapshot.duckdb_path}' as snap (read_only)")
+        for name in PUBLISHED_FACTS:
+            (difference,) = con.execute(
+                f"select count(*) from ((select * from {name} except all "
+                f"select * from snap.{name}) union all (select * from snap.{name} "
+                f"except all select * from {name}))"
+            ).fetchone()
+            assert difference == 0, name
+    return run
+
+
 def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tmp_path):
     """Publish hashes a partitioned mart's days only where the build may have changed them
     since the current snapshot: the days from the first landing day its model's runs
@@ -815,58 +863,17 @@ def test_publish_fingerprints_only_the_days_rewritten_since_the_last_snapshot(tm
     is a mart whose model does not declare publish_by_rewritten_days:
     rpt_landing_accounting recounts older files in place (a re-delivery turns an older
     file's row into a duplicate without moving any day's row count)."""
-    from aiusage.project import mart_relations
-    from aiusage.snapshot import publish
-
     env = dbt_env(tmp_path, PROJECT, AIUSAGE_PUBLISHED_DIR=str(tmp_path / "published"))
-    settings = Settings.from_env(env)
-    facts = ("fct_landed_rows", "fct_llm_requests", "rpt_landing_accounting")
 
     def land(name, day, ids):
         return _land_events(tmp_path, name, day, ids)
 
     def build():
-        result = dbt(
-            env, "build", "--quiet", "--exclude-resource-type", "unit_test",
-            "--indirect-selection", "cautious",
-            "--select", "+fct_llm_requests", "+rpt_landing_accounting",
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout + result.stderr
+        _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+                "--indirect-selection", "cautious", *PUBLISHED_FACTS_SELECTION)  # fmt: skip
 
     def published(run_id):
-        marts = [
-            mart
-            for mart in mart_relations(tmp_path / "target" / "manifest.json")
-            if mart.name in facts
-        ]
-        assert [mart.by_rewritten_days for mart in marts] == [True, True, False]
-        snapshot = publish(settings, marts, run_id=run_id)
-        run = json.loads((snapshot.folder / "run.json").read_text())
-        with connect_build(env["AIUSAGE_DUCKDB_PATH"]) as con:
-            for name in facts:  # every day's fingerprint, from the build itself
-                # the sum of DuckDB's hash of each row's columns, in table order
-                columns = ", ".join(
-                    column
-                    for (column,) in con.execute(
-                        "select column_name from information_schema.columns "
-                        "where table_name = ? order by ordinal_position",
-                        [name],
-                    ).fetchall()
-                )
-                whole = con.execute(
-                    f"select cast(landing_date as varchar), count(*), "
-                    f"cast(sum(hash({columns})) as varchar) from {name} group by 1"
-                ).fetchall()
-                assert run["parts"][name] == {day: [n, h] for day, n, h in whole}, name
-            con.execute(f"attach '{snapshot.duckdb_path}' as snap (read_only)")
-            for name in facts:
-                (difference,) = con.execute(
-                    f"select count(*) from ((select * from {name} except all "
-                    f"select * from snap.{name}) union all (select * from snap.{name} "
-                    f"except all select * from {name}))"
-                ).fetchone()
-                assert difference == 0, name
-        return run
+        return _publish_facts(env, tmp_path, run_id)
 
     def _days(landed, requests, days):
         """run.json fingerprinted_days: days hashed of the two facts, and of `days` days
@@ -1204,7 +1211,7 @@ def test_a_file_changed_in_place_withdraws_the_requests_it_no_longer_holds(tmp_p
     fct_daily_usage (c1's 11-14 has no request left: no row). A request re-delivered under
     another usage day (a1 on 11-16, a2 on 11-18) leaves its old usage day in the daily mart.
     Each refresh ends where a build from nothing on the same landing does
-    (macros/withdrawn_requests.sql)."""
+    (macros/withdrawn_records.sql)."""
     env = dbt_env(tmp_path, PROJECT)
     selection = ("--select", "+fct_daily_usage")
 
@@ -1296,3 +1303,175 @@ def test_a_file_changed_in_place_withdraws_the_requests_it_no_longer_holds(tmp_p
         _query(env, "select * exclude (request_key) from fct_llm_requests order by all")
         == incremental
     )
+
+
+def test_publish_fingerprints_the_older_day_a_withdrawn_request_comes_back_to(tmp_path):
+    """A refresh can put a row back on a landing day before its window: a request withdrawn
+    by a file changed in place falls back to its older delivery. The fact's run logs that
+    day as the first it rewrote (macro withdrawal_rewritten_from), so publish hashes it even
+    when another request left the same day in the same run and its row count did not move:
+    the snapshot holds the build's rows (the code before kept the day's old fingerprint and
+    rows: b1 where a1 is)."""
+    env = dbt_env(tmp_path, PROJECT, AIUSAGE_PUBLISHED_DIR=str(tmp_path / "published"))
+
+    def build():
+        _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+                "--indirect-selection", "cautious", *PUBLISHED_FACTS_SELECTION)  # fmt: skip
+
+    def landing_days():
+        return _query(
+            env,
+            "select request_id, cast(landing_date as varchar) from fct_llm_requests order by 1",
+        )
+
+    _land_events(tmp_path, "a.jsonl", date(2026, 11, 10), ["a1", "b1"])
+    build()
+    _publish_facts(env, tmp_path, "one")
+    landed = _land_events(tmp_path, "c.jsonl", date(2026, 11, 16), ["a1"])
+    build()
+    _publish_facts(env, tmp_path, "two")
+    assert landing_days() == [("ev-a1", "2026-11-16"), ("ev-b1", "2026-11-10")]
+
+    # c.jsonl changed in place to hold c1 alone (a1 comes back to 11-10), and b1 delivered
+    # again on 11-17 (it leaves 11-10): 11-10 keeps one row, another one
+    (path,) = (tmp_path / "landing" / "events" / "dt=2026-11-16").glob(landed)
+    path.write_text(json.dumps(event("c1")) + "\n")
+    _land_events(tmp_path, "d.jsonl", date(2026, 11, 17), ["b1"])
+    build()
+    assert landing_days() == [
+        ("ev-a1", "2026-11-10"), ("ev-b1", "2026-11-17"), ("ev-c1", "2026-11-16"),
+    ]  # fmt: skip
+    run = _publish_facts(env, tmp_path, "three")
+    assert _watermarks(env)["fct_llm_requests"][1] == date(2026, 11, 10)
+    assert run["parts"]["fct_llm_requests"]["2026-11-10"][0] == 1
+    assert run["fingerprinted_days"]["fct_llm_requests"] == [3, 3]
+
+
+def _openai_usage_page(buckets) -> str:
+    """One page of the OpenAI usage API: a day's bucket per (start day, model, input tokens)."""
+    data = []
+    for day, model, input_tokens in buckets:
+        start = (day - date(1970, 1, 1)).days * 86400
+        data.append({
+            "object": "bucket", "start_time": start, "end_time": start + 86400,
+            "results": [{
+                "object": "organization.usage.completions.result", "input_tokens": input_tokens,
+                "input_cached_tokens": 0, "output_tokens": 5, "num_model_requests": 1,
+                "model": model, "project_id": None, "batch": False,
+            }],
+        })  # fmt: skip
+    return json.dumps({"object": "page", "data": data}) + "\n"
+
+
+def test_a_changed_file_withdraws_the_usage_buckets_and_task_outcomes_it_no_longer_holds(
+    tmp_path,
+):
+    """fct_provider_usage and fct_task_outcomes merge their windows by key like the request
+    fact: a provider usage export or an outcomes file changed in place so that it no longer
+    holds a bucket or a task whose latest delivery it was withdraws that row (logged in the
+    fact's __withdrawn table, then deleted); the record's older delivery, if any, comes back
+    with one delivery; the fact's watermark logs that older day as rewritten. Each refresh
+    ends where a build from nothing on the same landing does."""
+    env = dbt_env(tmp_path, PROJECT)
+    selection = ("--select", "+fct_provider_usage", "+fct_task_outcomes")
+    landing = tmp_path / "landing"
+    nov = {day: date(2026, 11, day) for day in (9, 10, 15, 16)}
+
+    def land(source, name, day, text):
+        path = tmp_path / name
+        path.write_text(text)
+        return ingest(landing, source, [path], day).files[0].landed.name
+
+    def outcomes(*rows):
+        return "task_id,workflow,occurred_at,outcome,value_usd\n" + "".join(
+            f"{task},wf,2026-11-09T10:00:00Z,{outcome},\n" for task, outcome in rows
+        )
+
+    def tasks():
+        return _query(
+            env,
+            """select task_id, outcome, cast(landing_date as varchar), delivery_count,
+                      is_conflicting
+               from fct_task_outcomes order by 1""",
+        )
+
+    def buckets():
+        return _query(
+            env,
+            """select cast(cast(bucket_start_at as date) as varchar), model_reported,
+                      input_tokens, cast(landing_date as varchar), delivery_count, is_conflicting
+               from fct_provider_usage order by 1, 2""",
+        )
+
+    def logged(fact):
+        return _query(
+            env,
+            f"""select record_key, cast(landing_date as varchar),
+                       cast(older_landing_date as varchar)
+                from {fact}__withdrawn order by all""",
+        )
+
+    land("outcomes", "o1.csv", nov[10], outcomes(("task-a", "failure"), ("task-b", "success")))
+    land("openai_usage", "u1.jsonl", nov[10],
+         _openai_usage_page([(nov[9], "gpt-4o", 100), (nov[9], "gpt-4o-mini", 50)]))  # fmt: skip
+    _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--indirect-selection", "cautious", *selection)  # fmt: skip
+    o2 = land("outcomes", "o2.csv", nov[16],
+              outcomes(("task-a", "success"), ("task-c", "success")))  # fmt: skip
+    u2 = land("openai_usage", "u2.jsonl", nov[16],
+              _openai_usage_page([(nov[9], "gpt-4o", 200), (nov[15], "gpt-4o", 300)]))  # fmt: skip
+    _dbt_ok(env, "run", "--quiet", *selection)
+    assert tasks() == [
+        ("task-a", "success", "2026-11-16", 2, True),
+        ("task-b", "success", "2026-11-10", 1, False),
+        ("task-c", "success", "2026-11-16", 1, False),
+    ]
+    assert buckets() == [
+        ("2026-11-09", "gpt-4o", 200, "2026-11-16", 2, True),
+        ("2026-11-09", "gpt-4o-mini", 50, "2026-11-10", 1, False),
+        ("2026-11-15", "gpt-4o", 300, "2026-11-16", 1, False),
+    ]
+
+    # both files of 11-16 changed in place (their new content landed elsewhere first, so it
+    # is in the landed format): task-a and the 11-09 gpt-4o bucket fall back to their
+    # deliveries of 11-10; task-c and the 11-15 gpt-4o bucket are gone
+    for source, name, new, text in [
+        ("outcomes", o2, "o3.csv", outcomes(("task-d", "success"))),
+        ("openai_usage", u2, "u3.jsonl", _openai_usage_page([(nov[15], "gpt-4o-mini", 70)])),
+    ]:
+        (path,) = landing.rglob(name)
+        new = tmp_path / new
+        new.write_text(text)
+        (relanded,) = ingest(tmp_path / "elsewhere", source, [new], nov[16]).files
+        path.write_bytes(relanded.landed.read_bytes())
+    _dbt_ok(env, "run", "--quiet", *selection)
+    expected_tasks = [
+        ("task-a", "failure", "2026-11-10", 1, False),
+        ("task-b", "success", "2026-11-10", 1, False),
+        ("task-d", "success", "2026-11-16", 1, False),
+    ]
+    expected_buckets = [
+        ("2026-11-09", "gpt-4o", 100, "2026-11-10", 1, False),
+        ("2026-11-09", "gpt-4o-mini", 50, "2026-11-10", 1, False),
+        ("2026-11-15", "gpt-4o-mini", 70, "2026-11-16", 1, False),
+    ]
+    assert tasks() == expected_tasks
+    assert buckets() == expected_buckets
+    md5 = {task: hashlib.md5(task.encode()).hexdigest() for task in ("task-a", "task-c")}
+    assert set(logged("fct_task_outcomes")) == {
+        (md5["task-a"], "2026-11-16", "2026-11-10"),
+        (md5["task-c"], "2026-11-16", None),
+    }
+    withdrawn_buckets = logged("fct_provider_usage")  # the 11-09 gpt-4o and 11-15 buckets
+    assert len(withdrawn_buckets) == 2
+    assert {row[1:] for row in withdrawn_buckets} == {
+        ("2026-11-16", "2026-11-10"), ("2026-11-16", None),
+    }  # fmt: skip
+    watermarks = _watermarks(env)
+    assert watermarks["fct_task_outcomes"][1] == watermarks["fct_provider_usage"][1] == nov[10]
+
+    # nothing changed: nothing more is withdrawn; a build from nothing gives the same rows
+    _dbt_ok(env, "run", "--quiet", *selection)
+    assert len(logged("fct_task_outcomes")) == len(logged("fct_provider_usage")) == 2
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
+    assert tasks() == expected_tasks and buckets() == expected_buckets

@@ -1,11 +1,19 @@
-{{ config(**incremental_by_key('usage_key')) }}
+{#- pre_hook: the buckets the refresh withdraws (no landed row of its window delivers them
+    any more: a file changed in place) are logged and deleted (macros/withdrawn_records.sql);
+    their older deliveries come back through `withdrawn_older_deliveries`. -#}
+{{ config(
+    pre_hook="{{ withdraw_records_no_longer_landed('usage_key', provider_usage_deliveries()) }}",
+    **incremental_by_key('usage_key')
+) }}
+-- depends_on: {{ ref('int_usage_report_rows_unioned') }}
 
 -- One row per bucket result of the providers' own usage reports (OpenAI usage API,
 -- Anthropic Admin usage report): usage as the provider bills it, priced. A second grain,
 -- never added to fct_llm_requests: it reconciles against per-request data
 -- (rpt_provider_reconciliation). The same bucket delivered twice is one row (latest
 -- delivery kept). Incremental over the landing days loaded since its last run, like
--- fct_llm_requests.
+-- fct_llm_requests; a bucket that a file changed in place no longer holds is withdrawn
+-- (its older delivery, if any, comes back), as in fct_llm_requests.
 
 with
 
@@ -14,12 +22,35 @@ priced as (
     where {{ in_landing_window() }}
 ),
 
+{% if is_incremental() -%}
+-- a bucket withdrawn by the pre-hook falls back to its latest delivery on an older landing
+-- day, if any: what a build from nothing would keep (empty unless the refresh withdrew one)
+withdrawn as (
+    select * from {{ withdrawn_record_keys() }}
+),
+
+withdrawn_older_deliveries as (
+    select * from {{ ref('int_provider_usage_buckets_priced') }}
+    where
+        not ({{ in_landing_window() }})
+        and usage_key in (select withdrawn.record_key from withdrawn)
+    qualify row_number() over (
+        partition by usage_key
+        order by {{ latest_delivery_first() }}
+    ) = 1
+),
+{%- endif %}
+
 deduplicated as (
     select * from priced
     qualify row_number() over (
         partition by usage_key
         order by {{ latest_delivery_first() }}
     ) = 1
+    {%- if is_incremental() %}
+    union all
+    select * from withdrawn_older_deliveries
+    {%- endif %}
 ),
 
 deliveries as (

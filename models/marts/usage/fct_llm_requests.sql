@@ -1,9 +1,11 @@
-{#- publish_by_rewritten_days: a refresh inserts rows of its landing days only; older days
-    can only lose rows (a re-delivered request moves to its new day), which changes their
-    row counts, so publish fingerprints those days and the days from the cutoff alone
+{#- publish_by_rewritten_days: a refresh inserts rows of its landing days only, or of the
+    older day a withdrawn request's older delivery comes back to (the run logs that day as
+    the first it rewrote, macro withdrawal_rewritten_from); other older days can only lose
+    rows (a re-delivered request moves to its new day), which changes their row counts, so
+    publish fingerprints those days and the days from the logged day alone
     (aiusage.snapshot). -#}
 {#- pre_hook: the requests the refresh withdraws (no landed row of its window delivers them
-    any more: a file changed in place) are logged and deleted (macros/withdrawn_requests.sql);
+    any more: a file changed in place) are logged and deleted (macros/withdrawn_records.sql);
     their older deliveries come back through `withdrawn_older_deliveries`. -#}
 {{ config(
     meta={'publish_by_rewritten_days': true},

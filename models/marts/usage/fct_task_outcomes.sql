@@ -1,4 +1,10 @@
-{{ config(**incremental_by_key('task_outcome_key')) }}
+{#- pre_hook: the outcomes the refresh withdraws (no landed row of its window delivers them
+    any more: a file changed in place) are logged and deleted (macros/withdrawn_records.sql);
+    their older deliveries come back through `withdrawn_older_deliveries`. -#}
+{{ config(
+    pre_hook="{{ withdraw_records_no_longer_landed('task_outcome_key', task_outcome_deliveries()) }}",
+    **incremental_by_key('task_outcome_key')
+) }}
 
 -- One row per task (task_id) with its outcome: whether the task the requests sharing its
 -- task_id attempted was completed (success) or given up (failure). Deduplicated on
@@ -7,7 +13,9 @@
 -- copy and is_conflicting flags copies whose content differs (a task reported as failed,
 -- then as completed, keeps the later record).
 -- Incremental: each refresh re-reads the landing days of the staging rows loaded since its
--- last run (macro landing_cutoff_date) and merges by task_outcome_key.
+-- last run (macro landing_cutoff_date) and merges by task_outcome_key; an outcome that a
+-- file changed in place no longer holds is withdrawn (its older delivery, if any, comes
+-- back), as in fct_llm_requests.
 
 with
 
@@ -15,6 +23,29 @@ outcomes as (
     select * from {{ ref('stg_outcomes__task_outcomes') }}
     where rejection_reason is null and {{ in_landing_window() }}
 ),
+
+{% if is_incremental() -%}
+-- an outcome withdrawn by the pre-hook falls back to its latest delivery on an older landing
+-- day, if any: what a build from nothing would keep (empty unless the refresh withdrew one)
+withdrawn as (
+    select * from {{ withdrawn_record_keys() }}
+),
+
+withdrawn_older_deliveries as (
+    select
+        *,
+        md5(task_id) as task_outcome_key
+    from {{ ref('stg_outcomes__task_outcomes') }}
+    where
+        rejection_reason is null
+        and not ({{ in_landing_window() }})
+        and md5(task_id) in (select withdrawn.record_key from withdrawn)
+    qualify row_number() over (
+        partition by task_id
+        order by {{ latest_delivery_first() }}
+    ) = 1
+),
+{%- endif %}
 
 deduplicated as (
     select
@@ -25,6 +56,10 @@ deduplicated as (
         partition by task_id
         order by {{ latest_delivery_first() }}
     ) = 1
+    {%- if is_incremental() %}
+    union all
+    select * from withdrawn_older_deliveries
+    {%- endif %}
 ),
 
 deliveries as (
