@@ -119,6 +119,13 @@ def run_command(args: list[str], env: dict[str, str]) -> Sample:
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{output.decode()[-3000:]}")
+    if served and REFRESH_SERVER.poll() is not None:
+        # a server whose installed code changed leaves, and the refresh ran in its caller:
+        # its time is not a served one, and its RSS was not sampled
+        raise RuntimeError(
+            "aiusage refresh-server left during the bench (the aiusage or orchestration "
+            "code changed?): the measures would mix served and unserved refreshes"
+        )
     return elapsed, rss.largest, rss.peak
 
 

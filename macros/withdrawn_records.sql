@@ -33,6 +33,13 @@
     {{ return(side_table(fact, 'withdrawn')) }}
 {%- endmacro %}
 
+{#- The log of `fact` as dbt's relation cache knows it, or none when it does not exist (a
+    fact never refreshed, or Spark). -#}
+{% macro existing_withdrawal_log(fact) -%}
+    {%- set log = withdrawn_records_relation(fact) -%}
+    {{ return(adapter.get_relation(log.database, log.schema, log.identifier)) }}
+{%- endmacro %}
+
 {#- Creates the log of `fact` if it does not exist (columns: the invocation, `key_columns`
     (SQL column definitions), landing_date, `extra_columns`, older_landing_date; a request
     log from before older_landing_date gets the column) and adds it to dbt's relation cache,
@@ -67,18 +74,17 @@
     {%- set log = withdrawn_records_relation(this) -%}
     {%- set cutoff = landing_cutoff_date(this) -%}
     {{ create_withdrawal_log(log, 'record_key varchar') }};
+    {#- the deliveries read twice, each filtered by landing day (a CTE read twice would be
+        materialised whole, every landing day hashed) -#}
     insert into {{ log }} (invocation_id, record_key, landing_date, older_landing_date)
     with
-    delivered as (
-        select record_key, landing_date from ({{ deliveries }}) as deliveries
-    ),
     withdrawn as (
         select stored.{{ key }} as record_key, stored.landing_date
         from {{ this }} as stored
         where
             stored.landing_date >= {{ cutoff }}
             and not exists (
-                select 1 from delivered
+                select 1 from ({{ deliveries }}) as delivered
                 where
                     delivered.record_key = stored.{{ key }}
                     and delivered.landing_date >= {{ cutoff }}
@@ -90,7 +96,7 @@
         withdrawn.landing_date,
         older.landing_date
     from withdrawn
-    left join delivered as older
+    left join ({{ deliveries }}) as older
         on older.record_key = withdrawn.record_key and older.landing_date < {{ cutoff }};
     delete from {{ this }}
     where {{ key }} in (
@@ -135,10 +141,8 @@
     older_landing_date of this invocation). `cutoff` itself for a model without a log in
     dbt's relation cache (its pre-hook creates the log in a refresh and adds it there). -#}
 {% macro withdrawal_rewritten_from(cutoff) -%}
-    {%- set log = withdrawn_records_relation(this) -%}
-    {%- if adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
-        {{ return(cutoff) }}
-    {%- endif -%}
+    {%- set log = existing_withdrawal_log(this) -%}
+    {%- if log is none -%}{{ return(cutoff) }}{%- endif -%}
     {{ return(
         "case when " ~ cutoff ~ " is null then null else least(" ~ cutoff
         ~ ", (select min(older_landing_date) from " ~ log
@@ -274,10 +278,8 @@
     `cutoff` on, or none when the fact has no log (a warehouse whose fact was never
     refreshed, or Spark). -#}
 {% macro withdrawn_usage_days_query(fact, cutoff) -%}
-    {%- set log = withdrawn_records_relation(fact) -%}
-    {%- if adapter.get_relation(log.database, log.schema, log.identifier) is none -%}
-        {{ return(none) }}
-    {%- endif -%}
+    {%- set log = existing_withdrawal_log(fact) -%}
+    {%- if log is none -%}{{ return(none) }}{%- endif -%}
     {{ return(
         "select cast(usage_date as string) from " ~ log ~ " where landing_date >= " ~ cutoff
     ) }}

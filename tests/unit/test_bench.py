@@ -1,5 +1,5 @@
 """bench/bench.py's own plumbing (not timings): the disk check of the 100M run and the
-hard-linked landing folder of each size."""
+hard-linked landing folder of each size, the peak RSS sampler, a refresh server that left."""
 
 from __future__ import annotations
 
@@ -75,3 +75,21 @@ def test_peak_rss_is_the_largest_process_and_the_tree_beside_it(bench):
     assert 300 * mib <= largest < 380 * mib  # the child alone, with its interpreter
     assert tree >= largest + 100 * mib  # the parent's 100 MiB on top
     assert bench.median_of([(1.0, 5, 9), (3.0, 7, 8), (2.0, 6, 10)]) == (2.0, 7, 10)
+
+
+def test_a_refresh_server_that_left_stops_the_bench(bench, tmp_path, monkeypatch):
+    """A refresh server leaves when the installed code changes, and the next `aiusage build`
+    runs in its caller: its time is not a served one and the server's RSS is not sampled
+    (a run mixed the two and printed 0 MiB). The bench stops instead of printing it."""
+    import subprocess
+
+    server = subprocess.Popen([sys.executable, "-c", "pass"])
+    server.wait()
+    (tmp_path / "build").write_text("pass\n")  # stands for `aiusage build`, which succeeds
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bench, "REFRESH_SERVER", server)
+    with pytest.raises(RuntimeError, match="refresh-server left"):
+        bench.run_command([sys.executable, "build"], {})
+    monkeypatch.setattr(bench, "REFRESH_SERVER", None)  # unserved: measured as it ran
+    wall, _, _ = bench.run_command([sys.executable, "build"], {})
+    assert wall > 0

@@ -43,10 +43,11 @@ withdrawn_older_deliveries as (
 
 deduplicated as (
     select * from priced
-    qualify row_number() over (
-        partition by usage_key
-        order by {{ latest_delivery_first() }}
-    ) = 1
+    qualify
+        row_number() over (
+            partition by usage_key
+            order by {{ latest_delivery_first() }}
+        ) = 1
     {%- if is_incremental() %}
     union all
     select * from withdrawn_older_deliveries

@@ -52,10 +52,11 @@ deduplicated as (
         *,
         md5(task_id) as task_outcome_key
     from outcomes
-    qualify row_number() over (
-        partition by task_id
-        order by {{ latest_delivery_first() }}
-    ) = 1
+    qualify
+        row_number() over (
+            partition by task_id
+            order by {{ latest_delivery_first() }}
+        ) = 1
     {%- if is_incremental() %}
     union all
     select * from withdrawn_older_deliveries
