@@ -135,6 +135,17 @@
     ) }}
 {%- endmacro %}
 
+{#- SQL, in the CTE of a fact's deduplicated rows: `union all` the fact's CTE
+    withdrawn_older_deliveries (the latest older delivery of each record its pre-hook
+    withdrew) in a refresh; nothing in a build from nothing. The caller strips the
+    whitespace before it (`{{- ... }}`). -#}
+{% macro union_withdrawn_older_deliveries() -%}
+    {%- if is_incremental() %}
+    union all
+    select * from withdrawn_older_deliveries
+    {%- endif %}
+{%- endmacro %}
+
 {#- SQL: the first landing day the current run of an incremental model rewrote, from
     `cutoff` (SQL: the window's first day; null: every day): the window's first day, or an
     older day to which a withdrawn record's older delivery came back (its log's

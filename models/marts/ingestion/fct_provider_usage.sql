@@ -48,10 +48,7 @@ deduplicated as (
             partition by usage_key
             order by {{ latest_delivery_first() }}
         ) = 1
-    {%- if is_incremental() %}
-    union all
-    select * from withdrawn_older_deliveries
-    {%- endif %}
+    {{- union_withdrawn_older_deliveries() }}
 ),
 
 deliveries as (

@@ -96,10 +96,7 @@ deduplicated as (
     where
         {{ in_landing_window('priced.landing_date') }}
         and (latest.landed_row_key is null or priced.landed_row_key = latest.landed_row_key)
-    {%- if is_incremental() %}
-    union all
-    select * from withdrawn_older_deliveries
-    {%- endif %}
+    {{- union_withdrawn_older_deliveries() }}
 ),
 
 {% if is_incremental() -%}

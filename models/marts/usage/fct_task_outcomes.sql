@@ -57,10 +57,7 @@ deduplicated as (
             partition by task_id
             order by {{ latest_delivery_first() }}
         ) = 1
-    {%- if is_incremental() %}
-    union all
-    select * from withdrawn_older_deliveries
-    {%- endif %}
+    {{- union_withdrawn_older_deliveries() }}
 ),
 
 deliveries as (
