@@ -40,10 +40,11 @@
     {{ return(adapter.get_relation(log.database, log.schema, log.identifier)) }}
 {%- endmacro %}
 
-{#- Creates the log of `fact` if it does not exist (columns: the invocation, `key_columns`
-    (SQL column definitions), landing_date, `extra_columns`, older_landing_date; a request
-    log from before older_landing_date gets the column) and adds it to dbt's relation cache,
-    where the models after the fact in this run look it up. -#}
+{#- Creates the withdrawal log `log` if it does not exist (columns: the invocation,
+    `key_columns` (SQL column definitions), landing_date, `extra_columns`,
+    older_landing_date; a request log from before older_landing_date gets the column) and
+    adds it to dbt's relation cache, where the models after the fact in this run look it
+    up. -#}
 {% macro create_withdrawal_log(log, key_columns, extra_columns='') -%}
     {%- do adapter.cache_added(log.incorporate(type='table')) -%}
     create table if not exists {{ log }} (
