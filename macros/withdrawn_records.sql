@@ -11,11 +11,11 @@
     place (the model reads them, macro withdrawn_record_keys); else the record is gone.
 
     The table `<fact>__withdrawn` beside each fact logs what its refreshes withdrew: the dbt
-    invocation, the record's key, the landing day of the withdrawn row and, for each older
-    delivery of the record, that delivery's landing day (older_landing_date: the latest of
-    them is the row the model puts back; null when there is none). The fact's landing-day
-    watermark (macro record_landing_watermark) then logs the first landing day its run
-    rewrote as the earliest of those days, so that publish fingerprints the day a row came
+    invocation, the record's key, the landing day of the withdrawn row and the landing day
+    of the record's latest older delivery, the row the model puts back (older_landing_date;
+    null when there is none). The fact's landing-day watermark (macro
+    record_landing_watermark) then logs the first landing day its run rewrote as the
+    earliest of those days, so that publish fingerprints the day a row came
     back to and the tests of the refreshed days check it (macro withdrawal_rewritten_from).
 
     The request fact's log (macro withdraw_requests_no_longer_landed) also names the usage
@@ -62,7 +62,7 @@
 {#- The pre-hook of fct_provider_usage and fct_task_outcomes, before the refresh merges its
     window (the landing days from the cutoff of macro landing_cutoff_date): a row of the
     fact on those days whose record (column `key`) no accepted row of those days delivers
-    any more is logged, with the landing day of each older delivery of it, and deleted.
+    any more is logged, with the landing day of its latest older delivery, and deleted.
     `deliveries` is the SQL of a relation of every accepted delivery of the fact's records
     (columns record_key, landing_date; every landing day): a view over staging, current
     whatever dbt selected. Nothing in a build from nothing. -#}
@@ -91,14 +91,15 @@
                     and delivered.landing_date >= {{ cutoff }}
             )
     )
-    select distinct
+    select
         '{{ invocation_id }}',
         withdrawn.record_key,
         withdrawn.landing_date,
-        older.landing_date
+        max(older.landing_date)
     from withdrawn
     left join ({{ deliveries }}) as older
-        on older.record_key = withdrawn.record_key and older.landing_date < {{ cutoff }};
+        on older.record_key = withdrawn.record_key and older.landing_date < {{ cutoff }}
+    group by withdrawn.record_key, withdrawn.landing_date;
     delete from {{ this }}
     where {{ key }} in (
         select record_key from {{ log }} where invocation_id = '{{ invocation_id }}'
@@ -165,8 +166,9 @@
 {#- The pre-hook of fct_llm_requests, before the refresh merges its window (the landing days
     from the cutoff of macro landing_cutoff_date):
     - withdrawn: a row of the fact on those days whose request no accepted row of those
-      days delivers any more is logged (with the landing and usage days of the request's
-      older deliveries, the latest of which the model puts back) and deleted;
+      days delivers any more is logged (with the usage days of the request's older
+      deliveries and the landing day of the latest, which the model puts back) and
+      deleted;
     - moved: a stored row of a request the window delivers again under another usage day
       (its latest delivery in the window has another occurred_at day) has its stored usage
       day logged: the merge replaces the row, and the day it leaves must be recomputed by
@@ -246,7 +248,7 @@
         withdrawn.landing_date,
         {{ to_reporting_date('older.occurred_at') }},
         true,
-        older.landing_date
+        max(older.landing_date) over (partition by withdrawn.request_key)
     from withdrawn
     inner join {{ events }} as older
         on withdrawn.provider = older.provider and withdrawn.request_id = older.request_id
