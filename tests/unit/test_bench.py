@@ -93,3 +93,52 @@ def test_a_refresh_server_that_left_stops_the_bench(bench, tmp_path, monkeypatch
     monkeypatch.setattr(bench, "REFRESH_SERVER", None)  # unserved: measured as it ran
     wall, _, _ = bench.run_command([sys.executable, "build"], {})
     assert wall > 0
+
+
+def test_the_kept_expired_snapshot_shares_the_days_a_later_snapshot_links(bench, tmp_path):
+    """Between repeats of the new day the bench puts back the expired snapshot the refresh
+    takes. As a schedule leaves it, a Parquet day file that the current snapshot links (a
+    day that did not change) stays one file with two names, so deleting the expired
+    snapshot frees only what it alone has; its DuckDB file (publish writes into it), its
+    run.json and a file no other snapshot has are copies."""
+    older, current = tmp_path / "published" / "older", tmp_path / "published" / "current"
+    for folder in (older, current):
+        (folder / "marts" / "fct_x").mkdir(parents=True)
+    (older / "warehouse.duckdb").write_bytes(b"duckdb file")
+    (older / "run.json").write_text("{}")
+    shared = older / "marts" / "fct_x" / "2026-11-01.parquet"
+    shared.write_bytes(b"day one")
+    (current / "marts" / "fct_x" / shared.name).hardlink_to(shared)
+    (older / "marts" / "fct_x" / "2026-11-02.parquet").write_bytes(b"day two, older rows")
+    (older / "marts" / "rpt_y.parquet").write_bytes(b"a whole mart")
+
+    def inodes(folder):
+        return {
+            path.relative_to(folder).as_posix(): path.stat().st_ino
+            for path in folder.rglob("*")
+            if path.is_file()
+        }
+
+    kept = tmp_path / "kept"
+    bench.keep_snapshot(older, kept)
+    shutil.rmtree(older)  # the refresh took it
+    bench.keep_snapshot(kept, older)  # put back for the next repeat
+
+    for copy in (kept, older):
+        assert {p: (copy / p).read_bytes() for p in inodes(copy)} == {
+            "warehouse.duckdb": b"duckdb file",
+            "run.json": b"{}",
+            "marts/fct_x/2026-11-01.parquet": b"day one",
+            "marts/fct_x/2026-11-02.parquet": b"day two, older rows",
+            "marts/rpt_y.parquet": b"a whole mart",
+        }
+    day_one = (current / "marts" / "fct_x" / shared.name).stat().st_ino
+    assert inodes(older)["marts/fct_x/2026-11-01.parquet"] == day_one
+    assert inodes(kept)["marts/fct_x/2026-11-01.parquet"] == day_one
+    for path in (
+        "warehouse.duckdb",
+        "run.json",
+        "marts/fct_x/2026-11-02.parquet",
+        "marts/rpt_y.parquet",
+    ):
+        assert inodes(older)[path] != inodes(kept)[path], path
