@@ -56,10 +56,9 @@ FIXED_DAY_EVENTS = 11112
 # 7.5 GB, is gone before the snapshots are written).
 LANDED_BYTES_PER_EVENT = 770
 LANDED_TO_BUILD = 1.7
-# The 100M-event run (`make bench-100m`): its memory target.
 # Issue 16's memory targets are in GB, 10^9 bytes (3 GB for the 10M full build, 4 GB for
-# the 100M one); the bench prints GiB beside them. Until the thirty-first round it judged
-# 3 x 2^30 bytes (3.22 GB) and printed GiB as "GB".
+# the 100M run of `make bench-100m`); the bench prints GiB beside them. Until the
+# thirty-first round it judged 3 x 2^30 bytes (3.22 GB) and printed GiB as "GB".
 GB = 10**9
 RSS_LIMIT = 3 * GB
 SCALE_RSS_LIMIT = 4 * GB
