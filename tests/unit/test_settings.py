@@ -108,3 +108,24 @@ def test_paths_resolve_against_the_project(monkeypatch, tmp_path):
     assert settings.duckdb_path == tmp_path / "w" / "warehouse.duckdb"
     assert settings.delivery_state_path == tmp_path / "w" / "delivery_state.sqlite"
     assert Path(settings.environ()["AIUSAGE_DUCKDB_PATH"]).is_absolute()
+
+
+def test_the_profiles_defaults_are_the_settings_defaults():
+    """aiusage passes its DuckDB settings to dbt (`Settings.dbt_env`); profiles.yml's own
+    defaults serve dbt run by hand, and must be the same values (the memory limit keeps the
+    10M full build within 3 GB: docs/performance.md, thirty-first round)."""
+    import re
+
+    from aiusage.settings import DUCKDB_MEMORY_LIMIT
+
+    profiles = (PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    defaults = {
+        name: set(re.findall(rf"env_var\('{name}', '([^']*)'\)", profiles))
+        for name in ("AIUSAGE_DUCKDB_MEMORY_LIMIT", "AIUSAGE_DUCKDB_THREADS")
+    }
+    settings = Settings.from_env({})
+    assert DUCKDB_MEMORY_LIMIT == settings.duckdb_memory_limit == "2300MB"
+    assert defaults == {
+        "AIUSAGE_DUCKDB_MEMORY_LIMIT": {settings.duckdb_memory_limit},
+        "AIUSAGE_DUCKDB_THREADS": {str(settings.duckdb_threads)},
+    }
