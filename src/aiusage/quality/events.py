@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from aiusage.quality.checks import EVENTS_SUITE, LandedBatchResult
@@ -122,29 +123,76 @@ def _scalar(value):
     return value
 
 
+# orjson reads an integer outside [-2**63, 2**64) as the nearest double, where json keeps the
+# exact int; a field's double at or beyond 2**63 may be one of those (docs/performance.md,
+# thirty-second round).
+_ORJSON_EXACT_BELOW = 2.0**63
+
+
+def _loads(line: str) -> tuple[object, bool]:
+    """A line's JSON value as Python's json module reads it (None when it is not JSON), and
+    whether json read it. orjson parses the common line several times as fast; what it
+    refuses (a number beyond the double range, NaN and Infinity, a lone surrogate escape,
+    nesting past its limit) goes to json.loads."""
+    try:
+        return orjson.loads(line), False
+    except orjson.JSONDecodeError:
+        return _json_loads(line), True
+
+
+def _json_loads(line: str):
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _valid_text(value):
+    """A string with a lone surrogate (json reads the escape "\\ud800" into one) with
+    U+FFFD in its place, as the bytes of a line that is not UTF-8 are decoded: pandas' text
+    columns cannot hold it (the check crashed on such a line)."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
 def read_landed_events(paths) -> pd.DataFrame:
     """Landed JSONL lines as rows of the suite's fields; a line that is not a JSON object
     becomes an all-null row, so it counts against the batch instead of vanishing. Lines and
     blank lines as staging sees them (split on newline only; blank = spaces, tabs, carriage
-    returns); a line nested too deeply for Python's parser is not an object either."""
+    returns); a line nested too deeply for Python's parser is not an object either.
+    Built column by column (a list per field), not row by row: a full build's batch at 10M
+    events is 536,087 lines (docs/performance.md, thirty-second round)."""
     fields = suite_fields()
-    rows = []
+    columns: dict[str, list] = {field: [] for field in (*fields, *LINE_COLUMNS)}
+    appends = [columns[field].append for field in fields]
+    add_file, add_number = columns["source_file"].append, columns["line_number"].append
+    nested = (dict, list)
     for path in paths:
         text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        source = str(path)
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip(" \t\r"):
                 continue
-            try:
-                record = json.loads(line)
-            except (ValueError, RecursionError):
-                record = None
-            row = (
-                {c: _scalar(record.get(c)) for c in fields}
-                if isinstance(record, dict)
-                else dict.fromkeys(fields)
-            )
-            rows.append({**row, "source_file": str(path), "line_number": number})
-    return pd.DataFrame(rows, columns=[*fields, *LINE_COLUMNS])
+            record, by_json = _loads(line)
+            if isinstance(record, dict):
+                values = [record.get(field) for field in fields]
+                if not by_json and any(
+                    type(value) is float and not -_ORJSON_EXACT_BELOW < value < _ORJSON_EXACT_BELOW
+                    for value in values
+                ):  # perhaps an integer orjson rounded: json's exact value
+                    values, by_json = [_json_loads(line).get(field) for field in fields], True
+                values = [_scalar(value) if type(value) in nested else value for value in values]
+                if by_json:
+                    values = [_valid_text(value) for value in values]
+                for append, value in zip(appends, values, strict=True):
+                    append(value)
+            else:
+                for append in appends:
+                    append(None)
+            add_file(source)
+            add_number(number)
+    return pd.DataFrame(columns)  # each column's type inferred, as from rows of dicts
 
 
 # Landed event files that passed the landed-batch expectations, with their size and

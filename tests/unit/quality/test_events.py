@@ -216,3 +216,57 @@ def test_an_infinite_or_huge_token_count_is_unparseable_not_a_crash(tmp_path):
     flagged = prepared["unparseable_fields"].fillna("").tolist()
     assert ["input_tokens" in f for f in flagged] == [False, True, False]
     assert prepared["input_tokens"].tolist()[2] == 1e30  # kept as a float, not wrapped
+
+
+def test_landed_lines_read_as_pythons_json_module_reads_them(tmp_path):
+    """read_landed_events parses with orjson and falls back to json where orjson refuses a
+    line or may have rounded an integer: every field's value (and its type: an exact int is
+    not a float) is what json.loads gives, on the lines where the two parsers differ. A lone
+    surrogate escape (json reads it into the string) becomes U+FFFD: pandas' text columns
+    cannot hold one (the check crashed on such a line)."""
+    big = "1" + "2" * 29  # beyond 64 bits: orjson reads it as a double
+    lines = [
+        '{"request_id": "r1", "input_tokens": ' + big + ', "output_tokens": -' + big + "}",
+        '{"request_id": "r2", "input_tokens": ' + "9" * 400 + "}",  # beyond any double
+        '{"request_id": "r3", "input_tokens": 18446744073709551615, "latency_ms": 1e300}',
+        '{"request_id": "r4", "quality_score": NaN, "ttft_ms": Infinity}',
+        '{"request_id": "r5\\ud800", "model": {"b": 1, "a": [2]}}',  # lone surrogate; an object
+        '{"request_id": "r6", "request_id": "r6-last", "input_tokens": 9223372036854775808}',
+        '{"request_id": "r7", "input_tokens": 12, "quality_score": 0.25}',
+        "[1, 2]",
+        "not json",
+        "  \t",
+        "[" * 5000 + "]" * 5000,
+    ]
+    landed = tmp_path / "mixed.jsonl"
+    landed.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+    frame = qe.read_landed_events([landed])
+
+    fields = qe.suite_fields()
+    expected = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip(" \t\r"):
+            continue
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict):
+            record = {}
+        row = {field: record.get(field) for field in fields}
+        if isinstance(row["request_id"], str):
+            row["request_id"] = row["request_id"].replace("\ud800", "\ufffd")
+        if isinstance(row["model"], dict):
+            row["model"] = json.dumps(row["model"], sort_keys=True, ensure_ascii=False)
+        expected.append({**row, "line_number": number})
+    # the frame json's rows would make, each column's type inferred from its values
+    want = pd.DataFrame(expected, columns=[*fields, "line_number"])
+    pd.testing.assert_frame_equal(frame[[*fields, "line_number"]], want)
+    got = frame.to_dict("records")
+    assert len(got) == 10
+    assert got[0]["input_tokens"] == int(big) and isinstance(got[0]["input_tokens"], int)
+    assert got[4]["model"] == '{"a": [2], "b": 1}'
+    assert got[5]["request_id"] == "r6-last"
+    assert got[4]["request_id"] == "r5\ufffd"
+    assert not qe.validate_events(frame, mostly=1.0).success  # the check runs, and fails
