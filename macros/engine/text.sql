@@ -177,8 +177,8 @@
     its last field. With no ties the value never decides the comparison, so this is
     arg_max(column, struct_pack(order_columns)), but DuckDB compares a struct in min/max
     through one binary sort key per row where arg_max compares struct keys field by field:
-    int_daily_sessions_summed's full-build query on the 10M-event bench took 3.7-3.9 s
-    against 7.0-7.6 s (docs/performance.md, thirty-second round). -#}
+    int_daily_sessions_summed's full-build query alone on the 10M-event bench took 5.1-5.3 s
+    against 7.5-8.2 s (docs/performance.md, thirty-second round). -#}
 {% macro value_at_max(column, order_columns) -%}
     {{ return(adapter.dispatch('value_at_extreme', 'aiusage')(column, order_columns, 'max')) }}
 {%- endmacro %}
