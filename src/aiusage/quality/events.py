@@ -124,27 +124,38 @@ def _scalar(value):
 
 
 # orjson reads an integer outside [-2**63, 2**64) as the nearest double, where json keeps the
-# exact int; a field's double at or beyond 2**63 may be one of those (docs/performance.md,
-# thirty-second round).
+# exact int (docs/performance.md, thirty-second round).
 _ORJSON_EXACT_BELOW = 2.0**63
 
 
-def _loads(line: str) -> tuple[object, bool]:
-    """A line's JSON value as Python's json module reads it (None when it is not JSON), and
-    whether json read it. orjson parses the common line several times as fast; what it
-    refuses (a number beyond the double range, NaN and Infinity, a lone surrogate escape,
-    nesting past its limit) goes to json.loads."""
+def _field_values(line: str, fields: tuple[str, ...]) -> list | None:
+    """The fields' values of a line that is a JSON object, as Python's json module reads
+    them (an object or array as its JSON text, _scalar); None when the line is not one.
+    orjson parses the common line several times as fast. json reads the rest: a line orjson
+    refuses (a number beyond the double range, NaN or Infinity, a lone surrogate escape,
+    nesting past its limit), and one whose fields hold a double orjson may have rounded
+    from an integer or an object or array, whose text would show such a double."""
     try:
-        return orjson.loads(line), False
+        record = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return _json_loads(line), True
-
-
-def _json_loads(line: str):
+        pass
+    else:
+        if not isinstance(record, dict):
+            return None
+        values = [record.get(field) for field in fields]
+        if not any(
+            type(value) in (dict, list)
+            or (type(value) is float and not -_ORJSON_EXACT_BELOW < value < _ORJSON_EXACT_BELOW)
+            for value in values
+        ):
+            return values
     try:
-        return json.loads(line)
+        record = json.loads(line)
     except (ValueError, RecursionError):
         return None
+    if not isinstance(record, dict):
+        return None
+    return [_valid_text(_scalar(record.get(field))) for field in fields]
 
 
 def _valid_text(value):
@@ -167,29 +178,16 @@ def read_landed_events(paths) -> pd.DataFrame:
     columns: dict[str, list] = {field: [] for field in (*fields, *LINE_COLUMNS)}
     appends = [columns[field].append for field in fields]
     add_file, add_number = columns["source_file"].append, columns["line_number"].append
-    nested = (dict, list)
+    no_values = [None] * len(fields)
     for path in paths:
         text = Path(path).read_bytes().decode("utf-8", errors="replace")
         source = str(path)
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip(" \t\r"):
                 continue
-            record, by_json = _loads(line)
-            if isinstance(record, dict):
-                values = [record.get(field) for field in fields]
-                if not by_json and any(
-                    type(value) is float and not -_ORJSON_EXACT_BELOW < value < _ORJSON_EXACT_BELOW
-                    for value in values
-                ):  # perhaps an integer orjson rounded: json's exact value
-                    values, by_json = [_json_loads(line).get(field) for field in fields], True
-                values = [_scalar(value) if type(value) in nested else value for value in values]
-                if by_json:
-                    values = [_valid_text(value) for value in values]
-                for append, value in zip(appends, values, strict=True):
-                    append(value)
-            else:
-                for append in appends:
-                    append(None)
+            values = _field_values(line, fields) or no_values
+            for append, value in zip(appends, values, strict=True):
+                append(value)
             add_file(source)
             add_number(number)
     return pd.DataFrame(columns)  # each column's type inferred, as from rows of dicts
