@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -213,6 +214,13 @@ def floor_query(landing: Path) -> str:
         on ev.provider = t.provider and coalesce(ev.service_tier, 'standard') = t.service_tier
     group by all
     """
+
+
+def run_floor(landing: Path, work: Path) -> None:
+    """The floor statement over `landing`, into a DuckDB file of `work`, at DuckDB's defaults."""
+    con = duckdb.connect(str(work / "floor.duckdb"))
+    con.execute(floor_query(landing))
+    con.close()
 
 
 SEED000_QUERIES = {
@@ -555,13 +563,8 @@ def _query_measures(work: Path, env: dict[str, str], repeats: int) -> dict:
     snapshot = reader_duckdb_path(Settings.from_env({**os.environ, **env}))
     results[f"API: {len(API_ROUTES)} main routes (30 days)"] = api_queries(snapshot, work, repeats)
 
-    def floor():
-        con = duckdb.connect(str(work / "floor.duckdb"))  # DuckDB's defaults
-        con.execute(floor_query(landing))
-        con.close()
-
     results["floor: one DuckDB statement"] = median_of(
-        [run_inprocess(floor) for _ in range(repeats)]
+        [run_inprocess(lambda: run_floor(landing, work)) for _ in range(repeats)]
     )
 
     lite = work / "seed000.sqlite"
@@ -668,6 +671,135 @@ def queries_only(args) -> None:
             print(f"| {name} | {wall:.3f} / {rss / 2**20:.0f} |")
 
 
+# The parts of a full build that issue 16's design cannot do without (`--lower-bound`): the
+# landed lines read once, the request fact stored once as a DuckDB table (the warehouse's or
+# the snapshot's: DESIGN.md's read-only DuckDB snapshot holds every mart as a table) and the
+# two facts that hold the history exported once as Parquet (DESIGN.md: Parquet per mart).
+LOWER_BOUND_PARTS = (
+    "read: every landed event line, DuckDB's typed JSON reader",
+    "store: the request fact written once into a DuckDB file",
+    "export: the request fact as Parquet",
+    "export: the landed-row fact as Parquet",
+)
+
+
+def lower_bound_parts(warehouse: Path, landing: Path, scratch: Path, limits: dict) -> dict:
+    """{part: (wall s, CPU s, rows)} of LOWER_BOUND_PARTS, each alone in this process at the
+    warehouse's DuckDB limits, on the landing and the facts a build left. Each part is less
+    than the build does: the reader gives a row for every line with content but numbers
+    none and names no reason for a bad one (staging keeps both, for the quarantine), and
+    converts nothing from text; the table is copied from the built one (no
+    parsing, pricing or deduplication), the Parquet files are unsorted and whole (publish
+    sorts each day's file by key). What they write goes into `scratch`, removed after."""
+    from aiusage.snapshot import PARQUET_OPTIONS
+    from aiusage_tracking.contract import record_fields
+
+    fields = record_fields()
+    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in fields) + "}"
+    counts = ", ".join(f'count("{name}")' for name in fields)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    day = f"landing_date <= date '{END_DATE}'"  # the generated days (a run adds two more)
+    statements = {
+        LOWER_BOUND_PARTS[0]: [
+            f"""select count(*), {counts}
+                from read_json('{landing}/events/*/*', format = 'newline_delimited',
+                               columns = {columns}, ignore_errors = true)"""
+        ],
+        LOWER_BOUND_PARTS[1]: [
+            f"create table stored.requests as select * from built.main.fct_llm_requests "
+            f"where {day}",
+            "checkpoint stored",
+            "select count(*) from stored.requests",
+        ],
+        LOWER_BOUND_PARTS[2]: [
+            f"copy (select * from built.main.fct_llm_requests where {day}) "
+            f"to '{scratch / 'requests.parquet'}' ({PARQUET_OPTIONS})"
+        ],
+        LOWER_BOUND_PARTS[3]: [
+            f"copy (select * from built.main.fct_landed_rows where {day}) "
+            f"to '{scratch / 'landed_rows.parquet'}' ({PARQUET_OPTIONS})"
+        ],
+    }
+    parts = {}
+    try:
+        with duckdb.connect(":memory:", config=limits) as con:
+            con.execute(f"attach '{warehouse}' as built (read_only)")
+            con.execute(f"attach '{scratch / 'stored.duckdb'}' as stored")
+            for name, sqls in statements.items():
+                start, cpu = time.perf_counter(), time.process_time()
+                for sql in sqls:
+                    result = con.execute(sql).fetchall()
+                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                parts[name] = (wall, cpu, result[0][0])  # the last statement's row count
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return parts
+
+
+def lower_bound(args) -> None:
+    """`--lower-bound`: for each size whose warehouse an earlier run left, the floor, the
+    fixed overhead and LOWER_BOUND_PARTS; the least a full build can take is the fixed
+    overhead plus the parts' CPU over the cores (however they overlap), against the full
+    build's target, 3 x the floor + 10 s."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if args.refresh_server:
+        start_refresh_server(CACHE / "refresh.sock")
+    # the least of the repeats, for a bound (the floor, for the target, is a median as in
+    # the full benchmark)
+    overhead = min(fixed_overhead(1, CACHE / "work_overhead")[0] for _ in range(args.repeats))
+    cores = len(os.sched_getaffinity(0))
+    settings = Settings.from_env({})
+    limits = {"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads}
+    print(
+        f"\nMachine: {cores} cores; fixed overhead (full refresh of 100 events, least of "
+        f"{args.repeats}): {overhead:.2f} s; DuckDB {duckdb.__version__} at "
+        f"{limits['memory_limit']}, {limits['threads']} threads\n"
+    )
+    print("| size | part | wall s | CPU s | rows |\n|---|---|---|---|---|")
+    lines, results = [], {"overhead": overhead, "cores": cores}
+    for per_day in [int(x) for x in args.events_per_day.split(",")]:
+        work = CACHE / f"work_{args.days}d_{per_day}"
+        warehouse = work / "warehouse.duckdb"
+        if not warehouse.exists():
+            raise SystemExit(f"no warehouse in {work}: run the full benchmark first")
+        landing = dataset(args.days, per_day)
+        floor = functools.partial(run_floor, landing, work)
+        floor_wall = median_of([run_inprocess(floor) for _ in range(args.repeats)])[0]
+        runs = [
+            lower_bound_parts(warehouse, landing, work / "lower_bound", limits)
+            for _ in range(args.repeats)
+        ]
+        parts = {
+            name: tuple(min(run[name][i] for run in runs) for i in range(2)) + (runs[0][name][2],)
+            for name in LOWER_BOUND_PARTS
+        }
+        label = f"{args.days} days x {per_day:,}"
+        for name, (wall, cpu, rows) in parts.items():
+            print(f"| {label} | {name} | {wall:.2f} | {cpu:.2f} | {rows:,} |")
+        cpu = sum(part[1] for part in parts.values())
+        bound = overhead + cpu / cores
+        target = 3 * floor_wall + 10
+        print(
+            f"| {label} | the parts one after the other; their CPU over {cores} cores | "
+            f"{sum(part[0] for part in parts.values()):.2f}; {cpu / cores:.2f} | {cpu:.2f} | |"
+        )
+        verdict = (
+            "below the bound: unreachable by this design on this machine"
+            if target < bound
+            else f"leaves {target - bound:.1f} s for everything else a build does"
+        )
+        lines.append(
+            f"- {label} events: full build >= fixed overhead {overhead:.1f} s + parts' CPU "
+            f"{cpu:.1f} s / {cores} cores = {bound:.1f} s; target 3 x floor {floor_wall:.2f} s "
+            f"+ 10 s = {target:.1f} s: {verdict}"
+        )
+        results[str(per_day)] = {"floor": floor_wall, "parts": parts, "bound": bound}
+    print("\n" + "\n".join(lines))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
 def start_refresh_server(path: Path) -> None:
     """Start `aiusage refresh-server` on `path` for every later `aiusage build` of this run
     (AIUSAGE_REFRESH_SERVER in this process's environment), once it has warmed up; it is
@@ -716,6 +848,12 @@ def main() -> None:
         "after checking the disk can hold the data",
     )
     parser.add_argument(
+        "--lower-bound",
+        action="store_true",
+        help="the least a full build of this design takes: the floor, the fixed overhead "
+        "and what its required outputs cost alone, on the warehouses an earlier run left",
+    )
+    parser.add_argument(
         "--refresh-server",
         action="store_true",
         help="run every refresh in a warm `aiusage refresh-server` started first (peak RSS: "
@@ -728,6 +866,9 @@ def main() -> None:
         return
     if args.scale_run:
         scale_runs(args)
+        return
+    if args.lower_bound:
+        lower_bound(args)
         return
 
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -174,3 +174,32 @@ def test_the_memory_target_is_3_gb_of_10_9_bytes(bench):
     assert memory_line(2_952_790_016).endswith(": PASS")  # 2.95 GB = 2.75 GiB
     assert memory_line(3 * 10**9).endswith(": PASS")
     assert memory_line(3 * 10**9 + 1).endswith(": MISS")
+
+
+def test_the_lower_bound_parts_read_store_and_export_every_row(bench, sample_warehouse, tmp_path):
+    """`--lower-bound` times what a full build cannot do without, on the landing and the
+    warehouse a build left (here the sample's, built by the Dagster job): every landed event
+    line read, the request fact stored once, both facts exported as Parquet. Each part
+    must have handled all the rows it stands for, counted here apart from it; its scratch
+    files are gone after."""
+    import duckdb
+
+    settings, _ = sample_warehouse
+    lines = 0  # lines with content, as staging counts them (a bad line is one too)
+    for path in sorted((settings.landing_dir / "events").glob("*/*")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines += sum(1 for line in text.split("\n") if line.strip(" \t\r"))
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        requests, landed = con.execute(
+            "select (select count(*) from fct_llm_requests), (select count(*) from fct_landed_rows)"
+        ).fetchone()
+    scratch = tmp_path / "lower_bound"
+    limits = {"memory_limit": "1GB", "threads": 2}
+
+    parts = bench.lower_bound_parts(settings.duckdb_path, settings.landing_dir, scratch, limits)
+
+    assert list(parts) == list(bench.LOWER_BOUND_PARTS)
+    assert [rows for _, _, rows in parts.values()] == [lines, requests, requests, landed]
+    assert lines > 10_000 and landed > requests  # the sample: 10 days x 1,000 and repeats
+    assert all(wall > 0 and cpu > 0 for wall, cpu, _ in parts.values())
+    assert not scratch.exists()
