@@ -450,6 +450,19 @@ def test_a_connection_held_across_three_refreshes_keeps_its_snapshot(crashed_the
 EVENTS = 2000
 
 
+def _settled(published: Path, seconds: float = 60) -> list[str]:
+    """The temporary entries of a published folder once the snapshots a refresh let go are
+    deleted: a process of their own deletes them after the refresh returns
+    (aiusage.snapshot._remove_later); only those may still be there, for a while."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = sorted(p.name for p in published.iterdir() if p.name.startswith("."))
+        removing = all(name.startswith(".removing-") for name in left)
+        if not left or not removing or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
 def test_refreshes_start_their_snapshots_from_expired_files_and_survive_a_kill(tmp_path):
     """Through `aiusage build`: with two snapshots kept and no grace, a refresh starts its
     snapshot from the file of the one the prune would delete (the same inode, nothing
@@ -472,7 +485,7 @@ def test_refreshes_start_their_snapshots_from_expired_files_and_survive_a_kill(t
         assert _checksums(published / current / "warehouse.duckdb") == _checksums(
             tmp_path / "warehouse.duckdb"
         )
-        assert not [p.name for p in published.iterdir() if p.name.startswith(".")]
+        assert _settled(published) == []
         return json.loads((published / current / "run.json").read_text())["tables"]
 
     # a history of 8 days: the two days a taken file lacks are a small part of the rows

@@ -470,6 +470,51 @@ def test_grace_period_counts_from_when_a_snapshot_stopped_being_current(tmp_path
     assert snapshots(settings) == [ids[2]]  # the current one stays whatever its age
 
 
+def test_a_pruned_snapshot_leaves_at_once_and_its_files_are_freed_by_another_process(
+    tmp_path, monkeypatch
+):
+    """A snapshot let go leaves the published folder's listing when prune returns (renamed
+    aside, nothing opens it by name), and a process of its own deletes its files, so a
+    refresh does not wait for the file system (10M events: 1.2-1.3 s). When that process
+    cannot start, the folder is deleted on the spot; when it dies first, the next publish
+    deletes what is left (its temporary name carries the dead process's id)."""
+    from aiusage import snapshot
+    from aiusage.snapshot import prune, remove_stale_temporaries, wait_for_removals
+
+    settings = _settings(tmp_path, keep=1, grace=0)
+    root = settings.published_dir
+    ids = ["20261130T100000000000Z-a", "20261130T103000000000Z-b", "20261130T110000000000Z-c"]
+    for build_id in ids:
+        (root / build_id / "marts").mkdir(parents=True)
+        (root / build_id / "marts" / "fct_x.parquet").write_bytes(b"x" * 4096)
+    (root / "CURRENT").write_text(ids[2] + "\n")
+
+    assert prune(settings) == ids[:2]
+    assert snapshots(settings) == [ids[2]]
+    remover = snapshot._REMOVERS[-1]
+    assert remover.pid != os.getpid()
+    aside = sorted(p.name for p in root.iterdir() if p.name.startswith("."))
+    assert set(aside) <= {f".removing-{name}.{remover.pid}.tmp" for name in ids[:2]}
+    wait_for_removals()
+    assert remover.returncode == 0
+    assert sorted(p.name for p in root.iterdir()) == [ids[2], "CURRENT"]
+
+    def no_process(*args, **kwargs):
+        raise OSError("cannot fork")
+
+    dead = _dead_pid()
+    (root / ids[0] / "marts").mkdir(parents=True)
+    monkeypatch.setattr(snapshot.subprocess, "Popen", no_process)
+    assert prune(settings) == [ids[0]]
+    assert sorted(p.name for p in root.iterdir()) == [ids[2], "CURRENT"]  # deleted here
+
+    monkeypatch.undo()
+    left = root / f".removing-{ids[1]}.{dead}.tmp"  # its remover was killed
+    (left / "marts").mkdir(parents=True)
+    assert remove_stale_temporaries(root) == [left.name]
+    assert not left.exists()
+
+
 def test_a_copied_snapshot_folder_opens_elsewhere(tmp_path):
     """Every mart of a snapshot reads from a copy of its folder after the original is gone:
     no view names a path."""
@@ -513,6 +558,11 @@ def test_a_snapshot_carries_the_metric_definitions_it_was_built_with(tmp_path):
 
 
 def _temporaries(settings) -> list[str]:
+    """The temporary entries of the published folder once the snapshots this process let go
+    are deleted (by processes of their own: `_remove_later`)."""
+    from aiusage.snapshot import wait_for_removals
+
+    wait_for_removals()
     return sorted(p.name for p in settings.published_dir.iterdir() if p.name.endswith(".tmp"))
 
 
