@@ -1136,9 +1136,12 @@ def prune(settings: Settings, now: datetime | None = None) -> list[str]:
     return doomed
 
 
-# The process that deletes what `_remove_later` hands it: one folder per line of its input.
+# The process that deletes what `_remove_later` hands it: folders, each path's bytes ended by
+# a NUL (no path holds one; a line feed or undecodable bytes would not survive lines of text).
 _REMOVER = (
-    "import shutil, sys\nfor line in sys.stdin:\n    shutil.rmtree(line[:-1], ignore_errors=True)\n"
+    "import shutil, sys\n"
+    "for path in sys.stdin.buffer.read().split(b'\\0')[:-1]:\n"
+    "    shutil.rmtree(path, ignore_errors=True)\n"
 )
 _REMOVERS: list[subprocess.Popen] = []
 
@@ -1161,7 +1164,6 @@ def _remove_later(root: Path, folders: dict[str, Path]) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            text=True,
         )
     except OSError:
         for path in folders.values():
@@ -1176,7 +1178,7 @@ def _remove_later(root: Path, folders: dict[str, Path]) -> None:
             continue
         aside.append(target)
     try:
-        remover.stdin.write("".join(f"{path}\n" for path in aside))
+        remover.stdin.write(b"".join(os.fsencode(path) + b"\0" for path in aside))
         remover.stdin.close()
     except OSError:  # it left: deleted here
         for path in aside:

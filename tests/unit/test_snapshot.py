@@ -514,6 +514,12 @@ def test_a_pruned_snapshot_leaves_at_once_and_its_files_are_freed_by_another_pro
     assert remove_stale_temporaries(root) == [left.name]
     assert not left.exists()
 
+    odd = tmp_path / "line\nfeed"  # any path reaches the remover whole
+    (odd / ids[0] / "marts").mkdir(parents=True)
+    snapshot._remove_later(odd, {ids[0]: odd / ids[0]})
+    wait_for_removals()
+    assert list(odd.iterdir()) == []
+
 
 def test_a_copied_snapshot_folder_opens_elsewhere(tmp_path):
     """Every mart of a snapshot reads from a copy of its folder after the original is gone:
