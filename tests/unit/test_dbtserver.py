@@ -262,3 +262,47 @@ def test_the_server_builds_the_manifest_decoders_from_what_a_command_read(projec
 
     assert built_decoders("cold") > 10  # the node classes, config classes and their fields
     assert built_decoders("warm") == 0
+
+
+_MODULES_WALKED = """
+import importlib, inspect, sys
+from aiusage import dbtserver
+for name in dbtserver.WARM_MODULES:
+    importlib.import_module(name)
+if sys.argv[1] == "warm":
+    dbtserver.warm_module_lookup()
+import dbt.adapters.base.impl as base
+from dbt_common.behavior_flags import BehaviorFlagRendered
+walked, absfile = [], inspect.getabsfile
+def recording(obj, *args):
+    if inspect.ismodule(obj):
+        walked.append(obj.__name__)
+    return absfile(obj, *args)
+inspect.getabsfile = recording
+def nested(depth):
+    if depth:
+        return nested(depth - 1)
+    return [BehaviorFlagRendered(flag, {}) for flag in base.DEFAULT_BASE_BEHAVIOR_FLAGS]
+flags = nested(20)
+print(len(walked), flags[0]._behavior_change_event.flag_source)
+"""
+
+
+def test_the_server_maps_source_files_to_modules_before_a_command_asks(project):
+    """Registering the adapter names each behaviour flag's source module from the frames on
+    the stack (inspect.getmodule), which walks every loaded module the first time a
+    process asks: the server does that walk once (warm_module_lookup), and a process that
+    has done it walks none when the flags are made; the flags name the same source."""
+
+    script = project / "modules_walked.py"  # a file: its frames have a module to name
+    script.write_text(_MODULES_WALKED)
+
+    def walked(mode: str) -> tuple[int, str]:
+        done = _dbt(sys.executable, project, str(script), mode)
+        assert done.returncode == 0, done.stderr[-3000:]
+        count, source = done.stdout.strip().splitlines()[-1].split()
+        return int(count), source
+
+    cold, warm = walked("cold"), walked("warm")
+    assert cold[0] > 500  # dbt, the adapter and their libraries
+    assert warm == (0, cold[1]) and cold[1] == "__main__"
