@@ -156,13 +156,20 @@ def test_each_served_command_is_logged_with_its_exit_code(project, server):
     ]
 
 
-_SCHEMAS_BUILT = """
-import importlib, sys
-from aiusage import dbtserver
-for name in dbtserver.WARM_MODULES:
-    importlib.import_module(name)
-if sys.argv[1] == "warm":
-    dbtserver.warm_schemas()
+def _after_server_imports(warm: str, body: str) -> str:
+    """A script for a fresh process: the server's imports (WARM_MODULES), then `warm`, one
+    statement of what the server does before it forks, when the script's first argument is
+    "warm", then `body`."""
+    return (
+        "import importlib, sys\nfrom aiusage import dbtserver\n"
+        "for name in dbtserver.WARM_MODULES:\n    importlib.import_module(name)\n"
+        f"if sys.argv[1] == 'warm':\n    {warm}\n{body}"
+    )
+
+
+_SCHEMAS_BUILT = _after_server_imports(
+    "dbtserver.warm_schemas()",
+    """
 import dbt_common.dataclass_schema as schema
 built, build = [], schema.build_json_schema
 def recording(cls, *args, **kwargs):
@@ -172,7 +179,8 @@ schema.build_json_schema = recording
 from dbt.cli.main import dbtRunner
 assert dbtRunner().invoke(["build", "-s", "answer", "--quiet"]).success
 print(sorted(built))
-"""
+""",
+)
 
 
 def test_the_server_builds_the_json_schemas_every_command_validates(project):
@@ -264,13 +272,10 @@ def test_the_server_builds_the_manifest_decoders_from_what_a_command_read(projec
     assert built_decoders("warm") == 0
 
 
-_MODULES_WALKED = """
-import importlib, inspect, sys
-from aiusage import dbtserver
-for name in dbtserver.WARM_MODULES:
-    importlib.import_module(name)
-if sys.argv[1] == "warm":
-    dbtserver.warm_module_lookup()
+_MODULES_WALKED = _after_server_imports(
+    "dbtserver.warm_module_lookup()",
+    """
+import inspect
 import dbt.adapters.base.impl as base
 from dbt_common.behavior_flags import BehaviorFlagRendered
 walked, absfile = [], inspect.getabsfile
@@ -285,7 +290,8 @@ def nested(depth):
     return [BehaviorFlagRendered(flag, {}) for flag in base.DEFAULT_BASE_BEHAVIOR_FLAGS]
 flags = nested(20)
 print(len(walked), flags[0]._behavior_change_event.flag_source)
-"""
+""",
+)
 
 
 def test_the_server_maps_source_files_to_modules_before_a_command_asks(project):
