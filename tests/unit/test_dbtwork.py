@@ -138,6 +138,34 @@ def test_a_served_command_writes_the_manifest_the_real_dbt_writes(tested_project
     assert (target / "manifest.json").exists() and (target / "semantic_manifest.json").exists()
 
 
+def test_the_manifest_writer_yields_the_cores_to_the_refresh(tmp_path, monkeypatch):
+    """The forked writer of a command's manifest runs beside what the refresh does after dbt
+    (publish), which does not wait for it: it writes both files at the lowest scheduling
+    priority, and holds the lock until they are in place."""
+    import dbt.contracts.graph.semantic_manifest as semantic
+
+    class Recording:  # each file holds the niceness of the process that wrote it
+        def __init__(self, *args):
+            pass
+
+        def write(self, path: str) -> None:
+            Path(path).write_text(str(os.nice(0)))
+
+        write_json_to_file = write
+        writable_manifest = lambda self: self  # noqa: E731
+
+    monkeypatch.setattr(semantic, "SemanticManifest", Recording)
+    target, lock = tmp_path / "target", tmp_path / "artifacts.lock"
+    before = os.nice(0)
+    dbtwork._fork_manifest_writer(Recording(), str(target), str(lock))
+    dbtwork.wait_for_artifacts(str(lock))
+    expected = str(min(before + dbtwork.WRITER_NICENESS, 19))
+    assert expected != str(before)
+    for name in ("manifest.json", "semantic_manifest.json"):
+        assert (target / name).read_text() == expected
+    assert os.nice(0) == before  # the command itself keeps its priority
+
+
 def test_compiled_jinja_is_kept_and_a_changed_model_is_compiled_again(tested_project, server):  # noqa: F811
     cache = Path(os.environ[DBT_CODE_CACHE_ENV])
     first = _dbt(_client(), tested_project, "build", "-s", "answer")
