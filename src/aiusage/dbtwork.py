@@ -88,8 +88,10 @@ from aiusage.settings import DBT_CODE_CACHE_ENV, DBT_NODE_SECONDS_ENV, process_e
 # A lock file the writer of a command's manifest holds (set by the server, beside its
 # socket): the next served command waits for it (aiusage.dbtserver).
 ARTIFACTS_LOCK_ENV = "AIUSAGE_DBT_ARTIFACTS_LOCK"
-# The scheduling priority of the manifest writer (_fork_manifest_writer): the lowest.
-WRITER_NICENESS = 19
+# The scheduling priority of the manifest writer (_fork_manifest_writer): well below the
+# refresh's, not the lowest (a writer at 19 could wait minutes on cores busy with other
+# work, and the next served command waits for it).
+WRITER_NICENESS = 10
 MAX_CACHED = 20_000  # entries kept on disk; past it only the last command's are kept
 GC_THRESHOLDS = (50_000, 20, 100)
 
@@ -444,7 +446,7 @@ def _fork_manifest_writer(manifest, target_path: str, lock_path: str) -> None:
         return
     code = 1
     try:  # the writer: no output, no exit handlers, nothing flushed or closed twice
-        # Last in line for the cores: the write (1.9 s of CPU on the bench's slower machine)
+        # Behind the refresh for the cores: the write (1.9 s of CPU on a slow machine)
         # runs beside the refresh's own work after dbt (DuckDB's checkpoint as the command
         # closes the database, then publish), which nothing waits on it for; the next
         # served command waits for the lock, by which time the cores are free.

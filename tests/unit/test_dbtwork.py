@@ -140,8 +140,9 @@ def test_a_served_command_writes_the_manifest_the_real_dbt_writes(tested_project
 
 def test_the_manifest_writer_yields_the_cores_to_the_refresh(tmp_path, monkeypatch):
     """The forked writer of a command's manifest runs beside what the refresh does after dbt
-    (publish), which does not wait for it: it writes both files at the lowest scheduling
-    priority, and holds the lock until they are in place."""
+    (publish), which does not wait for it: it writes both files at a lower scheduling
+    priority (WRITER_NICENESS more than its command's), and holds the lock until they are
+    in place."""
     import dbt.contracts.graph.semantic_manifest as semantic
 
     class Recording:  # each file holds the niceness of the process that wrote it
