@@ -69,8 +69,12 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return max((path.stat().st_mtime for path in project_files(project_dir)), default=0.0)
 
 
-def ensure_manifest(settings: Settings, match_environment: bool = True) -> Path:
-    """Parse the dbt project when its manifest is missing or older than its sources.
+def ensure_manifest(
+    settings: Settings, match_environment: bool = True, dbt: str | None = None
+) -> Path:
+    """Parse the dbt project when its manifest is missing or older than its sources, with
+    `dbt` (default: dbt_executable; a refresh passes its own, which runs the parse in the
+    warm dbt server when one runs).
 
     The Dagster definitions read the manifest (its models and tests), which does not depend
     on the paths of the environment: for them `match_environment=False` is enough. A refresh
@@ -100,7 +104,7 @@ def ensure_manifest(settings: Settings, match_environment: bool = True) -> Path:
     ):
         return manifest
     completed = subprocess.run(
-        [dbt_executable(settings), "parse", "--quiet", "--vars", parse_vars],
+        [dbt or dbt_executable(settings), "parse", "--quiet", "--vars", parse_vars],
         cwd=project_dir,
         env=settings.subprocess_env(),
         capture_output=True,

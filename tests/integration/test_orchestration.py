@@ -210,3 +210,42 @@ def test_validate_runs_every_suite_and_builds_data_docs(sample_warehouse, tmp_pa
     index = tmp_path / "docs" / "index.html"
     assert index.exists()
     assert "fx_rates" in index.read_text(encoding="utf-8")
+
+
+def test_a_refresh_parses_a_changed_project_in_the_warm_dbt_server(
+    sample_copy, tmp_path, monkeypatch
+):
+    """As `aiusage build` runs it (the dbt server started first): a model changed since the
+    last parse is parsed by the refresh's dbt, in the warm server (dbt's imports already
+    done), before the refresh's `dbt build`; the manifest the refresh reads and the model it
+    builds have the change."""
+    import json
+
+    from aiusage import dbtserver
+    from aiusage.project import manifest_path
+    from aiusage.settings import Settings
+    from orchestration.run import outcome, run_refresh
+    from orchestration.schedules import seed_refresh_selection
+    from tests.support.project import copy_project
+
+    project = copy_project(tmp_path / "project")
+    model = project / "models" / "marts" / "monitoring" / "rpt_alerts.sql"
+    marker = "-- changed after the last parse"
+    model.write_text(model.read_text() + f"\n{marker}\n")
+    for key, value in sample_copy.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AIUSAGE_PROJECT_DIR", str(project))
+    settings = Settings.from_env()
+    dbtserver.start()
+    before = len(dbtserver.served_commands())
+
+    # a refresh of one seed and what reads it (rpt_alerts), which the changed model is
+    result = run_refresh(settings, selection=seed_refresh_selection(("alert_thresholds",)))
+
+    assert result.success, outcome(result, settings).failure
+    served = [line.split()[1:4] for line in dbtserver.served_commands()[before:]]
+    assert served == [["dbt", "parse", "exit=0"], ["dbt", "build", "exit=0"]], served
+    manifest = json.loads(manifest_path(settings).read_text())
+    assert marker in manifest["nodes"]["model.aiusage.rpt_alerts"]["raw_code"]
+    compiled = next(settings.target_dir.glob("warehouse_dbt-*/compiled/**/rpt_alerts.sql"))
+    assert marker in compiled.read_text()
