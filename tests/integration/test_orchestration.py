@@ -239,7 +239,7 @@ def test_a_refresh_parses_a_changed_project_in_the_warm_dbt_server(
     dbtserver.start()
     before = len(dbtserver.served_commands())
 
-    # a refresh of one seed and what reads it (rpt_alerts), which the changed model is
+    # a refresh of one seed and the models that read it, the changed rpt_alerts among them
     result = run_refresh(settings, selection=seed_refresh_selection(("alert_thresholds",)))
 
     assert result.success, outcome(result, settings).failure
