@@ -90,6 +90,7 @@ def server(tmp_path):
         process.terminate()
         process.wait(timeout=30)
         assert not socket_path.exists()  # removed when it leaves
+        shutil.rmtree(folder)  # the folder is this fixture's
 
 
 def test_a_served_refresh_builds_what_a_refresh_of_its_own_builds(tmp_path, server):

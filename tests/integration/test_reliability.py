@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import date, timedelta
@@ -133,14 +134,17 @@ class HeldReader:
 
 
 class Build:
-    """`aiusage build` in its own process group, its output collected line by line."""
+    """`aiusage build` in its own process group, its output collected line by line. Its
+    temporary files (the dbt server's socket folder) go to a folder of its own, removed when
+    it has ended: a killed group leaves what its members would have removed on leaving."""
 
     def __init__(self, env: dict[str, str], argv: list[str] | None = None):
         self.lines: list[str] = []
+        self.tmp = tempfile.mkdtemp(prefix="aiusage-b-")  # short: it holds a Unix socket
         self.process = subprocess.Popen(
             argv or [AIUSAGE, "build"],
             cwd=PROJECT_DIR,
-            env=env,
+            env={**env, "TMPDIR": self.tmp},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -188,10 +192,12 @@ class Build:
             time.sleep(0.05)
         assert not alive, f"killed processes still running: {alive}"
         self._reader.join(5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def finish(self, timeout: float = 900) -> int:
         code = self.process.wait(timeout)
         self._reader.join(5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
         return code
 
     @property
