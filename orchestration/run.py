@@ -82,6 +82,21 @@ class _ReusedConnection:
             self._reused = None
 
 
+def warm_up() -> None:
+    """Import, in a process that forks refreshes (`aiusage refresh-server`), what a refresh
+    imports on first use rather than at import time: the storages of its instance (Dagster's
+    SQL storage with SQLAlchemy and Alembic, its daemon modules with structlog and rich), by
+    creating and disposing one instance, and the `UPath` of the run's default IO manager for
+    a local folder (with fsspec, which reads every installed package's entry points). Each
+    served refresh paid these imports: ~0.6 s of its process before its run started
+    (docs/performance.md, thirty-sixth round)."""
+    import upath
+
+    with refresh_instance():
+        pass
+    upath.UPath(".")  # a lazy attribute (its first access imports upath.core), then a local path
+
+
 def refresh_instance() -> dg.DagsterInstance:
     """The ephemeral instance of a refresh run in this process: what `execute_in_process`
     creates when given none (run and event storage in in-memory SQLite databases), except

@@ -111,16 +111,17 @@ def source_stamp() -> str:
 
 def warm_up() -> str:
     """Import what a refresh imports (the command line, Dagster, dagster-dbt, the code
-    location, Great Expectations and the checks) and start the resident dbt server; returns
-    its socket path."""
+    location and what a run's instance imports on first use, Great Expectations and the
+    checks) and start the resident dbt server; returns its socket path."""
     import orchestration.checks.expectations  # noqa: F401
     import orchestration.definitions  # noqa: F401
-    import orchestration.run  # noqa: F401
+    import orchestration.run
     import orchestration.schedules  # noqa: F401
     from aiusage import dbtserver
     from aiusage.cli import warehouse  # noqa: F401
     from aiusage.quality import worker
 
+    orchestration.run.warm_up()
     worker.warm_up()
     return dbtserver.start()
 

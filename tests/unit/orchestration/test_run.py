@@ -5,6 +5,8 @@ the event storage opens a connection once instead of once for every event."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import dagster as dg
@@ -79,3 +81,47 @@ def test_another_thread_and_a_nested_call_get_connections_of_their_own():
         runs = instance.run_storage
         with runs.connect() as outer, runs.connect() as inner:
             assert inner is not outer  # a call within a call, as Dagster's storage allows
+
+
+# What a refresh imported on first use, in the refresh server's forks before warm_up: the
+# instance's storages (Dagster's SQL storage, its daemon modules, and what they import) and the
+# default IO manager's UPath.
+FIRST_USE_PACKAGES = ("alembic", "sqlalchemy", "structlog", "rich", "pygments", "upath", "fsspec")
+RUN_IN_A_WARMED_PROCESS = """
+import sys
+import dagster as dg
+import orchestration.run
+{warm}
+before = set(sys.modules)
+
+@dg.asset
+def numbers():
+    return [1, 2, 3]
+
+job = dg.Definitions(assets=[numbers], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+with orchestration.run.refresh_instance() as instance:
+    assert job.execute_in_process(instance=instance).success
+print("\\n".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def _imported_by_a_run(warm: str) -> list[str]:
+    script = RUN_IN_A_WARMED_PROCESS.format(warm=warm)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    return [
+        name
+        for name in done.stdout.split()
+        if name.split(".")[0] in FIRST_USE_PACKAGES
+        or name.startswith(("dagster._core.storage.", "dagster._daemon"))
+    ]
+
+
+def test_a_warmed_process_imports_nothing_for_a_run_on_a_refresh_instance():
+    """orchestration.run.warm_up (called by the refresh server before it forks refreshes)
+    leaves a run on a refresh instance nothing of those packages to import."""
+    unwarmed = _imported_by_a_run("")
+    assert "dagster._core.storage.event_log.in_memory" in unwarmed
+    assert "upath.core" in unwarmed and "alembic" in unwarmed  # what the test would catch
+    assert _imported_by_a_run("orchestration.run.warm_up()") == []
