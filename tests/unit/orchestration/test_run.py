@@ -1,7 +1,9 @@
 """The instance of an in-process refresh (orchestration.run.refresh_instance): Dagster's
 ephemeral instance whose in-memory storages keep their connection. A small real job runs on
 it and on Dagster's own ephemeral instance: the same events are stored and read back, while
-the event storage opens a connection once instead of once for every event."""
+the event storage opens a connection once instead of once for every event. And what
+orchestration.run.warm_up imports for the refresh server: a run in a warmed process imports
+none of what a run imports on first use."""
 
 from __future__ import annotations
 
