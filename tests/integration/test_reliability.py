@@ -191,14 +191,16 @@ class Build:
         ):
             time.sleep(0.05)
         assert not alive, f"killed processes still running: {alive}"
-        self._reader.join(5)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self._ended()
 
     def finish(self, timeout: float = 900) -> int:
         code = self.process.wait(timeout)
+        self._ended()
+        return code
+
+    def _ended(self) -> None:
         self._reader.join(5)
         shutil.rmtree(self.tmp, ignore_errors=True)
-        return code
 
     @property
     def output(self) -> str:

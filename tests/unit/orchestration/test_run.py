@@ -1,9 +1,9 @@
 """The instance of an in-process refresh (orchestration.run.refresh_instance): Dagster's
 ephemeral instance whose in-memory storages keep their connection. A small real job runs on
 it and on Dagster's own ephemeral instance: the same events are stored and read back, while
-the event storage opens a connection once instead of once for every event. And what
-orchestration.run.warm_up imports for the refresh server: a run in a warmed process imports
-none of what a run imports on first use."""
+the event storage opens a connection once instead of once for every event. And the refresh
+server's warm-up (orchestration.run.warm_up): a run in a process warmed as the server warms
+itself imports none of what a run imports on first use."""
 
 from __future__ import annotations
 
@@ -121,9 +121,11 @@ def _imported_by_a_run(warm: str) -> list[str]:
 
 
 def test_a_warmed_process_imports_nothing_for_a_run_on_a_refresh_instance():
-    """orchestration.run.warm_up (called by the refresh server before it forks refreshes)
-    leaves a run on a refresh instance nothing of those packages to import."""
+    """The refresh server's warm-up (orchestration.run.warm_up among the rest) leaves a run on
+    a refresh instance nothing of those packages to import."""
     unwarmed = _imported_by_a_run("")
     assert "dagster._core.storage.event_log.in_memory" in unwarmed
     assert "upath.core" in unwarmed and "alembic" in unwarmed  # what the test would catch
-    assert _imported_by_a_run("orchestration.run.warm_up()") == []
+    # warmed as the refresh server warms itself before it forks refreshes
+    warm = "from aiusage.cli.refreshserver import warm_up\nwarm_up()"
+    assert _imported_by_a_run(warm) == []
