@@ -4,6 +4,7 @@ hard-linked landing folder of each size, the peak RSS sampler, a refresh server 
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import sys
 from collections import namedtuple
@@ -203,3 +204,71 @@ def test_the_lower_bound_parts_read_store_and_export_every_row(bench, sample_war
     assert lines > 10_000 and landed > requests  # the sample: 10 days x 1,000 and repeats
     assert all(wall > 0 and cpu > 0 for wall, cpu, _ in parts.values())
     assert not scratch.exists()
+
+
+def test_a_new_days_sql_replayed_alone_builds_what_its_dbt_command_built(bench, tmp_path):
+    """`--lower-bound`'s new day: the statements of a refresh's dbt command, read from its
+    debug log, replayed one after another on a copy of the warehouse as it was before the
+    refresh, leave every table as the refresh left it (the replay runs that command's SQL,
+    all of it and in a working order), and none is a transaction statement."""
+    import duckdb
+
+    from aiusage.settings import Settings
+    from tests.support.cli_env import warehouse_env
+
+    root = tmp_path / "run"
+    env = warehouse_env(root, DBT_TARGET_PATH=str(root / "target"))
+    first, new_day = bench.END_DATE, bench.END_DATE + bench.timedelta(days=1)
+    bench.generate_day(env, 300, first, 5)
+    bench.run_command([bench.AIUSAGE, "build", "--quiet"], env)
+    settings = Settings.from_env(env)
+    before = tmp_path / "before" / settings.duckdb_path.name
+    before.parent.mkdir()
+    shutil.copy2(settings.duckdb_path, before)
+    shutil.copy2(settings.staging_duckdb_path, bench.staging_duckdb_path(before))
+    bench.generate_day(env, 300, new_day, 6)
+    logged = {**env, "DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_FORMAT_FILE": "json"}
+    bench.run_command([bench.AIUSAGE, "build", "--quiet"], logged)
+
+    statements = bench.command_statements(bench.newest_command_log(settings))
+    replayed = tmp_path / "replay" / settings.duckdb_path.name
+    replayed.parent.mkdir()
+    wall, cpu, count = bench.replay_statements(
+        statements, before, replayed, {"memory_limit": "1GB", "threads": 2}
+    )
+
+    assert count == len(statements) > 50 and wall > 0 and cpu > 0
+    assert not {s.strip().upper() for s in statements} & {"BEGIN", "COMMIT", "ROLLBACK"}
+    assert any("fct_llm_requests" in s and s.lstrip().startswith("/*") for s in statements)
+    with duckdb.connect() as con:
+        pairs = {
+            "refreshed": settings.duckdb_path,
+            "refreshed_staging": settings.staging_duckdb_path,
+            "replayed": replayed,
+            "replayed_staging": bench.staging_duckdb_path(replayed),
+        }
+        for alias, path in pairs.items():
+            con.execute(f"attach '{path}' as {alias} (read_only)")
+        # what dbt writes: the tables of its models and seeds, and the run log of the
+        # incremental models (aiusage_landing_rewrites); a refresh's Python steps write
+        # others (the landed batches the checks validated), which the replay leaves alone
+        manifest = bench.newest_command_log(settings).parent / "manifest.json"
+        nodes = json.loads(manifest.read_text())["nodes"].values()
+        tables = [("refreshed", "aiusage_landing_rewrites")] + sorted(
+            ("refreshed_staging" if n["database"] == "staging" else "refreshed", n["alias"])
+            for n in nodes
+            if n["resource_type"] in ("model", "seed")
+            and n["config"]["materialized"] in ("table", "incremental", "seed")
+        )
+        assert {"fct_llm_requests", "stg_events__usage_events"} <= {t for _, t in tables}
+        new_rows = con.execute(
+            "select count(*) from refreshed.fct_llm_requests where usage_date = ?", [new_day]
+        ).fetchone()[0]
+        assert new_rows > 250  # the new day's requests (a few are duplicates or rejects)
+        for database, table in tables:
+            other = database.replace("refreshed", "replayed")
+            for a, b in ((database, other), (other, database)):
+                differ = con.execute(
+                    f'select count(*) from (from {a}."{table}" except all from {b}."{table}")'
+                ).fetchone()[0]
+                assert differ == 0, f"{table}: {differ} rows of {a} not in {b}"
