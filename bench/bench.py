@@ -388,12 +388,27 @@ def work_env(work: Path) -> dict[str, str]:
     return env
 
 
-def build_from_nothing(env: dict[str, str]) -> Sample:
-    """A full build: no warehouse, and no earlier snapshot whose files publish could reuse."""
-    warehouse = Path(env["AIUSAGE_DUCKDB_PATH"])
+def remove_warehouse(warehouse: Path) -> None:
+    """Delete a warehouse's DuckDB file and its staging file, each with its WAL."""
     for path in (warehouse, staging_duckdb_path(warehouse)):
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def scratch_folder(path: Path):
+    """`path` as a new empty folder for the block, removed after it."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def build_from_nothing(env: dict[str, str]) -> Sample:
+    """A full build: no warehouse, and no earlier snapshot whose files publish could reuse."""
+    remove_warehouse(Path(env["AIUSAGE_DUCKDB_PATH"]))
     shutil.rmtree(env["AIUSAGE_PUBLISHED_DIR"], ignore_errors=True)
     return run_command([AIUSAGE, "build", "--quiet"], env)
 
@@ -475,9 +490,9 @@ class NewDayBase:
         # copy2 keeps the modification time: the warehouse is the one the current snapshot
         # was published from, as after a real refresh (a new stamp would make the refresh
         # plan see a warehouse changed after its publish, and rebuild more)
+        remove_warehouse(self.settings.duckdb_path)
         for path, copy in self.saved.items():
             shutil.copy2(copy, path)
-            path.with_name(path.name + ".wal").unlink(missing_ok=True)
         for build_id in snapshots(self.settings):
             if build_id not in (older, base_build):
                 shutil.rmtree(self.published / build_id)
@@ -753,8 +768,6 @@ def lower_bound_parts(warehouse: Path, landing: Path, scratch: Path, limits: dic
     fields = record_fields()
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in fields) + "}"
     counts = ", ".join(f'count("{name}")' for name in fields)
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
     day = f"landing_date <= date '{END_DATE}'"  # the generated days (a run adds two more)
     statements = {
         LOWER_BOUND_PARTS[0]: [
@@ -778,18 +791,15 @@ def lower_bound_parts(warehouse: Path, landing: Path, scratch: Path, limits: dic
         ],
     }
     parts = {}
-    try:
-        with duckdb.connect(":memory:", config=limits) as con:
-            con.execute(f"attach '{warehouse}' as built (read_only)")
-            con.execute(f"attach '{scratch / 'stored.duckdb'}' as stored")
-            for name, sqls in statements.items():
-                start, cpu = time.perf_counter(), time.process_time()
-                for sql in sqls:
-                    result = con.execute(sql).fetchall()
-                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-                parts[name] = (wall, cpu, result[0][0])  # the last statement's row count
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with scratch_folder(scratch), duckdb.connect(":memory:", config=limits) as con:
+        con.execute(f"attach '{warehouse}' as built (read_only)")
+        con.execute(f"attach '{scratch / 'stored.duckdb'}' as stored")
+        for name, sqls in statements.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            for sql in sqls:
+                result = con.execute(sql).fetchall()
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            parts[name] = (wall, cpu, result[0][0])  # the last statement's row count
     return parts
 
 
@@ -799,6 +809,8 @@ def lower_bound_parts(warehouse: Path, landing: Path, scratch: Path, limits: dic
 # day: no dbt, Dagster, checks or publish, whose parts every refresh pays on top.
 NEW_DAY_PART = "new day: the SQL of its dbt command alone, replayed"
 TRANSACTION_STATEMENTS = {"BEGIN", "COMMIT", "ROLLBACK"}
+# dbt's file log of every event and statement, as JSON lines, for one command
+COMMAND_LOG_ENV = {"DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_FORMAT_FILE": "json"}
 
 
 def command_statements(log: Path) -> list[str]:
@@ -832,19 +844,16 @@ def newest_command_log(settings: Settings) -> Path:
 
 
 def replay_statements(
-    statements: list[str], before: Path | None, warehouse: Path, limits: dict
+    statements: list[str], before: Path, warehouse: Path, limits: dict
 ) -> tuple[float, float, int]:
     """(wall s, CPU s, statements) of `statements` run one after another on one connection
-    to `warehouse`, first a copy of `before` and its staging file (None: new files), with
-    the settings profiles.yml gives dbt's connection. The file keeps the database name the
-    statements name (its stem), and the staging file is attached as `staging`."""
+    to `warehouse`, first a copy of `before` and its staging file, with the settings
+    profiles.yml gives dbt's connection. The file keeps the database name the statements
+    name (its stem), and the staging file is attached as `staging`."""
     staging = staging_duckdb_path(warehouse)
-    for path in (warehouse, staging):
-        path.unlink(missing_ok=True)
-        path.with_name(path.name + ".wal").unlink(missing_ok=True)
-    if before is not None:
-        shutil.copy2(before, warehouse)
-        shutil.copy2(staging_duckdb_path(before), staging)
+    remove_warehouse(warehouse)
+    shutil.copy2(before, warehouse)
+    shutil.copy2(staging_duckdb_path(before), staging)
     os.sync()  # the copies written out before the clock starts, as NewDayBase.restore does
     config = {**limits, "preserve_insertion_order": False}
     with duckdb.connect(str(warehouse), config=config) as con:
@@ -864,19 +873,13 @@ def new_day_sql(work: Path, env: dict[str, str], limits: dict, repeats: int) -> 
     least wall and CPU; the copies removed after). Returns (wall s, CPU s, statements)."""
     base = NewDayBase(work, env)
     base.restore(FIXED_DAY_EVENTS)
-    logged = {**env, "DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_FORMAT_FILE": "json"}
-    run_command([AIUSAGE, "build", "--quiet"], logged)
+    run_command([AIUSAGE, "build", "--quiet"], {**env, **COMMAND_LOG_ENV})
     statements = command_statements(newest_command_log(base.settings))
-    scratch = work / "lower_bound"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    try:
+    with scratch_folder(work / "lower_bound") as scratch:
         warehouse = scratch / base.settings.duckdb_path.name
         runs = [
             replay_statements(statements, base.before, warehouse, limits) for _ in range(repeats)
         ]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return min(run[0] for run in runs), min(run[1] for run in runs), len(statements)
 
 

@@ -230,8 +230,7 @@ def test_a_new_days_sql_replayed_alone_builds_what_its_dbt_command_built(bench, 
     shutil.copy2(settings.duckdb_path, before)
     shutil.copy2(settings.staging_duckdb_path, bench.staging_duckdb_path(before))
     bench.generate_day(env, 300, new_day, 6)
-    logged = {**env, "DBT_LOG_LEVEL_FILE": "debug", "DBT_LOG_FORMAT_FILE": "json"}
-    bench.run_command([bench.AIUSAGE, "build", "--quiet"], logged)
+    bench.run_command([bench.AIUSAGE, "build", "--quiet"], {**env, **bench.COMMAND_LOG_ENV})
 
     statements = bench.command_statements(bench.newest_command_log(settings))
     replayed = tmp_path / "replay" / settings.duckdb_path.name
