@@ -108,12 +108,13 @@ def _exit_now() -> None:
 
 
 def warm_up() -> None:
-    """Import what the worker imports (GX and its checks) in this process, for a worker
-    forked from it (`start`): the refresh server's warm-up (aiusage.cli.refreshserver)."""
+    """Import what the worker imports (GX and its checks) and compile the Data Docs
+    templates in this process, for a worker forked from it (`start`): the refresh server's
+    warm-up (aiusage.cli.refreshserver)."""
     from aiusage.quality import events, prices  # noqa: F401 (the checks' own modules)
-    from aiusage.quality.gx import _gx
+    from aiusage.quality.gx import compile_docs_templates
 
-    _gx()
+    compile_docs_templates()  # GX imported, and the Data Docs templates compiled
 
 
 def _single_threaded() -> bool:

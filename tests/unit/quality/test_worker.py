@@ -240,14 +240,22 @@ FORK_OR_SPAWN = """
 import os, sys, threading
 from aiusage.quality import worker
 
-worker.warm_up()  # GX imported, as in the refresh server
+
+def compiled_templates():
+    from aiusage.quality import gx
+
+    return len(gx._TEMPLATE_CODE.client)
+
+
+worker.warm_up()  # GX imported and the Data Docs templates compiled, as in the refresh server
 read, write = os.pipe()
 child = os.fork()
 if child == 0:  # one thread: a refresh forked by the refresh server, before its first thread
     pool = worker.start()
     method = pool._mp_context.get_start_method()
     pid = worker.run(os.getpid)
-    os.write(write, f"{method} {pid != os.getpid()}".encode())
+    inherited = worker.run(compiled_templates)  # none compiled in the worker yet
+    os.write(write, f"{method} {pid != os.getpid()} {inherited >= 40}".encode())
     pool.shutdown()
     os._exit(0)
 os.close(write)
@@ -261,10 +269,12 @@ release.set()
 
 
 def test_the_worker_is_forked_from_a_process_with_gx_imported_and_one_thread():
+    """A forked worker starts with GX imported and the Data Docs templates compiled by the
+    process it was forked from; a process with threads spawns it."""
     import subprocess
 
     result = subprocess.run(
         [sys.executable, "-c", FORK_OR_SPAWN], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == ["fork True", "spawn"]
+    assert result.stdout.split("\n")[:2] == ["fork True True", "spawn"]
