@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import hashlib
 import json
 import marshal
 import os
@@ -83,6 +82,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import CodeType
 
+from aiusage.jinjacode import install_code_cache
 from aiusage.settings import DBT_CODE_CACHE_ENV, DBT_NODE_SECONDS_ENV, process_environment
 
 # A lock file the writer of a command's manifest holds (set by the server, beside its
@@ -488,65 +488,11 @@ def _versions() -> str:
     return f"python={python} jinja2={version('jinja2')} dbt-common={version('dbt-common')}"
 
 
-def _environment_key(environment) -> str:
-    """What Jinja's code generation depends on besides the source: the environment's class,
-    its extensions, filters and tests (constant folding), its syntax and options."""
-    kind = type(environment)
-    return "|".join(
-        [
-            f"{kind.__module__}.{kind.__qualname__}",
-            ",".join(sorted(environment.extensions)),
-            ",".join(sorted(environment.filters)),
-            ",".join(sorted(environment.tests)),
-            repr(
-                (
-                    environment.block_start_string,
-                    environment.block_end_string,
-                    environment.variable_start_string,
-                    environment.variable_end_string,
-                    environment.comment_start_string,
-                    environment.comment_end_string,
-                    environment.line_statement_prefix,
-                    environment.line_comment_prefix,
-                    environment.trim_blocks,
-                    environment.lstrip_blocks,
-                    environment.newline_sequence,
-                    environment.keep_trailing_newline,
-                    environment.optimized,
-                    environment.is_async,
-                    bool(environment.autoescape),
-                    environment.finalize is not None,
-                )
-            ),
-        ]
-    )
-
-
-def code_key(environment, source: str, name, filename, defer_init: bool) -> str:
-    text = "\0".join(
-        [_environment_key(environment), str(name), str(filename), str(defer_init), source]
-    )
-    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
-
-
 def _install_jinja_code_cache() -> None:
-    import jinja2
     from dbt_common.clients import jinja as dbt_jinja
 
-    compile_ = jinja2.Environment.compile
-
-    def compile_cached(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if raw or not isinstance(source, str) or dbt_jinja.MACRO_DEBUGGING:
-            return compile_(self, source, name, filename, raw, defer_init)
-        key = code_key(self, source, name, filename, defer_init)
-        code = _cache.get(key)
-        if code is None:
-            code = compile_(self, source, name, filename, raw, defer_init)
-            _cache[key] = code
-        _used.add(key)
-        return code
-
-    jinja2.Environment.compile = compile_cached
+    # dbt's macro debugging compiles with its own debug information: never from the cache
+    install_code_cache(_cache, _used, bypass=lambda: dbt_jinja.MACRO_DEBUGGING)
 
 
 def start_command(environment: Mapping[str, str]) -> None:

@@ -203,14 +203,15 @@ def test_jinja_code_is_keyed_by_source_and_environment():
         """
         from dbt_common.clients.jinja import get_environment
         from aiusage import dbtwork
+        from aiusage.jinjacode import code_key
 
         text, native = get_environment(), get_environment(native=True)
         source = "{{ [1, 2] | length }}-{{ x }}"
-        key = dbtwork.code_key(text, source, None, None, False)
-        assert key == dbtwork.code_key(get_environment(), source, None, None, False)
-        assert key != dbtwork.code_key(native, source, None, None, False)
-        assert key != dbtwork.code_key(text, source + " ", None, None, False)
-        assert key != dbtwork.code_key(text, source, "name", None, False)
+        key = code_key(text, source, None, None, False)
+        assert key == code_key(get_environment(), source, None, None, False)
+        assert key != code_key(native, source, None, None, False)
+        assert key != code_key(text, source + " ", None, None, False)
+        assert key != code_key(text, source, "name", None, False)
 
         # a cached template renders as the freshly compiled one did, in each environment
         for environment in (text, native):

@@ -35,7 +35,7 @@ the pages of every check run since the last rendering are built in one pass once
 run for ``DOCS_IDLE_SECONDS`` (while dbt runs) or when the worker leaves. Rendering a result's
 page and the site index took about 0.5 s a check, which the refresh waited for before dbt
 could start. The Jinja templates of the pages are compiled once per process
-(:func:`_share_compiled_templates`; GX compiled them anew for every view), and the refresh
+(aiusage.jinjacode; GX compiled them anew for every view), and the refresh
 server compiles them before it forks the worker of each refresh
 (:func:`compile_docs_templates`).
 
@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import json
 import sys
 import threading
@@ -77,8 +76,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
+from aiusage.jinjacode import install_code_cache
 from aiusage.quality.failures import describe_failure
 from aiusage.settings import Settings, quiet_library_telemetry
 
@@ -333,58 +334,24 @@ def _gx():
                 import great_expectations as gx
                 import great_expectations.checkpoint  # noqa: F401
 
-            _share_compiled_templates()
+            # GX makes a new Jinja environment for each view of a rendering, which compiled
+            # its templates anew every time: 0.4 s of the 0.7 s that rendering the pages of
+            # three checks took. Compiled once per process now.
+            install_code_cache(_TEMPLATE_CODE)
             _GX = gx
     return _GX
 
 
-def _share_compiled_templates() -> None:
-    """Make every Jinja environment of GX's Data Docs views keep its templates' compiled
-    code in one cache of this process (`_TEMPLATE_CODE`, Jinja's bytecode cache over a
-    dict). GX makes a new environment for each view of a rendering, which compiled its
-    templates anew every time: 0.4 s of the 0.7 s that rendering the pages of three checks
-    took. Jinja compares each template's source with the cached code's and compiles again
-    when it changed."""
-    global _TEMPLATE_CODE
-    from jinja2.bccache import MemcachedBytecodeCache
-
-    try:
-        from great_expectations.render.view.view import DefaultJinjaView
-    except ImportError:  # another GX layout: its views compile as they always did
-        return
-
-    original = DefaultJinjaView.__init__
-    if getattr(original, "shares_compiled_templates", False):
-        return
-    _TEMPLATE_CODE = MemcachedBytecodeCache(_CompiledCode())
-
-    @functools.wraps(original)
-    def __init__(self, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        self.env.bytecode_cache = _TEMPLATE_CODE
-
-    __init__.shares_compiled_templates = True
-    DefaultJinjaView.__init__ = __init__
-
-
-class _CompiledCode(dict):
-    """The store of `_TEMPLATE_CODE`: the `get` and `set` that Jinja's memcached bytecode
-    cache asks of its client, in this process's memory."""
-
-    def set(self, key: str, value: bytes, *timeout) -> None:
-        self[key] = value
-
-
-_TEMPLATE_CODE = None
+# Jinja's compiled code of the templates compiled in this process (aiusage.jinjacode,
+# installed when GX is imported): in the GX worker, the Data Docs templates only.
+_TEMPLATE_CODE: dict[str, CodeType] = {}
 
 
 def compile_docs_templates() -> int:
     """Compile the Data Docs templates into `_TEMPLATE_CODE` before any rendering: the
     refresh server's warm-up, whose GX worker of each refresh is a fork that inherits
-    them. Returns the templates compiled (none when GX's views do not share them)."""
+    them. Returns the templates compiled."""
     _gx()
-    if _TEMPLATE_CODE is None:
-        return 0
     from great_expectations.render.view.view import DefaultJinjaView
 
     environment = DefaultJinjaView().env

@@ -152,32 +152,31 @@ def test_the_docs_index_lists_only_the_newest_results(tmp_path, prices, monkeypa
     assert linked == pages[1:]  # the two newest, not the oldest
 
 
-def _named_compiles(monkeypatch) -> list[str]:
-    """The names of the templates Jinja compiles from now on (a template made from a
-    string has none, and no cache can hold it)."""
+def _parsed_templates(monkeypatch) -> list[str]:
+    """The names of the templates Jinja parses from now on: each compile that is not taken
+    from a cache parses its source first (a template made from a string has no name)."""
     import jinja2
 
-    compiled: list[str] = []
-    real = jinja2.Environment.compile
+    parsed: list[str] = []
+    real = jinja2.Environment._parse
 
-    def compile_counted(self, source, name=None, *args, **kwargs):
+    def parse_counted(self, source, name, filename):
         if name is not None:
-            compiled.append(name)
-        return real(self, source, name, *args, **kwargs)
+            parsed.append(name)
+        return real(self, source, name, filename)
 
-    monkeypatch.setattr(jinja2.Environment, "compile", compile_counted)
-    return compiled
+    monkeypatch.setattr(jinja2.Environment, "_parse", parse_counted)
+    return parsed
 
 
 def test_data_docs_templates_are_compiled_once_in_a_process(tmp_path, prices, monkeypatch):
     """GX makes a Jinja environment for each view of a rendering; the compiled templates
-    are shared in the process: a rendering after the first, or after the refresh server's
-    compile_docs_templates, compiles none of them and writes the same pages."""
-    from jinja2.bccache import MemcachedBytecodeCache
-
+    are shared in the process (aiusage.jinjacode): a rendering after the first, or after
+    the refresh server's compile_docs_templates, compiles none of them and writes the
+    same pages."""
     gx._gx()
-    monkeypatch.setattr(gx, "_TEMPLATE_CODE", MemcachedBytecodeCache(gx._CompiledCode()))
-    compiled = _named_compiles(monkeypatch)
+    gx._TEMPLATE_CODE.clear()
+    compiled = _parsed_templates(monkeypatch)
     first, second = tmp_path / "first", tmp_path / "second"
     assert qp.validate_prices(prices, build_docs=True, docs_dir=first).success
     assert {"index_page.j2", "page.j2", "section.j2"} <= set(compiled)
@@ -191,7 +190,7 @@ def test_data_docs_templates_are_compiled_once_in_a_process(tmp_path, prices, mo
     assert pages(second) == pages(first)
     assert "model_prices" in (second / "index.html").read_text()
 
-    monkeypatch.setattr(gx, "_TEMPLATE_CODE", MemcachedBytecodeCache(gx._CompiledCode()))
+    gx._TEMPLATE_CODE.clear()
     assert gx.compile_docs_templates() >= 40
     compiled.clear()
     assert qp.validate_prices(prices, build_docs=True, docs_dir=tmp_path / "warm").success

@@ -244,7 +244,7 @@ from aiusage.quality import worker
 def compiled_templates():
     from aiusage.quality import gx
 
-    return len(gx._TEMPLATE_CODE.client)
+    return len(gx._TEMPLATE_CODE)
 
 
 worker.warm_up()  # GX imported and the Data Docs templates compiled, as in the refresh server
