@@ -135,44 +135,52 @@
     {{ return(local_md5(nodes | map(attribute='checksum.checksum') | join(','))) }}
 {%- endmacro %}
 
-{#- SQL: one row of model `name`'s landing-date cutoff (column cutoff_date; null: every
-    day), from its watermark and the staging rows (see landing_cutoff_date), and the latest
-    loaded_at of the staging rows (loaded_through): one scan of them. -#}
-{% macro landing_cutoff_sql(name, fingerprint) -%}
-    with
-    watermark as (
-        select loaded_through, inputs_fingerprint
-        from {{ landing_watermarks_relation() }}
-        where model_name = '{{ name }}'
-    ),
-    -- one scan of the staging rows (a CTE read twice would be materialised)
-    loaded as (
-        select
-            coalesce(
-                min(stored.landing_date) filter (
-                    where stored.loaded_at > (select watermark.loaded_through from watermark)
-                ),
-                date '9999-12-31'
-            ) as first_day,
-            max(stored.landing_date) as last_day,
-            max(stored.loaded_at) as loaded_through
-        from ({{ landing_rows_sql() }}) as stored
-    )
-    select
-        case
-            when (select watermark.loaded_through from watermark) is null then null
-            when (select watermark.inputs_fingerprint from watermark) is distinct from
-                '{{ fingerprint }}'
-                then least(
-                    loaded.first_day,
-                    coalesce(
-                        loaded.last_day - {{ var('lookback_days') }}, date '9999-12-31'
-                    )
-                )
-            else loaded.first_day
-        end as cutoff_date,
-        loaded.loaded_through
-    from loaded
+{#- Model `name`'s refresh window, from its watermark and the staging rows: a dict of
+    cutoff_date (ISO date; none: every day; see landing_cutoff_date) and loaded_through
+    (the latest loaded_at of the staging rows, as text; none when there is none). The
+    watermark is read first and inlined as a literal, so the scan of the rows loaded since
+    it skips the older row groups by their zone maps (a subquery there is no scan filter:
+    every staging row was read, 22 ms at 10M events, for each of ~64 calls a new day
+    makes); the latest row and landing day of all the rows are read only when nothing was
+    loaded since or the inputs changed (docs/performance.md, thirty-ninth round). -#}
+{% macro landing_refresh_window(name, fingerprint) -%}
+    {%- set rows = landing_rows_sql() -%}
+    {%- set watermark = run_query(
+        "select cast(loaded_through as string), inputs_fingerprint from "
+        ~ landing_watermarks_relation() ~ " where model_name = '" ~ name ~ "'"
+    ).rows -%}
+    {%- set loaded_since = watermark[0][0] if watermark | length > 0 else none -%}
+    {%- if loaded_since is none -%}
+        {%- set whole = run_query(
+            "select cast(max(stored.loaded_at) as string) from (" ~ rows ~ ") as stored"
+        ).rows[0] -%}
+        {{ return({'cutoff_date': none, 'loaded_through': whole[0]}) }}
+    {%- endif -%}
+    {%- set since = "timestamp '" ~ loaded_since ~ "'" -%}
+    {%- set loaded = run_query(
+        "select cast(min(stored.landing_date) as string), cast(max(stored.loaded_at) as string)"
+        ~ " from (" ~ rows ~ ") as stored where stored.loaded_at > " ~ since
+    ).rows[0] -%}
+    {%- set first_day = loaded[0] or '9999-12-31' -%}
+    {%- set inputs_changed = watermark[0][1] is none or watermark[0][1] != fingerprint -%}
+    {%- if loaded[1] is not none and not inputs_changed -%}
+        {#- rows loaded since: all older rows are at or before the watermark -#}
+        {{ return({'cutoff_date': first_day, 'loaded_through': loaded[1]}) }}
+    {%- endif -%}
+    {%- set whole = run_query(
+        "select cast(least(date '" ~ first_day ~ "', coalesce(max(stored.landing_date) - "
+        ~ var('lookback_days') ~ ", date '9999-12-31')) as string),"
+        ~ " cast(max(stored.loaded_at) as string) from (" ~ rows ~ ") as stored"
+    ).rows[0] -%}
+    {{ return({
+        'cutoff_date': whole[0] if inputs_changed else first_day,
+        'loaded_through': whole[1],
+    }) }}
+{%- endmacro %}
+
+{#- `value` (text or none) as a SQL literal of `type`. -#}
+{% macro typed_literal(value, type) -%}
+    {{ return("cast(null as " ~ type ~ ")" if value is none else type ~ " '" ~ value ~ "'") }}
 {%- endmacro %}
 
 {#- loaded_at of the rows a staging model writes in this run: when the run started, or just
@@ -235,10 +243,9 @@
 {%- endmacro %}
 
 {% macro default__landing_cutoff_date(relation, column, model_name) -%}
-    {%- set cutoff = run_query(
-        "select cast(cutoff_date as string) from ("
-        ~ landing_cutoff_sql(model_name, landing_inputs_fingerprint()) ~ ") as refresh_window"
-    ).columns[0].values()[0] -%}
+    {%- set cutoff = landing_refresh_window(
+        model_name, landing_inputs_fingerprint()
+    )['cutoff_date'] -%}
     {{ return("date '" ~ (cutoff or '1900-01-01') ~ "'") }}
 {%- endmacro %}
 
@@ -260,9 +267,9 @@
     refreshed days read it, macro get_where_subquery; an older day to which a withdrawn
     record's older delivery came back counts, macro withdrawal_rewritten_from) and the
     fingerprint of its inputs.
-    Computed in the database: the run's row in the log aiusage_landing_rewrites (one scan of
-    the staging rows), which is the model's watermark from then on. Nothing for other
-    models. -#}
+    The run's row in the log aiusage_landing_rewrites (its values from macro
+    landing_refresh_window, read in the model's transaction and inlined), which is the
+    model's watermark from then on. Nothing for other models. -#}
 {% macro record_landing_watermark() -%}
     {{ return(adapter.dispatch('record_landing_watermark', 'aiusage')()) }}
 {%- endmacro %}
@@ -273,16 +280,16 @@
         {{ return('') }}
     {%- endif -%}
     {%- set fingerprint = landing_inputs_fingerprint() -%}
+    {%- set window = landing_refresh_window(this.identifier, fingerprint) -%}
     insert into {{ landing_rewrites_relation() }}
         (model_name, loaded_through, cutoff_date, inputs_fingerprint, invocation_id)
     select
         '{{ this.identifier }}',
-        refresh_window.loaded_through,
-        {{ 'null' if flags.FULL_REFRESH
-            else withdrawal_rewritten_from(with_backfill('refresh_window.cutoff_date')) }},
+        {{ typed_literal(window['loaded_through'], 'timestamp') }},
+        {{ 'null' if flags.FULL_REFRESH else withdrawal_rewritten_from(
+            with_backfill(typed_literal(window['cutoff_date'], 'date'))) }},
         '{{ fingerprint }}',
         '{{ invocation_id }}'
-    from ({{ landing_cutoff_sql(this.identifier, fingerprint) }}) as refresh_window
 {%- endmacro %}
 
 {% macro spark__record_landing_watermark() -%}

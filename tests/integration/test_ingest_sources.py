@@ -805,6 +805,18 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     )
     assert kind == ("VIEW",)
 
+    # the code of a model or the content of a seed changed since the models' last run (their
+    # watermarks hold another fingerprint of the inputs): with nothing loaded since, they
+    # re-read the look-back window (lookback_days 3) before the latest landing day, 11-18
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+        con.execute("update aiusage_landing_rewrites set inputs_fingerprint = 'another project'")
+    run()
+    changed = _watermarks(env)
+    for model in ("fct_landed_rows", "fct_llm_requests"):
+        assert changed[model] == (after[model][0], date(2026, 11, 15)), model
+    run()  # the fingerprints match again: nothing loaded, nothing re-read
+    assert _watermarks(env)["fct_llm_requests"] == (after["fct_llm_requests"][0], date(9999, 12, 31))
+
 
 # The facts publish fingerprints by landing day, and the models that build them.
 PUBLISHED_FACTS = ("fct_landed_rows", "fct_llm_requests", "rpt_landing_accounting")
