@@ -815,7 +815,8 @@ def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_p
     for model in ("fct_landed_rows", "fct_llm_requests"):
         assert changed[model] == (after[model][0], date(2026, 11, 15)), model
     run()  # the fingerprints match again: nothing loaded, nothing re-read
-    assert _watermarks(env)["fct_llm_requests"] == (after["fct_llm_requests"][0], date(9999, 12, 31))
+    unchanged = (after["fct_llm_requests"][0], date(9999, 12, 31))
+    assert _watermarks(env)["fct_llm_requests"] == unchanged
 
 
 # The facts publish fingerprints by landing day, and the models that build them.
