@@ -145,36 +145,48 @@
     loaded since or the inputs changed (docs/performance.md, thirty-ninth round). -#}
 {% macro landing_refresh_window(name, fingerprint) -%}
     {%- set rows = landing_rows_sql() -%}
-    {%- set watermark = run_query(
-        "select cast(loaded_through as string), inputs_fingerprint from "
-        ~ landing_watermarks_relation() ~ " where model_name = '" ~ name ~ "'"
-    ).rows -%}
-    {%- set loaded_since = watermark[0][0] if watermark | length > 0 else none -%}
-    {%- if loaded_since is none -%}
-        {%- set whole = run_query(
-            "select cast(max(stored.loaded_at) as string) from (" ~ rows ~ ") as stored"
+    {%- set watermark = landing_watermark(name) -%}
+    {%- set loaded_since = watermark['loaded_through'] if watermark else none -%}
+    {%- set first_day, latest = '9999-12-31', none -%}
+    {%- if loaded_since is not none -%}
+        {%- set loaded = run_query(
+            "select cast(min(stored.landing_date) as string),"
+            ~ " cast(max(stored.loaded_at) as string) from (" ~ rows ~ ") as stored"
+            ~ " where stored.loaded_at > " ~ typed_literal(loaded_since, 'timestamp')
         ).rows[0] -%}
-        {{ return({'cutoff_date': none, 'loaded_through': whole[0]}) }}
+        {%- set first_day, latest = loaded[0] or '9999-12-31', loaded[1] -%}
     {%- endif -%}
-    {%- set since = "timestamp '" ~ loaded_since ~ "'" -%}
-    {%- set loaded = run_query(
-        "select cast(min(stored.landing_date) as string), cast(max(stored.loaded_at) as string)"
-        ~ " from (" ~ rows ~ ") as stored where stored.loaded_at > " ~ since
-    ).rows[0] -%}
-    {%- set first_day = loaded[0] or '9999-12-31' -%}
-    {%- set inputs_changed = watermark[0][1] is none or watermark[0][1] != fingerprint -%}
-    {%- if loaded[1] is not none and not inputs_changed -%}
+    {%- set inputs_changed = watermark is none
+        or watermark['inputs_fingerprint'] != fingerprint -%}
+    {%- if latest is not none and not inputs_changed -%}
         {#- rows loaded since: all older rows are at or before the watermark -#}
-        {{ return({'cutoff_date': first_day, 'loaded_through': loaded[1]}) }}
+        {{ return({'cutoff_date': first_day, 'loaded_through': latest}) }}
     {%- endif -%}
     {%- set whole = run_query(
-        "select cast(least(date '" ~ first_day ~ "', coalesce(max(stored.landing_date) - "
-        ~ var('lookback_days') ~ ", date '9999-12-31')) as string),"
-        ~ " cast(max(stored.loaded_at) as string) from (" ~ rows ~ ") as stored"
+        "select cast(least(" ~ typed_literal(first_day, 'date') ~ ", coalesce("
+        ~ "max(stored.landing_date) - " ~ var('lookback_days') ~ ", date '9999-12-31'))"
+        ~ " as string), cast(max(stored.loaded_at) as string) from (" ~ rows ~ ") as stored"
     ).rows[0] -%}
     {{ return({
-        'cutoff_date': whole[0] if inputs_changed else first_day,
+        'cutoff_date': none if loaded_since is none
+            else (whole[0] if inputs_changed else first_day),
         'loaded_through': whole[1],
+    }) }}
+{%- endmacro %}
+
+{#- Model `name`'s watermark (its latest row of the run log): a dict of loaded_through and
+    cutoff_date (as text) and inputs_fingerprint, or none when it has not run. The one
+    reader of a watermark row (landing_refresh_window, inputs_changed_since_last_run,
+    logged_cutoff). -#}
+{% macro landing_watermark(name) -%}
+    {%- set rows = run_query(
+        "select cast(loaded_through as string), cast(cutoff_date as string),"
+        ~ " inputs_fingerprint from " ~ landing_watermarks_relation()
+        ~ " where model_name = '" ~ name ~ "'"
+    ).rows -%}
+    {%- if rows | length == 0 -%}{{ return(none) }}{%- endif -%}
+    {{ return({
+        'loaded_through': rows[0][0], 'cutoff_date': rows[0][1], 'inputs_fingerprint': rows[0][2],
     }) }}
 {%- endmacro %}
 
@@ -246,7 +258,7 @@
     {%- set cutoff = landing_refresh_window(
         model_name, landing_inputs_fingerprint()
     )['cutoff_date'] -%}
-    {{ return("date '" ~ (cutoff or '1900-01-01') ~ "'") }}
+    {{ return(typed_literal(cutoff or '1900-01-01', 'date')) }}
 {%- endmacro %}
 
 {#- Spark: the latest landing day in `relation` minus var lookback_days. -#}
@@ -385,11 +397,8 @@
 
 {% macro default__inputs_changed_since_last_run() -%}
     {%- if not landing_watermarks_exist() -%}{{ return(true) }}{%- endif -%}
-    {%- set recorded = run_query(
-        "select inputs_fingerprint from " ~ landing_watermarks_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "'"
-    ).columns[0].values() -%}
-    {{ return(recorded | length == 0 or recorded[0] != landing_inputs_fingerprint()) }}
+    {%- set watermark = landing_watermark(this.identifier) -%}
+    {{ return(watermark is none or watermark['inputs_fingerprint'] != landing_inputs_fingerprint()) }}
 {%- endmacro %}
 
 {% macro spark__inputs_changed_since_last_run() -%}

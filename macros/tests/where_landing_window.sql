@@ -48,13 +48,8 @@
     record_landing_watermark), as an ISO date; none when it has no run logged or its run
     rewrote every day. -#}
 {% macro logged_cutoff(name) -%}
-    {%- set query -%}
-        select cast(cutoff_date as string)
-        from {{ landing_watermarks_relation() }}
-        where model_name = '{{ name }}'
-    {%- endset -%}
-    {%- set rows = run_query(query).rows -%}
-    {{ return(rows[0][0] if rows | length > 0 else none) }}
+    {%- set watermark = landing_watermark(name) -%}
+    {{ return(watermark['cutoff_date'] if watermark else none) }}
 {%- endmacro %}
 
 {#- The rows of `relation` that its latest refresh rewrote, as a predicate: every row
