@@ -165,3 +165,19 @@ def test_a_refresh_recomputes_the_sessions_its_days_and_the_window_change(tmp_pa
         "where session_id = 's4'",
     )
     assert (sessions_of_wf, p95) == (4, 1.0)
+
+    # the landed file of 11-13 changed in place (a provider's export written again): its
+    # request of s4 moves to 11-12. The data's last usage day goes back to 11-12, and so
+    # does the window (11-10 to 11-12): s1 comes back and s2 has its day of 11-10 again,
+    # neither touched by the refresh (days before the first stored one); s4 moves to 11-12
+    (landed,) = (root / "landing" / "events" / "dt=2026-11-13").glob("d13.*.jsonl")
+    landed.write_text(json.dumps(_event("d1", "2026-11-12T08:00:00Z", "s4")) + "\n")
+    _refresh(env, project)
+    assert _sessions(env) == {
+        "s1": (date(2026, 11, 10), date(2026, 11, 10), 2, 2 * cost),
+        "s2": (date(2026, 11, 10), date(2026, 11, 11), 2, 2 * cost),
+        "s3": (date(2026, 11, 12), date(2026, 11, 12), 1, cost),
+        "s4": (date(2026, 11, 12), date(2026, 11, 12), 1, cost),
+        "s5": (date(2026, 11, 11), date(2026, 11, 11), 1, cost),
+    }
+    _same_as_a_rebuild(env, project)

@@ -20,11 +20,11 @@
 --
 -- Incremental: a session's row depends only on its own days in the window, so a refresh
 -- recomputes only the sessions its new data or the window's move can change. The pre-hook
--- (macro delete_window_sessions_to_recompute) deletes the stored sessions with a day the
--- refresh touched, those that had a day before the window's new start or after its end,
--- and those with a day in the window outside the stored sessions' days; this model then
--- computes every session of the window that is not stored (those, and the new ones). A
--- changed model, seed or var recomputes every session.
+-- (macro delete_window_sessions_to_recompute) finds them (a day the refresh touched, a
+-- day before the window's new start or after its end, a day in the window outside the
+-- stored sessions' days, and the new sessions), keeps their ids in a temporary table
+-- (macro sessions_to_recompute) and deletes their stored rows; this model computes those
+-- sessions. A changed model, seed or var recomputes every session.
 
 with
 
@@ -41,8 +41,11 @@ windowed as (
     where
         days.usage_date > anchor.window_end_date - {{ var('analysis_window_days') }}
     {%- if is_incremental() %}
-        -- every session still stored is unchanged (see the pre-hook)
-        and days.session_id not in (select stored.session_id from {{ this }} as stored)
+        -- the sessions the pre-hook found changed or new (every other one is stored and
+        -- unchanged)
+        and days.session_id in (
+            select recompute.session_id from {{ sessions_to_recompute() }} as recompute
+        )
     {%- endif %}
 ),
 
