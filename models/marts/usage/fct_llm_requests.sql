@@ -10,6 +10,7 @@
 {{ config(
     meta={'publish_by_rewritten_days': true},
     pre_hook='{{ withdraw_requests_no_longer_landed() }}',
+    incremental_predicates=merge_from_first_stored_day(),
     **incremental_by_key('request_key')
 ) }}
 
