@@ -1,11 +1,12 @@
 {#-
     Pre-hook of int_sessions_windowed (incremental; nothing on a full build or on Spark,
     where it is a table): finds the sessions whose row a refresh can change or add, keeps
-    them in a temporary table (macro sessions_to_recompute, on the model's connection) and
-    deletes their stored rows; the model then computes exactly those sessions' rows. A
-    session's row depends only on its days in the window (int_daily_sessions_summed, one
-    row per session and usage day) and on the window's bounds. So the sessions recomputed
-    are
+    them in a temporary table (macro sessions_to_recompute, on the model's connection) with
+    the usage days their rows are computed from (sessions_to_recompute('days')), and
+    deletes their stored rows; the model then computes exactly those sessions' rows from
+    those days. A session's row depends only on its days in the window
+    (int_daily_sessions_summed, one row per session and usage day) and on the window's
+    bounds. So the sessions recomputed are
       - those with a day in the window among the usage days this refresh touched (macro
         touched_usage_day_list: the days it recomputed in int_daily_sessions_summed): the
         new sessions, and the stored ones with a new or changed day;
@@ -15,55 +16,101 @@
         stored one (the window moved back, or a new day);
       - the stored sessions whose first day is no longer in the window or whose last day is
         after its end (the window moved on: they leave, or keep fewer days).
-    Every session of the window when nothing is stored, or when the code of a model, a
-    seed or a var changed since the last run (whole_on_input_change): everything is
-    recomputed. Any other session of the window is stored and unchanged: the last run
-    computed every session of its window, and a session's days change only on touched days.
-    The set is bounded by the refresh's days, not by the window's 1M sessions at 10M events
-    (docs/performance.md, fortieth round), where the model read every windowed day against
-    every stored session before.
+    Their days: the days of the first and third kinds found above, and every day in the
+    window of a recomputed session's stored range (usage_date to last_usage_date). No other
+    day can hold one of their rows: the last run computed every session of its window, and
+    a session's days change only on touched days or outside the stored range.
+    Every session and day of the window when nothing is stored, or when the code of a
+    model, a seed or a var changed since the last run (whole_on_input_change): everything
+    is recomputed. Any other session of the window is stored and unchanged.
+    The window's bounds and the stored range are read first and inlined as literals, so
+    the scans of int_daily_sessions_summed keep to the touched days (zone maps) and the
+    model reads only the recomputed sessions' days: bounded by the refresh, not by the
+    window's 1M sessions at 10M events (docs/performance.md, fortieth and forty-first
+    rounds).
 -#}
 {% macro delete_window_sessions_to_recompute() -%}
-    {%- if not is_incremental() -%}
+    {%- if not is_incremental() or not execute -%}
         {{ return('') }}
     {%- endif -%}
     {%- set days = touched_usage_day_list(whole_on_input_change=true) -%}
-    {%- set window_start -%}
-        (select max(usage_date) from {{ ref('fct_llm_requests') }})
-        - {{ var('analysis_window_days') }} + 1
+    {%- set bounds_query -%}
+        select
+            cast(requested.window_start_date as string),
+            cast(requested.window_end_date as string),
+            cast(stored.first_usage_date as string),
+            cast(stored.last_usage_date as string)
+        from (
+            select
+                max(usage_date) - {{ var('analysis_window_days') }} + 1 as window_start_date,
+                max(usage_date) as window_end_date
+            from {{ ref('fct_llm_requests') }}
+        ) as requested
+        cross join (
+            select
+                min(usage_date) as first_usage_date,
+                max(last_usage_date) as last_usage_date
+            from {{ this }}
+        ) as stored
+    {%- endset -%}
+    {%- set bounds = run_query(bounds_query).rows[0] -%}
+    {%- set window_start = typed_literal(bounds[0], 'date') -%}
+    {%- set window_end = typed_literal(bounds[1], 'date') -%}
+    {%- set whole = days is none or bounds[0] is none or bounds[2] is none -%}
+    {%- set daily = ref('int_daily_sessions_summed') -%}
+    {%- set touched_days -%}
+        touched.usage_date >= {{ window_start }}
+        {%- if not whole %}
+        and (
+            {{ usage_days_in('touched.usage_date', days) }}
+            or touched.usage_date < {{ typed_literal(bounds[2], 'date') }}
+            or touched.usage_date > {{ typed_literal(bounds[3], 'date') }}
+        )
+        {%- endif %}
     {%- endset -%}
     create or replace temporary table {{ sessions_to_recompute() }} as
     select touched.session_id
-    from {{ ref('int_daily_sessions_summed') }} as touched
-    where
-        touched.usage_date >= {{ window_start }}
-    {%- if days is not none %}
-        and (
-            {{ usage_days_in('touched.usage_date', days) }}
-            or not exists (select 1 from {{ this }})
-            or touched.usage_date < (select min(stored.usage_date) from {{ this }} as stored)
-            or touched.usage_date
-            > (select max(stored.last_usage_date) from {{ this }} as stored)
-        )
+    from {{ daily }} as touched
+    where {{ touched_days }}
+    {%- if not whole %}
     union
-    select session_id
-    from {{ this }}
+    select stored.session_id
+    from {{ this }} as stored
     where
-        usage_date < {{ window_start }}
-        or last_usage_date >= {{ window_start }} + {{ var('analysis_window_days') }}
+        stored.usage_date < {{ window_start }}
+        or stored.last_usage_date > {{ window_end }}
         {%- for day in days %}
-        or (usage_date <= date '{{ day }}' and last_usage_date >= date '{{ day }}')
+        or (stored.usage_date <= date '{{ day }}' and stored.last_usage_date >= date '{{ day }}')
         {%- endfor %}
     {%- endif %};
+    create or replace temporary table {{ sessions_to_recompute('days') }} as
+    select distinct touched.usage_date
+    from {{ daily }} as touched
+    where {{ touched_days }}
+    {%- if not whole %}
+    union
+    select cast(unnest(generate_series(
+        greatest(stored.usage_date, {{ window_start }}),
+        least(stored.last_usage_date, {{ window_end }}),
+        interval 1 day
+    )) as date)
+    from {{ this }} as stored
+    where stored.session_id in (
+        select recompute.session_id from {{ sessions_to_recompute() }} as recompute
+    )
+    {%- endif %};
     delete from {{ this }}
-    {%- if days is not none %}
+    {%- if not whole %}
     where session_id in (select recompute.session_id from {{ sessions_to_recompute() }} as recompute)
     {%- endif %}
 {%- endmacro %}
 
-{#- The temporary table of the sessions int_sessions_windowed recomputes in this run (macro
-    delete_window_sessions_to_recompute, its pre-hook, fills it on the model's
-    connection). -#}
-{% macro sessions_to_recompute() -%}
-    {{ return(adapter.quote(this.identifier ~ '__recompute')) }}
+{#- The temporary tables of int_sessions_windowed's recomputation in this run (macro
+    delete_window_sessions_to_recompute, its pre-hook, fills them on the model's
+    connection): the sessions, or with `part='days'` the usage days their rows are
+    computed from. -#}
+{% macro sessions_to_recompute(part='sessions') -%}
+    {{ return(adapter.quote(
+        this.identifier ~ ('__recompute' if part == 'sessions' else '__recompute_' ~ part)
+    )) }}
 {%- endmacro %}

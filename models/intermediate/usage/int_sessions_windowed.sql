@@ -22,9 +22,10 @@
 -- recomputes only the sessions its new data or the window's move can change. The pre-hook
 -- (macro delete_window_sessions_to_recompute) finds them (a day the refresh touched, a
 -- day before the window's new start or after its end, a day in the window outside the
--- stored sessions' days, and the new sessions), keeps their ids in a temporary table
--- (macro sessions_to_recompute) and deletes their stored rows; this model computes those
--- sessions. A changed model, seed or var recomputes every session.
+-- stored sessions' days, and the new sessions), keeps their ids and the usage days their
+-- rows are computed from in temporary tables (macro sessions_to_recompute) and deletes
+-- their stored rows; this model computes those sessions from those days. A changed model,
+-- seed or var recomputes every session.
 
 with
 
@@ -42,7 +43,11 @@ windowed as (
         days.usage_date > anchor.window_end_date - {{ var('analysis_window_days') }}
     {%- if is_incremental() %}
         -- the sessions the pre-hook found changed or new (every other one is stored and
-        -- unchanged)
+        -- unchanged), on the days their rows are computed from
+        and days.usage_date in (
+            select recompute_days.usage_date
+            from {{ sessions_to_recompute('days') }} as recompute_days
+        )
         and days.session_id in (
             select recompute.session_id from {{ sessions_to_recompute() }} as recompute
         )
