@@ -31,7 +31,10 @@
 
 with
 
-requests as (
+-- requests and windowed are inlined into each of their readers (macro inlined_cte): each
+-- reads only its own columns and rows of the window, instead of the whole window of every
+-- column materialised once
+requests as {{ inlined_cte() }} (
     select * from {{ ref('fct_llm_requests') }}
     where is_priced
 ),
@@ -61,7 +64,7 @@ anchor as (
     select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
 ),
 
-windowed as (
+windowed as {{ inlined_cte() }} (
     select requests.*
     from requests
     cross join anchor
