@@ -222,12 +222,17 @@ def _day_prints(
     from `previous_parts` (outside the days it rewrites, an incremental refresh can only
     delete rows: a re-delivered request moves to its new landing day). Every other day
     keeps the current snapshot's fingerprint."""
-    label = f"coalesce(cast({column} as varchar), 'null')"
+    # grouped by the day itself, labelled after: a label per row (a date cast to text)
+    # took 0.12 s of 0.03 s on the 10M request fact (docs/performance.md, forty-first round)
+    label = "coalesce(cast(part_day as varchar), 'null')"
     if rewritten_from is None or not previous_parts:
         stale = None
         prints = {}
     else:
-        counts = con.execute(f"select {label}, count(*) from {relation} group by 1").fetchall()
+        counts = con.execute(
+            f"select {label}, part_rows from (select {column} as part_day, count(*) as part_rows "
+            f"from {relation} group by 1) as days"
+        ).fetchall()
         stale = [
             day
             for day, rows in counts
@@ -239,8 +244,11 @@ def _day_prints(
     if stale is None or stale:
         where, params = _day_predicate(stale, column) if stale else ("true", [])
         for day, rows, fingerprint in con.execute(
-            f"""select {label}, count(*), cast(sum({hashed_row}) as varchar)
-                from {relation} as t where {where} group by 1""",
+            f"""select {label}, part_rows, cast(part_print as varchar) from (
+                    select {column} as part_day, count(*) as part_rows,
+                        sum({hashed_row}) as part_print
+                    from {relation} as t where {where} group by 1
+                ) as days""",
             params,
         ).fetchall():
             prints[day] = [rows, fingerprint]
@@ -842,6 +850,17 @@ def _export_parquet(
     return reuse
 
 
+def _export_from_build(
+    source: Path, limits: dict, plans: list[_MartPlan], staging: Path, previous: Path | None,
+    previous_run: dict, workers: int,
+) -> dict[str, int]:  # fmt: skip
+    """`_export_parquet` on a DuckDB instance of its own with the build's file attached
+    read-only as `built` (a checkpoint of the snapshot's file does not wait for it)."""
+    with duckdb.connect(":memory:", config=limits) as con:
+        con.execute(f"attach '{source}' as built (read_only)")
+        return _export_parquet(con, plans, staging, previous, previous_run, workers)
+
+
 def publish(
     settings: Settings,
     marts: list[Mart],
@@ -920,33 +939,38 @@ def publish(
                     plan.action = "from_build_file"
                 else:
                     plan.action = "view" if plan.view_sql is not None else "rewrite"
-        with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
-            inherited = _relation_kinds(con)
-            con.execute(f"attach '{source}' as built (read_only)")
-            # The Parquet files are written from the build's file on a thread of their own
-            # while this one brings the tables to the build: at 10M events the rewrite of
-            # rpt_session_costs (1M rows) and its export took 1.8 s one after the other and
-            # 1.3 s side by side (docs/performance.md, nineteenth round).
-            with ThreadPoolExecutor(max_workers=1) as exporting, con.cursor() as cursor:
-                exported = exporting.submit(
-                    _export_parquet,
-                    cursor,
-                    plans,
-                    staging,
-                    previous,
-                    previous_run,
-                    settings.duckdb_threads,
-                )
-                try:
+        # The Parquet files are written from the build's file on a thread and a DuckDB
+        # instance of their own while this one brings the snapshot's tables to the build and
+        # checkpoints them: at 10M events the rewrite of rpt_session_costs (1M rows) and its
+        # export took 1.8 s one after the other and 1.3 s side by side (docs/performance.md,
+        # nineteenth round). On the snapshot's own instance (a cursor of it) the export's
+        # open transaction held the snapshot's checkpoints back: at 10M the final one took
+        # 0.35 s after the export (29 MB written) against 0.06-0.09 s now, during it (11 MB),
+        # and a commit's automatic checkpoint waited up to 0.8 s for it (forty-first round).
+        with ThreadPoolExecutor(max_workers=1) as exporting:
+            exported = exporting.submit(
+                _export_from_build,
+                source,
+                limits,
+                plans,
+                staging,
+                previous,
+                previous_run,
+                settings.duckdb_threads,
+            )
+            try:
+                with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
+                    inherited = _relation_kinds(con)
+                    con.execute(f"attach '{source}' as built (read_only)")
                     _apply_tables(con, plans)
-                finally:
-                    exported.exception()  # wait: nothing may write into staging afterwards
-                reuse = exported.result()
-            for name in sorted(set(inherited) - {plan.mart.name for plan in plans}):
-                _drop(con, name, inherited[name])  # a mart the project no longer has
-            con.execute("detach built")
-            con.execute("checkpoint")
-            free_share = _free_share(con)
+                    for name in sorted(set(inherited) - {plan.mart.name for plan in plans}):
+                        _drop(con, name, inherited[name])  # a mart the project no longer has
+                    con.execute("detach built")
+                    con.execute("checkpoint")
+                    free_share = _free_share(con)
+            finally:
+                exported.exception()  # wait: nothing may write into staging afterwards
+            reuse = exported.result()
         parts = {plan.mart.name: plan.prints for plan in plans if plan.prints}  # day files
         actions = {"keep": 0, "replace_days": 0, "rewrite": 0, "view": 0, "from_build_file": 0}
         for plan in plans:
