@@ -57,8 +57,12 @@
     {%- set window_start = typed_literal(bounds[0], 'date') -%}
     {%- set window_end = typed_literal(bounds[1], 'date') -%}
     {%- set whole = days is none or bounds[0] is none or bounds[2] is none -%}
-    {%- set daily = ref('int_daily_sessions_summed') -%}
-    {%- set touched_days -%}
+    {#- the sessions, each with the touched day that brought it in (null: a stored session
+        the window's move or a touched day inside its range brought in) #}
+    create or replace temporary table {{ sessions_to_recompute() }} as
+    select touched.session_id, touched.usage_date
+    from {{ ref('int_daily_sessions_summed') }} as touched
+    where
         touched.usage_date >= {{ window_start }}
         {%- if not whole %}
         and (
@@ -66,15 +70,8 @@
             or touched.usage_date < {{ typed_literal(bounds[2], 'date') }}
             or touched.usage_date > {{ typed_literal(bounds[3], 'date') }}
         )
-        {%- endif %}
-    {%- endset -%}
-    create or replace temporary table {{ sessions_to_recompute() }} as
-    select touched.session_id
-    from {{ daily }} as touched
-    where {{ touched_days }}
-    {%- if not whole %}
     union
-    select stored.session_id
+    select stored.session_id, cast(null as date)
     from {{ this }} as stored
     where
         stored.usage_date < {{ window_start }}
@@ -82,11 +79,11 @@
         {%- for day in days %}
         or (stored.usage_date <= date '{{ day }}' and stored.last_usage_date >= date '{{ day }}')
         {%- endfor %}
-    {%- endif %};
+        {%- endif %};
     create or replace temporary table {{ sessions_to_recompute('days') }} as
-    select distinct touched.usage_date
-    from {{ daily }} as touched
-    where {{ touched_days }}
+    select distinct recompute.usage_date
+    from {{ sessions_to_recompute() }} as recompute
+    where recompute.usage_date is not null
     {%- if not whole %}
     union
     select cast(unnest(generate_series(
@@ -107,8 +104,8 @@
 
 {#- The temporary tables of int_sessions_windowed's recomputation in this run (macro
     delete_window_sessions_to_recompute, its pre-hook, fills them on the model's
-    connection): the sessions, or with `part='days'` the usage days their rows are
-    computed from. -#}
+    connection): the sessions (session_id, with the touched day that brought each in, or
+    null), or with `part='days'` the usage days their rows are computed from. -#}
 {% macro sessions_to_recompute(part='sessions') -%}
     {{ return(adapter.quote(
         this.identifier ~ ('__recompute' if part == 'sessions' else '__recompute_' ~ part)
