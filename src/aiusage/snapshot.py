@@ -83,6 +83,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -850,14 +851,28 @@ def _export_parquet(
     return reuse
 
 
+def _attach_build(con, source: Path) -> None:
+    """Attach the build's DuckDB file to `con` read-only as `built`, the catalog every
+    plan's relation names."""
+    con.execute(f"attach '{source}' as built (read_only)")
+
+
+@contextmanager
+def _build_reader(source: Path, limits: dict):
+    """A DuckDB instance of its own (in memory, `limits`) with the build attached
+    (_attach_build): the plan's, and the Parquet export's (a checkpoint of the snapshot's
+    file does not wait for its transaction)."""
+    with duckdb.connect(":memory:", config=limits) as con:
+        _attach_build(con, source)
+        yield con
+
+
 def _export_from_build(
     source: Path, limits: dict, plans: list[_MartPlan], staging: Path, previous: Path | None,
     previous_run: dict, workers: int,
 ) -> dict[str, int]:  # fmt: skip
-    """`_export_parquet` on a DuckDB instance of its own with the build's file attached
-    read-only as `built` (a checkpoint of the snapshot's file does not wait for it)."""
-    with duckdb.connect(":memory:", config=limits) as con:
-        con.execute(f"attach '{source}' as built (read_only)")
+    """`_export_parquet` on a reader of the build's own (_build_reader)."""
+    with _build_reader(source, limits) as con:
         return _export_parquet(con, plans, staging, previous, previous_run, workers)
 
 
@@ -910,8 +925,7 @@ def publish(
         _reduce_build_copy, source, staging / DUCKDB_NAME, marts, limits
     )
     try:
-        with duckdb.connect(":memory:", config=limits) as con:
-            con.execute(f"attach '{source}' as built (read_only)")
+        with _build_reader(source, limits) as con:
             plans, rewrites = _plan(con, marts, base_run)
         total_rows = sum(plan.rows for plan in plans)
         incremental = (
@@ -961,7 +975,7 @@ def publish(
             try:
                 with duckdb.connect(str(staging / DUCKDB_NAME), config=limits) as con:
                     inherited = _relation_kinds(con)
-                    con.execute(f"attach '{source}' as built (read_only)")
+                    _attach_build(con, source)
                     _apply_tables(con, plans)
                     for name in sorted(set(inherited) - {plan.mart.name for plan in plans}):
                         _drop(con, name, inherited[name])  # a mart the project no longer has
