@@ -207,3 +207,25 @@ def _type(name: str) -> str:
     """A type name as DuckDB reports it (the contracts say `string`, DuckDB `VARCHAR`)."""
     name = name.lower().replace(" ", "")
     return {"string": "varchar", "int": "integer"}.get(name, name)
+
+
+def test_the_windowed_sessions_are_stored_in_usage_day_order(sample_warehouse):
+    """int_sessions_windowed is written in usage_date order (macro stored_in_order_of), in
+    the build and in the snapshot's copy of it: the sessions a refresh deletes when their
+    day leaves the window then sit together, and DuckDB's checkpoint does not rewrite the
+    whole table to merge row groups the delete thinned (docs/performance.md, forty-third
+    round). Stored in the order its aggregate yields them, the days interleave."""
+    from aiusage.snapshot import published_duckdb_path
+
+    settings, _ = sample_warehouse
+    order = (
+        "select count(*), count(distinct usage_date), "
+        "count(*) filter (where usage_date < previous_day) from ("
+        "  select usage_date, lag(usage_date) over (order by rowid) as previous_day"
+        "  from int_sessions_windowed)"
+    )
+    for path in (settings.duckdb_path, published_duckdb_path(settings)):
+        with duckdb.connect(str(path), read_only=True) as con:
+            sessions, days, out_of_order = con.execute(order).fetchone()
+        assert sessions > 1000 and days >= 9, path
+        assert out_of_order == 0, (path, out_of_order)

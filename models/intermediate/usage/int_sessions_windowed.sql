@@ -26,6 +26,10 @@
 -- rows are computed from in temporary tables (macro sessions_to_recompute) and deletes
 -- their stored rows; this model computes those sessions from those days. A changed model,
 -- seed or var recomputes every session.
+--
+-- Stored in usage_date order (macro stored_in_order_of): a refresh deletes the sessions of
+-- the days that leave the window, which then sit in one or two row groups of the table
+-- and of the snapshot's copy, not in every one.
 
 with
 
@@ -150,3 +154,4 @@ final as (
 )
 
 select * from final
+{{ stored_in_order_of('usage_date') }}
