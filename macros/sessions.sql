@@ -1,7 +1,8 @@
 {#-
-    Pre-hook of int_sessions_windowed (incremental; nothing on a full build or on Spark,
-    where it is a table): finds the sessions whose row a refresh can change or add, keeps
-    them in a temporary table (macro sessions_to_recompute, on the model's connection) with
+    Pre-hook of int_sessions_windowed (incremental; on a full build, and on Spark where it
+    is a table, it only drops the log below): finds the sessions whose row a refresh can
+    change or add, keeps them in a temporary table (macro sessions_to_recompute, on the
+    model's connection) with
     the usage days their rows are computed from (sessions_to_recompute('days')), and
     deletes their stored rows; the model then computes exactly those sessions' rows from
     those days. A session's row depends only on its days in the window
@@ -23,6 +24,9 @@
     Every session and day of the window when nothing is stored, or when the code of a
     model, a seed or a var changed since the last run (whole_on_input_change): everything
     is recomputed. Any other session of the window is stored and unchanged.
+    The sessions recomputed are also kept in the table `<model>__recomputed` (macro
+    recomputed_sessions_log; replaced by each incremental run, dropped by a build whole),
+    which the model's key test reads (__recomputed_sessions__, tested_recomputed_sessions).
     The window's bounds and the stored range are read first and inlined as literals, so
     the scans of int_daily_sessions_summed keep to the touched days (zone maps) and the
     model reads only the recomputed sessions' days: bounded by the refresh, not by the
@@ -30,8 +34,10 @@
     rounds).
 -#}
 {% macro delete_window_sessions_to_recompute() -%}
-    {%- if not is_incremental() or not execute -%}
-        {{ return('') }}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if not is_incremental() -%}
+        {#- built whole: no earlier run's log may stand for this build's rows -#}
+        {{ return('drop table if exists ' ~ recomputed_sessions_log(this)) }}
     {%- endif -%}
     {%- set days = touched_usage_day_list(whole_on_input_change=true) -%}
     {%- set bounds_query -%}
@@ -96,6 +102,8 @@
         select recompute.session_id from {{ sessions_to_recompute() }} as recompute
     )
     {%- endif %};
+    create or replace table {{ recomputed_sessions_log(this) }} as
+    select distinct recompute.session_id from {{ sessions_to_recompute() }} as recompute;
     delete from {{ this }}
     {%- if not whole %}
     where session_id in (select recompute.session_id from {{ sessions_to_recompute() }} as recompute)
@@ -109,5 +117,15 @@
 {% macro sessions_to_recompute(part='sessions') -%}
     {{ return(adapter.quote(
         this.identifier ~ ('__recompute' if part == 'sessions' else '__recompute_' ~ part)
+    )) }}
+{%- endmacro %}
+
+{#- The table beside int_sessions_windowed that keeps the sessions its latest incremental run
+    recomputed (session_id), written by its pre-hook (delete_window_sessions_to_recompute);
+    none after a build whole. -#}
+{% macro recomputed_sessions_log(relation) -%}
+    {{ return(api.Relation.create(
+        database=relation.database, schema=relation.schema,
+        identifier=relation.identifier ~ '__recomputed'
     )) }}
 {%- endmacro %}

@@ -19,6 +19,11 @@
     run replaced (macro tested_usage_window), for a model incremental by usage day that
     recomputes exactly the days touched_usage_days gives it (int_daily_sessions_summed): its
     key can only repeat within the days it replaced.
+
+    The placeholder __recomputed_sessions__ stands for the sessions int_sessions_windowed's
+    latest refresh recomputed (macro tested_recomputed_sessions): the rows it inserted are
+    those sessions, and it deleted their stored rows first, so a repeated session_id is one
+    of them.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
@@ -27,6 +32,11 @@
     {%- endif -%}
     {%- if where and '__usage_window__' in where -%}
         {%- set where = where | replace('__usage_window__', tested_usage_window(relation)) -%}
+    {%- endif -%}
+    {%- if where and '__recomputed_sessions__' in where -%}
+        {%- set where = where | replace(
+            '__recomputed_sessions__', tested_recomputed_sessions(relation)
+        ) -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
@@ -121,5 +131,30 @@
 
 {#- Spark keeps no run log: every row. -#}
 {% macro spark__tested_usage_window(relation) -%}
+    {{ return('true') }}
+{%- endmacro %}
+
+{#- The sessions of `relation` (int_sessions_windowed) that its latest refresh recomputed,
+    as a predicate on session_id: those its pre-hook logged (macro recomputed_sessions_log).
+    Every row (`true`) on a full refresh, a first build, or when there is no log (the model
+    was last built whole, which drops it). -#}
+{% macro tested_recomputed_sessions(relation) -%}
+    {{ return(adapter.dispatch('tested_recomputed_sessions', 'aiusage')(relation)) }}
+{%- endmacro %}
+
+{% macro default__tested_recomputed_sessions(relation) -%}
+    {%- if not tests_read_refreshed_rows() -%}{{ return('true') }}{%- endif -%}
+    {%- set log = recomputed_sessions_log(relation) -%}
+    {%- set exists_query -%}
+        select count(*) from duckdb_tables()
+        where database_name = '{{ log.database }}' and schema_name = '{{ log.schema }}'
+            and table_name = '{{ log.identifier }}'
+    {%- endset -%}
+    {%- if run_query(exists_query).rows[0][0] == 0 -%}{{ return('true') }}{%- endif -%}
+    {{ return('session_id in (select logged.session_id from ' ~ log ~ ' as logged)') }}
+{%- endmacro %}
+
+{#- Spark: int_sessions_windowed is rebuilt whole on every run: every row. -#}
+{% macro spark__tested_recomputed_sessions(relation) -%}
     {{ return('true') }}
 {%- endmacro %}

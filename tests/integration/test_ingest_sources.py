@@ -1014,6 +1014,55 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
     assert failures() == [key_test]
 
 
+def test_the_window_sessions_key_is_tested_on_the_sessions_the_last_run_recomputed(tmp_path):
+    """int_sessions_windowed's refresh deletes and inserts only the sessions it recomputes;
+    its pre-hook logs them (int_sessions_windowed__recomputed) and its key test reads them
+    alone (__recomputed_sessions__, tested_recomputed_sessions): a repeated session there
+    fails it, one of a session the refresh kept is not read again, and a build whole drops
+    the log, so that every row is tested."""
+    env = dbt_env(tmp_path, PROJECT)
+    key_test = "primary_key_int_sessions_windowed_session_id"
+
+    def land(name, day, ids):  # a session per event, of that usage day, landed on it
+        _land_events(
+            tmp_path,
+            name,
+            day,
+            ids,
+            lambda i: {"session_id": f"s-{i}", "occurred_at": f"{day}T12:00:00Z"},
+        )
+
+    def failures():
+        result = dbt(env, "test", "--select", key_test)
+        assert not re.search(r"(Compilation|Runtime|Database) Error", result.stdout), result.stdout
+        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
+
+    def repeat_session(session):
+        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+            con.execute(
+                "insert into int_sessions_windowed select * from int_sessions_windowed "
+                f"where session_id = '{session}'"
+            )
+
+    def logged():
+        return sorted(r[0] for r in _query(env, "select * from int_sessions_windowed__recomputed"))
+
+    selection = ("--select", "+int_sessions_windowed")
+    _build_then_refresh(env, land, selection)  # the refresh added the sessions of 2026-11-12
+    assert logged() == ["s-b1"]
+    assert failures() == []
+    repeat_session("s-a1")  # kept by the refresh: tested by the build that wrote it
+    assert failures() == []
+    repeat_session("s-b1")
+    assert failures() == [key_test]
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
+    assert _query(env, "select count(*) from duckdb_tables() "
+                  "where table_name = 'int_sessions_windowed__recomputed'") == [(0,)]  # fmt: skip
+    assert failures() == []  # rebuilt whole: every row tested, each session once
+    repeat_session("s-a1")
+    assert failures() == [key_test]
+
+
 def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(tmp_path):
     """fct_daily_usage's daily_totals_match compares it with fct_llm_requests on the usage
     days its last run replaced (refreshed_days_only: tested_usage_window), plus requests and
