@@ -685,6 +685,33 @@ def _build_then_refresh(env, land, selection) -> None:
     _dbt_ok(env, "run", "--quiet", *selection)
 
 
+def _session_per_event(root: Path):
+    """land(name, day, ids): events landed on `day`, each of that usage day and a session
+    of its own (s-<id>)."""
+
+    def land(name, day, ids):
+        _land_events(
+            root,
+            name,
+            day,
+            ids,
+            lambda i: {"session_id": f"s-{i}", "occurred_at": f"{day}T12:00:00Z"},
+        )
+
+    return land
+
+
+def _test_failures(env, *tests):
+    """failures(): `dbt test` of `tests`, the names of those that failed (none may error)."""
+
+    def failures():
+        result = dbt(env, "test", "--select", *tests)
+        assert not re.search(r"(Compilation|Runtime|Database) Error", result.stdout), result.stdout
+        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
+
+    return failures
+
+
 def _watermarks(env):
     rows = _query(
         env, "select model_name, loaded_through, cutoff_date from aiusage_landing_watermarks"
@@ -945,12 +972,10 @@ def test_tests_of_the_request_fact_check_the_days_its_last_run_rewrote(tmp_path)
         "accepted_values_fct_llm_requests_status__success__error__timeout__rate_limited__cancelled",
     )
 
+    failures = _test_failures(env, *tests)
+
     def land(name, day, ids):
         return _land_events(tmp_path, name, day, ids)
-
-    def failures():
-        result = dbt(env, "test", "--select", *tests)
-        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
 
     selection = ("--select", "+fct_llm_requests")
     _build_then_refresh(env, land, selection)  # the last run rewrote 2026-11-12
@@ -979,20 +1004,7 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
     a full refresh tests every row."""
     env = dbt_env(tmp_path, PROJECT)
     key_test = "primary_key_int_daily_sessions_summed_daily_sessions_summed_key"
-
-    def land(name, day, ids):  # a session per event, of that usage day, landed on it
-        _land_events(
-            tmp_path,
-            name,
-            day,
-            ids,
-            lambda i: {"session_id": f"s-{i}", "occurred_at": f"{day}T12:00:00Z"},
-        )
-
-    def failures():
-        result = dbt(env, "test", "--select", key_test)
-        assert not re.search(r"(Compilation|Runtime|Database) Error", result.stdout), result.stdout
-        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
+    land, failures = _session_per_event(tmp_path), _test_failures(env, key_test)
 
     def repeat_a_row_of(day):
         with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
@@ -1022,20 +1034,7 @@ def test_the_window_sessions_key_is_tested_on_the_sessions_the_last_run_recomput
     the log, so that every row is tested."""
     env = dbt_env(tmp_path, PROJECT)
     key_test = "primary_key_int_sessions_windowed_session_id"
-
-    def land(name, day, ids):  # a session per event, of that usage day, landed on it
-        _land_events(
-            tmp_path,
-            name,
-            day,
-            ids,
-            lambda i: {"session_id": f"s-{i}", "occurred_at": f"{day}T12:00:00Z"},
-        )
-
-    def failures():
-        result = dbt(env, "test", "--select", key_test)
-        assert not re.search(r"(Compilation|Runtime|Database) Error", result.stdout), result.stdout
-        return sorted(set(re.findall(r"FAIL \d+ (\w+)", result.stdout)))
+    land, failures = _session_per_event(tmp_path), _test_failures(env, key_test)
 
     def repeat_session(session):
         with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
