@@ -124,8 +124,5 @@
     recomputed (session_id), written by its pre-hook (delete_window_sessions_to_recompute);
     none after a build whole. -#}
 {% macro recomputed_sessions_log(relation) -%}
-    {{ return(api.Relation.create(
-        database=relation.database, schema=relation.schema,
-        identifier=relation.identifier ~ '__recomputed'
-    )) }}
+    {{ return(side_table(relation, 'recomputed')) }}
 {%- endmacro %}

@@ -29,8 +29,8 @@
 {%- endmacro %}
 
 {#- The table `<relation>__<name>` beside `relation`: a table a model's own hooks keep
-    (fct_landed_rows' record-day index, the withdrawal logs of the facts merged by key),
-    not a model. -#}
+    (fct_landed_rows' record-day index, the withdrawal logs of the facts merged by key,
+    int_sessions_windowed's recomputed sessions), not a model. -#}
 {% macro side_table(relation, name) -%}
     {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__' ~ name})) }}
 {%- endmacro %}

@@ -145,6 +145,8 @@
 {% macro default__tested_recomputed_sessions(relation) -%}
     {%- if not tests_read_refreshed_rows() -%}{{ return('true') }}{%- endif -%}
     {%- set log = recomputed_sessions_log(relation) -%}
+    {#- the catalog, not dbt's relation cache: a build whole drops the log by its pre-hook's
+        SQL, which the cache of that dbt invocation does not see -#}
     {%- set exists_query -%}
         select count(*) from duckdb_tables()
         where database_name = '{{ log.database }}' and schema_name = '{{ log.schema }}'

@@ -712,6 +712,12 @@ def _test_failures(env, *tests):
     return failures
 
 
+def _repeat_rows(env, table: str, where: str) -> None:
+    """Insert into `table` again its rows `where` (a key a test must find repeated)."""
+    with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
+        con.execute(f"insert into {table} select * from {table} where {where}")
+
+
 def _watermarks(env):
     rows = _query(
         env, "select model_name, loaded_through, cutoff_date from aiusage_landing_watermarks"
@@ -1007,11 +1013,7 @@ def test_the_session_days_key_is_tested_on_the_usage_days_the_last_run_replaced(
     land, failures = _session_per_event(tmp_path), _test_failures(env, key_test)
 
     def repeat_a_row_of(day):
-        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
-            con.execute(
-                "insert into int_daily_sessions_summed select * from int_daily_sessions_summed "
-                f"where usage_date = date '{day}' limit 1"
-            )
+        _repeat_rows(env, "int_daily_sessions_summed", f"usage_date = date '{day}' limit 1")
 
     selection = ("--select", "+int_daily_sessions_summed")
     _build_then_refresh(env, land, selection)  # the last run replaced usage day 2026-11-12
@@ -1037,11 +1039,7 @@ def test_the_window_sessions_key_is_tested_on_the_sessions_the_last_run_recomput
     land, failures = _session_per_event(tmp_path), _test_failures(env, key_test)
 
     def repeat_session(session):
-        with connect_build(env["AIUSAGE_DUCKDB_PATH"], read_only=False) as con:
-            con.execute(
-                "insert into int_sessions_windowed select * from int_sessions_windowed "
-                f"where session_id = '{session}'"
-            )
+        _repeat_rows(env, "int_sessions_windowed", f"session_id = '{session}'")
 
     def logged():
         return sorted(r[0] for r in _query(env, "select * from int_sessions_windowed__recomputed"))
