@@ -319,50 +319,53 @@ def _row_order(mart: Mart) -> str:
     return f'order by "{mart.key}"' if mart.key else "order by all"
 
 
-def _export_partitioned(
-    con, relation: str, mart: Mart, column: str, staging: Path, previous: Path | None,
-    prints: dict, previous_parts: dict, workers: int,
-) -> tuple[int, int]:  # fmt: skip
-    """One Parquet file per day of `column`; unchanged days are hard-linked from `previous`.
-    The changed days are written by `workers` statements at a time (DuckDB writes one
-    file on about one core; each statement has its own cursor). Returns the days written
-    and the days linked."""
-    folder = staging / "marts" / mart.name
-    folder.mkdir(parents=True)
-    to_write = []
-    linked = 0
-    for label, part in prints.items():
-        target = folder / f"{label}.parquet"
-        old = previous / "marts" / mart.name / target.name if previous else None
-        if old is not None and previous_parts.get(label) == part and old.exists():
-            os.link(old, target)
-            linked += 1
-        else:
-            to_write.append((label, target))
+def _parquet_copy(relation: str, mart: Mart, target: Path, where: str = "true") -> str:
+    """The COPY statement of one Parquet file: the mart's rows (those of `where`), sorted
+    (_row_order), with PARQUET_OPTIONS."""
+    return (
+        f"copy (select * from {relation} where {where} {_row_order(mart)}) to '{target}' "
+        f"({PARQUET_OPTIONS})"
+    )
 
-    def write(cursor, label: str, target: Path) -> None:
-        where, params = _day_predicate([label], column)
-        cursor.execute(
-            f"copy (select * from {relation} where {where} {_row_order(mart)}) to '{target}' "
-            f"({PARQUET_OPTIONS})",
-            params,
-        )
 
-    workers = max(1, min(workers, len(to_write)))
+@dataclass
+class _ParquetWrite:
+    statement: str
+    params: list
+    cells: int  # rows x columns: the order in which the writes are handed out
+
+
+def _write_all(con, writes: list[_ParquetWrite], workers: int) -> None:
+    """Run the Parquet writes on `workers` cursors of `con` (DuckDB writes one file on about
+    one core), each taking the next write when it finishes one, the largest first: one
+    queue for every mart's files, so no cursor waits at the end of a mart for the other
+    (a whole-file mart or the last day of a partitioned one used to run alone). The first
+    error stops the queue and is raised once every cursor has stopped."""
+    queue = sorted(writes, key=lambda write: -write.cells)
+    workers = max(1, min(workers, len(queue)))
     if workers == 1:
-        for label, target in to_write:
-            write(con, label, target)
-        return len(to_write), linked
+        for write in queue:
+            con.execute(write.statement, write.params)
+        return
+    lock = threading.Lock()
+    failed = threading.Event()
 
-    def write_share(share: int) -> None:  # every workers-th day, on a cursor of its own
+    def drain() -> None:
         with con.cursor() as cursor:
-            for label, target in to_write[share::workers]:
-                write(cursor, label, target)
+            while not failed.is_set():
+                with lock:
+                    if not queue:
+                        return
+                    write = queue.pop(0)
+                try:
+                    cursor.execute(write.statement, write.params)
+                except BaseException:
+                    failed.set()
+                    raise
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done in [pool.submit(write_share, share) for share in range(workers)]:
+        for done in [pool.submit(drain) for _ in range(workers)]:
             done.result()
-    return len(to_write), linked
 
 
 def _changed_days(prints: dict, previous_parts: dict) -> list[str]:
@@ -814,40 +817,49 @@ def _export_parquet(
 ) -> dict[str, int]:  # fmt: skip
     """Every mart's Parquet export, read from the build's file (`plan.relation`, the rows
     the snapshot's table gets) on `cursor`, a cursor of its own: a partitioned mart as one
-    file per day (`workers` days at a time), any other as one file; a file whose rows the
-    current snapshot `previous` already has (same columns, and the same fingerprint, of
-    the day or the mart) is hard-linked from it. Returns the days written and linked."""
+    file per day, any other as one file; a file whose rows the current snapshot `previous`
+    already has (same columns, and the same fingerprint, of the day or the mart) is
+    hard-linked from it. The files to write are written `workers` at a time (_write_all).
+    Returns the days written and linked."""
     reuse = {"written": 0, "linked": 0}
+    writes: list[_ParquetWrite] = []
     for plan in plans:
         if plan.mart.support:  # kept in the snapshot for a view, not a mart of its own
             continue
         name = plan.mart.name
         old_print = previous_run.get("fingerprints", {}).get(name)
         same_columns = old_print is not None and old_print[0] == plan.signature
+        width = plan.signature.count(", ") + 1  # its columns, for the order of the writes
         if plan.prints:
-            written, linked = _export_partitioned(
-                cursor,
-                plan.relation,
-                plan.mart,
-                plan.partition,
-                staging,
-                previous,
-                plan.prints,
-                previous_run.get("parts", {}).get(name, {}) if same_columns else {},
-                workers,
-            )
-            reuse["written"] += written
-            reuse["linked"] += linked
+            folder = staging / "marts" / name
+            folder.mkdir(parents=True)
+            previous_parts = previous_run.get("parts", {}).get(name, {}) if same_columns else {}
+            for label, part in plan.prints.items():
+                target = folder / f"{label}.parquet"
+                old = previous / "marts" / name / target.name if previous else None
+                if old is not None and previous_parts.get(label) == part and old.exists():
+                    os.link(old, target)
+                    reuse["linked"] += 1
+                    continue
+                where, params = _day_predicate([label], plan.partition)
+                writes.append(
+                    _ParquetWrite(
+                        _parquet_copy(plan.relation, plan.mart, target, where),
+                        params,
+                        part[0] * width,
+                    )
+                )
+                reuse["written"] += 1
             continue
         target = staging / "marts" / f"{name}.parquet"
         old_file = previous / "marts" / target.name if previous is not None else None
         if old_print == plan.fingerprint and old_file is not None and old_file.is_file():
             os.link(old_file, target)
             continue
-        cursor.execute(
-            f"copy (select * from {plan.relation} {_row_order(plan.mart)}) to '{target}' "
-            f"({PARQUET_OPTIONS})"
+        writes.append(
+            _ParquetWrite(_parquet_copy(plan.relation, plan.mart, target), [], plan.rows * width)
         )
+    _write_all(cursor, writes, workers)
     return reuse
 
 

@@ -182,6 +182,39 @@ def test_a_keyed_mart_exports_its_rows_by_key_whatever_their_stored_order(tmp_pa
     assert len(files[0]) == 3 and files[0] == files[1]
 
 
+def test_the_parquet_writes_share_one_queue_largest_first_and_stop_at_the_first_error():
+    """Every mart's files go through one queue: on one cursor the largest write runs first;
+    on two, each cursor takes the next write when it is done with one, and every write
+    runs; the first error stops the queue and reaches the caller."""
+    from aiusage.snapshot import _ParquetWrite, _write_all
+
+    def logged(cells):  # a write that logs its turn and size
+        return _ParquetWrite("insert into done select nextval('turn'), ?", [cells], cells)
+
+    with duckdb.connect(":memory:") as con:
+        con.execute("create sequence turn; create table done (turn bigint, cells bigint)")
+        _write_all(con, [logged(cells) for cells in (5, 70, 1, 30)], workers=1)
+        assert con.execute("select cells from done order by turn").fetchall() == [
+            (70,),
+            (30,),
+            (5,),
+            (1,),
+        ]
+        con.execute("delete from done")
+        _write_all(con, [logged(cells) for cells in range(1, 41)], workers=2)
+        assert con.execute("select count(*), sum(cells) from done").fetchone() == (40, 820)
+
+        con.execute("delete from done")
+        failing = _ParquetWrite("select * from no_such_mart", [], 1_000)
+        with pytest.raises(duckdb.CatalogException, match="no_such_mart"):
+            _write_all(con, [failing, *(logged(cells) for cells in range(1, 41))], workers=1)
+        assert con.execute("select count(*) from done").fetchone() == (0,)
+        with pytest.raises(duckdb.CatalogException, match="no_such_mart"):
+            _write_all(con, [failing, *(logged(cells) for cells in range(1, 41))], workers=2)
+        (ran,) = con.execute("select count(*) from done").fetchone()
+        assert ran < 40  # the other cursor stopped at its next turn
+
+
 def test_publish_rewrites_only_changed_landing_days(tmp_path):
     """A mart with landing_date is published as one Parquet file per day; the next publish
     hard-links the days whose rows did not change and writes the others, and the snapshot's

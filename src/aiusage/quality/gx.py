@@ -29,10 +29,11 @@ checkpoint's ``UpdateDataDocsAction`` renders Data Docs into ``docs_dir``
 (AIUSAGE_GX_DOCS_DIR), keeping the raw validation results in ``docs_dir/_validation_results`` so
 the docs index shows the history of runs.
 
-In the GX worker of a refresh (aiusage.quality.worker) the Data Docs are rendered when the
+In the GX workers of a refresh (aiusage.quality.worker) the Data Docs are rendered when the
 worker is idle (:func:`defer_data_docs`): a check returns as soon as its result is stored, and
 the pages of every check run since the last rendering are built in one pass once no check has
-run for ``DOCS_IDLE_SECONDS`` (while dbt runs) or when the worker leaves. Rendering a result's
+run for ``DOCS_IDLE_SECONDS`` (while dbt runs) or when the worker leaves. Processes rendering
+into one site take turns (:func:`docs_site_lock`). Rendering a result's
 page and the site index took about 0.5 s a check, which the refresh waited for before dbt
 could start. The Jinja templates of the pages are compiled once per process
 (aiusage.jinjacode; GX compiled them anew for every view), and the refresh
@@ -67,6 +68,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import json
 import sys
 import threading
@@ -209,14 +211,15 @@ def run_checkpoint(
                 result_format=result_format,
             )
         )
-        checkpoint_result = checkpoint.run(
-            batch_parameters={"dataframe": df},
-            expectation_parameters=dict(suite_parameters or {}),
-            run_id=RunIdentifier(
-                run_name=run_name or suite_name,
-                run_time=datetime.now(UTC),
-            ),
-        )
+        with docs_site_lock(docs_path) if actions else contextlib.nullcontext():
+            checkpoint_result = checkpoint.run(
+                batch_parameters={"dataframe": df},
+                expectation_parameters=dict(suite_parameters or {}),
+                run_id=RunIdentifier(
+                    run_name=run_name or suite_name,
+                    run_time=datetime.now(UTC),
+                ),
+            )
 
     ((result_id, validation_result),) = checkpoint_result.run_results.items()
     if defer_docs:
@@ -392,6 +395,25 @@ class _DeferredDocs:
 
 _DOCS = _DeferredDocs()
 
+# Beside the pages, in the site's folder: held by the process that renders into the site.
+DOCS_LOCK_NAME = ".rendering.lock"
+
+
+@contextlib.contextmanager
+def docs_site_lock(docs_path: Path) -> Iterator[None]:
+    """Held while this process renders into the Data Docs site at `docs_path`: the GX
+    workers of a refresh (aiusage.quality.worker) render their checks' pages when each is
+    idle, and two renderings of one site at once would write its index over each other.
+    An exclusive lock on a file in the site's folder (flock: released if the process
+    dies); the rendering that waited lists the other's results too."""
+    docs_path.mkdir(parents=True, exist_ok=True)
+    with open(docs_path / DOCS_LOCK_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
 
 def defer_data_docs() -> None:
     """From now on (in this process) a check stores its result and leaves its Data Docs
@@ -429,7 +451,7 @@ def render_pending_docs() -> int:
             identifiers = sites.setdefault((docs_path, context_root), [])
             identifiers += [result_id, ExpectationSuiteIdentifier(name=suite)]
         for (docs_path, context_root), identifiers in sites.items():
-            with warnings.catch_warnings():
+            with docs_site_lock(docs_path), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 context = _ephemeral_context(docs_path)
                 for name in list_suites(context_root):  # the index lists every suite

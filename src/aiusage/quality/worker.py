@@ -6,8 +6,12 @@ runs before the dbt models and blocks them. A refresh that will run expectation 
 starts the worker as soon as it knows it has work (`start`: `aiusage build` after its plan,
 the landing and seed-file steps, the first of every refresh); the worker imports GX on the
 other core while the refresh process imports Dagster, loads its definitions and inventories
-the landing. Every check of the refresh then runs in it (`run`), one after another, so the
-Data Docs site has one writer.
+the landing. Every check of the refresh then runs in it (`run`). A worker forked from a
+process that has GX imported (a refresh of the refresh server) costs nothing to start, so
+there are two of them (FORKED_WORKERS): the landed-batch check runs beside the price
+seed checks, which waited behind it (a 1M full build: 1.2 s, then 0.57 s, before dbt could
+start). A spawned worker imports GX itself (3 s of CPU), so there is one. Workers that
+render into one Data Docs site take turns (aiusage.quality.gx, `docs_site_lock`).
 
 The worker renders the Data Docs of its checks when it is idle (aiusage.quality.gx,
 `defer_data_docs`): a check returns its result at once, and the pages are built while dbt
@@ -31,6 +35,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
 import threading
@@ -44,6 +49,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _POOL: ProcessPoolExecutor | None = None
+# Workers forked from a process with GX imported (see the module docstring); a spawned
+# worker imports GX itself, and is alone.
+FORKED_WORKERS = 2
 UNUSED_BY_CHECKS = ("pyspark", "sqlalchemy")
 # Imported by GX's own modules for what the suites never ask: scipy.stats for the KL
 # divergence expectation and two Kolmogorov-Smirnov metrics, altair for the KL divergence's
@@ -57,6 +65,11 @@ _PREFETCHED: list[tuple[Callable, tuple, dict, Future]] = []
 def _initialize() -> None:
     """The worker's start: GX imported, Data Docs deferred to idle time, and an exit
     without the interpreter's teardown."""
+    # The pages still pending when the worker leaves: rendered by multiprocessing's exit
+    # finalizers, which a worker runs whether forked or spawned (a forked one leaves by
+    # os._exit, without the atexit handlers: its pages were lost, and a rendering under
+    # way was cut off); the atexit handler then only leaves a spawned one at once.
+    multiprocessing.util.Finalize(None, render_pending_docs_at_exit, exitpriority=10)
     atexit.register(_exit_now)
     # GX imports its optional Spark and SQL integrations whenever pyspark and SQLAlchemy are
     # installed (the spark extra, Dagster): 0.3-0.4 s of CPU at the start of a refresh, when
@@ -94,14 +107,21 @@ def _call(function: Callable[..., T], *args, **kwargs) -> T:
         return function(*args, **kwargs)
 
 
-def _exit_now() -> None:
-    """The worker's last act when its pool shuts down: render the Data Docs still pending,
-    flush and leave. Freeing the objects GX and pandas created (the interpreter's teardown)
-    took 1-3 s, which the refresh process waited for at its own exit; the worker holds no
-    file or connection open between checks, so nothing is lost."""
+def render_pending_docs_at_exit() -> None:
+    """The worker's last rendering: the Data Docs still pending (after the one under way,
+    if any, which holds the rendering's lock)."""
     from aiusage.quality.gx import render_pending_docs_or_warn
 
     render_pending_docs_or_warn()
+
+
+def _exit_now() -> None:
+    """A spawned worker's last act when its pool shuts down: render the Data Docs still
+    pending (render_pending_docs_at_exit has, as a rule), flush and leave. Freeing the
+    objects GX and pandas created (the interpreter's teardown) took 1-3 s, which the
+    refresh process waited for at its own exit; the worker holds no file or connection
+    open between checks, so nothing is lost."""
+    render_pending_docs_at_exit()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
@@ -136,11 +156,11 @@ def start() -> ProcessPoolExecutor:
             # then starts without importing GX.
             warm = "great_expectations" in sys.modules and _single_threaded()
             _POOL = ProcessPoolExecutor(
-                max_workers=1,
+                max_workers=FORKED_WORKERS if warm else 1,
                 mp_context=multiprocessing.get_context("fork" if warm else "spawn"),
                 initializer=_initialize,
             )
-            _POOL.submit(int)  # the pool spawns its process on the first submit
+            _POOL.submit(int)  # the pool starts its processes on the first submit
         return _POOL
 
 

@@ -278,3 +278,84 @@ def test_the_worker_is_forked_from_a_process_with_gx_imported_and_one_thread():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["fork True True", "spawn"]
+
+
+TWO_FORKED_WORKERS = """
+import json, os, sys, time
+from pathlib import Path
+
+from aiusage.quality import worker
+from aiusage.quality.checks import price_seed_check
+
+docs, seeds, expectations = (Path(arg) for arg in sys.argv[1:4])
+
+
+def nap(seconds):
+    started = time.monotonic()
+    time.sleep(seconds)
+    return os.getpid(), started, time.monotonic()
+
+
+nap.inputs = lambda seconds: []
+worker.warm_up()
+read, write = os.pipe()
+child = os.fork()
+if child == 0:  # one thread, GX imported: a refresh forked by the refresh server
+    pool = worker.start()
+    worker.prefetch(nap, 1.0)
+    worker.prefetch(nap, 1.5)
+    naps = [worker.run(nap, 1.0), worker.run(nap, 1.5)]
+    checks = {}
+    for seed in ("fx_rates", "service_tier_multipliers"):  # handed over together
+        worker.prefetch(price_seed_check, seed, seeds, context_root=expectations,
+                        build_docs=True, docs_dir=docs)
+    for seed in ("fx_rates", "service_tier_multipliers"):
+        checks[seed] = worker.run(price_seed_check, seed, seeds, context_root=expectations,
+                                  build_docs=True, docs_dir=docs).success
+    workers = len(pool._processes)
+    pool.shutdown(wait=True)  # each worker renders its pending pages as it leaves
+    os.write(write, json.dumps([workers, naps, checks]).encode())
+    os._exit(0)
+os.close(write)
+print(os.read(read, 10000).decode())
+os.waitpid(child, 0)
+"""
+
+
+def test_forked_workers_run_two_checks_side_by_side_and_share_the_data_docs(tmp_path):
+    """A refresh forked from a process with GX imported has two workers: two prefetched
+    calls run at the same time in two processes, and two price seed checks handed over
+    together both reach the one Data Docs site, whose index lists both suites: the pages
+    are rendered as the workers leave (a forked worker leaves without the atexit
+    handlers, which rendered them before)."""
+    import json
+    import subprocess
+
+    docs = tmp_path / "docs"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            TWO_FORKED_WORKERS,
+            str(docs),
+            str(PROJECT_DIR / "seeds"),
+            str(PROJECT_DIR / "expectations"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_DIR,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    workers, naps, checks = json.loads(result.stdout.splitlines()[0])
+    assert workers == worker.FORKED_WORKERS == 2
+    (first, start1, end1), (second, start2, end2) = naps
+    assert first != second
+    assert start2 < end1 and start1 < end2  # the two calls overlapped in time
+    assert checks == {"fx_rates": True, "service_tier_multipliers": True}
+    index = (docs / "index.html").read_text()
+    assert "fx_rates" in index and "service_tier_multipliers" in index
+    results = list((docs / "_validation_results").rglob("*.json"))
+    assert len(results) == 2
+    for suite in ("fx_rates", "service_tier_multipliers"):  # each result's page
+        assert len(list((docs / "validations" / suite).rglob("*.html"))) == 1
