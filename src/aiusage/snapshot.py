@@ -60,8 +60,9 @@ staging and other schemas dropped), which copies blocks instead of recompressing
 column; when there is no current snapshot to start from, that copy runs while the marts
 are fingerprinted. The Parquet export follows the same rule: those
 marts are one Parquet file per day, and an unchanged day (or mart) is hard-linked
-from the previous snapshot instead of written again; changed days are written a few at a
-time (AIUSAGE_DUCKDB_THREADS statements), rows sorted by the mart's key, zstd at level 1
+from the previous snapshot instead of written again; the files to write (changed days and
+changed whole-file marts) go through one queue, AIUSAGE_DUCKDB_THREADS statements at a time,
+the largest first, rows sorted by the mart's key, zstd at level 1
 (PARQUET_OPTIONS). The Parquet files are read from the build's file on a thread of their
 own while the snapshot's tables are brought to the build. run.json records
 what was kept, replaced, rewritten and taken from the build's file ("tables",
