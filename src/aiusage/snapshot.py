@@ -394,6 +394,7 @@ class _MartPlan:
     action: str = "rewrite"  # keep | replace_days | rewrite | view
     changed_days: list[str] = field(default_factory=list)
     view_sql: str | None = None  # a mart kept as a view: the SELECT of its view in the build
+    columns: int = 1  # how many (with rows, the size by which its Parquet writes are ordered)
 
     @property
     def rows_to_write(self) -> int:
@@ -466,7 +467,9 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
             fingerprint = _view_fingerprint(
                 signature, select, [planned[name] for name in mart.view_over]
             )
-            plan = _MartPlan(mart, relation, signature, rows, {}, fingerprint, 0, None)
+            plan = _MartPlan(
+                mart, relation, signature, rows, {}, fingerprint, 0, None, columns=len(columns)
+            )
             plan.view_sql = select
             plan.action = "keep" if old == fingerprint else "view"
             plans.append(plan)
@@ -497,7 +500,10 @@ def _plan(con, marts: list[Mart], previous_run: dict) -> tuple[list[_MartPlan], 
                 f"select count(*), cast(sum({hashed_row}) as varchar) from {relation} as t"
             ).fetchone()
             fingerprint = [signature, rows, whole]
-        plan = _MartPlan(mart, relation, signature, rows, prints, fingerprint, hashed, partition)
+        plan = _MartPlan(
+            mart, relation, signature, rows, prints, fingerprint, hashed, partition,
+            columns=len(columns),
+        )  # fmt: skip
         if old is not None and old[0] == signature:
             if prints:
                 plan.changed_days = _changed_days(prints, previous_parts.get(mart.name, {}))
@@ -830,7 +836,6 @@ def _export_parquet(
         name = plan.mart.name
         old_print = previous_run.get("fingerprints", {}).get(name)
         same_columns = old_print is not None and old_print[0] == plan.signature
-        width = plan.signature.count(", ") + 1  # its columns, for the order of the writes
         if plan.prints:
             folder = staging / "marts" / name
             folder.mkdir(parents=True)
@@ -847,7 +852,7 @@ def _export_parquet(
                     _ParquetWrite(
                         _parquet_copy(plan.relation, plan.mart, target, where),
                         params,
-                        part[0] * width,
+                        part[0] * plan.columns,
                     )
                 )
                 reuse["written"] += 1
@@ -858,7 +863,9 @@ def _export_parquet(
             os.link(old_file, target)
             continue
         writes.append(
-            _ParquetWrite(_parquet_copy(plan.relation, plan.mart, target), [], plan.rows * width)
+            _ParquetWrite(
+                _parquet_copy(plan.relation, plan.mart, target), [], plan.rows * plan.columns
+            )
         )
     _write_all(cursor, writes, workers)
     return reuse

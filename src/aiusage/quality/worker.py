@@ -65,11 +65,6 @@ _PREFETCHED: list[tuple[Callable, tuple, dict, Future]] = []
 def _initialize() -> None:
     """The worker's start: GX imported, Data Docs deferred to idle time, and an exit
     without the interpreter's teardown."""
-    # The pages still pending when the worker leaves: rendered by multiprocessing's exit
-    # finalizers, which a worker runs whether forked or spawned (a forked one leaves by
-    # os._exit, without the atexit handlers: its pages were lost, and a rendering under
-    # way was cut off); the atexit handler then only leaves a spawned one at once.
-    multiprocessing.util.Finalize(None, render_pending_docs_at_exit, exitpriority=10)
     atexit.register(_exit_now)
     # GX imports its optional Spark and SQL integrations whenever pyspark and SQLAlchemy are
     # installed (the spark extra, Dagster): 0.3-0.4 s of CPU at the start of a refresh, when
@@ -80,8 +75,13 @@ def _initialize() -> None:
         sys.modules.setdefault(package, None)
     for module in DEFERRED_BY_CHECKS:
         sys.modules.setdefault(module, DeferredModule(module))
-    from aiusage.quality.gx import _gx, defer_data_docs
+    from aiusage.quality.gx import _gx, defer_data_docs, render_pending_docs_or_warn
 
+    # The pages still pending when the worker leaves (after a rendering under way, which
+    # holds the site's lock): rendered by multiprocessing's exit finalizers, which a worker
+    # runs whether forked or spawned. A forked one leaves by os._exit, without the atexit
+    # handlers: an atexit rendering lost its pages and cut a rendering under way off.
+    multiprocessing.util.Finalize(None, render_pending_docs_or_warn, exitpriority=10)
     _gx()
     defer_data_docs()
 
@@ -107,21 +107,12 @@ def _call(function: Callable[..., T], *args, **kwargs) -> T:
         return function(*args, **kwargs)
 
 
-def render_pending_docs_at_exit() -> None:
-    """The worker's last rendering: the Data Docs still pending (after the one under way,
-    if any, which holds the rendering's lock)."""
-    from aiusage.quality.gx import render_pending_docs_or_warn
-
-    render_pending_docs_or_warn()
-
-
 def _exit_now() -> None:
-    """A spawned worker's last act when its pool shuts down: render the Data Docs still
-    pending (render_pending_docs_at_exit has, as a rule), flush and leave. Freeing the
-    objects GX and pandas created (the interpreter's teardown) took 1-3 s, which the
-    refresh process waited for at its own exit; the worker holds no file or connection
-    open between checks, so nothing is lost."""
-    render_pending_docs_at_exit()
+    """A spawned worker's last act when its pool shuts down (its pending Data Docs were
+    rendered by the exit finalizer): flush and leave. Freeing the objects GX and pandas
+    created (the interpreter's teardown) took 1-3 s, which the refresh process waited for
+    at its own exit; the worker holds no file or connection open between checks, so
+    nothing is lost."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
