@@ -1100,6 +1100,84 @@ def test_daily_usage_matches_the_request_fact_on_the_replaced_days_and_in_total(
     assert failures() == 1  # the full build replaced every day: all are compared
 
 
+def test_cost_reconciliation_follows_the_usage_days_each_refresh_touched(tmp_path):
+    """rpt_cost_reconciliation adds up int_daily_requests_summed's daily sums, which a
+    refresh recomputes on the usage days it touched only. After a first build, a refresh
+    with a late event of an older usage day, a re-delivery that moves a request (and its
+    reported cost) to another usage day and a new day, the mart holds the figures worked out
+    by hand from the landed events, the request fact's own sums, and what a build from
+    nothing on the same landing gives."""
+    env = dbt_env(tmp_path, PROJECT)
+    selection = ("--select", "+rpt_cost_reconciliation")
+
+    def land(name, day, events):  # {id: (occurred day, reported cost or None, model)}
+        def fields(i):
+            occurred, reported, model = events[i]
+            row = {"occurred_at": f"{occurred}T12:00:00Z", "model": model}
+            if reported is not None:
+                row["reported_cost_usd"] = reported
+            return row
+
+        _land_events(tmp_path, name, day, list(events), fields)
+
+    def mart():
+        return _query(
+            env,
+            """select cast(usage_date as varchar), model, reported_requests, unpriced_requests,
+                      reported_cost_usd, computed_cost_usd is null
+               from rpt_cost_reconciliation order by all""",
+        )
+
+    def from_requests():  # the request fact's own sums, as the mart defines them
+        return _query(
+            env,
+            """select cast(usage_date as varchar), model, count(*),
+                      count(*) filter (where not is_priced), sum(reported_cost_usd),
+                      sum(computed_cost_usd)
+               from fct_llm_requests where reported_cost_usd is not null
+               group by all order by all""",
+        )
+
+    land("a.jsonl", date(2026, 11, 10), {
+        "a1": ("2026-11-10", "0.5", "gpt-4o"),
+        "a2": ("2026-11-10", "0.25", "gpt-4o"),
+        "a3": ("2026-11-10", None, "gpt-4o"),
+        "a4": ("2026-11-10", "0.1", "no-such-model-x"),
+    })  # fmt: skip
+    _dbt_ok(env, "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--indirect-selection", "cautious", *selection)  # fmt: skip
+    assert [row[:5] for row in mart()] == [
+        ("2026-11-10", "gpt-4o", 2, 0, Decimal("0.75")),
+        ("2026-11-10", "no-such-model-x", 1, 1, Decimal("0.1")),
+    ]
+    land("b.jsonl", date(2026, 11, 12), {
+        "b1": ("2026-11-12", "1.0", "gpt-4o"),
+        "c1": ("2026-11-09", "0.3", "gpt-4o"),  # late: an older usage day
+        "a2": ("2026-11-11", "0.4", "gpt-4o"),  # re-delivered: leaves 11-10 for 11-11
+    })  # fmt: skip
+    _dbt_ok(env, "run", "--quiet", *selection)
+    refreshed = mart()
+    assert [row[:5] for row in refreshed] == [
+        ("2026-11-09", "gpt-4o", 1, 0, Decimal("0.3")),
+        ("2026-11-10", "gpt-4o", 1, 0, Decimal("0.5")),
+        ("2026-11-10", "no-such-model-x", 1, 1, Decimal("0.1")),
+        ("2026-11-11", "gpt-4o", 1, 0, Decimal("0.4")),
+        ("2026-11-12", "gpt-4o", 1, 0, Decimal("1.0")),
+    ]
+    # priced gpt-4o days have a computed cost, the unknown model none
+    assert [row[5] for row in refreshed] == [False, False, True, False, False]
+    sums = {(day, model): computed for day, model, *_, computed in from_requests()}
+    computed = _query(
+        env,
+        "select cast(usage_date as varchar), model, computed_cost_usd "
+        "from rpt_cost_reconciliation order by all",
+    )
+    assert [(d, m, c) for d, m, c in computed] == [(d, m, sums[(d, m)]) for d, m, _ in computed]
+    assert [row[:5] for row in from_requests()] == [row[:5] for row in refreshed]
+    _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
+    assert mart() == refreshed
+
+
 def test_a_null_or_repeated_key_and_a_null_seed_column_fail_their_tests(tmp_path):
     """`primary_key` (macros/tests/primary_key.sql) is a key's unique and not_null tests in
     one node, on the rows the last load wrote (__landing_window__); `not_null_columns` a

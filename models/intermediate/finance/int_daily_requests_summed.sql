@@ -3,7 +3,10 @@
 -- The requests of fct_llm_requests summed per usage day, team, workflow, provider and
 -- model, split into priced and unpriced: what rpt_cost_change_drivers compares between
 -- periods. That mart re-aggregates these sums (tens of rows a day) instead of reading every
--- request of its two periods (56 days of requests at the default 28-day period).
+-- request of its two periods (56 days of requests at the default 28-day period). The
+-- requests that carry a caller's own cost (reported_cost_usd) are summed apart, with the
+-- computed cost of those same requests: what rpt_cost_reconciliation compares per day,
+-- provider and model, without reading every request of the history on each refresh.
 -- Counts and token sums are integers and costs decimals: the sums of sums are exact.
 -- Incremental: recomputes exactly the usage days of the requests fct_llm_requests re-read
 -- since this model's last run (macro touched_usage_days), and replaces them.
@@ -34,7 +37,12 @@ summed as (
             sum({{ tokens }}) filter (where is_priced) as {{ name }}_tokens,
             sum({{ cost }}) filter (where is_priced) as {{ name }}_cost,
         {%- endfor %}
-        sum(total_cost_usd) as cost_usd
+        sum(total_cost_usd) as cost_usd,
+        count(reported_cost_usd) as reported_requests,
+        count(reported_cost_usd) filter (where not is_priced) as reported_unpriced_requests,
+        sum(reported_cost_usd) as reported_cost_usd,
+        sum(computed_cost_usd) filter (where reported_cost_usd is not null)
+            as reported_computed_cost_usd
     from requests
     group by usage_date, {{ attributed('team') }}, {{ attributed('workflow') }}, provider, model
 ),
@@ -55,7 +63,11 @@ final as (
             cast({{ name }}_tokens as decimal(38, 0)) as {{ name }}_tokens,
             cast({{ name }}_cost as decimal(38, 12)) as {{ name }}_cost,
         {%- endfor %}
-        cast(cost_usd as decimal(38, 12)) as cost_usd
+        cast(cost_usd as decimal(38, 12)) as cost_usd,
+        cast(reported_requests as bigint) as reported_requests,
+        cast(reported_unpriced_requests as bigint) as reported_unpriced_requests,
+        cast(reported_cost_usd as decimal(38, 12)) as reported_cost_usd,
+        cast(reported_computed_cost_usd as decimal(38, 12)) as reported_computed_cost_usd
     from summed
 )
 

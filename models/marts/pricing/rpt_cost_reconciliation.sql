@@ -1,14 +1,18 @@
 -- The callers' own cost figures (reported_cost_usd) against the warehouse's computed cost
--- over the SAME requests, per usage_date x provider x model. Reads only the requests that
+-- over the SAME requests, per usage_date x provider x model. Counts only the requests that
 -- carry a reported cost. drift_usd = reported - computed; drift_pct is relative to the
 -- computed cost; a row is flagged when |drift_pct| exceeds var reconciliation_drift_pct, or
 -- when some of its requests have no computed cost (unpriced).
+-- The sums come from int_daily_requests_summed (per day, team, workflow, provider and
+-- model; incremental by usage day), added up over teams and workflows: counts are integers
+-- and costs decimals, so the sums of sums are those of the requests, and a refresh reads the
+-- few rows of those sums instead of every request of the history.
 
 with
 
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
-    where reported_cost_usd is not null
+summed as (
+    select * from {{ ref('int_daily_requests_summed') }}
+    where reported_requests > 0
 ),
 
 aggregated as (
@@ -16,11 +20,11 @@ aggregated as (
         usage_date,
         provider,
         model,
-        count(*) as reported_requests,
-        count(*) filter (where not is_priced) as unpriced_requests,
+        sum(reported_requests) as reported_requests,
+        sum(reported_unpriced_requests) as unpriced_requests,
         sum(reported_cost_usd) as reported_cost_usd,
-        sum(computed_cost_usd) as computed_cost_usd
-    from requests
+        sum(reported_computed_cost_usd) as computed_cost_usd
+    from summed
     group by all
 ),
 
