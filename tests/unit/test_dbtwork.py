@@ -421,3 +421,50 @@ def test_a_context_gets_the_macros_dbt_would_give_it(tested_project):
     assert model["served_by"] == "mini"
     assert "generate_alias_name" in model["dbt"]  # dbt's, by its package name
     assert "served_by" in model["mini"] and "generate_alias_name" in model["mini"]
+
+
+def test_agate_tables_typed_by_shared_testers_equal_dbts(monkeypatch):
+    """dbtwork._install_shared_type_testers: the tables dbt makes of query results (typed
+    columns, text columns kept as text, empty tables) equal those of dbt's own helpers, and
+    a second table of the same text columns reuses the first one's tester."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from dbt_common.clients import agate_helper
+
+    for name in ("build_type_tester", "empty_table"):  # restored after the test
+        monkeypatch.setattr(agate_helper, name, getattr(agate_helper, name))
+    names = ["n", "text", "amount", "day", "at", "flag", "nothing", "blank", "nested"]
+    data = [
+        dict(zip(names, row, strict=True))
+        for row in (
+            [1, "null", Decimal("1.5"), dt.date(2026, 12, 1), dt.datetime(2026, 12, 1, 3), True,
+             None, "", {"a": [1]}],
+            [2, "005", Decimal("2"), dt.date(2026, 12, 2), dt.datetime(2026, 12, 2, 4), False,
+             None, "x", [2]],
+        )
+    ]  # fmt: skip
+
+    def tables() -> list:
+        made = [
+            agate_helper.table_from_data_flat(data, names),
+            agate_helper.table_from_rows([[1, "a"], [None, "null"]], ["x", "y"], ["y"]),
+            agate_helper.table_from_rows([[1, "a"]], ["x", "y"]),
+            agate_helper.empty_table(),
+        ]
+        return [
+            (
+                list(table.column_names),
+                [(type(t).__name__, getattr(t, "null_values", None)) for t in table.column_types],
+                [tuple(row) for row in table.rows],
+            )
+            for table in made
+        ]
+
+    expected = tables()
+    assert expected[0][1][1] == ("Text", [])  # text columns kept as text, "null" not null
+    dbtwork._install_shared_type_testers()
+    assert tables() == expected
+    first = agate_helper.build_type_tester(["text", "blank"], string_null_values=())
+    assert agate_helper.build_type_tester({"blank", "text"}, string_null_values=()) is first
+    assert agate_helper.build_type_tester(["text"]) is not first  # other columns: its own

@@ -40,11 +40,16 @@ could start. The Jinja templates of the pages are compiled once per process
 server compiles them before it forks the worker of each refresh
 (:func:`compile_docs_templates`).
 
-The site index lists the ``DOCS_INDEX_RESULTS`` newest validation results (GX's
-``validation_results_limit``); older results keep their pages and stored JSON, they are only
-no longer linked from the index. GX reads every result the index lists, 2-3 ms each: a
-warehouse refreshed hourly stores about 40,000 results a year, and an index of all of them
-would make every refresh's rendering grow with the history (2.2 s of CPU at 863 results).
+The site keeps the ``DOCS_INDEX_RESULTS`` newest validation results, the ones its index
+lists (GX's ``validation_results_limit``); before each rendering the older ones, their stored
+JSON and their page, move to the site's archive (:func:`archive_old_results`:
+``_validation_results_archive/`` and ``validations_archive/``, at the depth of the folders they
+left, so an archived page's links to the index and the suites still resolve). GX reads every
+result the index lists (2-3 ms each), and before that lists every stored result and every
+page, parsing each one's run time (0.65 ms a result): a warehouse refreshed hourly stores
+about 40,000 results a year, and a site holding all of them made every refresh's rendering
+grow with the history (0.21 s of CPU for a check's rendering on an empty site, 0.93 s with
+1,118 stored results; docs/performance.md, forty-sixth round).
 
 GX's SQL datasource fails on DuckDB, so only pandas DataFrames are validated: read the seed or
 the accepted events into pandas first.
@@ -93,6 +98,10 @@ ROW_ID_MAX_ROWS = 10_000
 
 DOCS_SITE_NAME = "local_site"
 _RESULTS_SUBDIR = "_validation_results"
+_PAGES_SUBDIR = "validations"  # the site's pages of the validation results
+# Where archive_old_results moves the results the site no longer keeps (their JSON, their page).
+ARCHIVED_RESULTS_SUBDIR = "_validation_results_archive"
+ARCHIVED_PAGES_SUBDIR = "validations_archive"
 # Deferred Data Docs (defer_data_docs): rendered once no check has run for this long.
 DOCS_IDLE_SECONDS = 0.5
 # The site index lists this many of the newest validation results (module docstring).
@@ -212,6 +221,8 @@ def run_checkpoint(
             )
         )
         with docs_site_lock(docs_path) if actions else contextlib.nullcontext():
+            if actions:  # this run's result is stored next: the index's newest but one
+                archive_old_results(docs_path, DOCS_INDEX_RESULTS - 1)
             checkpoint_result = checkpoint.run(
                 batch_parameters={"dataframe": df},
                 expectation_parameters=dict(suite_parameters or {}),
@@ -435,6 +446,53 @@ def activity() -> Iterator[None]:
             _DOCS.last_activity = time.monotonic()
 
 
+def archive_old_results(docs_path: Path, keep: int | None = None) -> int:
+    """Move the validation results of the Data Docs site at `docs_path` that are older than
+    its `keep` newest (default DOCS_INDEX_RESULTS: those its index lists) to the site's
+    archive: each result's folder of stored JSON (suite / run name / run time) to
+    ARCHIVED_RESULTS_SUBDIR and its folder of pages to ARCHIVED_PAGES_SUBDIR, under the
+    same path. GX lists neither, so a rendering's work is bounded by `keep`; nothing is
+    deleted. Results are ordered by run time (their folder's name, GX's fixed-width UTC
+    stamp); a result whose run time equals the oldest kept one's is kept too. Called with
+    the site's lock held (docs_site_lock). Returns the results moved."""
+    keep = DOCS_INDEX_RESULTS if keep is None else keep
+    stored = docs_path / _RESULTS_SUBDIR
+    runs = [run.relative_to(stored) for run in stored.glob("*/*/*") if run.is_dir()]
+    if len(runs) <= keep:
+        return 0
+    runs.sort(key=lambda run: run.name, reverse=True)
+    oldest_kept = runs[keep - 1].name if keep else None
+    moved = 0
+    for run in runs[keep:]:
+        if run.name == oldest_kept:
+            continue
+        for source, target in (
+            (stored, docs_path / ARCHIVED_RESULTS_SUBDIR),
+            (docs_path / _PAGES_SUBDIR, docs_path / ARCHIVED_PAGES_SUBDIR),
+        ):
+            _move_folder(source / run, target / run)
+        moved += 1
+    return moved
+
+
+def _move_folder(source: Path, target: Path) -> None:
+    """`source`'s files into `target` (made if missing, merged into if not), then `source`
+    and the parents it leaves empty removed. A missing `source` (a result whose page was
+    never rendered) moves nothing."""
+    if not source.is_dir():
+        return
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.rename(target)
+    else:
+        for item in source.iterdir():
+            item.replace(target / item.name)
+        source.rmdir()
+    for parent in (source.parent, source.parent.parent):
+        with contextlib.suppress(OSError):  # not empty: other runs of its suite
+            parent.rmdir()
+
+
 def render_pending_docs() -> int:
     """Render the Data Docs pages of the checks whose rendering was deferred: for each docs
     site, one pass over their validation results and suites, and the site index once.
@@ -453,6 +511,7 @@ def render_pending_docs() -> int:
         for (docs_path, context_root), identifiers in sites.items():
             with docs_site_lock(docs_path), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                archive_old_results(docs_path)
                 context = _ephemeral_context(docs_path)
                 for name in list_suites(context_root):  # the index lists every suite
                     context.suites.add(_build_suite(load_suite_dict(name, context_root), None))

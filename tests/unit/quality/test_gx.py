@@ -4,7 +4,9 @@ suite JSON, edits taking effect, loud invalid entries, summaries."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -135,21 +137,96 @@ def test_summary_lists_every_failure():
     )
 
 
-def test_the_docs_index_lists_only_the_newest_results(tmp_path, prices, monkeypatch):
-    """GX reads every result the index lists: the index is bounded, so rendering does not
-    grow with the history of runs; older pages stay on disk, unlinked."""
+def test_the_docs_site_keeps_only_the_results_its_index_lists(tmp_path, prices, monkeypatch):
+    """GX reads every result the index lists and lists every stored result and page: the
+    site keeps the newest DOCS_INDEX_RESULTS, so rendering does not grow with the history of
+    runs; an older result's JSON and page move to the archive, where the page's links to the
+    index and its suite still resolve."""
     monkeypatch.setattr(gx, "DOCS_INDEX_RESULTS", 2)
     docs = tmp_path / "gx_docs"
+    runs = []
     for _ in range(3):
-        assert qp.validate_prices(prices, build_docs=True, docs_dir=docs).success
-    pages = sorted(
-        docs.glob("validations/model_prices/**/*.html"),
-        key=lambda p: p.relative_to(docs / "validations").parts[2],  # the run time
-    )
-    assert len(pages) == 3  # every run keeps its page
+        result = qp.validate_prices(prices, build_docs=True, docs_dir=docs)
+        assert result.success
+        (json_file,) = set((docs / "_validation_results").rglob("*.json")) - set(runs)
+        runs.append(json_file)
+    # (suite, run name, run time) of each run, oldest first
+    keys = [path.parent.relative_to(docs / "_validation_results") for path in runs]
+    assert [key.parts[2] for key in keys] == sorted(key.parts[2] for key in keys)
+    stored = sorted(p.parent.relative_to(docs / "_validation_results")
+                    for p in (docs / "_validation_results").rglob("*.json"))  # fmt: skip
+    assert stored == keys[1:]
+    archived = [p.parent.relative_to(docs / gx.ARCHIVED_RESULTS_SUBDIR)
+                for p in (docs / gx.ARCHIVED_RESULTS_SUBDIR).rglob("*.json")]  # fmt: skip
+    assert archived == keys[:1]
+    pages = sorted(p.parent.relative_to(docs / "validations")
+                   for p in docs.glob("validations/**/*.html"))  # fmt: skip
+    assert pages == keys[1:]
+
+    def resolved(page: Path) -> set[str]:  # the page's relative links that resolve
+        links = re.findall(r'(?:href|src)="(\.\./[^"#]+)"', page.read_text())
+        return {link for link in links if (page.parent / link).resolve().exists()}
+
+    (old_page,) = (docs / gx.ARCHIVED_PAGES_SUBDIR / keys[0]).glob("*.html")
+    (kept_page,) = (docs / "validations" / keys[1]).glob("*.html")
+    assert "../../../../index.html" in resolved(old_page)
+    assert resolved(old_page) == resolved(kept_page)  # the index, the suite's page
     index = (docs / "index.html").read_text()
-    linked = [p for p in pages if str(p.relative_to(docs)) in index]
-    assert linked == pages[1:]  # the two newest, not the oldest
+    linked = [key for key in keys if str(key) in index]
+    assert linked == keys[1:]  # the two newest, not the oldest
+
+
+def test_archiving_keeps_the_newest_results_and_moves_the_rest_whole(tmp_path):
+    """archive_old_results on a site of four results of two suites (one without a page):
+    the two newest stay, each older one's JSON and page move under the same path, and a
+    suite's emptied folders go."""
+    docs = tmp_path / "site"
+    results = docs / "_validation_results"
+    stamps = {
+        ("fx_rates", "fx_rates", "20261201T000000.000001Z"): True,
+        ("model_prices", "model_prices", "20261202T000000.000001Z"): False,
+        ("model_prices", "model_prices", "20261203T000000.000001Z"): True,
+        ("fx_rates", "fx_rates", "20261204T000000.000001Z"): True,
+    }
+    (results / ".ge_store_backend_id").parent.mkdir(parents=True)
+    (results / ".ge_store_backend_id").write_text("store_backend_id = x\n")
+    for (suite, run, stamp), page in stamps.items():
+        (results / suite / run / stamp).mkdir(parents=True)
+        (results / suite / run / stamp / "batch.json").write_text(stamp)
+        if page:
+            (docs / "validations" / suite / run / stamp).mkdir(parents=True)
+            (docs / "validations" / suite / run / stamp / "batch.html").write_text(stamp)
+    assert gx.archive_old_results(docs, keep=2) == 2
+    assert gx.archive_old_results(docs, keep=2) == 0  # nothing left to move
+
+    def files(folder: str) -> dict[str, str]:
+        root = docs / folder
+        return {str(p.relative_to(root)): p.read_text() for p in root.rglob("batch.*")}
+
+    assert files("_validation_results") == {
+        "model_prices/model_prices/20261203T000000.000001Z/batch.json": "20261203T000000.000001Z",
+        "fx_rates/fx_rates/20261204T000000.000001Z/batch.json": "20261204T000000.000001Z",
+    }
+    assert files(gx.ARCHIVED_RESULTS_SUBDIR) == {
+        "fx_rates/fx_rates/20261201T000000.000001Z/batch.json": "20261201T000000.000001Z",
+        "model_prices/model_prices/20261202T000000.000001Z/batch.json": "20261202T000000.000001Z",
+    }
+    assert files("validations") == {
+        "model_prices/model_prices/20261203T000000.000001Z/batch.html": "20261203T000000.000001Z",
+        "fx_rates/fx_rates/20261204T000000.000001Z/batch.html": "20261204T000000.000001Z",
+    }
+    assert files(gx.ARCHIVED_PAGES_SUBDIR) == {
+        "fx_rates/fx_rates/20261201T000000.000001Z/batch.html": "20261201T000000.000001Z",
+    }
+    assert (results / ".ge_store_backend_id").exists()
+    assert not (results / "fx_rates" / "fx_rates" / "20261201T000000.000001Z").exists()
+    # a later archiving into a run's folder that exists merges into it
+    oldest = Path("fx_rates", "fx_rates", "20261201T000000.000001Z")
+    (results / oldest).mkdir()
+    (results / oldest / "batch2.json").write_text("")
+    assert gx.archive_old_results(docs, keep=2) == 1
+    archived = docs / gx.ARCHIVED_RESULTS_SUBDIR / oldest
+    assert sorted(p.name for p in archived.iterdir()) == ["batch.json", "batch2.json"]
 
 
 def _parsed_templates(monkeypatch) -> list[str]:
