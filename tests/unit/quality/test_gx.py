@@ -55,6 +55,31 @@ def test_deferred_docs_are_rendered_in_one_pass_after_the_checks(tmp_path, price
     assert gx.render_pending_docs() == 0  # nothing left
 
 
+def test_a_deferred_rendering_archives_what_its_index_no_longer_lists(tmp_path, prices,
+                                                                     monkeypatch):  # fmt: skip
+    """The GX worker's rendering (render_pending_docs) archives the results older than the
+    index's newest before it renders: three pending results, an index of two: the oldest's
+    JSON moves to the archive unrendered, the two newest get their pages."""
+    monkeypatch.setattr(gx, "_DOCS", gx._DeferredDocs())
+    monkeypatch.setattr(gx, "DOCS_IDLE_SECONDS", 3600.0)  # only the explicit call renders
+    monkeypatch.setattr(gx, "DOCS_INDEX_RESULTS", 2)
+    gx.defer_data_docs()
+    docs = tmp_path / "gx_docs"
+    with gx.activity():
+        for _ in range(3):
+            assert qp.validate_prices(prices, build_docs=True, docs_dir=docs).success
+    stored = docs / "_validation_results"
+    runs = sorted(p.parent.relative_to(stored) for p in stored.rglob("*.json"))
+    assert len(runs) == 3  # stored, not rendered yet: nothing archived while checks run
+    assert gx.render_pending_docs() == 3
+    assert sorted(p.parent.relative_to(stored) for p in stored.rglob("*.json")) == runs[1:]
+    archive = docs / gx.ARCHIVED_RESULTS_SUBDIR
+    assert [p.parent.relative_to(archive) for p in archive.rglob("*.json")] == runs[:1]
+    pages = sorted(p.parent.relative_to(docs / "validations")
+                   for p in docs.glob("validations/**/*.html"))  # fmt: skip
+    assert pages == runs[1:]
+
+
 def test_deferred_docs_that_cannot_be_written_are_reported_not_raised(
     tmp_path, prices, monkeypatch, capsys
 ):
