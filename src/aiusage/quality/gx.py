@@ -453,8 +453,10 @@ def archive_old_results(docs_path: Path, keep: int | None = None) -> int:
     ARCHIVED_RESULTS_SUBDIR and its folder of pages to ARCHIVED_PAGES_SUBDIR, under the
     same path. GX lists neither, so a rendering's work is bounded by `keep`; nothing is
     deleted. Results are ordered by run time (their folder's name, GX's fixed-width UTC
-    stamp); a result whose run time equals the oldest kept one's is kept too. Called with
-    the site's lock held (docs_site_lock). Returns the results moved."""
+    stamp); a result whose run time equals the oldest kept one's is kept too. A result
+    archived before its deferred page was rendered (more than `keep` newer ones) keeps its
+    JSON only: the index would not have listed it. Called with the site's lock held
+    (docs_site_lock). Returns the results moved."""
     keep = DOCS_INDEX_RESULTS if keep is None else keep
     stored = docs_path / _RESULTS_SUBDIR
     runs = [run.relative_to(stored) for run in stored.glob("*/*/*") if run.is_dir()]
