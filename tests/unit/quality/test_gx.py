@@ -55,6 +55,13 @@ def test_deferred_docs_are_rendered_in_one_pass_after_the_checks(tmp_path, price
     assert gx.render_pending_docs() == 0  # nothing left
 
 
+def _runs(folder: Path, pattern: str = "*.json") -> list[Path]:
+    """The result folders (suite / run name / run time) under `folder` holding a file of
+    `pattern` (a stored result's JSON, or "*.html": its page), by path: within a suite,
+    run-time order."""
+    return sorted(p.parent.relative_to(folder) for p in folder.rglob(pattern))
+
+
 def test_a_deferred_rendering_archives_what_its_index_no_longer_lists(tmp_path, prices,
                                                                      monkeypatch):  # fmt: skip
     """The GX worker's rendering (render_pending_docs) archives the results older than the
@@ -69,15 +76,12 @@ def test_a_deferred_rendering_archives_what_its_index_no_longer_lists(tmp_path, 
         for _ in range(3):
             assert qp.validate_prices(prices, build_docs=True, docs_dir=docs).success
     stored = docs / "_validation_results"
-    runs = sorted(p.parent.relative_to(stored) for p in stored.rglob("*.json"))
+    runs = _runs(stored)
     assert len(runs) == 3  # stored, not rendered yet: nothing archived while checks run
     assert gx.render_pending_docs() == 3
-    assert sorted(p.parent.relative_to(stored) for p in stored.rglob("*.json")) == runs[1:]
-    archive = docs / gx.ARCHIVED_RESULTS_SUBDIR
-    assert [p.parent.relative_to(archive) for p in archive.rglob("*.json")] == runs[:1]
-    pages = sorted(p.parent.relative_to(docs / "validations")
-                   for p in docs.glob("validations/**/*.html"))  # fmt: skip
-    assert pages == runs[1:]
+    assert _runs(stored) == runs[1:]
+    assert _runs(docs / gx.ARCHIVED_RESULTS_SUBDIR) == runs[:1]
+    assert _runs(docs / "validations", "*.html") == runs[1:]
 
 
 def test_deferred_docs_that_cannot_be_written_are_reported_not_raised(
@@ -178,15 +182,9 @@ def test_the_docs_site_keeps_only_the_results_its_index_lists(tmp_path, prices, 
     # (suite, run name, run time) of each run, oldest first
     keys = [path.parent.relative_to(docs / "_validation_results") for path in runs]
     assert [key.parts[2] for key in keys] == sorted(key.parts[2] for key in keys)
-    stored = sorted(p.parent.relative_to(docs / "_validation_results")
-                    for p in (docs / "_validation_results").rglob("*.json"))  # fmt: skip
-    assert stored == keys[1:]
-    archived = [p.parent.relative_to(docs / gx.ARCHIVED_RESULTS_SUBDIR)
-                for p in (docs / gx.ARCHIVED_RESULTS_SUBDIR).rglob("*.json")]  # fmt: skip
-    assert archived == keys[:1]
-    pages = sorted(p.parent.relative_to(docs / "validations")
-                   for p in docs.glob("validations/**/*.html"))  # fmt: skip
-    assert pages == keys[1:]
+    assert _runs(docs / "_validation_results") == keys[1:]
+    assert _runs(docs / gx.ARCHIVED_RESULTS_SUBDIR) == keys[:1]
+    assert _runs(docs / "validations", "*.html") == keys[1:]
 
     def resolved(page: Path) -> set[str]:  # the page's relative links that resolve
         links = re.findall(r'(?:href|src)="(\.\./[^"#]+)"', page.read_text())
