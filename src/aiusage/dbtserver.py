@@ -130,9 +130,18 @@ def start() -> str:
         atexit.register(stop)
     else:
         stop()  # it died: a new one
-    folder = Path(tempfile.mkdtemp(prefix="aiusage-dbt-"))  # mode 0700: this user only
+    _SERVER, _PATH = spawn()
+    set_process_variable(SOCKET_ENV, _PATH)
+    return _PATH
+
+
+def spawn() -> tuple[subprocess.Popen, str]:
+    """A new server process, listening in a private temporary folder (mode 0700: this user
+    only), and its socket path; returns once it listens (or died, or 10 s passed). `start`
+    keeps one per process; a caller of its own stops it with `shut_down`."""
+    folder = Path(tempfile.mkdtemp(prefix="aiusage-dbt-"))
     path = folder / "dbt.sock"
-    _SERVER = subprocess.Popen(
+    server = subprocess.Popen(
         [sys.executable, "-m", "aiusage.dbtserver", str(path)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -140,11 +149,9 @@ def start() -> str:
         close_fds=True,
     )
     deadline = time.monotonic() + 10
-    while not path.exists() and _SERVER.poll() is None and time.monotonic() < deadline:
+    while not path.exists() and server.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    _PATH = str(path)
-    set_process_variable(SOCKET_ENV, _PATH)
-    return _PATH
+    return server, str(path)
 
 
 def stop() -> None:
@@ -154,6 +161,12 @@ def stop() -> None:
     path, _PATH = _PATH, None
     if path and process_environment().get(SOCKET_ENV) == path:
         set_process_variable(SOCKET_ENV, None)
+    shut_down(server, path)
+
+
+def shut_down(server: subprocess.Popen | None, path: str | None) -> None:
+    """Stop a server `spawn` started and remove its folder, once the manifest of its last
+    command is written (aiusage.dbtwork)."""
     if server is not None and server.poll() is None:
         server.terminate()
         try:
@@ -161,9 +174,14 @@ def stop() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     if path:
-        # the manifest of the last command may still be being written (aiusage.dbtwork)
-        dbtwork.wait_for_artifacts(str(Path(path).parent / ARTIFACTS_LOCK))
+        wait_for_manifest(path)
         shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+def wait_for_manifest(path: str) -> None:
+    """Wait until the manifest of the last command of the server at `path` is written: a
+    served command's manifest.json is written by a fork after the command returns."""
+    dbtwork.wait_for_artifacts(str(Path(path).parent / ARTIFACTS_LOCK))
 
 
 def use_resident(path: str) -> None:

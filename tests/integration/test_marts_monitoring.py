@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import os
 import statistics
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -25,6 +23,7 @@ import pytest
 
 from aiusage.sample import SPIKE_WORKFLOW, WORKFLOW_BY_NAME, generate
 from tests.conftest import PROJECT_DIR
+from tests.support.cli_env import dbt_command
 from tests.support.reference import PriceBook, read_landing
 
 pytestmark = pytest.mark.slow
@@ -42,14 +41,14 @@ def _dbt(root: Path, *args: str) -> None:
         "AIUSAGE_LANDING_DIR": str(root / "landing"),
         "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
     }
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt, *args, "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = dbt_command(
+        env,
+        PROJECT_DIR,
+        *args,
+        "--target-path",
+        str(root / "target"),
+        "--log-path",
+        str(root / "logs"),
     )
     assert result.returncode == 0, result.stdout[-4000:]
 

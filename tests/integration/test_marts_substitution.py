@@ -10,12 +10,9 @@ price seeds (tests/support/reference.py).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -27,6 +24,7 @@ from aiusage.sample import (
     generate,
 )
 from tests.conftest import PROJECT_DIR
+from tests.support.cli_env import dbt_command
 from tests.support.reference import PriceBook, read_landing
 
 pytestmark = pytest.mark.slow
@@ -54,28 +52,21 @@ def substitution_warehouse(tmp_path_factory):
     }
     # Seeds and models only (the data tests run in the other end-to-end tests), in a
     # subprocess so that no DuckDB connection stays open in this one.
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--quiet",
-            "--select",
-            "+rpt_model_substitution",
-            "--resource-type",
-            "seed",
-            "--resource-type",
-            "model",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--target-path",
-            str(root / "target"),
-        ],
-        env=env,
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = dbt_command(
+        env,
+        PROJECT_DIR,
+        "build",
+        "--quiet",
+        "--select",
+        "+rpt_model_substitution",
+        "--resource-type",
+        "seed",
+        "--resource-type",
+        "model",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(root / "target"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return landing, duckdb_path

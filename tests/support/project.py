@@ -27,14 +27,13 @@ def copy_project(destination: Path) -> Path:
 
 def build_selection(root: Path, landing: Path, selection: str, reject_rate: float) -> dict:
     """`dbt build -s <selection>` of this checkout's project over the files of `landing`,
-    into <root>/wh.duckdb (target and logs under `root`); fails the test with dbt's output
+    into <root>/wh.duckdb (target and logs under `root`; cli_env.dbt_command, as a refresh
+    runs dbt); fails the test with dbt's output
     when the build fails. `reject_rate` is the reject-rate gate of the build: a test that
     lands bad rows on purpose raises it. Returns the environment the build ran with."""
     import os
-    import subprocess
 
-    from aiusage.project import dbt_executable
-    from aiusage.settings import Settings
+    from tests.support.cli_env import dbt_command
 
     env = {
         **os.environ,
@@ -44,11 +43,10 @@ def build_selection(root: Path, landing: Path, selection: str, reject_rate: floa
         "DBT_TARGET_PATH": str(root / "target"),
         "DBT_LOG_PATH": str(root / "logs"),
     }
-    result = subprocess.run(
-        [dbt_executable(Settings.from_env()), "build", "-s", *selection.split(), "--quiet",
-         "--vars", f'{{"reject_rate_threshold": {reject_rate}}}',
-         "--indirect-selection", "cautious"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+    result = dbt_command(
+        env, PROJECT_DIR, "build", "-s", *selection.split(), "--quiet",
+        "--vars", f'{{"reject_rate_threshold": {reject_rate}}}',
+        "--indirect-selection", "cautious",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     return env
