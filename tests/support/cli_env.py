@@ -51,7 +51,7 @@ def dbt_command(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
     tests' own (`dbtserver.spawn`), started on first use in this process and stopped at
     its exit: the one `dbtserver.start()` keeps (which tests start, stop and read the log
     of) is not touched, and no variable of this process changes. A command pays neither
-    dbt's imports nor its first decoding of the saved manifest (a test of eight dbt
+    dbt's imports nor its first decoding of the saved manifest (a test of several dbt
     commands: 67 s with the `dbt` executable, 30 s served). The `dbt` executable itself,
     an analyst's path, is run by the tests of the mart template and of dbt's unit tests."""
     from aiusage import dbtserver
