@@ -881,6 +881,11 @@ def newest_command_log(settings: Settings) -> Path:
     return max(folders, key=lambda path: path.stat().st_mtime) / "dbt.log"
 
 
+# The DuckDB settings profiles.yml gives dbt's connection beside its memory and thread limits
+# (its `config_options`; a unit test keeps the two the same).
+PROFILE_DUCKDB_CONFIG = {"preserve_insertion_order": False, "checkpoint_threshold": "64MB"}
+
+
 def replay_statements(
     statements: list[str], before: Path, warehouse: Path, limits: dict
 ) -> tuple[float, float, int]:
@@ -893,7 +898,7 @@ def replay_statements(
     shutil.copy2(before, warehouse)
     shutil.copy2(staging_duckdb_path(before), staging)
     os.sync()  # the copies written out before the clock starts, as NewDayBase.restore does
-    config = {**limits, "preserve_insertion_order": False}
+    config = {**limits, **PROFILE_DUCKDB_CONFIG}
     with duckdb.connect(str(warehouse), config=config) as con:
         con.execute(f"attach '{staging}' as staging")
         con.execute("set TimeZone = 'UTC'")

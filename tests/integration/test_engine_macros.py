@@ -4,7 +4,7 @@ order, whatever order its rows arrive in, so that a mart summing doubles is the 
 every build (rpt_cost_change_drivers, rpt_budget_status); value_at_min / value_at_max
 (macros/engine/text.sql), a group's value on its first or last row by several order
 columns; record_key_prefix (macros/engine/lookup.sql), the narrow key of the delivery
-lookups' index."""
+lookups' index; the DuckDB settings profiles.yml gives dbt's connection."""
 
 from __future__ import annotations
 
@@ -115,3 +115,28 @@ def test_a_record_keys_prefix_is_its_first_15_hex_digits_as_a_number(tmp_path):
         {"k": None, "prefix": None}
     ]
     assert int("f" * 15, 16) < 2**63
+
+
+def test_dbts_duckdb_connection_has_the_profiles_settings(tmp_path):
+    """profiles.yml's `config_options` reach the connection dbt builds on: the 2300MB
+    memory limit (the 10M build within 3 GB), no insertion order, and a 64MB checkpoint
+    threshold (DuckDB's default is 16MB: docs/performance.md, forty-eighth round)."""
+    rows = _show(
+        tmp_path,
+        """
+        select
+            current_setting('memory_limit') as memory_limit,
+            current_setting('preserve_insertion_order') as preserve_insertion_order,
+            current_setting('checkpoint_threshold') as checkpoint_threshold,
+            current_setting('threads') as threads
+        """,
+    )
+    # DuckDB prints sizes in binary units: 2300MB = 2,300,000,000 bytes = 2.1 GiB
+    assert rows == [
+        {
+            "memory_limit": f"{2300 * 10**6 / 2**30:.1f} GiB",
+            "preserve_insertion_order": False,
+            "checkpoint_threshold": f"{64 * 10**6 / 2**20:.1f} MiB",
+            "threads": 2,
+        }
+    ]
