@@ -66,8 +66,8 @@ def test_each_size_links_the_cached_landing_and_adds_its_day_beside_it(bench, tm
 def test_peak_rss_is_the_largest_process_and_the_tree_beside_it(bench, monkeypatch, proc_children):
     """Issue 16 measures the peak RSS of the largest process; the tree's sum is printed
     beside it. A parent holding ~100 MiB runs a child holding ~300 MiB, and from a thread
-    of its own (as the dbt server forks a served command) a second child holding ~200 MiB:
-    /proc lists a thread's children under that thread only. The same measure through /proc
+    of its own a second child holding ~200 MiB: /proc lists a process started from a
+    thread under that thread only. The same measure through /proc
     and through psutil (where the kernel has no children lists)."""
     if proc_children and not bench.PROC_CHILDREN:
         pytest.skip("this kernel lists no children per thread")
