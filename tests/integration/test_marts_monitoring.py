@@ -10,7 +10,6 @@ history), monitoring marts anchored on 2026-11-18 (var as_of_date)."""
 from __future__ import annotations
 
 import csv
-import os
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,7 +22,7 @@ import pytest
 
 from aiusage.sample import SPIKE_WORKFLOW, WORKFLOW_BY_NAME, generate
 from tests.conftest import PROJECT_DIR
-from tests.support.cli_env import dbt_command
+from tests.support.cli_env import dbt_command, dbt_env
 from tests.support.reference import PriceBook, read_landing
 
 pytestmark = pytest.mark.slow
@@ -35,21 +34,8 @@ FAILED = {"error", "timeout", "rate_limited"}
 
 
 def _dbt(root: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "AIUSAGE_LANDING_DIR": str(root / "landing"),
-        "AIUSAGE_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-    }
-    result = dbt_command(
-        env,
-        PROJECT_DIR,
-        *args,
-        "--target-path",
-        str(root / "target"),
-        "--log-path",
-        str(root / "logs"),
-    )
+    env = dbt_env(root, PROJECT_DIR, AIUSAGE_DUCKDB_PATH=str(root / "warehouse.duckdb"))
+    result = dbt_command(env, PROJECT_DIR, *args)
     assert result.returncode == 0, result.stdout[-4000:]
 
 

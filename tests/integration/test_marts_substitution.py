@@ -9,7 +9,6 @@ price seeds (tests/support/reference.py).
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -24,7 +23,7 @@ from aiusage.sample import (
     generate,
 )
 from tests.conftest import PROJECT_DIR
-from tests.support.cli_env import dbt_command
+from tests.support.cli_env import dbt_command, dbt_env
 from tests.support.reference import PriceBook, read_landing
 
 pytestmark = pytest.mark.slow
@@ -44,12 +43,7 @@ def substitution_warehouse(tmp_path_factory):
         end_date=date(2026, 11, 20),
         progress=False,
     )
-    env = {
-        **os.environ,
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "AIUSAGE_DUCKDB_PATH": str(duckdb_path),
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-    }
+    env = dbt_env(root, PROJECT_DIR, AIUSAGE_DUCKDB_PATH=str(duckdb_path))
     # Seeds and models only (the data tests run in the other end-to-end tests), in a
     # subprocess so that no DuckDB connection stays open in this one.
     result = dbt_command(
@@ -63,10 +57,6 @@ def substitution_warehouse(tmp_path_factory):
         "seed",
         "--resource-type",
         "model",
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(root / "target"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return landing, duckdb_path

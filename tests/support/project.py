@@ -31,18 +31,9 @@ def build_selection(root: Path, landing: Path, selection: str, reject_rate: floa
     runs dbt); fails the test with dbt's output
     when the build fails. `reject_rate` is the reject-rate gate of the build: a test that
     lands bad rows on purpose raises it. Returns the environment the build ran with."""
-    import os
+    from tests.support.cli_env import dbt_command, dbt_env
 
-    from tests.support.cli_env import dbt_command
-
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "AIUSAGE_LANDING_DIR": str(landing),
-        "AIUSAGE_DUCKDB_PATH": str(root / "wh.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-    }
+    env = dbt_env(root, PROJECT_DIR, AIUSAGE_LANDING_DIR=str(landing))
     result = dbt_command(
         env, PROJECT_DIR, "build", "-s", *selection.split(), "--quiet",
         "--vars", f'{{"reject_rate_threshold": {reject_rate}}}',
