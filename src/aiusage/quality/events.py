@@ -126,6 +126,9 @@ def _scalar(value):
 # orjson reads an integer outside [-2**63, 2**64) as the nearest double, where json keeps the
 # exact int (docs/performance.md, thirty-second round).
 _ORJSON_EXACT_BELOW = 2.0**63
+# The types of orjson's values that json may read differently: an object or array (kept as
+# its JSON text, whose numbers json reads exactly) and a double (one orjson rounded).
+_JSON_MAY_DIFFER = frozenset({dict, list, float})
 
 
 def _field_values(line: str, fields: tuple[str, ...]) -> list | None:
@@ -143,10 +146,15 @@ def _field_values(line: str, fields: tuple[str, ...]) -> list | None:
         if not isinstance(record, dict):
             return None
         values = [record.get(field) for field in fields]
-        if not any(
-            type(value) in (dict, list)
-            or (type(value) is float and not -_ORJSON_EXACT_BELOW < value < _ORJSON_EXACT_BELOW)
-            for value in values
+        kinds = set(map(type, values))  # the common line: text, ints, None; no double
+        if not kinds & _JSON_MAY_DIFFER or (
+            float in kinds
+            and not kinds & {dict, list}
+            and all(
+                -_ORJSON_EXACT_BELOW < value < _ORJSON_EXACT_BELOW
+                for value in values
+                if type(value) is float
+            )
         ):
             return values
     try:

@@ -234,6 +234,7 @@ def test_landed_lines_read_as_pythons_json_module_reads_them(tmp_path):
         '{"request_id": "r6", "request_id": "r6-last", "input_tokens": 9223372036854775808}',
         '{"request_id": "r7", "input_tokens": 12, "quality_score": 0.25}',
         '{"request_id": "r8", "provider": {"n": ' + big + "}}",  # an object's text: exact int
+        '{"request_id": "r9", "model": ["a", 1.5], "quality_score": 0.5}',  # an array, a double
         "[1, 2]",
         "not json",
         "  \t",
@@ -259,17 +260,18 @@ def test_landed_lines_read_as_pythons_json_module_reads_them(tmp_path):
         if isinstance(row["request_id"], str):
             row["request_id"] = row["request_id"].replace("\ud800", "\ufffd")
         for field in ("model", "provider"):
-            if isinstance(row[field], dict):
+            if isinstance(row[field], dict | list):
                 row[field] = json.dumps(row[field], sort_keys=True, ensure_ascii=False)
         expected.append({**row, "line_number": number})
     # the frame json's rows would make, each column's type inferred from its values
     want = pd.DataFrame(expected, columns=[*fields, "line_number"])
     pd.testing.assert_frame_equal(frame[[*fields, "line_number"]], want)
     got = frame.to_dict("records")
-    assert len(got) == 11
+    assert len(got) == 12
     assert got[0]["input_tokens"] == int(big) and isinstance(got[0]["input_tokens"], int)
     assert got[4]["model"] == '{"a": [2], "b": 1}'
     assert got[5]["request_id"] == "r6-last"
     assert got[4]["request_id"] == "r5\ufffd"
     assert got[7]["provider"] == '{"n": ' + big + "}"
+    assert got[8]["model"] == '["a", 1.5]' and got[8]["quality_score"] == 0.5
     assert not qe.validate_events(frame, mostly=1.0).success  # the check runs, and fails
