@@ -81,6 +81,30 @@
         or {{ prefix }}cache_write_cost_usd != 0)
 {%- endmacro %}
 
+{#- SQL: a predicate on a request (columns of fct_llm_requests as `requests.`) that holds
+    for the cache uses that int_daily_cache_uses_judged judges the uses of its recomputed days
+    among: the recomputed days are `days` and the day either side of each; their uses, and
+    the uses of the day beyond that lie within an hour of one of them (`true` when `days` is
+    none: every use). Exact: each flag of cache_uses_judged looks at a context's previous or
+    next use only within an hour (a TTL of 5 minutes or 1 hour, an expired rewrite's gap of
+    at most an hour), a use further away gives the same flag as none, and every use within
+    an hour of a recomputed day's use is kept, so the nearest one is the same. A use within
+    an hour of a day's use falls, an hour towards it, on that day: the test works in the
+    reporting time zone whatever the days' lengths. Reading the days beyond whole cost a new
+    day ten times its own requests on a history of 111,112 requests a day
+    (docs/performance.md, forty-ninth round). -#}
+{% macro cache_uses_around(days) -%}
+    {%- if days is none -%}{{ return('true') }}{%- endif -%}
+    {%- set near_after = to_reporting_date('requests.occurred_at - interval 1 hour') -%}
+    {%- set near_before = to_reporting_date('requests.occurred_at + interval 1 hour') -%}
+    {{ return(
+        '(' ~ usage_days_in('requests.usage_date', days, spread=1)
+        ~ ' or (' ~ usage_days_in('requests.usage_date', days, spread=2)
+        ~ ' and (' ~ usage_days_in(near_after, days, spread=1)
+        ~ ' or ' ~ usage_days_in(near_before, days, spread=1) ~ ')))'
+    ) }}
+{%- endmacro %}
+
 {#- SQL: the select list of the cost sums, from the rows of cache_uses_judged (a sum is
     null on a day without a cache use: its requests add 0 to it). -#}
 {% macro cache_cost_sums() -%}

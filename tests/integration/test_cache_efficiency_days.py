@@ -26,14 +26,14 @@ MODEL = "claude-3-5-haiku"
 WRITE = 1_000_000
 
 
-def _event(request_id, occurred_at, session, **tokens):
+def _event(request_id, occurred_at, session, workflow="wf", **tokens):
     return {
         "request_id": request_id,
         "occurred_at": occurred_at,
         "provider": "anthropic",
         "model": MODEL,
         "team": "t",
-        "workflow": "wf",
+        "workflow": workflow,
         "session_id": session,
         "input_tokens": str(WRITE),
         "output_tokens": "10",
@@ -60,13 +60,34 @@ def _same_as_a_rebuild(env, project):
     assert _state(env) == incremental
 
 
-def _day(env, day):
+def _day(env, day, workflow="wf", columns="wasted_cache_write_usd, ttl_1h_extra_usd"):
     (row,) = warehouse_rows(
         env,
-        f"""select wasted_write_requests, wasted_cache_write_usd, ttl_1h_extra_usd
-            from {STATE} where usage_date = '{day}'""",
+        f"""select wasted_write_requests, {columns}
+            from {STATE} where usage_date = '{day}' and workflow = '{workflow}'""",
     )
     return row
+
+
+# Workflow "edge": cache uses an hour or less from a recomputed day on the day beyond it, which
+# a refresh that lands 2026-11-17 (recomputing 2026-11-16 to 2026-11-18) judges those days'
+# uses among, and uses further away, which it need not read.
+EDGE = [
+    # a late read at 00:10 of a 1-hour write at 23:30 the day before (40 minutes: more than
+    # the 5-minute TTL, within the hour)
+    _event("e-1", "2026-11-15T23:30:00Z", "e1", "edge", cache_write_tokens=WRITE,
+           cache_write_1h_tokens=WRITE),
+    _event("e-2", "2026-11-16T00:10:00Z", "e1", "edge", cache_read_tokens=WRITE),
+    # a read at 00:20 whose context's last use was 12 hours before: not late (no 1-hour
+    # write within the hour)
+    _event("e-3", "2026-11-15T12:20:00Z", "e2", "edge", cache_write_tokens=WRITE,
+           cache_write_1h_tokens=WRITE),
+    _event("e-4", "2026-11-16T00:20:00Z", "e2", "edge", cache_read_tokens=WRITE),
+    # a 1-hour write at 23:50 read 40 minutes later, after midnight: not wasted
+    _event("e-5", "2026-11-18T23:50:00Z", "e3", "edge", cache_write_tokens=WRITE,
+           cache_write_1h_tokens=WRITE),
+    _event("e-6", "2026-11-19T00:30:00Z", "e3", "edge", cache_read_tokens=WRITE),
+]  # fmt: skip
 
 
 def test_a_read_after_midnight_and_a_price_change_recompute_the_days_they_touch(tmp_path):
@@ -89,7 +110,7 @@ def test_a_read_after_midnight_and_a_price_change_recompute_the_days_they_touch(
         landing,
         "day1.jsonl",
         date(2026, 11, 17),
-        [_event("w-1", "2026-11-16T23:58:00Z", "s1", cache_write_tokens=WRITE)],
+        [_event("w-1", "2026-11-16T23:58:00Z", "s1", cache_write_tokens=WRITE), *EDGE],
     )
     run_dbt_ok(env, project, "seed", "--quiet")
     run_dbt_ok(env, project, "run", "--quiet", "--select", SELECTION)
@@ -109,6 +130,10 @@ def test_a_read_after_midnight_and_a_price_change_recompute_the_days_they_touch(
     )
     run_dbt_ok(env, project, "run", "--quiet", "--select", SELECTION)
     assert _day(env, "2026-11-16") == (0, None, Decimal("0.60"))
+    # the recomputed edge days judged with their neighbours beyond: one late read on
+    # 2026-11-16 (e-2, not e-4), no wasted write on 2026-11-18 (e-5 was read)
+    assert _day(env, "2026-11-16", "edge", "late_read_requests") == (0, 1)
+    assert _day(env, "2026-11-18", "edge", "late_read_requests") == (0, 0)
     ((wasted, cost, reads),) = warehouse_rows(
         env,
         "select wasted_write_requests, wasted_cache_write_usd, cache_read_requests "

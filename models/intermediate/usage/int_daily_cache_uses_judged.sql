@@ -9,8 +9,9 @@
 -- after it, so a request landed on day d can change the flags of days d-1 to d+1.
 -- Incremental: recomputes the usage days fct_llm_requests re-read since this model's last
 -- run (macro touched_usage_day_list) and the day before and after each, judging their cache
--- uses among those of two days either side; every day when the code of a model or a seed
--- changed (the counterfactual prices are the current price rows, as in a full build).
+-- uses among their own and those within an hour of them on the day beyond (macro
+-- cache_uses_around: the flags look no further); every day when the code of a model or a
+-- seed changed (the counterfactual prices are the current price rows, as in a full build).
 -- Here a flag sees neighbours on any earlier day; rpt_cache_efficiency judges the first day
 -- of its window again without the days before it.
 -- Counts and token sums are integers and costs decimals: the sums of sums are exact.
@@ -37,12 +38,12 @@ counted as (
     group by usage_date, {{ attributed('workflow') }}, provider, model
 ),
 
--- the cache uses of the recomputed days and of the days either side (their neighbours)
+-- the cache uses of the recomputed days and those within an hour of them on the days either
+-- side (their neighbours; macro cache_uses_around)
 cache_uses as (
     {{ cache_priced_requests(
         ref('fct_llm_requests'), ref('model_prices'),
-        usage_days_in('requests.usage_date', days, spread=2)
-        ~ ' and ' ~ is_cache_use('requests.'),
+        cache_uses_around(days) ~ ' and ' ~ is_cache_use('requests.'),
     ) }}
 ),
 
