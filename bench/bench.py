@@ -881,9 +881,15 @@ def newest_command_log(settings: Settings) -> Path:
     return max(folders, key=lambda path: path.stat().st_mtime) / "dbt.log"
 
 
-# The DuckDB settings profiles.yml gives dbt's connection beside its memory and thread limits
-# (its `config_options`; a unit test keeps the two the same).
-PROFILE_DUCKDB_CONFIG = {"preserve_insertion_order": False, "checkpoint_threshold": "64MB"}
+def profile_duckdb_config() -> dict:
+    """The DuckDB settings profiles.yml gives dbt's connection (its duckdb output's
+    `config_options`) beside the memory and thread limits, which it takes from the
+    environment (templated: the caller's `limits`)."""
+    import yaml
+
+    profiles = yaml.safe_load((ROOT / "profiles.yml").read_text(encoding="utf-8"))
+    options = profiles["aiusage"]["outputs"]["duckdb"]["config_options"]
+    return {name: value for name, value in options.items() if "{{" not in str(value)}
 
 
 def replay_statements(
@@ -898,7 +904,7 @@ def replay_statements(
     shutil.copy2(before, warehouse)
     shutil.copy2(staging_duckdb_path(before), staging)
     os.sync()  # the copies written out before the clock starts, as NewDayBase.restore does
-    config = {**limits, **PROFILE_DUCKDB_CONFIG}
+    config = {**limits, **profile_duckdb_config()}
     with duckdb.connect(str(warehouse), config=config) as con:
         con.execute(f"attach '{staging}' as staging")
         con.execute("set TimeZone = 'UTC'")

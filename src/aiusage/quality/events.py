@@ -146,10 +146,11 @@ def _field_values(line: str, fields: tuple[str, ...]) -> list | None:
         if not isinstance(record, dict):
             return None
         values = [record.get(field) for field in fields]
-        kinds = set(map(type, values))  # the common line: text, ints, None; no double
-        if not kinds & _JSON_MAY_DIFFER or (
-            float in kinds
-            and not kinds & {dict, list}
+        # the common line holds text, ints and None; a line with doubles and no object or
+        # array is orjson's when every double is below _ORJSON_EXACT_BELOW
+        differ = _JSON_MAY_DIFFER.intersection(map(type, values))
+        if not differ or (
+            differ == {float}
             and all(
                 -_ORJSON_EXACT_BELOW < value < _ORJSON_EXACT_BELOW
                 for value in values
