@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
@@ -874,7 +874,9 @@ def test_a_mart_published_as_a_view_stays_a_view_over_its_tables(tmp_path):
     under it. A snapshot written afresh keeps the view as the build's file has it; the next
     one replaces the changed days of the support table and defines the view again; with
     nothing changed the view is kept and its Parquet file linked. A snapshot whose mart was
-    a table gets the view in its place."""
+    a table gets the view in its place. A view with a usage_date is exported one file per
+    usage day, each sorted by its key: every day written when what it reads changed (its
+    fingerprint moved), every day linked when nothing did."""
     settings = _settings(tmp_path, keep=10)
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute(
@@ -891,31 +893,59 @@ def test_a_mart_published_as_a_view_stays_a_view_over_its_tables(tmp_path):
                    int_s.requests = int_b.top as is_top
                from main.int_s inner join main.int_b on int_s.kind = int_b.kind"""
         )
+        con.execute(
+            """create view rpt_d as select int_s.session_id, int_s.usage_date, int_b.top
+               from main.int_s inner join main.int_b on int_s.kind = int_b.kind"""
+        )
     marts = [
         Mart("int_b", "main", support=True),
         Mart("int_s", "main", incremental=True, support=True),
         Mart("rpt_v", "main", key="session_id", view_over=("int_b", "int_s")),
+        Mart("rpt_d", "main", key="session_id", view_over=("int_b", "int_s")),
     ]
+    days = ["2026-11-01", "2026-11-02", "2026-11-03"]
 
     def published(run_id):
         build = publish(settings, marts, run_id=run_id)
-        built = _rows(settings.duckdb_path, "rpt_v")
-        assert _rows(build.duckdb_path, "rpt_v") == built
-        assert _parquet_rows(build.parquet_files["rpt_v"]) == built
-        assert set(build.parquet_files) == {"rpt_v"}  # not the support tables
+        for view in ("rpt_v", "rpt_d"):
+            built = _rows(settings.duckdb_path, view)
+            assert _rows(build.duckdb_path, view) == built
+            assert _parquet_rows(build.parquet_files[view]) == built
+        assert set(build.parquet_files) == {"rpt_v", "rpt_d"}  # not the support tables
         assert not (build.folder / "marts" / "int_s").exists()
+        assert build.parquet_files["rpt_v"].is_file()
+        # one file per usage day, its rows in key order ('s10' before 's4')
+        with duckdb.connect() as con:
+            for day in days:
+                in_file = con.execute(
+                    "select session_id from read_parquet(?)",
+                    [str(build.parquet_files["rpt_d"] / f"{day}.parquet")],
+                ).fetchall()
+                expected = sorted(
+                    f"s{n}" for n in range(12) if str(date(2026, 11, 1 + n % 3)) == day
+                )
+                assert [session for (session,) in in_file] == expected
+        assert sorted(p.name for p in build.parquet_files["rpt_d"].iterdir()) == [
+            f"{day}.parquet" for day in days
+        ]
         with duckdb.connect(str(build.duckdb_path), read_only=True) as con:
             kinds = dict(
                 con.execute(
                     "select table_name, table_type from information_schema.tables"
                 ).fetchall()
             )
-        assert kinds == {"int_b": "BASE TABLE", "int_s": "BASE TABLE", "rpt_v": "VIEW"}
+        assert kinds == {
+            "int_b": "BASE TABLE", "int_s": "BASE TABLE", "rpt_v": "VIEW", "rpt_d": "VIEW",
+        }  # fmt: skip
         return build, json.loads((build.folder / "run.json").read_text())
 
+    def day_files(build):
+        return [build.parquet_files["rpt_d"] / f"{day}.parquet" for day in days]
+
     first, run = published("one")
-    assert run["tables"]["from_build_file"] == 3
+    assert run["tables"]["from_build_file"] == 4
     assert _rows(first.duckdb_path, "rpt_v")[:2] == [("s0", 1, 11, False), ("s1", 2, 12, False)]
+    assert {day: rows for day, (rows, _) in run["parts"]["rpt_d"].items()} == dict.fromkeys(days, 4)
 
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute("update int_s set requests = 100 where session_id = 's4'")  # 2026-11-02
@@ -924,8 +954,10 @@ def test_a_mart_published_as_a_view_stays_a_view_over_its_tables(tmp_path):
             "select kind, max(requests) as top from main.int_s group by kind"
         )
     second, run = published("two")
-    assert run["tables"]["view"] == 1 and run["tables"]["replace_days"] == 1
+    assert run["tables"]["view"] == 2 and run["tables"]["replace_days"] == 1
     assert run["tables"]["rewrite"] == 1  # int_b
+    # the baselines moved: every day of the view written again, the unchanged ones too
+    assert not any(map(os.path.samefile, day_files(first), day_files(second)))
     assert (
         run["parts"]["int_s"]["2026-11-01"]
         == json.loads((first.folder / "run.json").read_text())["parts"]["int_s"]["2026-11-01"]
@@ -933,8 +965,9 @@ def test_a_mart_published_as_a_view_stays_a_view_over_its_tables(tmp_path):
     assert ("s4", 100, 100, True) in _rows(second.duckdb_path, "rpt_v")
 
     third, run = published("three")  # nothing changed
-    assert run["tables"]["keep"] == 3 and run["tables"]["view"] == 0
+    assert run["tables"]["keep"] == 4 and run["tables"]["view"] == 0
     assert os.path.samefile(third.parquet_files["rpt_v"], second.parquet_files["rpt_v"])  # linked
+    assert all(map(os.path.samefile, day_files(second), day_files(third)))
 
     # a snapshot whose rpt_v was a table (before the mart became a view)
     with duckdb.connect(str(third.duckdb_path)) as con:
