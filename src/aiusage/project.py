@@ -141,7 +141,8 @@ class Mart:
     rows; publish then fingerprints only those days and the days whose row count moved.
     `view_over`: a view mart whose model declares meta publish_as_view: the snapshot keeps
     it a view, over the relations it reads (named here), which publish keeps beside it as
-    tables (`support`: published for that view, no Parquet file of their own)."""
+    tables (`support`: published for that view, no Parquet file of their own); a view mart
+    with a usage_date is exported one Parquet file per usage day."""
 
     name: str
     schema: str
