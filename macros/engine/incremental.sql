@@ -30,8 +30,9 @@
 
 {#- The config of a staging model that reads only the landed files it has not read
     (macro landed_files_to_read) and replaces the rows of those files: delete+insert by
-    source_file on DuckDB; on Spark (no delete) the landing days holding such a file are
-    re-read whole and their partitions replaced. -#}
+    source_file on DuckDB, with a post-hook that records the files read (macro
+    record_landed_files_read); on Spark (no delete) the landing days holding such a file
+    are re-read whole and their partitions replaced. -#}
 {% macro incremental_by_file() -%}
     {{ return(adapter.dispatch('incremental_by_file', 'aiusage')()) }}
 {%- endmacro %}
@@ -46,6 +47,7 @@
     {%- if target.name == 'duckdb' -%}
         {%- do config.update({'database': 'staging'}) -%}
     {%- endif -%}
+    {%- do config.update({'post_hook': '{{ record_landed_files_read() }}'}) -%}
     {{ return(config) }}
 {%- endmacro %}
 

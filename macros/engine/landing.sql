@@ -108,12 +108,7 @@
     ),
 
     read_before as (
-        select
-            source_file,
-            max(file_size) as file_size,
-            max(file_modified_at) as file_modified_at
-        from {{ this }}
-        group by source_file
+        {{ landed_files_read() }}
     )
 
     select on_disk.filename
@@ -128,6 +123,85 @@
             >= date '{{ modules.datetime.date.fromisoformat(backfill_start | string) }}'
         {%- endif %}
     order by on_disk.filename
+{%- endmacro %}
+
+{#- The files the staging model `this` has read, with the stamps its rows carry: columns
+    source_file, file_size, file_modified_at. DuckDB: its record of them, one row per file
+    (macro record_landed_files_read), when it has one; else (Spark, or a staging table
+    written before the record existed) the stamps grouped from every stored row, which at
+    10M events read 10M rows for a few hundred files (docs/performance.md, fiftieth
+    round). -#}
+{% macro landed_files_read() -%}
+    {{ return(adapter.dispatch('landed_files_read', 'aiusage')()) }}
+{%- endmacro %}
+
+{% macro default__landed_files_read() -%}
+    {%- set record = landed_files_read_relation() -%}
+    {%- if execute and adapter.get_relation(
+        database=record.database, schema=record.schema, identifier=record.identifier
+    ) is not none -%}
+        select source_file, file_size, file_modified_at from {{ record }}
+    {%- else -%}
+        {{ landed_files_read_from_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__landed_files_read() -%}
+    {{ landed_files_read_from_rows() }}
+{%- endmacro %}
+
+{% macro landed_files_read_from_rows() -%}
+    select
+        source_file,
+        max(file_size) as file_size,
+        max(file_modified_at) as file_modified_at
+    from {{ this }}
+    group by source_file
+{%- endmacro %}
+
+{#- DuckDB: the table beside a staging model that records the files it has read (one row
+    per file: source_file, file_size, file_modified_at, loaded_at). -#}
+{% macro landed_files_read_relation() -%}
+    {{ return(this.incorporate(path={'identifier': this.identifier ~ '__files_read'})) }}
+{%- endmacro %}
+
+{#- Post-hook of a staging model incremental by file (macro default__incremental_by_file):
+    brings the record of the files it has read (landed_files_read_relation) to its rows, in
+    the model's transaction. A refresh records the files of the rows it loaded (loaded_at
+    after the record's latest: their row groups alone are read, by the zone maps of a
+    column that grows with each run); a first or full build, or a table without a record,
+    records every file from its rows. A file whose re-read left no row keeps its older
+    stamp, so it is read again, as a file without rows always was: the record can only
+    make a refresh read a file again, never skip one whose rows it does not hold. -#}
+{% macro record_landed_files_read() -%}
+    {%- set record = landed_files_read_relation() -%}
+    {%- set exists = adapter.get_relation(
+        database=record.database, schema=record.schema, identifier=record.identifier
+    ) is not none -%}
+    {%- set since = none -%}
+    {%- if exists and is_incremental() -%}
+        {%- set since = run_query(
+            "select cast(max(loaded_at) as string) from " ~ record
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- set loaded = 'true' if since is none else "loaded_at > timestamp '" ~ since ~ "'" -%}
+    {%- set files -%}
+        select
+            source_file,
+            max(file_size) as file_size,
+            max(file_modified_at) as file_modified_at,
+            max(loaded_at) as loaded_at
+        from {{ this }}
+        where {{ loaded }}
+        group by source_file
+    {%- endset -%}
+    {%- if since is none -%}
+    create or replace table {{ record }} as {{ files }}
+    {%- else -%}
+    delete from {{ record }}
+    where source_file in (select source_file from {{ this }} where {{ loaded }});
+    insert into {{ record }} {{ files }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__landed_files_to_read(source_relation) -%}

@@ -131,6 +131,17 @@ def first_landing_day(settings: Settings, options: RefreshOptions) -> date | Non
     return first
 
 
+# The staging model's record of the files it has read, one row per file (macro
+# record_landed_files_read), and the same from its rows, for a staging table written before
+# the record existed.
+STAGED_EVENT_FILES = (
+    "select source_file, file_size, epoch(file_modified_at) "
+    "from stg_events__usage_events__files_read",
+    "select source_file, max(file_size), max(epoch(file_modified_at)) "
+    "from stg_events__usage_events group by source_file",
+)
+
+
 def staged_event_files(staging_path: Path) -> dict[str, tuple[int, int]] | None:
     """{path: (size, modification time in whole seconds)} of the event files the staging
     model has read, from the staging tables' file `staging_path`
@@ -139,15 +150,14 @@ def staged_event_files(staging_path: Path) -> dict[str, tuple[int, int]] | None:
         return None
     import duckdb
 
-    try:
-        with duckdb.connect(str(staging_path), read_only=True) as con:
-            rows = con.execute(
-                "select source_file, max(file_size), max(epoch(file_modified_at)) "
-                "from stg_events__usage_events group by source_file"
-            ).fetchall()
-    except duckdb.CatalogException:
-        return None
-    return {path: (size, int(modified)) for path, size, modified in rows}
+    with duckdb.connect(str(staging_path), read_only=True) as con:
+        for query in STAGED_EVENT_FILES:
+            try:
+                rows = con.execute(query).fetchall()
+            except duckdb.CatalogException:
+                continue
+            return {path: (size, int(modified)) for path, size, modified in rows}
+    return None
 
 
 def landed_event_batch(settings: Settings, options: RefreshOptions) -> list[Path]:

@@ -579,12 +579,24 @@ def _files_read(target: Path) -> list[str]:
     return sorted(Path(m).name for m in re.findall(r"'([^']+\.jsonl)'", text))
 
 
+def _record_is_the_rows_stamps(env) -> None:
+    """The staging model's record of the files it read (macro record_landed_files_read) holds
+    each file's stamp as its stored rows carry it: one row per file, none missing."""
+    record = _query(env, "select source_file, file_size, file_modified_at "
+                    "from stg_events__usage_events__files_read order by all")  # fmt: skip
+    rows = _query(env, "select source_file, max(file_size), max(file_modified_at) "
+                  "from stg_events__usage_events group by all order by all")  # fmt: skip
+    assert record == rows and rows
+
+
 def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     """rpt_landing_accounting is incremental: a refresh recounts its window's files and the
     older files whose records it delivers again (ranking every delivery of their records,
     also those in files it does not recount), and then equals a full rebuild. Staging
     parses each landed file once: a refresh reads only the new file and the one changed in
-    place (whose older rows are replaced), never the unchanged ones."""
+    place (whose older rows are replaced), never the unchanged ones. What staging read is
+    recorded a row per file beside it, in step with its rows; a staging table without the
+    record (written before it existed) is judged from its rows, and the record is made."""
     landing = tmp_path / "landing"
     env = {
         **os.environ,
@@ -611,6 +623,7 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     result = dbt(env, "build", "--quiet", *ACCOUNTING)
     assert result.returncode == 0, result.stdout + result.stderr
     first = _accounting(tmp_path / "wh.duckdb")
+    _record_is_the_rows_stamps(env)
     assert first[old][1:6] == (4, 2, 1, 0, 1)
     assert first[mid][1:6] == (1, 1, 0, 0, 0)
 
@@ -635,6 +648,7 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     result = dbt(env, "build", "--quiet", *ACCOUNTING)
     assert result.returncode == 0, result.stdout + result.stderr
     assert _files_read(tmp_path / "target") == sorted([new, other])  # not old: unchanged
+    _record_is_the_rows_stamps(env)  # other's new stamp, new's, the others' kept
     staged = _query(
         env,
         "select request_id, output_tokens, file_content_hash from stg_events__usage_events "
@@ -656,10 +670,32 @@ def test_a_redelivery_recounts_an_older_file_outside_the_window(tmp_path):
     assert _files_read(tmp_path / "target") == []
     assert _accounting(tmp_path / "wh.duckdb") == incremental
 
+    # the refresh judges the files by the record: a file whose recorded stamp differs from
+    # the file is read again (its rows replaced) and recorded as it is
+    with connect_build(tmp_path / "wh.duckdb", read_only=False) as con:
+        con.execute(
+            "update staging.main.stg_events__usage_events__files_read set file_size = -1 "
+            "where source_file like ?",
+            [f"%{old}"],
+        )
+    result = dbt(env, "build", "--quiet", *ACCOUNTING)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _files_read(tmp_path / "target") == [old]
+    _record_is_the_rows_stamps(env)
+
+    # a staging table written before the record existed: judged from its rows, then recorded
+    with connect_build(tmp_path / "wh.duckdb", read_only=False) as con:
+        con.execute("drop table staging.main.stg_events__usage_events__files_read")
+    result = dbt(env, "build", "--quiet", *ACCOUNTING)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _files_read(tmp_path / "target") == []
+    _record_is_the_rows_stamps(env)
+
     full_env = {**env, "AIUSAGE_DUCKDB_PATH": str(tmp_path / "full.duckdb")}
     result = dbt(full_env, "build", "--quiet", "--full-refresh", *ACCOUNTING)
     assert result.returncode == 0, result.stdout + result.stderr
     assert _accounting(tmp_path / "full.duckdb") == incremental
+    _record_is_the_rows_stamps(full_env)
 
 
 def _land_events(root: Path, name: str, day: date, ids, fields=lambda i: {}) -> str:
