@@ -137,9 +137,7 @@
 
 {% macro default__landed_files_read() -%}
     {%- set record = landed_files_read_relation() -%}
-    {%- if execute and adapter.get_relation(
-        database=record.database, schema=record.schema, identifier=record.identifier
-    ) is not none -%}
+    {%- if execute and load_relation(record) is not none -%}
         select source_file, file_size, file_modified_at from {{ record }}
     {%- else -%}
         {{ landed_files_read_from_rows() }}
@@ -150,12 +148,16 @@
     {{ landed_files_read_from_rows() }}
 {%- endmacro %}
 
-{% macro landed_files_read_from_rows() -%}
+{#- A row per file of the staging model's rows that match `where`: its stamp and the
+    latest loaded_at. -#}
+{% macro landed_files_read_from_rows(where='true') -%}
     select
         source_file,
         max(file_size) as file_size,
-        max(file_modified_at) as file_modified_at
+        max(file_modified_at) as file_modified_at,
+        max(loaded_at) as loaded_at
     from {{ this }}
+    where {{ where }}
     group by source_file
 {%- endmacro %}
 
@@ -175,32 +177,19 @@
     make a refresh read a file again, never skip one whose rows it does not hold. -#}
 {% macro record_landed_files_read() -%}
     {%- set record = landed_files_read_relation() -%}
-    {%- set exists = adapter.get_relation(
-        database=record.database, schema=record.schema, identifier=record.identifier
-    ) is not none -%}
     {%- set since = none -%}
-    {%- if exists and is_incremental() -%}
+    {%- if is_incremental() and load_relation(record) is not none -%}
         {%- set since = run_query(
             "select cast(max(loaded_at) as string) from " ~ record
         ).columns[0].values()[0] -%}
     {%- endif -%}
-    {%- set loaded = 'true' if since is none else "loaded_at > timestamp '" ~ since ~ "'" -%}
-    {%- set files -%}
-        select
-            source_file,
-            max(file_size) as file_size,
-            max(file_modified_at) as file_modified_at,
-            max(loaded_at) as loaded_at
-        from {{ this }}
-        where {{ loaded }}
-        group by source_file
-    {%- endset -%}
     {%- if since is none -%}
-    create or replace table {{ record }} as {{ files }}
+    create or replace table {{ record }} as {{ landed_files_read_from_rows() }}
     {%- else -%}
+    {%- set loaded = "loaded_at > timestamp '" ~ since ~ "'" -%}
     delete from {{ record }}
     where source_file in (select source_file from {{ this }} where {{ loaded }});
-    insert into {{ record }} {{ files }}
+    insert into {{ record }} {{ landed_files_read_from_rows(loaded) }}
     {%- endif -%}
 {%- endmacro %}
 
