@@ -430,6 +430,16 @@ def test_late_events_and_files_of_old_landing_days_arrive_and_bad_batches_stop_t
     first = first_landing_day(settings, RefreshOptions())
     older = {p for p in batch if p.parent.name < f"dt={first}"}
     assert older == {landed_old}
+    # a staging file written before its record of the files read (macro
+    # record_landed_files_read): the same batch, judged from the staged rows' stamps
+    record = "stg_events__usage_events__files_read"
+    with duckdb.connect(str(settings.staging_duckdb_path)) as con:
+        con.execute(f"alter table {record} rename to {record}_aside")
+    try:
+        assert landed_event_batch(settings, RefreshOptions()) == batch
+    finally:
+        with duckdb.connect(str(settings.staging_duckdb_path)) as con:
+            con.execute(f"alter table {record}_aside rename to {record}")
     result = dbt(env, "run", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     got = _query(
