@@ -3,8 +3,9 @@
     python bench/bench.py --events-per-day 11111 --days 90 --repeats 3
 
 For each size it generates 90 days of events once (cached under bench/.cache/), then
-measures, each as the median of repeated runs, wall time and peak RSS (sampled every 50 ms
-from /proc) of the largest process, issue 16's measure, and of the whole process tree:
+measures, each as the median of repeated runs (the runs' range beside it; each run in the
+JSON), wall time and peak RSS (sampled every 50 ms from /proc) of the largest process, issue
+16's measure, and of the whole process tree:
 
 - the fixed overhead: a full refresh of a nearly empty landing (one day of 100 events);
 - full build from an empty warehouse (`aiusage build` into a new DuckDB file);
@@ -184,12 +185,41 @@ def rss_cell(largest: int, tree: int) -> str:
     return f"{largest / 2**20:,.0f} ({tree / 2**20:,.0f})"
 
 
-def median_of(samples: list[Sample]) -> Sample:
-    return (
+class Measure(tuple):
+    """A measure of repeated runs, a Sample (the median wall time, the peak RSS of the
+    largest process and of the tree over the runs) that keeps each run's wall time in
+    `walls`, in the order they ran: the table prints their range beside the median and the
+    JSON lists them, since on a shared machine the runs of one measure can differ by more
+    than a change does (docs/performance.md, fifty-second round)."""
+
+    walls: tuple[float, ...]
+
+    def __new__(cls, wall: float, largest: int, tree: int, walls=()):
+        measure = super().__new__(cls, (wall, largest, tree))
+        measure.walls = tuple(walls)
+        return measure
+
+
+def median_of(samples: list[Sample]) -> Measure:
+    return Measure(
         statistics.median(s[0] for s in samples),
         max(s[1] for s in samples),
         max(s[2] for s in samples),
+        [s[0] for s in samples],
     )
+
+
+def walls_of(measure: Sample) -> tuple[float, ...]:
+    """Each run's wall time of a measure (none for a single Sample)."""
+    return getattr(measure, "walls", ())
+
+
+def wall_cell(measure: Sample) -> str:
+    """A measure's wall seconds for the table: the median, and the runs' range beside it
+    when there was more than one run."""
+    walls = walls_of(measure)
+    spread = f" ({min(walls):.2f}-{max(walls):.2f})" if len(walls) > 1 else ""
+    return f"{measure[0]:.2f}{spread}"
 
 
 def dataset(days: int, per_day: int) -> Path:
@@ -723,13 +753,19 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
         for text, ok in checks:
             lines.append(f"- {r['events']:,} events: {text}: {'PASS' if ok else 'MISS'}")
     if len(sizes) >= 2:
-        small = sizes[0]["results"][key][0]
-        large = sizes[-1]["results"][key][0]
+        small_day = sizes[0]["results"][key]
+        large_day = sizes[-1]["results"][key]
+        small, large = small_day[0], large_day[0]
+
+        def runs(measure: Sample) -> str:
+            walls = walls_of(measure)
+            return f" (runs {', '.join(f'{w:.1f}' for w in walls)})" if len(walls) > 1 else ""
+
         lines.append(
             f"- the same new day ({FIXED_DAY_EVENTS:,} events) on a history of "
-            f"{sizes[-1]['events']:,} events: {large:.1f} s, on {sizes[0]['events']:,}: "
-            f"{small:.1f} s: {large / small:.2f}x <= 1.3x: "
-            f"{'PASS' if large <= 1.3 * small else 'MISS'}"
+            f"{sizes[-1]['events']:,} events: {large:.1f} s{runs(large_day)}, on "
+            f"{sizes[0]['events']:,}: {small:.1f} s{runs(small_day)}: {large / small:.2f}x "
+            f"<= 1.3x: {'PASS' if large <= 1.3 * small else 'MISS'}"
         )
     return lines
 
@@ -1116,7 +1152,8 @@ def main() -> None:
     print(
         "| measure | "
         + " | ".join(
-            f"{r['events']:,} events: wall s / peak RSS MiB, largest process (process tree)"
+            f"{r['events']:,} events: wall s, median (runs' range) / peak RSS MiB, largest "
+            "process (process tree)"
             for r in all_results.values()
         )
         + " |"
@@ -1124,15 +1161,15 @@ def main() -> None:
     print("|---|" + "---|" * len(all_results))
     print(
         "| fixed overhead (full refresh of 100 events) | "
-        + " | ".join(f"{overhead[0]:.2f} / {rss_cell(*overhead[1:])}" for _ in all_results)
+        + " | ".join(f"{wall_cell(overhead)} / {rss_cell(*overhead[1:])}" for _ in all_results)
         + " |"
     )
     names = next(iter(all_results.values()))["results"].keys()
     for name in names:
         cells = []
         for r in all_results.values():
-            wall, rss, tree = r["results"][name]
-            cells.append(f"{wall:.2f} / {rss_cell(rss, tree)}")
+            measure = r["results"][name]
+            cells.append(f"{wall_cell(measure)} / {rss_cell(*measure[1:])}")
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
     print("\n".join(verdicts(all_results, overhead[0])))
@@ -1141,8 +1178,13 @@ def main() -> None:
             json.dumps(
                 {
                     "overhead": overhead,
+                    "overhead_runs": walls_of(overhead),
                     **{
-                        str(k): {"events": v["events"], "results": v["results"]}
+                        str(k): {
+                            "events": v["events"],
+                            "results": v["results"],
+                            "runs": {name: walls_of(m) for name, m in v["results"].items()},
+                        }
                         for k, v in all_results.items()
                     },
                 },

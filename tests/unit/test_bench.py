@@ -88,6 +88,44 @@ def test_peak_rss_is_the_largest_process_and_the_tree_beside_it(bench, monkeypat
     assert bench.median_of([(1.0, 5, 9), (3.0, 7, 8), (2.0, 6, 10)]) == (2.0, 7, 10)
 
 
+def test_a_measure_keeps_each_runs_wall_time_for_the_table_the_ratio_and_the_json(bench):
+    """The median hides how far a measure's runs lie apart, which on a shared machine
+    decides the ratio of the new days as much as the code does: a measure keeps each run's
+    wall time in the order they ran, the table prints their range beside the median, the
+    ratio's line names each size's runs, and the JSON lists them."""
+    import json
+
+    day_1m = bench.median_of([(6.6, 1, 2), (5.9, 3, 1), (7.4, 2, 2)])
+    assert day_1m == (6.6, 3, 2) and day_1m.walls == (6.6, 5.9, 7.4)
+    assert bench.wall_cell(day_1m) == "6.60 (5.90-7.40)"
+    assert bench.wall_cell(bench.median_of([(6.6, 1, 2)])) == "6.60"  # one run: no range
+    assert bench.wall_cell((6.6, 1, 2)) == "6.60"  # a single Sample
+
+    def size(events: int, day) -> dict:
+        return {
+            "events": events,
+            "results": {
+                "full build": (24.0, 1, 1),
+                "floor: one DuckDB statement": (4.0, 0, 0),
+                "incremental refresh (+11,112 events)": day,
+                "no-op refresh": (0.3, 0, 0),
+            },
+        }
+
+    day_10m = bench.median_of([(8.1, 0, 0), (10.0, 0, 0), (7.9, 0, 0)])
+    lines = bench.verdicts(
+        {"11112": size(1_054_264, day_1m), "111112": size(10_155_603, day_10m)}, 6
+    )
+    assert lines[-1] == (
+        "- the same new day (11,112 events) on a history of 10,155,603 events: 8.1 s "
+        "(runs 8.1, 10.0, 7.9), on 1,054,264: 6.6 s (runs 6.6, 5.9, 7.4): 1.23x <= 1.3x: PASS"
+    )
+    assert json.loads(json.dumps({"runs": day_10m.walls, "result": day_10m})) == {
+        "runs": [8.1, 10.0, 7.9],
+        "result": [8.1, 0, 0],
+    }
+
+
 def test_a_refresh_server_that_left_stops_the_bench(bench, tmp_path, monkeypatch):
     """A refresh server leaves when the installed code changes, and the next `aiusage build`
     runs in its caller: its time is not a served one and the server's RSS is not sampled
