@@ -222,6 +222,30 @@ def wall_cell(measure: Sample) -> str:
     return f"{measure[0]:.2f}{spread}"
 
 
+def runs_note(measure: Sample) -> str:
+    """A measure's runs for a verdict line, each run's wall time in the order they ran
+    (nothing for a single run)."""
+    walls = walls_of(measure)
+    return f" (runs {', '.join(f'{w:.1f}' for w in walls)})" if len(walls) > 1 else ""
+
+
+def results_json(overhead: Sample, all_results: dict) -> dict:
+    """What `--json` writes: each measure as (median wall, peak RSS of the largest process,
+    of the tree), and each run's wall time beside it (`overhead_runs`, each size's `runs`)."""
+    return {
+        "overhead": overhead,
+        "overhead_runs": walls_of(overhead),
+        **{
+            str(per_day): {
+                "events": size["events"],
+                "results": size["results"],
+                "runs": {name: walls_of(m) for name, m in size["results"].items()},
+            }
+            for per_day, size in all_results.items()
+        },
+    }
+
+
 def dataset(days: int, per_day: int) -> Path:
     """Generated landing folder for this size, cached between runs."""
     folder = CACHE / f"{days}d_{per_day}"
@@ -756,15 +780,10 @@ def verdicts(all_results: dict, overhead: float) -> list[str]:
         small_day = sizes[0]["results"][key]
         large_day = sizes[-1]["results"][key]
         small, large = small_day[0], large_day[0]
-
-        def runs(measure: Sample) -> str:
-            walls = walls_of(measure)
-            return f" (runs {', '.join(f'{w:.1f}' for w in walls)})" if len(walls) > 1 else ""
-
         lines.append(
             f"- the same new day ({FIXED_DAY_EVENTS:,} events) on a history of "
-            f"{sizes[-1]['events']:,} events: {large:.1f} s{runs(large_day)}, on "
-            f"{sizes[0]['events']:,}: {small:.1f} s{runs(small_day)}: {large / small:.2f}x "
+            f"{sizes[-1]['events']:,} events: {large:.1f} s{runs_note(large_day)}, on "
+            f"{sizes[0]['events']:,}: {small:.1f} s{runs_note(small_day)}: {large / small:.2f}x "
             f"<= 1.3x: {'PASS' if large <= 1.3 * small else 'MISS'}"
         )
     return lines
@@ -1174,23 +1193,7 @@ def main() -> None:
     print()
     print("\n".join(verdicts(all_results, overhead[0])))
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "overhead": overhead,
-                    "overhead_runs": walls_of(overhead),
-                    **{
-                        str(k): {
-                            "events": v["events"],
-                            "results": v["results"],
-                            "runs": {name: walls_of(m) for name, m in v["results"].items()},
-                        }
-                        for k, v in all_results.items()
-                    },
-                },
-                indent=2,
-            )
-        )
+        args.json.write_text(json.dumps(results_json(overhead, all_results), indent=2))
 
 
 if __name__ == "__main__":

@@ -120,10 +120,21 @@ def test_a_measure_keeps_each_runs_wall_time_for_the_table_the_ratio_and_the_jso
         "- the same new day (11,112 events) on a history of 10,155,603 events: 8.1 s "
         "(runs 8.1, 10.0, 7.9), on 1,054,264: 6.6 s (runs 6.6, 5.9, 7.4): 1.23x <= 1.3x: PASS"
     )
-    assert json.loads(json.dumps({"runs": day_10m.walls, "result": day_10m})) == {
-        "runs": [8.1, 10.0, 7.9],
-        "result": [8.1, 0, 0],
-    }
+    overhead = bench.median_of([(5.0, 7, 9), (4.9, 8, 9), (6.4, 7, 10)])
+    written = json.loads(
+        json.dumps(
+            bench.results_json(
+                overhead,
+                {11112: size(1_054_264, day_1m), 111112: size(10_155_603, day_10m)},
+            )
+        )
+    )
+    assert written["overhead"] == [5.0, 8, 10] and written["overhead_runs"] == [5.0, 4.9, 6.4]
+    key = "incremental refresh (+11,112 events)"
+    assert written["111112"]["results"][key] == [8.1, 0, 0]
+    assert written["111112"]["runs"][key] == [8.1, 10.0, 7.9]
+    assert written["11112"]["runs"][key] == [6.6, 5.9, 7.4]
+    assert written["11112"]["runs"]["full build"] == []  # a single Sample: no runs
 
 
 def test_a_refresh_server_that_left_stops_the_bench(bench, tmp_path, monkeypatch):
