@@ -216,8 +216,11 @@ def demo(ctx, days, events_per_day, seed) -> None:
     ctx.invoke(generate, days=days, events_per_day=events_per_day, seed=seed)
     ctx.invoke(build, quiet=True)
     ctx.invoke(report, last_days=7)
-    click.echo(f"\nWarehouse file: {settings.duckdb_path}")
-    click.echo("Explore: duckdb -readonly " + str(settings.duckdb_path))
+    from aiusage.snapshot import stable_duckdb_path
+
+    # readers open the published snapshot, never the build's file (a refresh writes that)
+    click.echo(f"\nWarehouse (dbt builds it): {settings.duckdb_path}")
+    click.echo(f"Explore the published marts: duckdb -readonly {stable_duckdb_path(settings)}")
 
 
 @click.command()
