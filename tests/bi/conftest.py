@@ -3,7 +3,6 @@ refresh from generated data, free ports, Chromium, and the folder the screenshot
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_DIR
-from tests.support.cli_env import warehouse_env
+from tests.support.cli_env import AIUSAGE, warehouse_env
 from tests.support.servers import Browser, chromium_path
 
 SCREENSHOTS = PROJECT_DIR / "data" / "test-bi-screenshots"
@@ -84,9 +83,8 @@ def land(env: dict[str, str], end_date: date, days: int, seed: int) -> None:
 
 def refresh(env: dict[str, str]) -> subprocess.Popen:
     """`aiusage build` (the refresh and its publish) as a separate process."""
-    aiusage = Path(os.sys.executable).with_name("aiusage")
     return subprocess.Popen(
-        [str(aiusage), "build"],
+        [AIUSAGE, "build"],
         cwd=PROJECT_DIR,
         env=env,
         stdout=subprocess.PIPE,

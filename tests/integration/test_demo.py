@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -14,16 +13,15 @@ import duckdb
 import pytest
 
 from tests.conftest import PROJECT_DIR
-from tests.support.cli_env import warehouse_env
+from tests.support.cli_env import AIUSAGE, warehouse_env
 from tests.support.reference import read_landing
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_demo_builds_publishes_and_reports_the_landed_requests(tmp_path):
-    aiusage = Path(sys.executable).with_name("aiusage")
     run = subprocess.run(
-        [str(aiusage), "demo", "--days", "3", "--events-per-day", "1500", "--seed", "11"],
+        [AIUSAGE, "demo", "--days", "3", "--events-per-day", "1500", "--seed", "11"],
         cwd=PROJECT_DIR,
         env=warehouse_env(tmp_path),
         capture_output=True,

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,12 +19,10 @@ import pytest
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT_DIR
-from tests.support.cli_env import warehouse_env
+from tests.support.cli_env import AIUSAGE, warehouse_env
 from tests.support.hostile import CANARY, CSV_INJECTION, SQL_LOOKING, draw, good_event, line
 
 pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
-
-AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
 def _content_lines(text: str) -> list[str]:

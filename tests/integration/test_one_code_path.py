@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -35,13 +34,12 @@ from aiusage.project import manifest_path, mart_relations
 from aiusage.sample import generate
 from aiusage.settings import Settings
 from aiusage.snapshot import current_build_id, published_duckdb_path
+from tests.support.cli_env import AIUSAGE
 from tests.support.project import copy_project
 from tests.support.seeds import read_rows, write_rows
 from tests.support.servers import RecordingSmtp, RecordingWebhook
 
 pytestmark = pytest.mark.slow
-
-AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
 def _query(path: str, sql: str) -> list[tuple]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
@@ -25,11 +24,10 @@ import aiusage.cli.refreshserver as refreshserver
 from aiusage.project import manifest_path, mart_relations
 from aiusage.sample import generate
 from aiusage.settings import Settings
+from tests.support.cli_env import AIUSAGE
 from tests.support.project import copy_project
 
 pytestmark = pytest.mark.slow
-
-AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 
 def _env(tmp_path: Path, project: Path, name: str) -> dict[str, str]:

@@ -38,12 +38,11 @@ import psutil
 import pytest
 
 from tests.conftest import PROJECT_DIR
-from tests.support.cli_env import warehouse_env
+from tests.support.cli_env import AIUSAGE, warehouse_env
 from tests.support.reference import read_landing
 
 pytestmark = [pytest.mark.slow, pytest.mark.slow_ci]
 
-AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 TOTALS_SQL = """
     select
         (select count(*) from fct_llm_requests),

@@ -6,7 +6,12 @@ from __future__ import annotations
 import atexit
 import os
 import subprocess
+import sys
 from pathlib import Path
+
+# The `aiusage` executable of this interpreter's environment, for tests that run it as a
+# process (as a user, a scheduler or `make demo` does).
+AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 
 # The warm dbt server of this test process's dbt commands (dbt_command): (process, socket).
 _DBT_SERVER: tuple[subprocess.Popen, str] | None = None

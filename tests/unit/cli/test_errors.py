@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -19,9 +18,9 @@ from aiusage.cli import main
 from aiusage.project import Mart
 from aiusage.settings import Settings
 from aiusage.snapshot import current_build_id, publish, published_duckdb_path
+from tests.support.cli_env import AIUSAGE
 from tests.support.project import copy_project
 
-AIUSAGE = str(Path(sys.executable).with_name("aiusage"))
 EVENT = {
     "request_id": "r1",
     "occurred_at": "2026-11-19T10:00:00Z",
