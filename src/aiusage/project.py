@@ -141,8 +141,9 @@ class Mart:
     rows; publish then fingerprints only those days and the days whose row count moved.
     `view_over`: a view mart whose model declares meta publish_as_view: the snapshot keeps
     it a view, over the relations it reads (named here), which publish keeps beside it as
-    tables (`support`: published for that view, no Parquet file of their own); a view mart
-    with a usage_date is exported one Parquet file per usage day."""
+    tables (`support`: published for that view, no Parquet file of their own; so are the
+    seeds an exposure reads, such as the report's fx_rates); a view mart with a usage_date
+    is exported one Parquet file per usage day."""
 
     name: str
     schema: str
@@ -235,9 +236,10 @@ def _view_sources(node: dict, nodes: dict) -> list[dict]:
 
 
 def mart_relations(manifest_file: Path) -> list[Mart]:
-    """Models under models/marts (not ephemeral), from the dbt manifest; and, for a mart
-    published as a view (meta publish_as_view, materialized as a view: macro
-    view_materialization), the models it reads, as `support` relations."""
+    """Models under models/marts (not ephemeral), from the dbt manifest; as `support`
+    relations (in the snapshot, no Parquet file), the models a mart published as a view
+    reads (meta publish_as_view, materialized as a view: macro view_materialization) and
+    the seeds and models outside the marts that an exposure reads."""
     manifest = load_manifest(manifest_file)
     keys = _unique_keys(manifest)
     relations: dict[str, Mart] = {}
@@ -263,7 +265,29 @@ def mart_relations(manifest_file: Path) -> list[Mart]:
                 "the view must read models outside models/marts"
             )
         relations[name] = support
+    for node in _exposure_reads_outside_marts(manifest):
+        support = _relation(node, support=True)
+        relations.setdefault(support.name, support)
     return sorted(relations.values(), key=lambda m: m.name)
+
+
+def _exposure_reads_outside_marts(manifest: dict) -> list[dict]:
+    """The seeds and models outside models/marts that an exposure reads (the report's
+    `fx_rates`): published as support relations, since readers open the snapshot."""
+    marts = {node["unique_id"] for node in _mart_nodes(manifest)}
+    reads = {
+        parent
+        for exposure in manifest.get("exposures", {}).values()
+        for parent in exposure["depends_on"]["nodes"]
+        if parent not in marts
+    }
+    return [
+        manifest["nodes"][parent]
+        for parent in sorted(reads)
+        if parent in manifest["nodes"]
+        and manifest["nodes"][parent]["resource_type"] in ("seed", "model")
+        and manifest["nodes"][parent]["config"].get("materialized") != "ephemeral"
+    ]
 
 
 def mart_contracts(manifest_file: Path) -> dict[str, dict[str, str]]:

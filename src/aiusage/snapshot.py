@@ -22,7 +22,8 @@ A snapshot folder is self-contained: every mart is a table inside its warehouse.
 view over a file path), so a copy of the folder opens and reads anywhere. A mart whose
 model declares meta publish_as_view (rpt_session_costs) is the exception: a view there too,
 defined as in the build, over the tables it reads, which are published beside it (support
-relations, Mart.support: kept like any mart, no Parquet file). Its rows all change with
+relations, Mart.support: kept like any mart, no Parquet file; the seeds an application
+reads, such as the report's fx_rates, are support relations too). Its rows all change with
 every refresh; as a view they are never written into the snapshot. Its Parquet export, one
 file per usage day like the incremental marts', is written whole when its fingerprint (its
 definition and the fingerprints of what it reads) moved, and linked when it did not.
@@ -863,7 +864,7 @@ def _export_parquet(
     reuse = {"written": 0, "linked": 0}
     writes: list[_ParquetWrite] = []
     for plan in plans:
-        if plan.mart.support:  # kept in the snapshot for a view, not a mart of its own
+        if plan.mart.support:  # kept in the snapshot for a view or a reader: no mart of its own
             continue
         name = plan.mart.name
         old_print = previous_run.get("fingerprints", {}).get(name)

@@ -16,6 +16,7 @@ from aiusage.pricing.fx import fx_rate
 from aiusage.reporting.build import build_report
 from aiusage.reporting.period import ReportWindow
 from aiusage.reporting.render import render_text
+from aiusage.snapshot import published_duckdb_path
 from tests.conftest import PROJECT_DIR, SAMPLE_END_DATE
 
 pytestmark = pytest.mark.slow
@@ -109,10 +110,12 @@ def test_dim_models_has_every_priced_model_with_its_current_price(sample_warehou
 
 
 def test_report_in_another_currency_is_converted_and_stamped(sample_warehouse):
+    """On the published snapshot, which `aiusage report` reads (it once lacked fx_rates)."""
     settings, _ = sample_warehouse
     window = ReportWindow.last_days(7, date.fromisoformat(SAMPLE_END_DATE))
-    usd = build_report(settings.duckdb_path, window)
-    eur = build_report(settings.duckdb_path, window, currency="eur")
+    published = published_duckdb_path(settings)
+    usd = build_report(published, window)
+    eur = build_report(published, window, currency="eur")
     rate, valid_from = fx_rate(PROJECT_DIR / "seeds" / "fx_rates.csv", "EUR", window.end)
     assert eur["currency"] == {"code": "EUR", "usd_rate": rate, "rate_valid_from": valid_from}
     assert eur["summary"]["total_cost_eur"] == usd["summary"]["total_cost_usd"] * rate

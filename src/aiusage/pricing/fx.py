@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
 
 def fx_rate(con_or_seed, currency: str, on_date: date) -> tuple[Decimal, date]:
     """(units of ``currency`` per USD, the rate's valid_from) valid on ``on_date``.
@@ -25,12 +27,16 @@ def fx_rate(con_or_seed, currency: str, on_date: date) -> tuple[Decimal, date]:
                 if r["currency"].strip().upper() == code
             ]
     else:
-        rates = [
-            (valid_from, Decimal(str(rate)))
-            for valid_from, rate in con_or_seed.execute(
+        try:
+            found = con_or_seed.execute(
                 "select valid_from, usd_rate from fx_rates where upper(currency) = ?", [code]
             ).fetchall()
-        ]
+        except duckdb.CatalogException as error:  # a snapshot published without the seed
+            raise ValueError(
+                "this warehouse has no fx_rates table (snapshots hold it since the report "
+                "reads it there): rebuild with `aiusage build --full-refresh`, or report in USD"
+            ) from error
+        rates = [(valid_from, Decimal(str(rate))) for valid_from, rate in found]
     valid = [(d, r) for d, r in rates if d <= on_date]
     if not valid:
         raise ValueError(f"no {code} rate valid on {on_date} in fx_rates")

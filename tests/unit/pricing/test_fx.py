@@ -22,3 +22,14 @@ def test_fx_rate_takes_the_rate_valid_on_the_day(tmp_path):
         fx_rate(path, "EUR", date(2024, 12, 31))
     with pytest.raises(ValueError, match="no GBP rate"):
         fx_rate(path, "GBP", date(2025, 7, 1))
+
+
+def test_a_warehouse_without_the_seed_is_a_clear_error_not_a_catalog_exception():
+    """Snapshots published before the report's fx_rates was kept in them lack the table."""
+    import duckdb
+
+    with (
+        duckdb.connect(":memory:") as con,
+        pytest.raises(ValueError, match="no fx_rates table.*--full-refresh"),
+    ):
+        fx_rate(con, "EUR", date(2025, 7, 1))
