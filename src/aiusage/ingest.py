@@ -18,13 +18,19 @@ Parquet file. A CSV row with the wrong number of fields lands as
 quarantines it with its row number instead of it being dropped.
 
 Landing is idempotent: the landed file name carries a hash of the landed content
-(``<stem>.<sha256[:16]>.<ext>``); a file whose content is already landed for that source
-(in any dt= folder) is skipped. Files are written to a temporary name and renamed, so a
-refresh never reads half a file.
+(``<HHMMSSffffff>-<stem>.<sha256[:16]>.<ext>``); a file whose content is already landed for
+that source (in any dt= folder) is skipped. Files are written to a temporary name and
+renamed, so a refresh never reads half a file.
+
+The name starts with the time it was landed (UTC, to the microsecond, one step apart for
+the files of one call, in their order): the staging models decide which of two deliveries
+of the same record is the latest by landing day, then file name, then line, so a file
+landed later the same day sorts after the earlier one and wins (the content hash alone
+would make that order arbitrary).
 
 Some delivered formats are converted to a landing source's format here: ``otel``
 (OTLP/JSON spans and log records, aiusage.otel) lands as canonical events under
-``events``, one event per LLM or embedding call (landed name ``otel-<stem>.<hash>.jsonl``),
+``events``, one event per LLM or embedding call (landed name ``<time>-otel-<stem>.<hash>.jsonl``),
 so that one staging model, one pricing and one quarantine serve it.
 """
 
@@ -37,7 +43,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from aiusage import otel
@@ -354,7 +360,10 @@ def land_file(
     landing_date: date,
     prepared: tuple[str, int, int] | None = None,
     stem_prefix: str = "",
+    landed_at: datetime | None = None,
 ) -> LandedFile:
+    """Land one file under `landing_date`'s folder, named after the time it was landed
+    (`landed_at`, default now; UTC), its stem and its content hash."""
     text, rows, invalid = prepared or prepare(source, path)
     data = text.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()[:16]
@@ -362,7 +371,8 @@ def land_file(
     if existing is not None:
         return LandedFile(path, existing, rows, invalid, skipped=True)
     extension = source_extension(source)
-    name = f"{stem_prefix}{_stem(path)}.{digest}.{extension}"
+    arrival = (landed_at or datetime.now(UTC)).astimezone(UTC)
+    name = f"{arrival:%H%M%S%f}-{stem_prefix}{_stem(path)}.{digest}.{extension}"
     target = day_folder(landing_dir, source, landing_date) / name
     try:
         write_atomically(target, data)  # a half-written temporary never stays behind
@@ -420,8 +430,12 @@ def ingest(
         prepared = [prepare(source, path) for path in files]
         notes = ["" for _ in files]
     prefix = f"{source}-" if source in CONVERTED_FORMATS else ""
-    for path, landed_text, note in zip(files, prepared, notes, strict=True):
-        landed = land_file(landing_dir, target, path, day, landed_text, stem_prefix=prefix)
+    landed_at = datetime.now(UTC)  # the call's files one microsecond apart, in their order
+    for index, (path, landed_text, note) in enumerate(zip(files, prepared, notes, strict=True)):
+        landed = land_file(
+            landing_dir, target, path, day, landed_text, stem_prefix=prefix,
+            landed_at=landed_at + timedelta(microseconds=index),
+        )  # fmt: skip
         landed.note = note
         summary.files.append(landed)
     return summary

@@ -105,7 +105,8 @@ _DIGEST_IN_NAME = re.compile(r"\.([0-9a-f]{16})\.(jsonl|json)$")
 
 def file_with_digest(landing_dir: Path, source_name: str, digest: str) -> Path | None:
     """The landed file of a source whose name carries this content digest (`aiusage ingest`
-    names files <stem>.<sha256[:16]>.<ext>), on any landing day; None when there is none."""
+    names files <HHMMSSffffff>-<stem>.<sha256[:16]>.<ext>), on any landing day; None when
+    there is none."""
     for _day, path in landed_files(landing_dir, source_name):
         match = _DIGEST_IN_NAME.search(path.name)
         if match and match.group(1) == digest:

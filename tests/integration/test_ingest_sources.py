@@ -771,6 +771,44 @@ def _watermarks(env):
     return {name: (loaded, cutoff) for name, loaded, cutoff in rows}
 
 
+def test_a_later_delivery_the_same_day_wins_whatever_its_content_hash(tmp_path):
+    """Two deliveries of one request landed the same day: the later one is the request's
+    row, after a refresh and after a build from nothing. The second delivery's content is
+    chosen so that its content hash sorts before the first's: while landed names began with
+    the stem and the hash, the first delivery won (the order depended on the hash)."""
+    from aiusage.ingest import prepare
+
+    env = dbt_env(tmp_path, PROJECT)
+    select = ("--select", "+fct_llm_requests", "--exclude-resource-type", "unit_test",
+              "--indirect-selection", "cautious")  # fmt: skip
+
+    def digest(name, fields):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(event("x", **fields)) + "\n")
+        return path, hashlib.sha256(prepare("events", path)[0].encode()).hexdigest()[:16]
+
+    first, first_digest = digest("export.jsonl", {"output_tokens": "10"})
+    ingest(tmp_path / "landing", "events", [first], DAY)
+    _dbt_ok(env, "build", "--quiet", *select)
+    later = next(
+        (path, fields)
+        for k in range(1, 200)
+        for fields in [{"output_tokens": "99", "latency_ms": str(k)}]
+        for path, found in [digest(f"export-{k}/export.jsonl", fields)]
+        if found < first_digest
+    )
+    ingest(tmp_path / "landing", "events", [later[0]], DAY)
+    for args in ((), ("--full-refresh",)):
+        _dbt_ok(env, "build", "--quiet", *select, *args)
+        rows = _query(
+            env,
+            "select output_tokens, latency_ms, delivery_count, is_conflicting "
+            "from fct_llm_requests where request_id = 'ev-x'",
+        )
+        assert rows == [(99, int(later[1]["latency_ms"]), 2, True)], args
+
+
 def test_each_model_rereads_the_landing_days_loaded_since_its_own_last_run(tmp_path):
     """Downstream of staging, a refresh re-reads the landing days of the rows loaded since
     the model's last run (macro landing_cutoff_date): every day in a first build, nothing

@@ -170,7 +170,7 @@ def test_a_refresh_recomputes_the_sessions_its_days_and_the_window_change(tmp_pa
     # request of s4 moves to 11-12. The data's last usage day goes back to 11-12, and so
     # does the window (11-10 to 11-12): s1 comes back and s2 has its day of 11-10 again,
     # neither touched by the refresh (days before the first stored one); s4 moves to 11-12
-    (landed,) = (root / "landing" / "events" / "dt=2026-11-13").glob("d13.*.jsonl")
+    (landed,) = (root / "landing" / "events" / "dt=2026-11-13").glob("*-d13.*.jsonl")
     landed.write_text(json.dumps(_event("d1", "2026-11-12T08:00:00Z", "s4")) + "\n")
     _refresh(env, project)
     assert _sessions(env) == {

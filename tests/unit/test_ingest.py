@@ -57,7 +57,7 @@ def test_ingest_outcomes_lands_task_outcome_records_and_counts_the_invalid(tmp_p
     result = CliRunner().invoke(main, ["ingest", "outcomes", str(inbox)], env=env)
     assert result.exit_code == 0, result.output
     assert "3 rows landed, 2 failing basic validation" in result.output
-    (landed,) = (tmp_path / "landing" / "outcomes").glob("dt=*/outcomes.*.jsonl")
+    (landed,) = (tmp_path / "landing" / "outcomes").glob("dt=*/*-outcomes.*.jsonl")
     lines = landed.read_text().splitlines()
     assert json.loads(lines[0]) == {
         "task_id": "t1", "workflow": "refunds", "occurred_at": "2026-11-01T10:00:00Z",
