@@ -412,7 +412,21 @@ def test_cost_change_drivers_name_each_planted_cause_and_add_up(spiky_warehouse)
         + ", ".join(f"{c}_effect_usd" for c in columns)
         + " from rpt_cost_change_drivers",
     )
-    by_scope = {(r[0], r[1], r[2]): r for r in rows}
+    trailing = _query(
+        root,
+        "select scope_type, scope_id, period_days, period_end from rpt_cost_change_drivers "
+        "where period_kind = 'trailing'",
+    )
+    assert {r[3] for r in trailing} == {END_DATE}  # the last full week's rows are apart
+    by_scope = {
+        (r[0], r[1], r[2]): r
+        for r in _query(
+            root,
+            "select scope_type, scope_id, period_days, delta_usd, other_effect_usd, top_driver, "
+            + ", ".join(f"{c}_effect_usd" for c in columns)
+            + " from rpt_cost_change_drivers where period_kind = 'trailing'",
+        )
+    }
     for row in rows:  # the effects add up to the change, to the cent and beyond
         assert sum(row[6:], row[4]) == row[3], row
         assert abs(row[4]) < Decimal("0.000001"), row

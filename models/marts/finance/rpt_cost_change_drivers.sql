@@ -1,7 +1,10 @@
 -- Why cost moved: for periods of var driver_period_days (7 and 28 days) ending on the
--- data's last usage day against the period of the same length before, per scope (total,
+-- data's last usage day (period_kind 'trailing') and, with var driver_last_full_week, the
+-- last full Monday-to-Sunday week before that day's week ('last_full_week': the weekly
+-- report's period), each against the period of the same length before, per scope (total,
 -- team, workflow, provider/model), the change of priced cost split into five effects and
--- a residual that add up exactly to delta_usd.
+-- a residual that add up exactly to delta_usd. Readers take the row whose period_days and
+-- period_end are their period's (aiusage.reporting.insights), never another period's.
 --
 -- cost = V x R x sum over models m of (s_m x e_m x p_m), with
 --   V   volume: successful requests (the work done);
@@ -36,9 +39,19 @@ anchor as (
     select max(usage_date) as end_date from daily
 ),
 
+-- the last full week ends on the Sunday before the last usage day's week (isodow 7 =
+-- Sunday: a week ending on the last usage day is the trailing period's)
+week_anchor as (
+    select
+        cast({{ dbt.dateadd('day', '-' ~ iso_day_of_week('end_date'), 'end_date') }} as date)
+            as end_date
+    from anchor
+),
+
 periods as (
     {%- for days in var('driver_period_days') %}
         select
+            'trailing' as period_kind,
             {{ days }} as period_days,
             cast({{ dbt.dateadd('day', 1 - days, 'end_date') }} as date) as period_start,
             end_date as period_end,
@@ -48,12 +61,23 @@ periods as (
             union all
         {%- endif %}
     {%- endfor %}
+    {%- if var('driver_last_full_week') %}
+        union all
+        select
+            'last_full_week' as period_kind,
+            7 as period_days,
+            cast({{ dbt.dateadd('day', -6, 'end_date') }} as date) as period_start,
+            end_date as period_end,
+            cast({{ dbt.dateadd('day', -13, 'end_date') }} as date) as previous_start
+        from week_anchor
+    {%- endif %}
 ),
 
 -- each period's sums per team, workflow and model: the four scopes below re-aggregate
 -- these (thousands of rows)
 summed as (
     select
+        periods.period_kind,
         periods.period_days,
         periods.period_start,
         periods.period_end,
@@ -74,7 +98,7 @@ summed as (
     inner join periods
         on daily.usage_date between periods.previous_start and periods.period_end
     group by
-        periods.period_days, periods.period_start, periods.period_end,
+        periods.period_kind, periods.period_days, periods.period_start, periods.period_end,
         daily.usage_date >= periods.period_start, daily.team, daily.workflow, daily.provider,
         daily.model
 ),
@@ -125,13 +149,15 @@ per_model as (
         {%- endfor %}
         scope_type,
         scope_id,
+        period_kind,
         period_days,
         period_start,
         period_end,
         provider,
         model
     from scoped
-    group by scope_type, scope_id, period_days, period_start, period_end, provider, model
+    group by
+        scope_type, scope_id, period_kind, period_days, period_start, period_end, provider, model
 ),
 
 unit_prices as (
@@ -176,7 +202,7 @@ reference_costs as (
         sum(successes_p) over scope_period as scope_successes_p,
         sum(successes_c) over scope_period as scope_successes_c
     from unit_prices
-    window scope_period as (partition by scope_type, scope_id, period_days)
+    window scope_period as (partition by scope_type, scope_id, period_days, period_end)
 ),
 
 -- factors per model (s, e, p), each for the previous (_p) and current (_c) period
@@ -280,6 +306,7 @@ scope_totals as (
     select
         scope_type,
         scope_id,
+        period_kind,
         period_days,
         period_start,
         period_end,
@@ -293,7 +320,7 @@ scope_totals as (
         max(scope_requests_p) as requests_p,
         max(scope_requests_c) as requests_c
     from model_factors
-    group by scope_type, scope_id, period_days, period_start, period_end
+    group by scope_type, scope_id, period_kind, period_days, period_start, period_end
 ),
 
 -- sum over models of s x e x p, each factor previous or current as the subset says (macro
@@ -303,6 +330,7 @@ subset_sums as (
         model_factors.scope_type,
         model_factors.scope_id,
         model_factors.period_days,
+        model_factors.period_end,
         subsets.subset_id,
         max(subsets.is_volume) as is_volume,
         max(subsets.is_reliability) as is_reliability,
@@ -326,6 +354,7 @@ subset_sums as (
         model_factors.scope_type,
         model_factors.scope_id,
         model_factors.period_days,
+        model_factors.period_end,
         subsets.subset_id
 ),
 
@@ -335,6 +364,7 @@ subset_costs as (
         subset_sums.scope_type,
         subset_sums.scope_id,
         subset_sums.period_days,
+        subset_sums.period_end,
         subset_sums.subset_id,
         cast(
             case
@@ -354,6 +384,7 @@ subset_costs as (
             subset_sums.scope_type = scope_totals.scope_type
             and subset_sums.scope_id = scope_totals.scope_id
             and subset_sums.period_days = scope_totals.period_days
+            and subset_sums.period_end = scope_totals.period_end
 ),
 
 shapley as (
@@ -361,6 +392,7 @@ shapley as (
         without_cost.scope_type,
         without_cost.scope_id,
         without_cost.period_days,
+        without_cost.period_end,
         shapley_pairs.factor,
         {{ ordered_sum(
             'shapley_pairs.weight * (with_cost.subset_cost - without_cost.subset_cost)'
@@ -374,10 +406,12 @@ shapley as (
             and without_cost.scope_type = with_cost.scope_type
             and without_cost.scope_id = with_cost.scope_id
             and without_cost.period_days = with_cost.period_days
+            and without_cost.period_end = with_cost.period_end
     group by
         without_cost.scope_type,
         without_cost.scope_id,
         without_cost.period_days,
+        without_cost.period_end,
         shapley_pairs.factor
 ),
 
@@ -386,13 +420,14 @@ shapley_columns as (
         scope_type,
         scope_id,
         period_days,
+        period_end,
         sum(case when factor = 'volume' then effect_usd end) as shapley_volume,
         sum(case when factor = 'reliability' then effect_usd end) as shapley_reliability,
         sum(case when factor = 'mix' then effect_usd end) as shapley_mix,
         sum(case when factor = 'efficiency' then effect_usd end) as shapley_efficiency,
         sum(case when factor = 'price' then effect_usd end) as shapley_price
     from shapley
-    group by scope_type, scope_id, period_days
+    group by scope_type, scope_id, period_days, period_end
 ),
 
 effects as (
@@ -411,6 +446,7 @@ effects as (
             scope_totals.scope_type = shapley_columns.scope_type
             and scope_totals.scope_id = shapley_columns.scope_id
             and scope_totals.period_days = shapley_columns.period_days
+            and scope_totals.period_end = shapley_columns.period_end
 ),
 
 assigned as (
@@ -473,7 +509,8 @@ labelled as (
 final as (
     select
         {{- contract_columns({
-            'cost_change_driver_key': "md5(concat_ws('|', scope_type, scope_id, period_days))",
+            'cost_change_driver_key':
+                "md5(concat_ws('|', scope_type, scope_id, period_days, period_end))",
         }) }}
     from labelled
 )

@@ -44,7 +44,7 @@ from aiusage.reporting.period import ReportQuery, ReportWindow
 from aiusage.reporting.queries import alerts as report_alerts
 from aiusage.reporting.queries import budgets as report_budgets
 from aiusage.reporting.queries import substitution as report_substitution
-from aiusage.reporting.usage import by_model, latest_usage_date, team_daily_usage
+from aiusage.reporting.usage import by_model, period_end, team_daily_usage
 from aiusage.warehouse import json_default, relation_exists
 
 API_VERSION = "1"
@@ -111,8 +111,7 @@ def create_app(
         return who.team
 
     def window(con, days: int, end_date: date | None) -> ReportWindow:
-        if end_date is None:
-            end_date = latest_usage_date(con) or date.today()
+        end_date = period_end(con, end_date)
         return ReportWindow(end_date - timedelta(days=days - 1), end_date)
 
     async def answer(what: tuple, produce: Callable) -> Response:

@@ -3,7 +3,6 @@ dashboard."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -11,13 +10,9 @@ import click
 from aiusage.cli import DATE, load_settings
 
 
-def _today():
-    return datetime.now(UTC).date()
-
-
 @click.command("send-report")
 @click.option("--last-days", type=click.IntRange(1, 366), default=7, show_default=True)
-@click.option("--end-date", type=DATE, default=None, help="Last day (default: today, UTC).")
+@click.option("--end-date", type=DATE, default=None, help="Last day (default: latest data).")
 @click.option("--team", default=None, help="Only this team.")
 @click.option("--client", default=None, help="Only this client.")
 @click.option(
@@ -33,14 +28,17 @@ def send_report(last_days, end_date, team, client, channels) -> None:
     from aiusage.delivery.reports import ReportDeliveryError
     from aiusage.delivery.reports import send_report as send
     from aiusage.reporting.period import ReportWindow
+    from aiusage.reporting.usage import period_end_of
     from aiusage.snapshot import reader_duckdb_path
 
     settings = load_settings()
     try:
-        window = ReportWindow.last_days(last_days, end_date.date() if end_date else _today())
+        path = reader_duckdb_path(settings)
+        end = period_end_of(path, end_date.date() if end_date else None)
+        window = ReportWindow.last_days(last_days, end)
         delivery = send(
             settings,
-            reader_duckdb_path(settings),
+            path,
             window,
             {"team": team, "client": client},
             list(channels) or None,
@@ -177,14 +175,14 @@ def dashboard(output, last_days, end_date, team) -> None:
     from aiusage.dashboard.data import dashboard_data
     from aiusage.dashboard.render import render_page
     from aiusage.reporting.period import ReportQuery, ReportWindow
-    from aiusage.reporting.usage import latest_usage_date
+    from aiusage.reporting.usage import period_end
     from aiusage.snapshot import reader_duckdb_path
     from aiusage.warehouse import connect_readonly
 
     settings = load_settings()
     try:
         with connect_readonly(reader_duckdb_path(settings)) as con:
-            end = end_date.date() if end_date else (latest_usage_date(con) or _today())
+            end = period_end(con, end_date.date() if end_date else None)
             window = ReportWindow.last_days(last_days, end)
             data = dashboard_data(con, ReportQuery(window, {"team": team} if team else {}))
     except (FileNotFoundError, ValueError) as error:

@@ -165,7 +165,10 @@ def _deliver_due(settings) -> None:
 @click.command()
 @click.option("--last-days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.option(
-    "--end-date", type=DATE, default=None, help="Last day of the period (default: today)."
+    "--end-date",
+    type=DATE,
+    default=None,
+    help="Last day of the period (default: the last day with usage).",
 )
 @click.option("--start-date", type=DATE, default=None,
               help="First day of the period (with --end-date, replaces --last-days).")  # fmt: skip
@@ -184,13 +187,16 @@ def report(last_days, end_date, fmt, output, currency="USD", start_date=None, cl
     from aiusage.reporting.build import build_report
     from aiusage.reporting.period import report_window
     from aiusage.reporting.render import RENDERERS
+    from aiusage.reporting.usage import period_end_of
     from aiusage.snapshot import reader_duckdb_path
 
     settings = load_settings()
     try:
-        window = report_window(last_days, start_date, end_date, _today())
+        path = reader_duckdb_path(settings)
+        end = end_date.date() if end_date else None
+        window = report_window(last_days, start_date, end, period_end_of(path, end))
         data = build_report(
-            reader_duckdb_path(settings),
+            path,
             window,
             {"client": client, "team": team, "user": user},
             currency=currency,

@@ -1,11 +1,14 @@
 """Report sections over the efficiency marts: what each model costs per success and per
 point of quality (rpt_model_efficiency), and what each active user costs
 (rpt_cost_per_active_user). Both marts compute their trailing windows at the end of the
-data; the report shows the windows that end on or before the end of its period."""
+data: the report shows the model efficiency windows that end on or before the end of its
+period, and the cost per active user of its own period (the semantic layer) beside the
+mart's windows that end with it."""
 
 from __future__ import annotations
 
 from aiusage.reporting.period import ReportQuery
+from aiusage.reporting.usage import metric_rows
 from aiusage.warehouse import fetch_rows, relation_exists
 
 
@@ -30,20 +33,41 @@ def model_efficiency(con, q: ReportQuery) -> list[dict]:
     )
 
 
+CAU = {
+    "active_users": "active_users",
+    "total_cost_usd": "total_cost",
+    "cost_per_active_user_usd": "cost_per_active_user",
+}
+
+
 def cost_per_active_user(con, q: ReportQuery) -> list[dict]:
-    """Cost per active user over the trailing windows (7, 30, 90 days): the whole company and
-    each team, or the team of a --team filter (a client or user filter leaves it out)."""
+    """Cost per active user (seed 002's CAU) over the report's own period, from the semantic
+    layer (any period, every filter): the company's row (without a --team filter) and each
+    team's; then the trailing windows of rpt_cost_per_active_user (7, 30, 90 days) that end
+    on the period's last day, for the company and the teams (left out with a --client or
+    --user filter: the mart has neither). A row's is_window_complete is false when the data
+    starts after its window does."""
+    (first_day,) = con.execute("select min(usage_date) from fct_daily_usage").fetchone()
+    period = {
+        "window_days": q.window.days,
+        "window_start_date": q.window.start,
+        "window_end_date": q.window.end,
+        "is_window_complete": first_day is not None and first_day <= q.window.start,
+    }
+    rows = [] if "team" in q.filters else [{"team": "(all teams)", **metric_rows(con, q, CAU)[0]}]
+    rows += metric_rows(con, q, CAU, ["team"], order_by="total_cost_usd desc nulls last, team")
+    rows = [{**row, **period} for row in rows if row["active_users"] or row["total_cost_usd"]]
     if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_per_active_user"):
-        return []
+        return rows
     team = q.filters.get("team")
-    return fetch_rows(
+    return rows + fetch_rows(
         con,
         f"""
         select team, window_days, window_start_date, window_end_date, active_users,
                total_cost_usd, cost_per_active_user_usd, is_window_complete
         from rpt_cost_per_active_user
-        where window_end_date <= ? {"and team = ?" if team else ""}
+        where window_end_date = ? and window_days != ? {"and team = ?" if team else ""}
         order by team = '(all teams)' desc, window_days, total_cost_usd desc, team
         """,
-        [q.window.end, *([team] if team else [])],
+        [q.window.end, q.window.days, *([team] if team else [])],
     )

@@ -2,9 +2,11 @@
 (rpt_cost_change_drivers), runaway sessions (rpt_session_costs) and what to change
 (rpt_savings_opportunities), plus the summary's one-sentence account of the drivers.
 
-The marts compute their periods at the end of the data; a --team filter keeps the team's
-workflows (dim_workflows) and sessions, a --client or --user filter leaves the drivers
-and savings out (their grain has no client or user)."""
+rpt_cost_change_drivers computes its periods at the end of the data (7 and 28 days) and for
+the last full week (the weekly report's): the report shows the drivers of its own period
+only, when the mart has it (same length, same last day), never another period's. A --team
+filter keeps the team's workflows (dim_workflows) and sessions, a --client or --user filter
+leaves the drivers and savings out (their grain has no client or user)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,19 @@ from aiusage.warehouse import fetch_rows, relation_exists
 EFFECTS = ("volume", "mix", "price", "efficiency", "reliability")
 
 
-def driver_period_days(q: ReportQuery) -> int:
-    """The drivers' period that matches the report: 28 days for a report of 28 days or
-    more, else 7."""
-    return 28 if q.window.days >= 28 else 7
+def _drivers_of_period(con, q: ReportQuery, scope_type: str, scope_id: str | None, where=""):
+    """rpt_cost_change_drivers' rows of the report's period (its length and last day) for a
+    scope type (and id), largest change first; none when the mart has no such period."""
+    return fetch_rows(
+        con,
+        f"""
+        select * from rpt_cost_change_drivers
+        where scope_type = ? and period_days = ? and period_end = ? {where}
+            {"and scope_id = ?" if scope_id else ""}
+        order by abs(delta_usd) desc, scope_id
+        """,
+        [scope_type, q.window.days, q.window.end, *([scope_id] if scope_id else [])],
+    )
 
 
 def cost_drivers(con, q: ReportQuery) -> list[dict]:
@@ -31,19 +42,14 @@ def cost_drivers(con, q: ReportQuery) -> list[dict]:
     if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_change_drivers"):
         return []
     scope_type, scope_id = ("team", q.filters["team"]) if q.filters else ("workflow", None)
-    return fetch_rows(
-        con,
-        f"""
-        select scope_type, scope_id, period_days, period_start, period_end, previous_cost_usd,
-               cost_usd, delta_usd, volume_effect_usd, mix_effect_usd, price_effect_usd,
-               efficiency_effect_usd, reliability_effect_usd, other_effect_usd, top_driver
-        from rpt_cost_change_drivers
-        where scope_type = ? and period_days = ? and top_driver != 'none'
-            {"and scope_id = ?" if scope_id else ""}
-        order by abs(delta_usd) desc, scope_id
-        """,
-        [scope_type, driver_period_days(q), *([scope_id] if scope_id else [])],
-    )
+    columns = (
+        "scope_type", "scope_id", "period_days", "period_start", "period_end",
+        "previous_cost_usd", "cost_usd", "delta_usd", "volume_effect_usd", "mix_effect_usd",
+        "price_effect_usd", "efficiency_effect_usd", "reliability_effect_usd",
+        "other_effect_usd", "top_driver",
+    )  # fmt: skip
+    rows = _drivers_of_period(con, q, scope_type, scope_id, "and top_driver != 'none'")
+    return [{name: row[name] for name in columns} for row in rows]
 
 
 def drivers_sentence(
@@ -58,14 +64,7 @@ def drivers_sentence(
     if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_change_drivers"):
         return None
     scope_type, scope_id = ("team", q.filters["team"]) if q.filters else ("total", "total")
-    rows = fetch_rows(
-        con,
-        """
-        select * from rpt_cost_change_drivers
-        where scope_type = ? and scope_id = ? and period_days = ?
-        """,
-        [scope_type, scope_id, driver_period_days(q)],
-    )
+    rows = _drivers_of_period(con, q, scope_type, scope_id)
     if not rows:
         return None
     row = rows[0]

@@ -58,10 +58,11 @@ class ReportQuery:
         return " and ".join(clauses), params
 
 
-def report_window(last_days: int, start: date | None, end: date | None, today: date):
-    """The period of `aiusage report`: --start-date/--end-date, else --last-days to end."""
+def report_window(last_days: int, start: date | None, end: date | None, default_end: date):
+    """The period of `aiusage report`: --start-date/--end-date, else --last-days to end;
+    without --end-date it ends on `default_end` (usage.period_end: the last usage day)."""
     start = start.date() if hasattr(start, "date") else start
     end = end.date() if hasattr(end, "date") else end
     if start is not None:
-        return ReportWindow(start, end or today)
-    return ReportWindow.last_days(last_days, end or today)
+        return ReportWindow(start, end or default_end)
+    return ReportWindow.last_days(last_days, end or default_end)

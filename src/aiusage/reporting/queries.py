@@ -30,9 +30,9 @@ from aiusage.warehouse import fetch_rows, relation_exists
 def unpriced_usage(con, q):
     """Unpriced usage of the period (rpt_unpriced_usage), with the reason; never costed as 0.
 
-    The mart's grain has no team or user: with those filters the warning falls back to the
-    unpriced request counts of the semantic layer (same requests, no reason)."""
-    if q.filters.keys() - {"client"} or not relation_exists(con, "rpt_unpriced_usage"):
+    The mart's grain has no client, team or user: with any filter the warning falls back
+    to the unpriced request counts of the semantic layer (same requests, no reason)."""
+    if q.filters or not relation_exists(con, "rpt_unpriced_usage"):
         return [
             {"provider": r["provider"], "model": r["model"], "reasons": None,
              "requests": r["requests"]}

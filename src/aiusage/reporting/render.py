@@ -115,7 +115,7 @@ def render_text(report: dict) -> str:
         rows = report.get(section.key, [])
         lines += ["", section.title.upper()]
         if not rows:
-            lines.append("  no usage")
+            lines.append(f"  {section.empty}")
             continue
         header, body = _table(section, rows, section.limit, report)
         widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=True)]
@@ -147,7 +147,7 @@ def render_markdown(report: dict) -> str:
         rows = report.get(section.key, [])
         lines += ["", f"## {section.title}", ""]
         if not rows:
-            lines.append("No usage.")
+            lines.append(section.empty[:1].upper() + section.empty[1:] + ".")
             continue
         header, body = _table(section, rows, section.limit, report)
         lines.append("| " + " | ".join(header) + " |")

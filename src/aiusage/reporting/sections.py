@@ -59,6 +59,8 @@ class Section:
     columns: list[Column]
     query: Callable
     limit: int | None = None  # rows shown in text/markdown/Slack (JSON and CSV keep all)
+    # what text and markdown say when the section has no row
+    empty: str = "no usage"
 
 
 COST = (
@@ -88,6 +90,11 @@ SECTIONS: list[Section] = [
         ),
         cost_drivers,
         limit=5,
+        empty=(
+            "none for this period: drivers are computed for the 7 and 28 days to the last "
+            "usage day and for the last full week (Monday to Sunday), for the company or a "
+            "--team, not a --client or --user"
+        ),
     ),
     Section(
         "by_client",
@@ -103,7 +110,7 @@ SECTIONS: list[Section] = [
     Section("by_user", "By user", columns("user_id:User", "team:Team", *COST), by_user, limit=15),
     Section(
         "cost_per_active_user",
-        "Cost per active user (trailing windows)",
+        "Cost per active user (the period, then trailing windows to its end)",
         columns(
             "team:Team",
             "window_days:Days:int",

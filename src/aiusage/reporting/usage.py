@@ -7,9 +7,12 @@ functions."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from pathlib import Path
+
 from aiusage.reporting.period import ReportQuery, ReportWindow
 from aiusage.reporting.semantic import semantic_layer_of
-from aiusage.warehouse import fetch_rows
+from aiusage.warehouse import connect_readonly, fetch_rows
 
 # report column -> semantic metric
 TOTALS = {
@@ -54,6 +57,21 @@ def latest_usage_date(con):
     a period, as the marts anchor on the data, never on the clock."""
     (latest,) = con.execute("select max(usage_date) from fct_daily_usage").fetchone()
     return latest
+
+
+def period_end(con, end: date | None = None) -> date:
+    """The last day of a reader's period: `end` when given, else the last usage day, else
+    (an empty warehouse) today in UTC. The report, send-report, the API and the dashboard
+    all end a default period here, so that one request gives one period everywhere."""
+    return end or latest_usage_date(con) or datetime.now(UTC).date()
+
+
+def period_end_of(duckdb_path: Path, end: date | None = None) -> date:
+    """period_end on the warehouse at `duckdb_path` (opened only when `end` is None)."""
+    if end is not None:
+        return end
+    with connect_readonly(duckdb_path) as con:
+        return period_end(con)
 
 
 def metric_rows(

@@ -123,6 +123,11 @@ def test_warnings_list_unpriced_and_rejected_in_period(tiny):
     assert by_team == [
         {"provider": "google", "model": "gemini-3-pro-preview", "reasons": None, "requests": 2}
     ]
+    # nor with a client filter: the unpriced requests are all globex's (it once listed
+    # every client's under acme)
+    for client, expected in (("acme", []), ("globex", by_team)):
+        by_client = build_report(tiny, WEEK, {"client": client})["warnings"]["unpriced_usage"]
+        assert by_client == expected
     assert warnings["rejected_lines"] == [{"rejection_reason": "malformed_json", "lines": 2}]
 
 
@@ -207,6 +212,12 @@ def test_report_command_options(tiny, tmp_path):
     assert result.exit_code == 0 and result.output.startswith("# AI USAGE REPORT  2026-11-14")
     bad = runner.invoke(main, ["report", "--start-date", "2026-11-20", "--end-date", "2026-11-01"])
     assert bad.exit_code != 0 and "before it starts" in bad.output
+    # without --end-date the period ends on the last usage day (2026-11-20 here), as the
+    # API's and the dashboard's do, not on the clock's day (it once read an empty week)
+    result = runner.invoke(main, ["report", "--format", "markdown"])
+    assert result.exit_code == 0 and result.output.startswith("# AI USAGE REPORT  2026-11-14")
+    result = runner.invoke(main, ["report", "--start-date", "2026-11-19", "--format", "json"])
+    assert json.loads(result.output)["period"]["end"] == "2026-11-20"
 
 
 def test_convert_currency_converts_every_money_field_and_stamps_the_rate():
@@ -296,3 +307,12 @@ def test_the_drivers_sentence_is_written_in_the_reports_currency(tmp_path):
         "+EUR 5.79 and mix +EUR 3.86; top workflows: wf (volume +EUR 5.79)."
     )
     assert "Why: Cost +EUR 9.65" in " ".join(render_text(eur).split())
+    # a period the mart has no drivers for (another last day, another length): none, not the
+    # drivers of the mart's period (a weekly report once said why another week's cost moved)
+    for other in (
+        ReportWindow(date(2026, 11, 7), date(2026, 11, 13)),
+        ReportWindow(date(2026, 11, 11), date(2026, 11, 20)),
+    ):
+        report = build_report(path, other)
+        assert report["summary"]["cost_drivers"] is None and report["cost_drivers"] == []
+        assert "none for this period" in render_text(report)

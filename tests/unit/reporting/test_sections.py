@@ -27,7 +27,8 @@ def warehouse(tmp_path):
          "is_window_complete": True, "active_users": users, "total_cost_usd": cost,
          "cost_per_active_user_usd": cost / users}
         for team, days, users, cost in [("(all teams)", 7, 3, 3.5), ("search", 7, 2, 1.5),
-                                        ("legal", 7, 1, 2.0)]
+                                        ("legal", 7, 1, 2.0), ("(all teams)", 30, 4, 8.0),
+                                        ("search", 30, 2, 6.0)]
     ]  # fmt: skip
     errors = [
         {"error_rate_key": f"e{i}", "usage_date": day, "provider": "openai", "model": "gpt-4o",
@@ -65,12 +66,26 @@ def warehouse(tmp_path):
     )
 
 
+def _cau(report):
+    return [
+        (r["team"], r["window_days"], r["active_users"], float(r["cost_per_active_user_usd"]))
+        for r in report["cost_per_active_user"]
+    ]
+
+
 def test_sections_read_their_marts_over_the_period(warehouse):
     report = build_report(warehouse, WEEK)
-    cau = [
-        (r["team"], float(r["cost_per_active_user_usd"])) for r in report["cost_per_active_user"]
+    # the period's own CAU from DAILY_USAGE (u1 search $1.50, u2 legal $2.00, u3 search
+    # unpriced), then the mart's other windows ending on 2026-11-20 (its 7-day rows are the
+    # period's)
+    assert _cau(report) == [
+        ("(all teams)", 7, 3, pytest.approx(3.5 / 3)),
+        ("legal", 7, 1, 2.0),
+        ("search", 7, 2, 0.75),
+        ("(all teams)", 30, 4, 2.0),
+        ("search", 30, 2, 3.0),
     ]
-    assert cau == [("(all teams)", pytest.approx(3.5 / 3)), ("legal", 2.0), ("search", 0.75)]
+    assert all(r["is_window_complete"] for r in report["cost_per_active_user"])
     assert [
         (r["status"], r["error_type"], r["failed_requests"]) for r in report["error_types"]
     ] == [
@@ -83,10 +98,23 @@ def test_sections_read_their_marts_over_the_period(warehouse):
 
 def test_a_team_report_leaves_out_what_has_no_team(warehouse):
     report = build_report(warehouse, WEEK, {"team": "search"})
-    assert [(r["team"], r["window_days"]) for r in report["cost_per_active_user"]] == [
-        ("search", 7)
-    ]
+    assert _cau(report) == [("search", 7, 2, 0.75), ("search", 30, 2, 3.0)]
     for key in ALL_TEAMS_ONLY:
         assert report[key] == [], key
     client = build_report(warehouse, WEEK, {"client": "acme"})
-    assert client["cost_per_active_user"] == []
+    # acme: u1 (search, $1.50) and u2 (legal, $2.00); the mart has no client: no windows
+    assert _cau(client) == [
+        ("(all teams)", 7, 2, 1.75),
+        ("legal", 7, 1, 2.0),
+        ("search", 7, 1, 1.5),
+    ]
+
+
+def test_cost_per_active_user_of_any_period(warehouse):
+    """A past period gets its own CAU (the mart's windows end on the data's last day); one
+    the data does not cover whole says so; a period without usage has no row."""
+    past = build_report(warehouse, ReportWindow(date(2026, 11, 4), date(2026, 11, 10)))
+    assert _cau(past) == [("(all teams)", 7, 1, 1.75), ("search", 7, 1, 1.75)]  # u1 on 11-10
+    assert [r["is_window_complete"] for r in past["cost_per_active_user"]] == [False, False]
+    empty = build_report(warehouse, ReportWindow(date(2026, 10, 1), date(2026, 10, 7)))
+    assert empty["cost_per_active_user"] == []
