@@ -154,7 +154,8 @@ def test_json_is_stable_and_complete(tiny):
     assert list(data) == [
         "report_version", "period", "filters", "currency", "summary", "cost_drivers",
         "by_client", "by_team", "by_user", "cost_per_active_user", "by_workflow", "by_model",
-        "model_efficiency", "cost_per_outcome", "by_day", "errors", "error_types", "by_prompt_version",
+        "model_efficiency", "cost_per_outcome", "by_day", "errors", "error_types",
+        "by_prompt_version",
         "substitution", "savings", "runaway_sessions", "budgets",
         "anomalies", "alerts", "latency_percentiles", "latency_by_tier",
         "cost_reconciliation",
