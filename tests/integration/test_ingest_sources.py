@@ -342,6 +342,20 @@ def test_task_ids_and_outcomes_reach_the_marts(warehouse):
         )
     }
     assert per_model == {"openai": (2, 1, 1, 3), "anthropic": (1, 1, 0, 1)}
+    # task-1's outcome carries $2.50 of value, task-3's none, task-2 failed: the openai
+    # row's roi is $2.50 over the cost of its three attempts (the failed task's included)
+    values = {
+        r[0]: r[1:]
+        for r in _query(
+            env,
+            "select provider, cost_usd, valued_completed_tasks, completed_value_usd, roi "
+            "from rpt_cost_per_outcome",
+        )
+    }
+    cost, valued, value, roi = values["openai"]
+    assert (valued, value) == (1, Decimal("2.5")) and cost > 0
+    assert abs(roi - Decimal("2.5") / cost) < Decimal("1e-11"), (roi, cost)
+    assert values["anthropic"][1:] == (0, None, None)
 
 
 def test_token_conventions_of_each_source(warehouse):

@@ -11,6 +11,13 @@
 -- tasks and tasks_without_outcome, never as completed. Costs are those of priced
 -- attempts; when an attempt is unpriced (unpriced_attempts > 0) the per-request and
 -- per-task figures are null rather than understated.
+-- Business value (document 003: roi = businessValue / totalAICost): the value_usd of the
+-- completed tasks' outcome records (a failed task's value is not earned; a completed task
+-- without one adds nothing), over the cost of every attempt of the row's tasks:
+--   completed_value_usd  sum of value_usd of the completed tasks (null when none has one)
+--   roi                  completed_value_usd / cost_usd (null when no value, no cost or
+--                        an unpriced attempt: the cost would be understated)
+-- A task tried on two models counts its value in each model's row, as its outcome.
 -- is_dearer_per_completed_task: another model of the same workflow costs more per
 -- request but less per completed task (the cheap model is the dear one).
 
@@ -43,7 +50,8 @@ attempts as (
         anchor.window_end_date,
         coalesce(outcomes.is_success, false) as is_completed,
         coalesce(not outcomes.is_success, false) as is_failed,
-        outcomes.task_id is null as has_no_outcome
+        outcomes.task_id is null as has_no_outcome,
+        case when outcomes.is_success then outcomes.value_usd end as completed_value_usd
     from requests
     cross join anchor
     inner join task_starts on requests.task_id = task_starts.task_id
@@ -61,6 +69,7 @@ per_task as (
         bool_or(is_completed) as is_completed,
         bool_or(is_failed) as is_failed,
         bool_or(has_no_outcome) as has_no_outcome,
+        max(completed_value_usd) as completed_value_usd,
         count(*) as attempts,
         count(*) filter (where not is_priced) as unpriced_attempts,
         sum(total_cost_usd) as cost_usd
@@ -80,7 +89,9 @@ grouped as (
         count(*) filter (where has_no_outcome) as tasks_without_outcome,
         sum(attempts) as attempts,
         sum(unpriced_attempts) as unpriced_attempts,
-        coalesce(sum(cost_usd), 0) as cost_usd
+        coalesce(sum(cost_usd), 0) as cost_usd,
+        count(completed_value_usd) as valued_completed_tasks,
+        sum(completed_value_usd) as completed_value_usd
     from per_task
     group by workflow, provider, model
 ),
@@ -94,7 +105,11 @@ ratios as (
         case
             when unpriced_attempts = 0 and completed_tasks > 0
                 then cast(cost_usd as decimal(38, 12)) / completed_tasks
-        end as cost_per_completed_task_usd
+        end as cost_per_completed_task_usd,
+        case
+            when unpriced_attempts = 0 and cost_usd > 0
+                then cast(completed_value_usd as decimal(38, 12)) / cost_usd
+        end as roi
     from grouped
 ),
 

@@ -3,11 +3,14 @@ point of quality (rpt_model_efficiency), and what each active user costs
 (rpt_cost_per_active_user). Both marts compute their trailing windows at the end of the
 data: the report shows the model efficiency windows that end on or before the end of its
 period, and the cost per active user of its own period (the semantic layer) beside the
-mart's windows that end with it."""
+mart's windows that end with it. What a completed task costs and earns per workflow
+(cost_per_outcome) is taken for the report's period from the facts rpt_cost_per_outcome
+reads, with its definitions."""
 
 from __future__ import annotations
 
 from aiusage.reporting.period import ReportQuery
+from aiusage.reporting.queries import team_workflows_clause
 from aiusage.reporting.usage import metric_rows
 from aiusage.warehouse import fetch_rows, relation_exists
 
@@ -70,4 +73,84 @@ def cost_per_active_user(con, q: ReportQuery) -> list[dict]:
         order by team = '(all teams)' desc, window_days, total_cost_usd desc, team
         """,
         [q.window.end, q.window.days, *([team] if team else [])],
+    )
+
+
+def cost_per_outcome(con, q: ReportQuery) -> list[dict]:
+    """Per workflow, the tasks first attempted in the report's period (requests sharing a
+    task_id, fct_llm_requests; outcome from fct_task_outcomes), as rpt_cost_per_outcome
+    counts them over its trailing window, but per workflow (a task tried on two models
+    counts once) and for any period: completed tasks, every attempt (failures and retries,
+    those of failed tasks and of tasks without an outcome yet), attempts and cost per
+    completed task, the business value of the completed tasks (their outcomes' value_usd)
+    and roi = value / cost. A ratio is null when it has nothing to divide by, and the cost
+    ones when an attempt is unpriced (the cost would be understated). A --team filter keeps
+    the team's workflows; a --client or --user filter leaves the section out (a task's
+    outcome has no client or user)."""
+    scope = team_workflows_clause(q, "attempts.workflow")
+    if scope is None or not all(
+        relation_exists(con, name) for name in ("fct_llm_requests", "fct_task_outcomes")
+    ):
+        return []
+    clause, params = scope
+    return fetch_rows(
+        con,
+        f"""
+        with attempts as (
+            select
+                coalesce(workflow, '(unattributed)') as workflow,
+                task_id,
+                min(min(usage_date)) over (partition by task_id) as first_attempt_date,
+                count(*) as attempts,
+                count(*) filter (where not is_priced) as unpriced_attempts,
+                sum(total_cost_usd) as cost_usd
+            from fct_llm_requests
+            where task_id is not null
+            group by coalesce(workflow, '(unattributed)'), task_id
+        ),
+
+        tasks as (
+            select
+                attempts.*,
+                coalesce(outcomes.is_success, false) as is_completed,
+                case when outcomes.is_success then outcomes.value_usd end as value_usd
+            from attempts
+            left join fct_task_outcomes as outcomes on attempts.task_id = outcomes.task_id
+            where attempts.first_attempt_date between ? and ? {clause}
+        ),
+
+        per_workflow as (
+            select
+                workflow,
+                count(*) as tasks,
+                count(*) filter (where is_completed) as completed_tasks,
+                sum(attempts) as attempts,
+                sum(unpriced_attempts) as unpriced_attempts,
+                coalesce(sum(cost_usd), 0) as cost_usd,
+                count(value_usd) as valued_completed_tasks,
+                sum(value_usd) as completed_value_usd
+            from tasks
+            group by workflow
+        )
+
+        select
+            workflow,
+            tasks,
+            completed_tasks,
+            attempts,
+            unpriced_attempts,
+            cost_usd,
+            attempts / nullif(completed_tasks, 0) as attempts_per_completed_task,
+            case when unpriced_attempts = 0 and completed_tasks > 0
+                then cast(cost_usd / completed_tasks as decimal(38, 12))
+            end as cost_per_completed_task_usd,
+            valued_completed_tasks,
+            completed_value_usd,
+            case when unpriced_attempts = 0 and cost_usd > 0
+                then cast(completed_value_usd / cost_usd as decimal(38, 12))
+            end as roi
+        from per_workflow
+        order by cost_usd desc, workflow
+        """,
+        [q.window.start, q.window.end, *params],
     )

@@ -7,7 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiusage.reporting.efficiency import cost_per_active_user, model_efficiency
+from aiusage.reporting.efficiency import (
+    cost_per_active_user,
+    cost_per_outcome,
+    model_efficiency,
+)
 from aiusage.reporting.insights import cost_drivers, runaway_sessions, savings
 from aiusage.reporting.performance import latency_percentiles
 from aiusage.reporting.queries import (
@@ -161,6 +165,22 @@ SECTIONS: list[Section] = [
             "cache_hit_rate:Cache hits:pct",
         ),
         model_efficiency,
+        limit=10,
+    ),
+    Section(
+        "cost_per_outcome",
+        "Cost per outcome (tasks first attempted in the period, every attempt counted)",
+        columns(
+            "workflow:Workflow",
+            "tasks:Tasks:int",
+            "completed_tasks:Completed:int",
+            "attempts_per_completed_task:Attempts/completed:float",
+            "cost_usd:Cost:money",
+            "cost_per_completed_task_usd:Cost/completed:money6",
+            "completed_value_usd:Value:money",
+            "roi:ROI:float",
+        ),
+        cost_per_outcome,
         limit=10,
     ),
     Section(

@@ -159,7 +159,8 @@ def test_json_is_stable_and_complete(tiny):
     assert list(data) == [
         "report_version", "period", "filters", "currency", "summary", "cost_drivers",
         "by_client", "by_team", "by_user", "cost_per_active_user", "by_workflow", "by_model",
-        "model_efficiency", "by_day", "errors", "error_types", "by_prompt_version",
+        "model_efficiency", "cost_per_outcome", "by_day", "errors", "error_types",
+        "by_prompt_version",
         "substitution", "savings", "runaway_sessions", "budgets",
         "anomalies", "alerts", "latency_percentiles", "latency_by_tier",
         "cost_reconciliation",
@@ -316,3 +317,90 @@ def test_the_drivers_sentence_is_written_in_the_reports_currency(tmp_path):
         report = build_report(path, other)
         assert report["summary"]["cost_drivers"] is None and report["cost_drivers"] == []
         assert "none for this period" in render_text(report)
+
+
+def test_cost_per_outcome_prices_the_periods_completed_tasks_and_their_value(tmp_path):
+    def attempt(key, task, workflow, day, cost, model="mini", priced=True):
+        return {
+            "request_key": key, "request_id": key, "task_id": task, "workflow": workflow,
+            "usage_date": date.fromisoformat(day), "provider": "openai", "model": model,
+            "is_priced": priced, "total_cost_usd": Decimal(cost) if priced else None,
+        }  # fmt: skip
+
+    def outcome(task, workflow, success, value=None):
+        return {
+            "task_outcome_key": task, "task_id": task, "workflow": workflow,
+            "is_success": success, "outcome": "success" if success else "failure",
+            "value_usd": None if value is None else Decimal(value),
+        }  # fmt: skip
+
+    requests = [
+        # refunds: t1 three attempts, completed, $2.00 of value; t2 tried on two models
+        # (one task), completed, $1.00; t3 failed (its $5.00 is not earned); t4 no outcome
+        # yet. t0 was first attempted before the period, t9 after it: neither counts.
+        attempt("a0", "t0", "refunds", "2026-11-13", "0.10"),
+        attempt("a0b", "t0", "refunds", "2026-11-14", "0.10"),
+        *(attempt(f"a1{i}", "t1", "refunds", "2026-11-15", "0.10") for i in range(3)),
+        attempt("a21", "t2", "refunds", "2026-11-16", "0.10"),
+        attempt("a22", "t2", "refunds", "2026-11-16", "0.50", model="big"),
+        attempt("a31", "t3", "refunds", "2026-11-17", "0.10"),
+        attempt("a32", "t3", "refunds", "2026-11-17", "0.10"),
+        attempt("a41", "t4", "refunds", "2026-11-20", "0.10"),
+        attempt("a91", "t9", "refunds", "2026-11-21", "0.10"),
+        # drafts: t5 completed without a value; t6 completed, $1.00, one attempt unpriced
+        attempt("d51", "t5", "drafts", "2026-11-18", "0.40"),
+        attempt("d61", "t6", "drafts", "2026-11-18", "0.20"),
+        attempt("d62", "t6", "drafts", "2026-11-19", None, priced=False),
+        attempt("x1", None, "refunds", "2026-11-18", "7.00"),  # no task: not an attempt
+    ]  # fmt: skip
+    outcomes = [
+        outcome("t0", "refunds", True, "9.00"),
+        outcome("t1", "refunds", True, "2.00"),
+        outcome("t2", "refunds", True, "1.00"),
+        outcome("t3", "refunds", False, "5.00"),
+        outcome("t5", "drafts", True),
+        outcome("t6", "drafts", True, "1.00"),
+        outcome("t9", "refunds", True, "4.00"),
+    ]
+    path = contract_warehouse(
+        tmp_path / "wh.duckdb",
+        {
+            "fct_llm_requests": requests,
+            "fct_task_outcomes": outcomes,
+            "dim_workflows": [
+                {"workflow": "refunds", "team": "support"},
+                {"workflow": "drafts", "team": "legal"},
+            ],
+        },
+    )
+    report = build_report(path, WEEK)
+    rows = {r["workflow"]: r for r in report["cost_per_outcome"]}
+    assert [r["workflow"] for r in report["cost_per_outcome"]] == ["refunds", "drafts"]
+    # refunds: 4 tasks, 2 completed; 3 + 2 + 2 + 1 = 8 attempts; $0.30 + $0.60 + $0.20 +
+    # $0.10 = $1.20; 8 / 2 = 4 attempts and $0.60 per completed task; value $3.00, roi 2.5
+    refunds = rows["refunds"]
+    assert (refunds["tasks"], refunds["completed_tasks"], refunds["attempts"]) == (4, 2, 8)
+    assert refunds["cost_usd"] == Decimal("1.20")
+    assert refunds["attempts_per_completed_task"] == 4
+    assert refunds["cost_per_completed_task_usd"] == Decimal("0.60")
+    assert (refunds["valued_completed_tasks"], refunds["completed_value_usd"]) == (2, Decimal(3))
+    assert refunds["roi"] == Decimal("2.5")
+    # drafts: 2 tasks, both completed, 3 attempts (1 unpriced): $0.60 of priced cost, the
+    # cost per completed task and roi unknown (understated); value $1.00 (t5 has none)
+    drafts = rows["drafts"]
+    assert (drafts["tasks"], drafts["completed_tasks"], drafts["attempts"]) == (2, 2, 3)
+    assert drafts["unpriced_attempts"] == 1 and drafts["attempts_per_completed_task"] == 1.5
+    assert drafts["cost_per_completed_task_usd"] is None and drafts["roi"] is None
+    assert (drafts["valued_completed_tasks"], drafts["completed_value_usd"]) == (1, Decimal(1))
+    # a team reads its workflows; a client or user filter leaves the section out
+    legal = build_report(path, WEEK, filters={"team": "legal"})["cost_per_outcome"]
+    assert [r["workflow"] for r in legal] == ["drafts"]
+    assert build_report(path, WEEK, filters={"user": "u1"})["cost_per_outcome"] == []
+    assert build_report(path, WEEK, filters={"client": "acme"})["cost_per_outcome"] == []
+    text = " ".join(render_text(report).split())
+    assert "COST PER OUTCOME" in text
+    assert "refunds 4 2 4.00 $1.20 $0.600000 $3.00 2.50" in text
+    csv_rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    fields = {r["field"]: r["value"] for r in csv_rows
+              if r["section"] == "cost_per_outcome" and r["row"] == "1"}  # fmt: skip
+    assert Decimal(fields["roi"]) == Decimal("2.5") and fields["workflow"] == "refunds"
