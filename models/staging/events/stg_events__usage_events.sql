@@ -80,7 +80,8 @@ typed as (
             j['{{ col }}'] as {{ col }}_raw,
             {{ token_value("j['" ~ col ~ "']") }} as {{ col }},
         {%- endfor %}
-        nullif(trim(j['task_id']), '') as task_id
+        nullif(trim(j['task_id']), '') as task_id,
+        false as is_proxy_cache_hit
     from parsed
 ),
 
