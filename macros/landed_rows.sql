@@ -78,9 +78,12 @@
     `12.7` is null (a cast to an integer type would round it to 13, on DuckDB as on Spark).
     The text is read exactly as a decimal of 18 places (20 integer digits cover bigint),
     then kept only when it has no fraction and fits a bigint. -#}
-{% macro token_value(text_expression) -%}
+{% macro token_value(text_expression, absent_as_zero=false) -%}
     {%- set exact = 'try_cast(' ~ text_expression ~ ' as decimal(38, 18))' -%}
     case
+        {%- if absent_as_zero %}
+        when {{ text_expression }} is null then cast(0 as bigint)
+        {%- endif %}
         when {{ exact }} = floor({{ exact }}) then try_cast({{ exact }} as bigint)
     end
 {%- endmacro %}
@@ -89,10 +92,7 @@
     absent, else token_value (null when it is not an integer, so the rule
     `invalid_<count>` still sees it: a coalesce to 0 would hide it). -#}
 {% macro token_value_or_zero(text_expression) -%}
-    case
-        when {{ text_expression }} is null then cast(0 as bigint)
-        else {{ token_value(text_expression) }}
-    end
+    {{ token_value(text_expression, absent_as_zero=true) }}
 {%- endmacro %}
 
 {#- Provider from a model id when the source carries none (Langfuse): a provider/ prefix
