@@ -378,18 +378,23 @@
 {%- endmacro %}
 
 {#- Fees of a request: the per-request fee (successful requests) plus each tool call at its
-    fee; 0 when none applies, null when the request is not priced. -#}
-{% macro fee_cost_column(priced_condition) -%}
-    case when {{ priced_condition }} then cast(
-        {%- for fee, units in request_fee_units().items() %}
-        {% if not loop.first %}+ {% endif -%}
-        {%- if units -%}
-            cast(coalesce({{ units }}, 0) as decimal(18, 0))
-        {%- else -%}
-            case when status = 'success' then cast(1 as decimal(18, 0)) else 0 end
-        {%- endif %}
-        * coalesce(cast({{ fee }}_usd_per_unit as decimal(18, 6)), 0)
-        {%- endfor %}
-        as decimal(38, 12)
-    ) end as fee_cost_usd
+    fee; 0 when none applies or `free_condition` holds (a proxy cache hit: the provider was
+    never called), null when the request is not priced. -#}
+{% macro fee_cost_column(priced_condition, free_condition='false') -%}
+    case
+        when not ({{ priced_condition }}) then null
+        when {{ free_condition }} then cast(0 as decimal(38, 12))
+        else cast(
+            {%- for fee, units in request_fee_units().items() %}
+            {% if not loop.first %}+ {% endif -%}
+            {%- if units -%}
+                cast(coalesce({{ units }}, 0) as decimal(18, 0))
+            {%- else -%}
+                case when status = 'success' then cast(1 as decimal(18, 0)) else 0 end
+            {%- endif %}
+            * coalesce(cast({{ fee }}_usd_per_unit as decimal(18, 6)), 0)
+            {%- endfor %}
+            as decimal(38, 12)
+        )
+    end as fee_cost_usd
 {%- endmacro %}

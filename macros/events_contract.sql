@@ -22,7 +22,9 @@
     {{ return(['speed', 'inference_geo']) }}
 {%- endmacro %}
 
-{#- The canonical event columns a per-request staging model stores, in order. -#}
+{#- The canonical event columns a per-request staging model stores, in order; the last,
+    is_proxy_cache_hit, is not a field of the event contract: a gateway's own cache answered
+    the request (LiteLLM cache_hit), false for every other source. -#}
 {% macro events_canonical_columns() -%}
     {{ return([
         'request_id', 'occurred_at', 'provider', 'model_reported', 'client', 'team',
@@ -32,7 +34,7 @@
         'service_tier', 'latency_ms', 'ttft_ms', 'status', 'error_type', 'http_status',
         'quality_score', 'passed_quality', 'reported_cost_usd', 'billed_cost_usd', 'task_id',
         'service_tier_served',
-    ] + events_pricing_dimensions() + events_tool_count_columns()) }}
+    ] + events_pricing_dimensions() + events_tool_count_columns() + ['is_proxy_cache_hit']) }}
 {%- endmacro %}
 
 {#- The canonical columns of a bucket result of a provider usage report (OpenAI usage API,

@@ -70,10 +70,29 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- A token count: null when absent, the integer when valid; `_raw` keeps the text so that
-    a non-integer becomes a rejection reason instead of a silent zero. -#}
-{% macro token_value(text_expression) -%}
-    try_cast(try_cast({{ text_expression }} as decimal(38, 0)) as bigint)
+{#- A token (or tool-call) count from its text: null when absent or not an integer, the
+    integer otherwise; the staging model keeps the text (`_raw`) so that a non-integer
+    becomes a rejection reason (`invalid_<count>`) instead of a silent zero or a rounded
+    count. An integral value written with a fraction or an exponent (`12.0`, `1e3`: JSON
+    Schema's "integer" accepts them) or as a string (`"12"`, CSV exports) is that integer;
+    `12.7` is null (a cast to an integer type would round it to 13, on DuckDB as on Spark).
+    The text is read exactly as a decimal of 18 places (20 integer digits cover bigint),
+    then kept only when it has no fraction and fits a bigint. -#}
+{% macro token_value(text_expression, absent_as_zero=false) -%}
+    {%- set exact = 'try_cast(' ~ text_expression ~ ' as decimal(38, 18))' -%}
+    case
+        {%- if absent_as_zero %}
+        when {{ text_expression }} is null then cast(0 as bigint)
+        {%- endif %}
+        when {{ exact }} = floor({{ exact }}) then try_cast({{ exact }} as bigint)
+    end
+{%- endmacro %}
+
+{#- A count a source may leave out (a usage bucket's cache counts): 0 when the text is
+    absent, else token_value (null when it is not an integer, so the rule
+    `invalid_<count>` still sees it: a coalesce to 0 would hide it). -#}
+{% macro token_value_or_zero(text_expression) -%}
+    {{ token_value(text_expression, absent_as_zero=true) }}
 {%- endmacro %}
 
 {#- Provider from a model id when the source carries none (Langfuse): a provider/ prefix

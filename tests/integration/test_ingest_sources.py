@@ -1703,3 +1703,242 @@ def test_a_changed_file_withdraws_the_usage_buckets_and_task_outcomes_it_no_long
     assert len(logged("fct_task_outcomes")) == len(logged("fct_provider_usage")) == 2
     _dbt_ok(env, "run", "--quiet", "--full-refresh", *selection)
     assert tasks() == expected_tasks and buckets() == expected_buckets
+
+
+# -- fractional counts, the model identity of usage buckets, LiteLLM proxy cache hits --------
+
+AUDIT_DAY = date(2026, 12, 5)
+
+
+def _seed_price(provider: str, model: str, at: str) -> dict[str, Decimal]:
+    """The seeds/model_prices.csv row of (provider, model) valid at `at`, read here with csv
+    so that the expected costs do not come from the warehouse."""
+    with (PROJECT / "seeds" / "model_prices.csv").open() as f:
+        rows = [
+            r for r in csv.DictReader(f)
+            if r["provider"] == provider and r["model"] == model
+            and r["valid_from"] <= at and (not r["valid_to"] or at < r["valid_to"])
+        ]  # fmt: skip
+    assert len(rows) == 1, (provider, model, rows)
+    return {k: Decimal(v) for k, v in rows[0].items() if k.endswith("_usd_per_mtok") and v}
+
+
+def _write_audit_inputs(root: Path) -> list[tuple[str, Path]]:
+    events = [
+        # fractional counts are no counts: quarantined, never rounded
+        event("frac-in", occurred_at="2026-12-05T09:00:00Z", input_tokens=12.7),
+        event("frac-out", occurred_at="2026-12-05T09:00:00Z", output_tokens="10.5"),
+        event("frac-search", occurred_at="2026-12-05T09:00:00Z", web_search_requests=1.5),
+        # integral values written as a decimal or a string are that integer
+        event("int-float", occurred_at="2026-12-05T09:00:00Z", input_tokens=12.0,
+              cache_read_tokens=0, output_tokens=1e1),
+        event("int-text", occurred_at="2026-12-05T09:00:00Z", input_tokens="12",
+              cache_read_tokens="0", output_tokens="10"),
+        # the dated Anthropic ids of the usage buckets below, on requests of the same day
+        event("opus", occurred_at="2026-12-05T10:00:00Z", provider="anthropic",
+              model="claude-opus-4-5-20251101", input_tokens="1000", cache_read_tokens="0",
+              output_tokens="1000"),
+        event("sonnet37", occurred_at="2026-12-05T10:00:00Z", provider="anthropic",
+              model="claude-3-7-sonnet-20250219", input_tokens="2000", cache_read_tokens="0",
+              output_tokens="100"),
+    ]  # fmt: skip
+    events += [  # accepted rows on another model: each file stays under the 5 % reject gate
+        event(f"pad-{i}", occurred_at="2026-12-05T08:00:00Z", model="gpt-4o-mini")
+        for i in range(57)
+    ]
+    (root / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+    header = ("request_id,spend,prompt_tokens,completion_tokens,startTime,endTime,model,"
+              "custom_llm_provider,team_id,metadata,cache_hit,status\n")  # fmt: skip
+    litellm = [
+        "ll-frac,0.00005,12.7,3,2026-12-05T15:10:00Z,2026-12-05T15:10:01Z,gpt-4o,openai,ops,,,success",
+        "ll-hit,0.0,1000,100,2026-12-05T17:00:00Z,2026-12-05T17:00:00.010Z,gpt-4o,openai,growth,,True,success",
+        "ll-hit-unknown,0,50,5,2026-12-05T17:01:00Z,2026-12-05T17:01:00.010Z,gpt-unknown-9,openai,growth,,true,success",
+        "ll-miss,0.0035,1000,100,2026-12-05T17:02:00Z,2026-12-05T17:02:02Z,gpt-4o,openai,growth,,False,success",
+        "ll-none,0.0035,1000,100,2026-12-05T17:03:00Z,2026-12-05T17:03:02Z,gpt-4o,openai,growth,,None,success",
+    ]  # fmt: skip
+    litellm += [
+        f"ll-pad-{i},0.001,10,1,2026-12-05T08:00:00Z,2026-12-05T08:00:01Z,gpt-4o-mini,openai,"
+        "ops,,False,success"
+        for i in range(16)
+    ]
+    (root / "spend.csv").write_text(header + "\n".join(litellm) + "\n")
+
+    start = (AUDIT_DAY - date(1970, 1, 1)).days * 86400
+    openai_results = [
+        {"input_tokens": "100.6", "output_tokens": 10, "model": "gpt-4o"},
+        {"input_tokens": "100", "output_tokens": 10, "model": "gpt-4o-mini"},
+    ] + [
+        {"input_tokens": 10, "output_tokens": 1, "model": "gpt-4o-mini", "project_id": f"p{i}"}
+        for i in range(19)
+    ]
+    openai_page = {"object": "page", "data": [{
+        "object": "bucket", "start_time": start, "end_time": start + 86400,
+        "results": [{"object": "organization.usage.completions.result",
+                     "input_cached_tokens": 0, "num_model_requests": 1, "batch": False,
+                     **r} for r in openai_results],
+    }]}  # fmt: skip
+    (root / "openai.json").write_text(json.dumps(openai_page))
+
+    def anthropic_result(model, uncached, output):
+        return {"uncached_input_tokens": uncached, "cache_read_input_tokens": 0,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0,
+                                   "ephemeral_1h_input_tokens": 0},
+                "output_tokens": output, "model": model, "service_tier": "standard",
+                "context_window": "0-200k"}  # fmt: skip
+
+    anthropic_page = {"data": [{
+        "starting_at": "2026-12-05T00:00:00Z", "ending_at": "2026-12-06T00:00:00Z",
+        "results": [anthropic_result("claude-opus-4-5-20251101", 1000, 1000),
+                    anthropic_result("claude-3-7-sonnet-20250219", 2000, 100)],
+    }], "has_more": False, "next_page": None}  # fmt: skip
+    (root / "anthropic.json").write_text(json.dumps(anthropic_page))
+    return [
+        ("events", root / "events.jsonl"),
+        ("litellm_spend_logs", root / "spend.csv"),
+        ("openai_usage", root / "openai.json"),
+        ("anthropic_usage", root / "anthropic.json"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def audit_warehouse(tmp_path_factory):
+    """Events, LiteLLM, OpenAI and Anthropic files of one day with fractional counts, dated
+    model ids on both grains and LiteLLM proxy cache hits, each file padded with accepted
+    gpt-4o-mini rows (left out of the assertions) to stay under the reject-rate gate."""
+    root = tmp_path_factory.mktemp("audit_wh")
+    env = dbt_env(root, PROJECT)
+    for source, path in _write_audit_inputs(root):
+        ingest(root / "landing", source, [path], AUDIT_DAY)
+    result = dbt(env, "build", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return env
+
+
+def test_fractional_token_counts_are_rejected_not_rounded(audit_warehouse):
+    env = audit_warehouse
+    rejected = _query(
+        env,
+        "select source_system, line_number, rejection_reason from fct_rejected_events "
+        "order by 1, 2",
+    )
+    assert rejected == [
+        ("events", 1, "invalid_input_tokens"),  # 12.7
+        ("events", 2, "invalid_output_tokens"),  # "10.5"
+        ("events", 3, "invalid_web_search_requests"),  # 1.5
+        ("litellm_spend_logs", 1, "invalid_input_tokens"),  # prompt_tokens 12.7 (CSV)
+        ("openai_usage", 1, "invalid_input_tokens"),  # "100.6"
+    ]
+    requests = dict(
+        _query(
+            env,
+            "select request_id, (input_tokens, output_tokens) from fct_llm_requests "
+            "where (request_id like 'ev-%' or request_id = 'll-frac') "
+            "and model_reported <> 'gpt-4o-mini'",
+        )
+    )
+    assert requests == {
+        "ev-int-float": (12, 10),  # 12.0 and 1e1: integral, accepted
+        "ev-int-text": (12, 10),
+        "ev-opus": (1000, 1000),
+        "ev-sonnet37": (2000, 100),
+    }
+    buckets = _query(env, "select model_reported, input_tokens from fct_provider_usage "
+                     "where provider = 'openai' and project_id is null")  # fmt: skip
+    assert buckets == [("gpt-4o-mini", 100)]
+    accounting = _query(
+        env,
+        "select sum(landed_rows), sum(accepted_rows), sum(duplicate_rows), sum(rejected_rows) "
+        "from rpt_landing_accounting",
+    )
+    # events 64 (3 rejected), LiteLLM 21 (1), OpenAI 21 (1), Anthropic 2
+    assert accounting == [(64 + 21 + 21 + 2, 61 + 20 + 20 + 2, 0, 5)]
+
+
+def test_usage_buckets_resolve_model_ids_as_requests_do(audit_warehouse):
+    env = audit_warehouse
+    opus = _seed_price("anthropic", "claude-opus-4-5", "2026-12-05")
+    sonnet = _seed_price("anthropic", "claude-3-7-sonnet", "2026-12-05")
+    mtok = Decimal(1_000_000)
+    expected = {
+        # 1000 uncached input + 1000 output on Opus 4.5: 1000 * 5 / 1e6 + 1000 * 25 / 1e6
+        "claude-opus-4-5": (1000 * opus["input_usd_per_mtok"]
+                            + 1000 * opus["output_usd_per_mtok"]) / mtok,
+        "claude-3-7-sonnet": (2000 * sonnet["input_usd_per_mtok"]
+                              + 100 * sonnet["output_usd_per_mtok"]) / mtok,
+    }  # fmt: skip
+    assert expected["claude-opus-4-5"] == Decimal("0.030")
+    buckets = {
+        r[0]: r[1:]
+        for r in _query(
+            env,
+            "select model, model_reported, is_priced, unpriced_reason, total_cost_usd "
+            "from fct_provider_usage where provider = 'anthropic'",
+        )
+    }
+    assert buckets == {
+        "claude-opus-4-5": ("claude-opus-4-5-20251101", True, None, expected["claude-opus-4-5"]),
+        "claude-3-7-sonnet": (
+            "claude-3-7-sonnet-20250219", True, None, expected["claude-3-7-sonnet"],
+        ),
+    }  # fmt: skip
+    requests = dict(
+        _query(
+            env,
+            "select model, total_cost_usd from fct_llm_requests where provider = 'anthropic'",
+        )
+    )
+    assert requests == expected  # the same traffic costs the same on both grains
+    reconciliation = _query(
+        env,
+        "select model, provider_requests, request_requests, provider_input_tokens, "
+        "request_input_tokens from rpt_provider_reconciliation "
+        "where provider = 'anthropic' order by model",
+    )
+    assert reconciliation == [  # one row per model, both grains side by side
+        ("claude-3-7-sonnet", None, 1, 2000, 2000),
+        ("claude-opus-4-5", None, 1, 1000, 1000),
+    ]
+
+
+def test_litellm_proxy_cache_hits_cost_nothing_and_are_flagged(audit_warehouse):
+    env = audit_warehouse
+    gpt4o = _seed_price("openai", "gpt-4o", "2026-12-05")
+    list_cost = (1000 * gpt4o["input_usd_per_mtok"] + 100 * gpt4o["output_usd_per_mtok"]) / Decimal(
+        1_000_000
+    )
+    assert list_cost == Decimal("0.0035")  # 1000 * 2.5 / 1e6 + 100 * 10 / 1e6
+    rows = {
+        r[0]: r[1:]
+        for r in _query(
+            env,
+            "select request_id, cost_source, is_priced, input_tokens, "
+            "output_tokens, computed_cost_usd, total_cost_usd from fct_llm_requests "
+            "where source_system = 'litellm_spend_logs' and model_reported <> 'gpt-4o-mini'",
+        )
+    }
+    assert rows == {
+        # the proxy's cache answered: tokens kept, priced at 0, its cost source says why
+        "ll-hit": ("proxy_cache_hit", True, 1000, 100, Decimal(0), Decimal(0)),
+        # an unknown model answered from the cache costs nothing too, and stays unpriced
+        "ll-hit-unknown": ("proxy_cache_hit", False, 50, 5, None, Decimal(0)),
+        # cache_hit False or None: the provider was called, list price
+        "ll-miss": ("computed", True, 1000, 100, list_cost, list_cost),
+        "ll-none": ("computed", True, 1000, 100, list_cost, list_cost),
+    }
+    flagged = _query(
+        env, "select request_id from fct_llm_requests where is_proxy_cache_hit order by 1"
+    )
+    assert flagged == [("ll-hit",), ("ll-hit-unknown",)]
+    # the daily totals count the hits at 0, not at the list price
+    (day_cost,) = _query(
+        env,
+        "select sum(total_cost_usd) from fct_daily_usage "
+        "where usage_date = '2026-12-05' and provider = 'openai' and model = 'gpt-4o'",
+    )[0]
+    events_cost = (
+        2
+        * (12 * gpt4o["input_usd_per_mtok"] + 10 * gpt4o["output_usd_per_mtok"])
+        / Decimal(1_000_000)
+    )
+    assert day_cost == 2 * list_cost + events_cost

@@ -1,5 +1,8 @@
--- Provider usage report rows priced like requests: alias -> canonical model, the price row
--- valid at bucket_start_at, the service-tier multiplier, cost by component
+-- Provider usage report rows priced like requests: the reported model id resolved by the
+-- requests' own model identity (int_reported_models_resolved: aliases, normalized ids,
+-- gateway and vendor rules), so a dated id such as claude-opus-4-5-20251101 is the same
+-- canonical model in a bucket as on a request; the price row of the list it resolved to
+-- (price_provider) valid at bucket_start_at, the service-tier multiplier, cost by component
 -- (macro request_cost_columns). A bucket sums many requests, so the long-context cliff
 -- cannot be judged from its token totals: it applies only when the report says so
 -- (Anthropic context_window '200k-1M'); other buckets are priced at base prices.
@@ -11,8 +14,8 @@ usage as (
     where rejection_reason is null
 ),
 
-aliases as (
-    select * from {{ ref('model_aliases') }}
+identities as (
+    select * from {{ ref('int_reported_models_resolved') }}
 ),
 
 prices as (
@@ -30,15 +33,18 @@ priced_models as (
     from prices
 ),
 
+-- a bucket without a model (a report not grouped by model) is '(all models)', unpriced
 resolved as (
     select
         usage.*,
-        coalesce(aliases.model, lower(usage.model_reported), '(all models)') as model
+        coalesce(identities.price_provider, usage.provider) as price_provider,
+        coalesce(identities.model, lower(usage.model_reported), '(all models)') as model,
+        identities.identity_rule
     from usage
-    left join aliases
+    left join identities
         on
-            usage.provider = lower(aliases.provider)
-            and lower(usage.model_reported) = lower(aliases.model_alias)
+            usage.provider = identities.provider
+            and usage.model_reported = identities.model_reported
 ),
 
 joined as (
@@ -50,7 +56,7 @@ joined as (
         prices.tier_threshold_tokens as price_tier_threshold_tokens,
         cast(0 as bigint) as reasoning_tokens
     from resolved
-    {{ price_joins('resolved', 'bucket_start_at') }}
+    {{ price_joins('resolved', 'bucket_start_at', provider_column='price_provider') }}
 ),
 
 judged as (

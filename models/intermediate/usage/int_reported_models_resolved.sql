@@ -1,16 +1,33 @@
--- One row per (provider, model_reported) that requests carry: the price list's provider and
--- canonical model it resolves to (macros/model_identity.sql: the rules, in order) and the
--- rule that matched. Resolved once per distinct id, not per request. A reported id that
--- no rule resolves keeps its provider and its lowercased id (the request stays unpriced:
--- unknown_model).
+-- One row per (provider, model_reported) that requests or provider usage buckets carry:
+-- the price list's provider and canonical model it resolves to (macros/model_identity.sql:
+-- the rules, in order) and the rule that matched. Resolved once per distinct id, not per
+-- request or bucket; the one resolution of both grains (int_usage_events_priced,
+-- int_provider_usage_buckets_priced), so a model id is the same model in both. A reported
+-- id that no rule resolves keeps its provider and its lowercased id (the request or bucket
+-- stays unpriced: unknown_model).
 
 with
 
-reported as (
+request_ids as (
     select distinct
         provider,
         model_reported
     from {{ ref('int_usage_events_unioned') }}
+),
+
+-- a bucket of a report not grouped by model has none: it stays '(all models)'
+bucket_ids as (
+    select distinct
+        provider,
+        model_reported
+    from {{ ref('int_usage_report_rows_unioned') }}
+    where rejection_reason is null and model_reported is not null
+),
+
+reported as (
+    select * from request_ids
+    union
+    select * from bucket_ids
 ),
 
 aliases as (

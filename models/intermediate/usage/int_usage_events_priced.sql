@@ -8,9 +8,12 @@
 -- request_cost_columns, every token price x token_price_multiplier) and fee_cost_usd.
 -- An event without a price row, tier multiplier, multiplier for a dimension it reports or
 -- fee for a tool call it reports keeps null costs (never 0), is_priced = false and an
--- unpriced_reason. The components and computed_cost_usd are always list prices x usage;
--- total_cost_usd is the cost of record: billed_cost_usd (the seller's bill) when the event
--- carries one, else computed_cost_usd (cost_source says which).
+-- unpriced_reason. The components and computed_cost_usd are list prices x usage, except
+-- for a proxy cache hit (is_proxy_cache_hit: LiteLLM's cache answered, the provider was
+-- never called), whose components and fees are 0 when it is priced; total_cost_usd is the
+-- cost of record: billed_cost_usd (the seller's bill) when the event carries one, else 0
+-- for a proxy cache hit (priced or not: nothing was billed), else computed_cost_usd
+-- (cost_source says which: billed, proxy_cache_hit, computed).
 
 with
 
@@ -131,12 +134,17 @@ judged as (
     from dimensioned
 ),
 
+-- a proxy cache hit keeps its price row and multipliers (shown as they are) but every
+-- component and fee is 0: the tokens were served from the gateway's cache
 costed as (
     select
         *,
         unpriced_reason is null as is_priced,
-        {{ request_cost_columns('unpriced_reason is null', 'token_price_multiplier') }},
-        {{ fee_cost_column('unpriced_reason is null') }}
+        {{ request_cost_columns(
+            'unpriced_reason is null',
+            'case when is_proxy_cache_hit then 0 else token_price_multiplier end'
+        ) }},
+        {{ fee_cost_column('unpriced_reason is null', 'is_proxy_cache_hit') }}
     from judged
 ),
 
@@ -151,11 +159,16 @@ computed as (
     from costed
 ),
 
--- The cost of record: the seller's bill when one is known, else the computed cost.
+-- The cost of record: the seller's bill when one is known, else 0 for a proxy cache hit
+-- (flagged by cost_source, never a silent zero), else the computed cost.
 final as (
     select
         *,
-        coalesce(billed_cost_usd, computed_cost_usd) as total_cost_usd,
+        coalesce(
+            billed_cost_usd,
+            case when is_proxy_cache_hit then cast(0 as decimal(38, 12)) end,
+            computed_cost_usd
+        ) as total_cost_usd,
         case
             when not is_priced then null
             when price_source = 'learned_from_bills' then 'learned_from_bills'
@@ -166,6 +179,7 @@ final as (
         end as price_basis,
         case
             when billed_cost_usd is not null then 'billed'
+            when is_proxy_cache_hit then 'proxy_cache_hit'
             when computed_cost_usd is not null then 'computed'
         end as cost_source
     from computed

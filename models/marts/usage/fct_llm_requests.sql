@@ -156,6 +156,7 @@ final as (
         cast(computed_cost_usd as decimal(38, 12)) as computed_cost_usd,
         cast(billed_cost_usd as decimal(38, 12)) as billed_cost_usd,
         cast(cost_source as string) as cost_source,
+        cast(is_proxy_cache_hit as boolean) as is_proxy_cache_hit,
         cast(price_provider as string) as price_provider,
         cast(identity_rule as string) as identity_rule,
         cast(price_basis as string) as price_basis,

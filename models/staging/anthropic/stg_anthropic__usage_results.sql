@@ -50,10 +50,10 @@ tokens as (
     select
         *,
         {{ token_value('uncached_raw') }} as uncached_tokens,
-        coalesce({{ token_value('cache_read_tokens_raw') }}, 0) as cache_read_tokens,
-        coalesce({{ token_value('cache_write_5m_raw') }}, 0) as cache_write_5m_tokens,
-        coalesce({{ token_value('cache_write_1h_tokens_raw') }}, 0) as cache_write_1h_tokens,
-        coalesce({{ token_value('output_tokens_raw') }}, 0) as output_tokens,
+        {{ token_value_or_zero('cache_read_tokens_raw') }} as cache_read_tokens,
+        {{ token_value_or_zero('cache_write_5m_raw') }} as cache_write_5m_tokens,
+        {{ token_value_or_zero('cache_write_1h_tokens_raw') }} as cache_write_1h_tokens,
+        {{ token_value_or_zero('output_tokens_raw') }} as output_tokens,
         cast(null as bigint) as requests
     from typed
 ),

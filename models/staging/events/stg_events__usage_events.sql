@@ -58,7 +58,7 @@ typed as (
         nullif(j['environment'], '') as environment,
         {%- for col in events_token_columns() %}
             j['{{ col }}'] as {{ col }}_raw,
-            try_cast(j['{{ col }}'] as bigint) as {{ col }},
+            {{ token_value("j['" ~ col ~ "']") }} as {{ col }},
         {%- endfor %}
         lower(coalesce(nullif(j['service_tier'], ''), 'standard')) as service_tier,
         try_cast(j['latency_ms'] as bigint) as latency_ms,
@@ -78,9 +78,10 @@ typed as (
         {%- endfor %}
         {%- for col in events_tool_count_columns() %}
             j['{{ col }}'] as {{ col }}_raw,
-            try_cast(j['{{ col }}'] as bigint) as {{ col }},
+            {{ token_value("j['" ~ col ~ "']") }} as {{ col }},
         {%- endfor %}
-        nullif(trim(j['task_id']), '') as task_id
+        nullif(trim(j['task_id']), '') as task_id,
+        false as is_proxy_cache_hit
     from parsed
 ),
 

@@ -125,7 +125,8 @@ typed as (
         {{ unreported_pricing_dimensions() }},
         cast(null as string) as billed_cost_usd_raw,
         cast(null as decimal(38, 12)) as billed_cost_usd,
-        nullif(trim({{ json_text('metadata', '$.task_id') }}), '') as task_id
+        nullif(trim({{ json_text('metadata', '$.task_id') }}), '') as task_id,
+        false as is_proxy_cache_hit
     from extracted
 ),
 

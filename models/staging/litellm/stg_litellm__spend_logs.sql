@@ -9,6 +9,10 @@
 -- Attribution: team_id, end_user (else user), organization_id as client, and workflow,
 -- feature, task_type, prompt_version, environment and task_id from
 -- metadata.spend_logs_metadata.
+-- cache_hit True (true, "True"): LiteLLM's own response cache answered and the provider was
+-- never called (spend 0); kept as is_proxy_cache_hit, which int_usage_events_priced prices
+-- at 0 with cost_source proxy_cache_hit (docs/pricing.md). Any other value (False, None,
+-- empty, absent) is a call to the provider.
 -- A table, incremental by landed file like stg_events__usage_events: each file is parsed
 -- once (macro landed_files_to_read) and a changed file's rows are replaced; the raw line
 -- is kept for rejected rows only.
@@ -93,7 +97,9 @@ typed as (
         {{ unreported_pricing_dimensions() }},
         cast(null as string) as billed_cost_usd_raw,
         cast(null as decimal(38, 12)) as billed_cost_usd,
-        nullif(trim({{ json_text('metadata', '$.spend_logs_metadata.task_id') }}), '') as task_id
+        nullif(trim({{ json_text('metadata', '$.spend_logs_metadata.task_id') }}), '') as task_id,
+        coalesce(lower(trim({{ json_text('j', '$.cache_hit') }})) = 'true', false)
+            as is_proxy_cache_hit
     from extracted
 ),
 

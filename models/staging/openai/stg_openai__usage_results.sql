@@ -57,11 +57,11 @@ typed as (
 tokens as (
     select
         *,
-        coalesce({{ token_value('input_tokens_raw') }}, 0) as input_tokens,
-        coalesce({{ token_value('cache_read_tokens_raw') }}, 0) as cache_read_tokens,
-        coalesce({{ token_value('cache_write_tokens_raw') }}, 0) as cache_write_tokens,
+        {{ token_value_or_zero('input_tokens_raw') }} as input_tokens,
+        {{ token_value_or_zero('cache_read_tokens_raw') }} as cache_read_tokens,
+        {{ token_value_or_zero('cache_write_tokens_raw') }} as cache_write_tokens,
         cast(0 as bigint) as cache_write_1h_tokens,
-        coalesce({{ token_value('output_tokens_raw') }}, 0) as output_tokens,
+        {{ token_value_or_zero('output_tokens_raw') }} as output_tokens,
         {{ token_value('requests_raw') }} as requests
     from typed
 ),

@@ -112,7 +112,8 @@ typed_fields as (
             {{ json_text('j', '$.usage.cost_details.upstream_inference_cost') }},
             {{ json_text('j', '$.upstream_inference_cost') }}
         ) as upstream_cost_raw,
-        cast(null as string) as task_id
+        cast(null as string) as task_id,
+        false as is_proxy_cache_hit
     from parsed
 ),
 
