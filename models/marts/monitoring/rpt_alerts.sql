@@ -2,8 +2,9 @@
 -- as-of day (var as_of_date, else the last usage day): p95 latency and error rate per
 -- model, budget utilization and forecast per budget, the day's spend of each budget with a
 -- daily limit (daily_budget_exceeded: spend / daily limit, the message names the spend and
--- the limit), cost and token anomalies per team and workflow, runaway sessions still running on the as-of day (rpt_session_costs, named in
--- the message with their workflow, calls and cost).
+-- the limit), cost and token anomalies per team and workflow, runaway sessions still
+-- running on the as-of day (rpt_session_costs, named in the message with their workflow,
+-- calls and cost).
 -- severity is critical at or above critical_threshold, else warning.
 --
 -- alert_key = md5(alert_type | scope_type | scope_id | period_start_date) is stable across
