@@ -13,7 +13,7 @@ import csv
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -343,6 +343,80 @@ def test_alerts_follow_thresholds_and_marts(spiky_warehouse, landing):
             expected[scope_id] = "critical" if p95 >= 10000 else "warning"
     got = {s: sev for t, _st, s, sev, _m, _th in alerts if t == "latency_p95"}
     assert got == expected
+
+
+def _daily_limits():
+    with open(PROJECT_DIR / "seeds" / "budgets.csv", encoding="utf-8") as handle:
+        return {
+            (r["scope"], r["scope_id"]): Decimal(r["daily_limit_usd"])
+            for r in csv.DictReader(handle)
+            if r["daily_limit_usd"]
+        }
+
+
+def test_daily_budgets_alert_on_the_as_of_days_spend_and_are_delivered(
+    spiky_warehouse, landing, tmp_path
+):
+    """Each budget with a daily limit (seeds/budgets.csv): the as-of day's spend, recomputed
+    from the priced landed events, against the limit; daily_budget_exceeded fires at or over
+    it (critical: the seed's thresholds are 1.00 / 1.00), names spend and limit, and goes
+    through alert delivery like every other alert type."""
+    from aiusage.delivery.alerts import deliver_alerts, read_alerts
+    from aiusage.delivery.slack import alerts_payload
+    from aiusage.delivery.state import connect_state
+
+    root, _ = spiky_warehouse
+    totals, prices = landing
+    spent = defaultdict(Decimal)
+    for event in totals.requests.values():
+        if event["occurred_at"].date() == AS_OF:
+            cost = prices.cost(event) or Decimal(0)
+            for scope, field in (("team", "team"), ("client", "client"), ("user", "user_id")):
+                spent[(scope, event[field])] += cost
+    limits = _daily_limits()
+    expected = {key: spent[key] / limit for key, limit in limits.items() if spent[key] >= limit}
+    # the spike of the as-of day breaks some daily limits, not all of them
+    assert expected and len(expected) < len(limits)
+    status = {
+        (scope, scope_id): rest
+        for scope, scope_id, *rest in _query(
+            root,
+            """select scope, scope_id, daily_limit_usd, spent_day_usd, daily_status
+               from rpt_budget_status where is_current""",
+        )
+    }
+    for key, limit in limits.items():
+        daily_limit, spent_day, daily_status = status[key]
+        assert daily_limit == limit
+        assert abs(spent_day - spent[key]) < Decimal("0.000001"), key
+        assert daily_status == _status(spent[key] / limit)
+    assert all(status[key][0] is None for key in status if key not in limits)
+
+    alerts = read_alerts(root / "warehouse.duckdb")
+    daily = {(a["scope_type"], a["scope_id"]): a for a in alerts
+             if a["alert_type"] == "daily_budget_exceeded"}  # fmt: skip
+    assert set(daily) == set(expected)
+    cent = Decimal("0.01")
+    for key, ratio in expected.items():
+        alert = daily[key]
+        assert alert["severity"] == "critical" and alert["threshold_value"] == 1.0
+        assert alert["measured_value"] == pytest.approx(float(ratio))
+        assert alert["as_of_date"] == AS_OF
+        day_spend = spent[key].quantize(cent, rounding=ROUND_HALF_UP)
+        assert alert["message"] == (
+            f"daily_budget_exceeded critical: {key[0]} {key[1]} at "
+            f"{float(ratio) * 100:.1f}% (threshold 100.0%) - spent ${day_spend} on {AS_OF} "
+            f"against a daily limit of ${limits[key].quantize(cent)}"
+        )
+
+    sent = []
+    state = connect_state(tmp_path / "state.sqlite")
+    result = deliver_alerts(alerts, state, {"test": lambda batch, _escalated: sent.extend(batch)})
+    assert not result.failures
+    assert {a["alert_key"] for a in sent} >= {a["alert_key"] for a in daily.values()}
+    text = alerts_payload(list(daily.values()))["text"]
+    for scope, scope_id in expected:
+        assert f"[critical] daily_budget_exceeded {scope} {scope_id}" in text
 
 
 def test_report_shows_budgets_anomalies_and_alerts(spiky_warehouse):

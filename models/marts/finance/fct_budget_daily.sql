@@ -2,7 +2,9 @@
 -- as-of day: the scope's cost that day and month to date. Days without usage are rows
 -- with zero cost, so run-rates and forecasts see them. The month is the calendar month of
 -- usage_date, itself a day in the reporting time zone: the budget window resets on the
--- 1st of the month in that zone.
+-- 1st of the month in that zone. A budget with a daily limit (daily_limit_usd, optional)
+-- gets the day's spend against it: daily_utilization = cost_usd / daily_limit_usd, null
+-- without a daily limit (rpt_alerts raises daily_budget_exceeded from it).
 
 with
 
@@ -62,6 +64,7 @@ budget_days as (
         budgets.scope,
         budgets.scope_id,
         budgets.monthly_limit_usd,
+        budgets.daily_limit_usd,
         calendar.calendar_date as usage_date,
         cast({{ dbt.date_trunc('month', 'calendar.calendar_date') }} as date)
             as month_start_date,
@@ -105,7 +108,9 @@ final as (
         cast(requests as bigint) as requests,
         cast(unpriced_requests as bigint) as unpriced_requests,
         cast(month_to_date_cost_usd as decimal(38, 12)) as month_to_date_cost_usd,
-        cast(month_to_date_unpriced_requests as bigint) as month_to_date_unpriced_requests
+        cast(month_to_date_unpriced_requests as bigint) as month_to_date_unpriced_requests,
+        cast(daily_limit_usd as decimal(38, 12)) as daily_limit_usd,
+        cast(cost_usd / daily_limit_usd as double) as daily_utilization
     from month_to_date
 )
 

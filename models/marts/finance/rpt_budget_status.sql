@@ -22,6 +22,9 @@
 -- Run-out: budget_run_out_date is the first day of the month whose month-to-date spend
 -- reached the limit, or else the first remaining day whose cumulative forecast reaches
 -- it; null when the forecast stays under the limit.
+-- Daily limit (optional, seeds/budgets.csv): spent_day_usd is the cost of as_of_date
+-- itself, daily_utilization = spent_day_usd / daily_limit_usd (null without a daily limit)
+-- and daily_status its status, with the thresholds of the monthly one.
 
 {% set forecast_window_days = var('forecast_trailing_days') | int %}
 {% set backtest_weeks = var('forecast_backtest_weeks') | int %}
@@ -270,6 +273,9 @@ measured as (
         budget_days.month_start_date,
         cast({{ dbt.last_day('budget_days.usage_date', 'month') }} as date) as month_end_date,
         budget_days.monthly_limit_usd,
+        budget_days.daily_limit_usd,
+        budget_days.cost_usd as spent_day_usd,
+        budget_days.daily_utilization,
         cast(budget_days.month_to_date_cost_usd as decimal(38, 12)) as spent_mtd_usd,
         budget_days.month_to_date_unpriced_requests as unpriced_requests_mtd,
         cast(coalesce(forecast_remaining.forecast_remaining_usd, 0) as decimal(38, 12))
@@ -341,7 +347,14 @@ final as (
         cast(forecast_month_end_p90_usd as decimal(38, 12)) as forecast_month_end_p90_usd,
         cast(backtest_weeks as integer) as forecast_backtest_weeks,
         cast(mean_absolute_error as double) as forecast_backtest_error,
-        cast(run_out_date as date) as budget_run_out_date
+        cast(run_out_date as date) as budget_run_out_date,
+        cast(daily_limit_usd as decimal(38, 12)) as daily_limit_usd,
+        cast(spent_day_usd as decimal(38, 12)) as spent_day_usd,
+        cast(daily_utilization as double) as daily_utilization,
+        cast(
+            case when daily_limit_usd is not null then {{ budget_status('daily_utilization') }} end
+            as string
+        ) as daily_status
     from ratios
 )
 

@@ -1,13 +1,16 @@
 -- One row per condition that breaches a threshold of seeds/alert_thresholds.csv on the
 -- as-of day (var as_of_date, else the last usage day): p95 latency and error rate per
--- model, budget utilization and forecast per budget, cost and token anomalies per team and
--- workflow, runaway sessions still running on the as-of day (rpt_session_costs, named in
--- the message with their workflow, calls and cost).
+-- model, budget utilization and forecast per budget, the day's spend of each budget with a
+-- daily limit (daily_budget_exceeded: spend / daily limit, the message names the spend and
+-- the limit), cost and token anomalies per team and workflow, runaway sessions still
+-- running on the as-of day (rpt_session_costs, named in the message with their workflow,
+-- calls and cost).
 -- severity is critical at or above critical_threshold, else warning.
 --
 -- alert_key = md5(alert_type | scope_type | scope_id | period_start_date) is stable across
--- refreshes: the period is the as-of day, except for budget alerts whose period is the
--- budget month (a budget at 90% on the 20th and the 21st is one alert). A delivery job
+-- refreshes: the period is the as-of day, except for the monthly budget alerts whose period
+-- is the budget month (a budget at 90% on the 20th and the 21st is one alert); a daily
+-- limit exceeded on two days is two alerts. A delivery job
 -- that remembers (alert_key, severity_rank) sent can tell "already sent" from "new" (an
 -- unknown key) and "escalated" (a higher severity_rank).
 
@@ -103,6 +106,22 @@ candidates as (
     from budget_status
     inner join as_of on budget_status.as_of_date = as_of.as_of_date
     cross join budget_alerts
+
+    union all
+
+    select
+        'daily_budget_exceeded' as alert_type,
+        budget_status.scope as scope_type,
+        budget_status.scope_id,
+        budget_status.as_of_date as period_start_date,
+        budget_status.daily_utilization as measured_value,
+        null as sample_requests,
+        ' - spent $' || cast(round(budget_status.spent_day_usd, 2) as string) || ' on '
+        || cast(budget_status.as_of_date as string) || ' against a daily limit of $'
+        || cast(round(budget_status.daily_limit_usd, 2) as string) as detail
+    from budget_status
+    inner join as_of on budget_status.as_of_date = as_of.as_of_date
+    where budget_status.daily_limit_usd is not null
 
     union all
 

@@ -177,7 +177,9 @@ def _scope_clause(q, scope_column: str) -> tuple[str, list]:
 
 def budgets(con, q):
     """Each budget as it stood at the end of the period (month to date, month-end forecast
-    with its P10-P90 interval and backtest error, the day the budget runs out)."""
+    with its P10-P90 interval and backtest error, the day the budget runs out) and, for a
+    budget with a daily limit, that limit and what that last day cost (both null without
+    one)."""
     if not relation_exists(con, "rpt_budget_status"):
         return []
     scope, params = _scope_clause(q, "scope")
@@ -187,7 +189,9 @@ def budgets(con, q):
         select scope, scope_id, as_of_date, monthly_limit_usd, spent_mtd_usd, utilization,
                forecast_month_end_usd, forecast_utilization, status, forecast_status,
                forecast_month_end_p10_usd, forecast_month_end_p90_usd, forecast_backtest_weeks,
-               forecast_backtest_error, budget_run_out_date
+               forecast_backtest_error, budget_run_out_date, daily_limit_usd,
+               case when daily_limit_usd is not null then spent_day_usd end as spent_day_usd,
+               daily_utilization, daily_status
         from rpt_budget_status
         where as_of_date = (select max(as_of_date) from rpt_budget_status where as_of_date <= ?)
             {scope}

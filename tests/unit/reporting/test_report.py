@@ -277,6 +277,54 @@ def test_budget_section_shows_the_forecast_interval_and_run_out_date(tmp_path):
     assert "2026-11-26" in text and "135.50" in text
 
 
+def test_budget_section_shows_the_daily_limit_and_the_period_end_days_spend(tmp_path):
+    """The period ends 2026-11-20: search (daily limit $10) spent $12.50 that day, 125% of
+    it, over; legal has no daily limit, so neither limit nor day's spend is shown; the row of
+    11-21, after the period, is not read."""
+
+    def status(scope_id, as_of, daily_limit, spent_day):
+        ratio = None if daily_limit is None else float(spent_day / daily_limit)
+        return {
+            "budget_status_key": f"{scope_id}|{as_of}", "scope": "team", "scope_id": scope_id,
+            "as_of_date": as_of, "is_current": as_of == date(2026, 11, 21),
+            "monthly_limit_usd": Decimal("300"), "spent_mtd_usd": Decimal("60"),
+            "utilization": 0.2, "forecast_month_end_usd": Decimal("90"),
+            "forecast_utilization": 0.3, "status": "ok", "forecast_status": "ok",
+            "forecast_backtest_weeks": 0, "daily_limit_usd": daily_limit,
+            "spent_day_usd": spent_day, "daily_utilization": ratio,
+            "daily_status": None if ratio is None else ("over" if ratio >= 1 else "ok"),
+        }  # fmt: skip
+
+    path = contract_warehouse(
+        tmp_path / "wh.duckdb",
+        {
+            "rpt_budget_status": [
+                status("search", date(2026, 11, 20), Decimal("10"), Decimal("12.5")),
+                status("legal", date(2026, 11, 20), None, Decimal("3")),
+                status("search", date(2026, 11, 21), Decimal("10"), Decimal("99")),
+                status("legal", date(2026, 11, 21), None, Decimal("4")),
+            ]
+        },
+    )
+    report = build_report(path, WEEK)
+    rows = {r["scope_id"]: r for r in report["budgets"]}
+    assert {r["as_of_date"] for r in rows.values()} == {date(2026, 11, 20)}
+    search, legal = rows["search"], rows["legal"]
+    assert (search["daily_limit_usd"], search["spent_day_usd"]) == (Decimal("10"), Decimal("12.5"))
+    assert (search["daily_utilization"], search["daily_status"]) == (1.25, "over")
+    assert (legal["daily_limit_usd"], legal["spent_day_usd"], legal["daily_status"]) == (
+        None,
+        None,
+        None,
+    )
+    text = render_text(report)
+    assert "Daily limit" in text and "Spent last day" in text and "Day status" in text
+    line = next(line for line in text.splitlines() if line.split()[:2] == ["team", "search"])
+    assert line.split()[-3:] == ["$10.00", "$12.50", "over"]
+    line = next(line for line in text.splitlines() if line.split()[:2] == ["team", "legal"])
+    assert line.split()[-3:] == ["n/a", "n/a", "n/a"]
+
+
 def test_the_drivers_sentence_is_written_in_the_reports_currency(tmp_path):
     def drivers(scope_type, scope_id):
         return {
