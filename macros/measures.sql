@@ -121,8 +121,8 @@ aggregated as (
     ) = 1
 {%- endmacro %}
 
-{#- Attribution that a request leaves empty (client, team, user_id, workflow, task_type,
-    prompt_version) is grouped under '(unattributed)' in the marts, so every fact row joins
+{#- Attribution that a request leaves empty (client, team, user_id, workflow, feature,
+    task_type, prompt_version) is grouped under '(unattributed)' in the marts, so every fact row joins
     a dimension row. -#}
 {% macro attributed(column) -%}
     coalesce({{ column }}, '(unattributed)')

@@ -106,6 +106,48 @@ def test_daily_mart_totals_equal_request_fact(built_warehouse):
     assert fact == daily and fact > 0
 
 
+def test_daily_mart_per_feature_sums_equal_request_fact_and_landing(built_warehouse, reference):
+    """fct_daily_usage carries each request's feature ('(unattributed)' when its event has
+    none): its requests, tokens, failures and cost per feature equal the request fact's on
+    every usage day, and, in total, an independent count over the landed files."""
+    settings, _ = built_warehouse
+    landing, prices = reference
+    expected = defaultdict(lambda: [0, 0, 0, Decimal(0)])
+    for event in landing.requests.values():
+        row = expected[event["feature"]]
+        row[0] += 1
+        row[1] += event["input_tokens"] + event["output_tokens"]
+        row[2] += event["status"] != "success"
+        row[3] += prices.cost(event) or 0
+    sums = """sum(requests), sum(total_tokens), sum(requests - successful_requests),
+              coalesce(sum(total_cost_usd), 0)"""
+    daily = _query(
+        settings,
+        f"""select usage_date, feature, {sums} from fct_daily_usage group by 1, 2""",
+    )
+    fact = _query(
+        settings,
+        """select usage_date, coalesce(feature, '(unattributed)'), count(*), sum(total_tokens),
+                  count(*) filter (where not is_success), coalesce(sum(total_cost_usd), 0)
+           from fct_llm_requests group by 1, 2""",
+    )
+    assert sorted(daily) == sorted(fact)
+    totals = defaultdict(lambda: [0, 0, 0, Decimal(0)])
+    for _, feature, *figures in daily:
+        totals[feature] = [a + b for a, b in zip(totals[feature], figures, strict=True)]
+    assert set(totals) == set(expected)
+    for feature, (requests, tokens, failed, cost) in expected.items():
+        assert totals[feature][:3] == [requests, tokens, failed], feature
+        assert abs(totals[feature][3] - cost) < Decimal("0.000001"), feature
+    assert len(totals) >= 5
+    # the totals of every feature are the mart's totals: the grain only split them
+    ((requests, cost),) = _query(
+        settings, "select sum(requests), sum(total_cost_usd) from fct_daily_usage"
+    )
+    assert requests == len(landing.requests) == sum(t[0] for t in totals.values())
+    assert cost == sum(t[3] for t in totals.values())
+
+
 def test_every_mart_key_identifies_its_rows(sample_warehouse):
     """Publish orders each mart's Parquet rows by its key (Mart.key: the column of a blocking
     unique test that is also not null); on a built warehouse each key is unique and never

@@ -49,7 +49,7 @@ def contract_warehouse(path: Path, rows: dict[str, list[dict]] | None = None) ->
 def _daily(usage_date, client, team, user, workflow, task, provider, model, requests, ok,
            error, timeout, rate_limited, unpriced, input_tokens, uncached, cache_read,
            cache_write, output, cost, latency_n, latency_sum, ttft_n, ttft_sum, scored,
-           quality_sum, judged, passed) -> dict:  # fmt: skip
+           quality_sum, judged, passed, *, feature) -> dict:  # fmt: skip
     return {
         "daily_usage_key": f"{usage_date}|{team}|{user}|{model}",
         "usage_date": usage_date,
@@ -57,6 +57,7 @@ def _daily(usage_date, client, team, user, workflow, task, provider, model, requ
         "team": team,
         "user_id": user,
         "workflow": workflow,
+        "feature": feature,
         "task_type": task,
         "provider": provider,
         "model": model,
@@ -90,19 +91,21 @@ def _daily(usage_date, client, team, user, workflow, task, provider, model, requ
 # A few days of usage whose report figures the tests compute by hand.
 # date, client, team, user, workflow, task, provider, model, requests, ok, error, timeout,
 # rate_limited, unpriced, input, uncached, cache_read, cache_write, output, cost,
-# latency_n, latency_sum, ttft_n, ttft_sum, scored, quality_sum, judged, passed
+# latency_n, latency_sum, ttft_n, ttft_sum, scored, quality_sum, judged, passed; feature
+# ('(unattributed)' as fct_daily_usage writes an event without one)
 DAILY_USAGE = [
     _daily("2026-11-20", "acme", "search", "u1", "docs-qa", "rag", "openai", "gpt-4o",
            10, 8, 1, 1, 0, 0, 1000, 600, 300, 100, 200, "1.50", 10, 5000, 10, 1000, 5, "4.0",
-           4, 3),
+           4, 3, feature="answer-search"),
     _daily("2026-11-19", "acme", "legal", "u2", "legal-research", "rag", "anthropic",
            "claude-sonnet-4-5", 4, 4, 0, 0, 0, 0, 400, 400, 0, 0, 100, "2.00", 4, 2000, 0, None,
-           0, None, 0, 0),
+           0, None, 0, 0, feature="contract-review"),
     _daily("2026-11-19", "globex", "search", "u3", "docs-qa", "rag", "google",
            "gemini-3-pro-preview", 2, 1, 0, 0, 1, 2, 50, 50, 0, 0, 10, None, 2, 400, 0, None, 0,
-           None, 0, 0),
+           None, 0, 0, feature="(unattributed)"),
     _daily("2026-11-10", "acme", "search", "u1", "docs-qa", "rag", "openai", "gpt-4o",
-           5, 5, 0, 0, 0, 0, 80, 80, 0, 0, 20, "1.75", 5, 1000, 5, 500, 0, None, 0, 0),
+           5, 5, 0, 0, 0, 0, 80, 80, 0, 0, 20, "1.75", 5, 1000, 5, 500, 0, None, 0, 0,
+           feature="answer-search"),
 ]  # fmt: skip
 
 UNPRICED_USAGE = [

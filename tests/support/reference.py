@@ -203,6 +203,7 @@ def read_landing(landing: Path) -> LandingTotals:
             client=record.get("client") or "(unattributed)",
             user_id=record.get("user_id") or "(unattributed)",
             workflow=record.get("workflow") or "(unattributed)",
+            feature=record.get("feature") or "(unattributed)",
             task_type=record.get("task_type") or "(unattributed)",
             prompt_version=record.get("prompt_version") or "(unattributed)",
             status=(record.get("status") or "success").lower(),

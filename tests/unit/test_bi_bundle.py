@@ -43,7 +43,15 @@ def test_dataset_metrics_are_the_semantic_layers():
         "CAST(SUM(requests - successful_requests) AS DOUBLE) / NULLIF(SUM(requests), 0)"
     )
     columns = {c["column_name"] for c in dataset["columns"]}
-    assert {"usage_date", "team", "workflow", "model", "service_tier", "total_cost_usd"} <= columns
+    assert {
+        "usage_date",
+        "team",
+        "workflow",
+        "feature",
+        "model",
+        "service_tier",
+        "total_cost_usd",
+    } <= columns
     database = yaml.safe_load(
         (PROJECT_DIR / "bi/bundle/databases/aiusage_published.yaml").read_text()
     )

@@ -1,7 +1,7 @@
 {{ config(**incremental_by_day('usage_date')) }}
 
--- One row per usage_date x client x team x user x workflow x task_type x provider x model
--- x service_tier, additive measures only (sums and counts), so any roll-up is a sum.
+-- One row per usage_date x client x team x user x workflow x feature x task_type x provider
+-- x model x service_tier, additive measures only (sums and counts), so any roll-up is a sum.
 -- Incremental: recomputes exactly the usage days of the requests fct_llm_requests re-read
 -- since this model's last run (macro touched_usage_days), and replaces them; the
 -- requests and their roll-up come from macro touched_request_days_rolled_up.
@@ -22,7 +22,7 @@
 with
 
 {{ touched_request_days_rolled_up(
-    ['client', 'team', 'user_id', 'workflow', 'task_type'],
+    ['client', 'team', 'user_id', 'workflow', 'feature', 'task_type'],
     measures,
     columns=['provider', 'model', 'service_tier'],
 ) }},
@@ -30,14 +30,15 @@ with
 final as (
     select
         cast(md5(concat_ws(
-            '|', usage_date, client, team, user_id, workflow, task_type, provider, model,
-            service_tier
+            '|', usage_date, client, team, user_id, workflow, feature, task_type, provider,
+            model, service_tier
         )) as string) as daily_usage_key,
         cast(usage_date as date) as usage_date,
         cast(client as string) as client,
         cast(team as string) as team,
         cast(user_id as string) as user_id,
         cast(workflow as string) as workflow,
+        cast(feature as string) as feature,
         cast(task_type as string) as task_type,
         cast(provider as string) as provider,
         cast(model as string) as model,

@@ -8,6 +8,7 @@ from aiusage.reporting.performance import latency_by_hour, latency_percentiles, 
 from aiusage.reporting.period import ReportQuery
 from aiusage.reporting.queries import budgets, substitution
 from aiusage.reporting.usage import (
+    by_feature,
     by_model,
     cost_tree,
     daily_cost_by_model,
@@ -29,6 +30,7 @@ def dashboard_data(con, q: ReportQuery) -> dict:
         "latency_by_day": latency_by_day(con, q),
         "outcomes": outcome_distribution(con, q),
         "models": by_model(con, q),
+        "top_features": by_feature(con, q)[:10],
         "cost_tree": cost_tree(con, q),
         "budgets": budgets(con, q),
         "substitution": substitution(con, q),

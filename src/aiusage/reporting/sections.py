@@ -31,6 +31,7 @@ from aiusage.reporting.reconciliation import (
 from aiusage.reporting.usage import (
     by_client,
     by_day,
+    by_feature,
     by_model,
     by_team,
     by_user,
@@ -137,6 +138,18 @@ SECTIONS: list[Section] = [
             "latency_p95_ms:p95 interactive:ms",
         ),
         by_workflow,
+        limit=15,
+    ),
+    Section(
+        "by_feature",
+        "By feature",
+        columns(
+            "feature:Feature",
+            *COST,
+            "failed_requests:Failed:int",
+            "error_rate:Error rate:pct",
+        ),
+        by_feature,
         limit=15,
     ),
     Section(

