@@ -1,7 +1,7 @@
 -- Cost per completed outcome per workflow x provider x model, over the tasks whose first
 -- attempt falls in the trailing var insight_window_days (28) ending on the data's last
--- usage day. A task is every request sharing a task_id (fct_llm_requests.task_id); its
--- outcome comes from fct_task_outcomes (success = completed). Every attempt counts,
+-- usage day. A task is every request sharing a task_id; its attempts, cost and outcome
+-- are fct_task_costs' (success = completed). Every attempt counts,
 -- failures and retries included, so a model that is cheap per request but needs many
 -- attempts, or resolves few tasks, shows its real price:
 --   cost_per_request_usd         cost_usd / attempts
@@ -23,58 +23,18 @@
 
 with
 
-requests as (
-    select * from {{ ref('fct_llm_requests') }}
-    where task_id is not null
-),
-
-outcomes as (
-    select * from {{ ref('fct_task_outcomes') }}
-),
-
+-- the tasks and what their attempts cost (fct_task_costs: one row per task and model)
 anchor as (
     select max(usage_date) as window_end_date from {{ ref('fct_llm_requests') }}
 ),
 
-task_starts as (
-    select
-        task_id,
-        min(usage_date) as first_attempt_date
-    from requests
-    group by task_id
-),
-
-attempts as (
-    select
-        requests.*,
-        anchor.window_end_date,
-        coalesce(outcomes.is_success, false) as is_completed,
-        coalesce(not outcomes.is_success, false) as is_failed,
-        outcomes.task_id is null as has_no_outcome,
-        case when outcomes.is_success then outcomes.value_usd end as completed_value_usd
-    from requests
-    cross join anchor
-    inner join task_starts on requests.task_id = task_starts.task_id
-    left join outcomes on requests.task_id = outcomes.task_id
-    where task_starts.first_attempt_date > anchor.window_end_date - {{ var('insight_window_days') }}
-),
-
 per_task as (
     select
-        {{ attributed('workflow') }} as workflow,
-        provider,
-        model,
-        task_id,
-        max(window_end_date) as window_end_date,
-        bool_or(is_completed) as is_completed,
-        bool_or(is_failed) as is_failed,
-        bool_or(has_no_outcome) as has_no_outcome,
-        max(completed_value_usd) as completed_value_usd,
-        count(*) as attempts,
-        count(*) filter (where not is_priced) as unpriced_attempts,
-        sum(total_cost_usd) as cost_usd
-    from attempts
-    group by {{ attributed('workflow') }}, provider, model, task_id
+        tasks.*,
+        anchor.window_end_date
+    from {{ ref('fct_task_costs') }} as tasks
+    cross join anchor
+    where tasks.first_attempt_date > anchor.window_end_date - {{ var('insight_window_days') }}
 ),
 
 grouped as (

@@ -4,8 +4,8 @@ point of quality (rpt_model_efficiency), and what each active user costs
 data: the report shows the model efficiency windows that end on or before the end of its
 period, and the cost per active user of its own period (the semantic layer) beside the
 mart's windows that end with it. What a completed task costs and earns per workflow
-(cost_per_outcome) is taken for the report's period from the facts rpt_cost_per_outcome
-reads, with its definitions."""
+(cost_per_outcome) is summed for the report's period from fct_task_costs, the tasks
+rpt_cost_per_outcome sums over its window."""
 
 from __future__ import annotations
 
@@ -77,46 +77,34 @@ def cost_per_active_user(con, q: ReportQuery) -> list[dict]:
 
 
 def cost_per_outcome(con, q: ReportQuery) -> list[dict]:
-    """Per workflow, the tasks first attempted in the report's period (requests sharing a
-    task_id, fct_llm_requests; outcome from fct_task_outcomes), as rpt_cost_per_outcome
-    counts them over its trailing window, but per workflow (a task tried on two models
-    counts once) and for any period: completed tasks, every attempt (failures and retries,
-    those of failed tasks and of tasks without an outcome yet), attempts and cost per
-    completed task, the business value of the completed tasks (their outcomes' value_usd)
-    and roi = value / cost. A ratio is null when it has nothing to divide by, and the cost
-    ones when an attempt is unpriced (the cost would be understated). A --team filter keeps
-    the team's workflows; a --client or --user filter leaves the section out (a task's
-    outcome has no client or user)."""
-    scope = team_workflows_clause(q, "attempts.workflow")
-    if scope is None or not all(
-        relation_exists(con, name) for name in ("fct_llm_requests", "fct_task_outcomes")
-    ):
+    """Per workflow, the tasks first attempted in the report's period (fct_task_costs, the
+    tasks rpt_cost_per_outcome sums over its trailing window), but per workflow (a task
+    tried on two models counts once) and for any period: completed tasks, every attempt
+    (failures and retries, those of failed tasks and of tasks without an outcome yet),
+    attempts and cost per completed task, the business value of the completed tasks (their
+    outcomes' value_usd) and roi = value / cost. A ratio is null when it has nothing to
+    divide by, and the cost ones when an attempt is unpriced (the cost would be
+    understated). A --team filter keeps the team's workflows; a --client or --user filter
+    leaves the section out (a task's outcome has no client or user)."""
+    scope = team_workflows_clause(q)
+    if scope is None or not relation_exists(con, "fct_task_costs"):
         return []
     clause, params = scope
     return fetch_rows(
         con,
         f"""
-        with attempts as (
+        with tasks as (
             select
-                coalesce(workflow, '(unattributed)') as workflow,
+                workflow,
                 task_id,
-                min(min(usage_date)) over (partition by task_id) as first_attempt_date,
-                count(*) as attempts,
-                count(*) filter (where not is_priced) as unpriced_attempts,
-                sum(total_cost_usd) as cost_usd
-            from fct_llm_requests
-            where task_id is not null
-            group by coalesce(workflow, '(unattributed)'), task_id
-        ),
-
-        tasks as (
-            select
-                attempts.*,
-                coalesce(outcomes.is_success, false) as is_completed,
-                case when outcomes.is_success then outcomes.value_usd end as value_usd
-            from attempts
-            left join fct_task_outcomes as outcomes on attempts.task_id = outcomes.task_id
-            where attempts.first_attempt_date between ? and ? {clause}
+                sum(attempts) as attempts,
+                sum(unpriced_attempts) as unpriced_attempts,
+                sum(cost_usd) as cost_usd,
+                bool_or(is_completed) as is_completed,
+                max(completed_value_usd) as value_usd
+            from fct_task_costs
+            where first_attempt_date between ? and ? {clause}
+            group by workflow, task_id
         ),
 
         per_workflow as (

@@ -406,53 +406,37 @@ def test_the_drivers_sentence_is_written_in_the_reports_currency(tmp_path):
 
 
 def test_cost_per_outcome_prices_the_periods_completed_tasks_and_their_value(tmp_path):
-    def attempt(key, task, workflow, day, cost, model="mini", priced=True):
+    def task(task_id, workflow, first, attempts, cost, outcome, value=None, model="mini",
+             unpriced=0):  # fmt: skip
+        """A row of fct_task_costs: the task's attempts on one model, and how it ended."""
         return {
-            "request_key": key, "request_id": key, "task_id": task, "workflow": workflow,
-            "usage_date": date.fromisoformat(day), "provider": "openai", "model": model,
-            "is_priced": priced, "total_cost_usd": Decimal(cost) if priced else None,
+            "task_cost_key": f"{task_id}-{model}", "task_id": task_id, "workflow": workflow,
+            "provider": "openai", "model": model, "first_attempt_date": date.fromisoformat(first),
+            "attempts": attempts, "unpriced_attempts": unpriced, "cost_usd": Decimal(cost),
+            "is_completed": outcome == "success", "is_failed": outcome == "failure",
+            "has_no_outcome": outcome is None,
+            "completed_value_usd": Decimal(value) if value and outcome == "success" else None,
         }  # fmt: skip
 
-    def outcome(task, workflow, success, value=None):
-        return {
-            "task_outcome_key": task, "task_id": task, "workflow": workflow,
-            "is_success": success, "outcome": "success" if success else "failure",
-            "value_usd": None if value is None else Decimal(value),
-        }  # fmt: skip
-
-    requests = [
+    tasks = [
         # refunds: t1 three attempts, completed, $2.00 of value; t2 tried on two models
-        # (one task), completed, $1.00; t3 failed (its $5.00 is not earned); t4 no outcome
-        # yet. t0 was first attempted before the period, t9 after it: neither counts.
-        attempt("a0", "t0", "refunds", "2026-11-13", "0.10"),
-        attempt("a0b", "t0", "refunds", "2026-11-14", "0.10"),
-        *(attempt(f"a1{i}", "t1", "refunds", "2026-11-15", "0.10") for i in range(3)),
-        attempt("a21", "t2", "refunds", "2026-11-16", "0.10"),
-        attempt("a22", "t2", "refunds", "2026-11-16", "0.50", model="big"),
-        attempt("a31", "t3", "refunds", "2026-11-17", "0.10"),
-        attempt("a32", "t3", "refunds", "2026-11-17", "0.10"),
-        attempt("a41", "t4", "refunds", "2026-11-20", "0.10"),
-        attempt("a91", "t9", "refunds", "2026-11-21", "0.10"),
+        # (one task, its value once), completed, $1.00; t3 failed (its value not earned); t4
+        # no outcome yet. t0 was first attempted before the period, t9 after it: neither.
+        task("t0", "refunds", "2026-11-13", 2, "0.20", "success", "9.00"),
+        task("t1", "refunds", "2026-11-15", 3, "0.30", "success", "2.00"),
+        task("t2", "refunds", "2026-11-16", 1, "0.10", "success", "1.00"),
+        task("t2", "refunds", "2026-11-16", 1, "0.50", "success", "1.00", model="big"),
+        task("t3", "refunds", "2026-11-17", 2, "0.20", "failure", "5.00"),
+        task("t4", "refunds", "2026-11-20", 1, "0.10", None),
+        task("t9", "refunds", "2026-11-21", 1, "0.10", "success", "4.00"),
         # drafts: t5 completed without a value; t6 completed, $1.00, one attempt unpriced
-        attempt("d51", "t5", "drafts", "2026-11-18", "0.40"),
-        attempt("d61", "t6", "drafts", "2026-11-18", "0.20"),
-        attempt("d62", "t6", "drafts", "2026-11-19", None, priced=False),
-        attempt("x1", None, "refunds", "2026-11-18", "7.00"),  # no task: not an attempt
-    ]  # fmt: skip
-    outcomes = [
-        outcome("t0", "refunds", True, "9.00"),
-        outcome("t1", "refunds", True, "2.00"),
-        outcome("t2", "refunds", True, "1.00"),
-        outcome("t3", "refunds", False, "5.00"),
-        outcome("t5", "drafts", True),
-        outcome("t6", "drafts", True, "1.00"),
-        outcome("t9", "refunds", True, "4.00"),
+        task("t5", "drafts", "2026-11-18", 1, "0.40", "success"),
+        task("t6", "drafts", "2026-11-18", 2, "0.20", "success", "1.00", unpriced=1),
     ]
     path = contract_warehouse(
         tmp_path / "wh.duckdb",
         {
-            "fct_llm_requests": requests,
-            "fct_task_outcomes": outcomes,
+            "fct_task_costs": tasks,
             "dim_workflows": [
                 {"workflow": "refunds", "team": "support"},
                 {"workflow": "drafts", "team": "legal"},
