@@ -76,14 +76,19 @@
     count. An integral value written with a fraction or an exponent (`12.0`, `1e3`: JSON
     Schema's "integer" accepts them) or as a string (`"12"`, CSV exports) is that integer;
     `12.7` is null (a cast to an integer type would round it to 13, on DuckDB as on Spark).
-    The text is read exactly as a decimal of 18 places (20 integer digits cover bigint),
-    then kept only when it has no fraction and fits a bigint. -#}
+    Plain digits (every count of a normal file) are cast directly; any other text is read
+    exactly as a decimal of 18 places (20 integer digits cover bigint), then kept only when
+    it has no fraction and fits a bigint. The direct path matters: the exact one costs about
+    0.4 us a value on DuckDB (5M counts: 2.1 s against 0.23 s), CPU seconds of a 1M full
+    build's staging parse. -#}
 {% macro token_value(text_expression, absent_as_zero=false) -%}
     {%- set exact = 'try_cast(' ~ text_expression ~ ' as decimal(38, 18))' -%}
     case
         {%- if absent_as_zero %}
         when {{ text_expression }} is null then cast(0 as bigint)
         {%- endif %}
+        when {{ regex_matches(text_expression, '^-?[0-9]{1,18}$') }}
+            then cast({{ text_expression }} as bigint)
         when {{ exact }} = floor({{ exact }}) then try_cast({{ exact }} as bigint)
     end
 {%- endmacro %}
