@@ -20,13 +20,15 @@ from aiusage.warehouse import fetch_rows, relation_exists
 EFFECTS = ("volume", "mix", "price", "efficiency", "reliability")
 
 
-def _drivers_of_period(con, q: ReportQuery, scope_type: str, scope_id: str | None, where=""):
-    """rpt_cost_change_drivers' rows of the report's period (its length and last day) for a
-    scope type (and id), largest change first; none when the mart has no such period."""
+def _drivers_of_period(
+    con, q: ReportQuery, scope_type: str, scope_id: str | None, columns="*", where=""
+):
+    """rpt_cost_change_drivers' `columns` of the report's period (its length and last day)
+    for a scope type (and id), largest change first; none when the mart has no such period."""
     return fetch_rows(
         con,
         f"""
-        select * from rpt_cost_change_drivers
+        select {columns} from rpt_cost_change_drivers
         where scope_type = ? and period_days = ? and period_end = ? {where}
             {"and scope_id = ?" if scope_id else ""}
         order by abs(delta_usd) desc, scope_id
@@ -42,14 +44,12 @@ def cost_drivers(con, q: ReportQuery) -> list[dict]:
     if q.filters.keys() - {"team"} or not relation_exists(con, "rpt_cost_change_drivers"):
         return []
     scope_type, scope_id = ("team", q.filters["team"]) if q.filters else ("workflow", None)
-    columns = (
-        "scope_type", "scope_id", "period_days", "period_start", "period_end",
-        "previous_cost_usd", "cost_usd", "delta_usd", "volume_effect_usd", "mix_effect_usd",
-        "price_effect_usd", "efficiency_effect_usd", "reliability_effect_usd",
-        "other_effect_usd", "top_driver",
-    )  # fmt: skip
-    rows = _drivers_of_period(con, q, scope_type, scope_id, "and top_driver != 'none'")
-    return [{name: row[name] for name in columns} for row in rows]
+    columns = """scope_type, scope_id, period_days, period_start, period_end, previous_cost_usd,
+        cost_usd, delta_usd, volume_effect_usd, mix_effect_usd, price_effect_usd,
+        efficiency_effect_usd, reliability_effect_usd, other_effect_usd, top_driver"""
+    return _drivers_of_period(
+        con, q, scope_type, scope_id, columns, where="and top_driver != 'none'"
+    )
 
 
 def drivers_sentence(
